@@ -1,0 +1,6 @@
+// The umbrella: `import GraphCheck` gives the IR, the frontends and the analyzer.
+@_exported import Analysis
+@_exported import FormatSupport
+@_exported import GraphIR
+@_exported import ModelSpec
+@_exported import TraceFormat

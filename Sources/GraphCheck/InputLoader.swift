@@ -1,0 +1,61 @@
+import Foundation
+
+/// A graph read from one of the inputs graphcheck understands, with what the input says about branches.
+public struct LoadedInput: Sendable {
+    public var graph: Graph
+    public var declaredBranches: [String]
+    /// What kind of file it was, for messages ("model spec", "trace").
+    public var kind: String
+}
+
+/// Reads a file and dispatches on its content (not its extension, which users get wrong): a trace JSON
+/// carries `"format": "graphcheck.trace"`, a model spec `"format": "graphcheck.model"` or a `"model"` key.
+public enum InputLoader {
+    /// Files larger than this are refused rather than read into memory.
+    public static let maxFileSize = 2 << 30
+
+    public static func load(path: String) throws(InputError) -> LoadedInput {
+        let bytes = try readFile(path)
+        return try load(bytes: bytes, name: path)
+    }
+
+    public static func load(bytes: [UInt8], name: String) throws(InputError) -> LoadedInput {
+        do throws(InputError) {
+            let root = try JSONParser.parse(bytes)
+            let cursor = JSONCursor(root: root, source: JSONSource(bytes: bytes))
+            if TraceReader.isTrace(root) {
+                return LoadedInput(graph: try TraceReader.read(cursor), declaredBranches: [], kind: "trace")
+            }
+            if root.formatTag == ModelSpecReader.format || (root.formatTag == nil && root.hasKey("model")) {
+                let traced = try ModelSpecReader.read(cursor)
+                return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: "model spec")
+            }
+            if let tag = root.formatTag {
+                throw cursor.error("unknown format \"\(tag)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")
+            }
+            throw cursor.error("not a graphcheck model spec or trace: expected a \"format\" key")
+        } catch {
+            throw error.inFile(name)
+        }
+    }
+
+    public static func readFile(_ path: String) throws(InputError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(file: path, message: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw InputError(file: path, message: "is a directory, expected a file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, message: "cannot open the file for reading") }
+        defer { try? handle.close() }
+        do {
+            let size = try handle.seekToEnd()
+            guard size <= UInt64(maxFileSize) else { throw InputError(file: path, message: "file is larger than \(maxFileSize >> 20) MiB") }
+            try handle.seek(toOffset: 0)
+            return [UInt8](try handle.readToEnd() ?? Data())
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw InputError(file: path, message: "cannot read the file: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/// A tensor computed during the forward pass. `producer` is nil for graph inputs.
+public struct Value: Sendable {
+    public var id: String
+    public var shape: [Int]?
+    public var dtype: String?
+    public internal(set) var producer: NodeID?
+    /// Every (node, input position) that reads this value, in node order.
+    public internal(set) var uses: [Use] = []
+
+    public init(id: String, shape: [Int]?, dtype: String?) {
+        self.id = id
+        self.shape = shape
+        self.dtype = dtype
+    }
+}
+
+public struct Use: Hashable, Sendable {
+    public var node: NodeID
+    public var index: Int
+}
+
+public enum StorageKind: String, Sendable {
+    case parameter
+    case buffer
+}
+
+/// A parameter or buffer identified by its underlying storage, not by its name: one storage may go by
+/// many names (`branch1.norm5.weight`, `branch2.norm5.weight`, …) and that is exactly what we look for.
+public struct Storage: Sendable {
+    public var id: String
+    public var kind: StorageKind
+    /// All names, in `named_parameters(remove_duplicate=False)` order; the first is the "home" name.
+    public var names: [String]
+    public var shape: [Int]?
+    public var dtype: String?
+    public internal(set) var readers: [NodeID] = []
+    public internal(set) var writers: [NodeID] = []
+
+    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: String?) {
+        self.id = id
+        self.kind = kind
+        self.names = names
+        self.shape = shape
+        self.dtype = dtype
+    }
+
+    /// The last dotted component of the home name (`running_mean`, `weight`).
+    public var attributeName: String {
+        guard let name = names.first else { return "" }
+        return name.split(separator: ".").last.map(String.init) ?? name
+    }
+}
+
+/// A small, typed op attribute (kernel size, stride, dim, …).
+public enum AttributeValue: Hashable, Sendable {
+    case int(Int)
+    case ints([Int])
+    case double(Double)
+    case string(String)
+    case bool(Bool)
+}
+
+/// One op in execution order, tagged with the module path of its call site.
+public struct Node: Sendable {
+    public var id: String
+    /// Canonical lowercase op kind: `conv2d`, `batch_norm`, `relu`, …
+    public var op: String
+    /// Dotted module path of the call site as PyTorch names modules; "" is the model's own forward.
+    public var module: String
+    public var moduleType: String
+    public var inputs: [Operand]
+    public var outputs: [ValueID]
+    /// Storages this op mutates (BatchNorm running statistics in training mode).
+    public var writes: [StorageID]
+    /// The op overwrites its first input (`relu_`, `add_`).
+    public var inplace: Bool
+    public var attributes: [(name: String, value: AttributeValue)]
+    /// `file:line` of the user code that called the module, when the producer knows it.
+    public var source: String?
+
+    public init(
+        id: String, op: String, module: String, moduleType: String, inputs: [Operand], outputs: [ValueID],
+        writes: [StorageID] = [], inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [],
+        source: String? = nil
+    ) {
+        self.id = id
+        self.op = op
+        self.module = module
+        self.moduleType = moduleType
+        self.inputs = inputs
+        self.outputs = outputs
+        self.writes = writes
+        self.inplace = inplace
+        self.attributes = attributes
+        self.source = source
+    }
+
+    public var valueInputs: [ValueID] {
+        inputs.compactMap { if case .value(let v) = $0 { return v } else { return nil } }
+    }
+
+    public var storageInputs: [StorageID] {
+        inputs.compactMap { if case .storage(let s) = $0 { return s } else { return nil } }
+    }
+}
+
+/// A module as registered in the model: its path, its class, and which object it is. Two paths with the
+/// same `instance` are the same Python object (aliasing); producers that cannot tell leave it nil.
+public struct ModuleInfo: Hashable, Sendable {
+    public var path: String
+    public var type: String
+    public var instance: String?
+
+    public init(path: String, type: String, instance: String? = nil) {
+        self.path = path
+        self.type = type
+        self.instance = instance
+    }
+}

@@ -1,0 +1,42 @@
+/// The traced model: ops in execution order over SSA values, plus the model's parameters and buffers by
+/// storage identity and its module table. Built only through `GraphBuilder`, which keeps the use-def
+/// lists both ways in step with the nodes.
+public struct Graph: Sendable {
+    public var name: String
+    /// "train" or "eval"; matters because BatchNorm only writes its running statistics in training.
+    public var mode: String
+    public internal(set) var nodes: [Node] = []
+    public internal(set) var values: [Value] = []
+    public internal(set) var storages: [Storage] = []
+    public var modules: [ModuleInfo] = []
+    public internal(set) var inputs: [ValueID] = []
+    public internal(set) var outputs: [ValueID] = []
+
+    public init(name: String, mode: String) {
+        self.name = name
+        self.mode = mode
+    }
+
+    public subscript(id: NodeID) -> Node { nodes[id.index] }
+    public subscript(id: ValueID) -> Value { values[id.index] }
+    public subscript(id: StorageID) -> Storage { storages[id.index] }
+
+    public var nodeIDs: [NodeID] { (0..<nodes.count).map(NodeID.init) }
+    public var storageIDs: [StorageID] { (0..<storages.count).map(StorageID.init) }
+
+    /// Module type by path, for labelling groups of modules in reports.
+    public func moduleTypes() -> [String: String] {
+        var types: [String: String] = [:]
+        for module in modules where types[module.path] == nil { types[module.path] = module.type }
+        for node in nodes where types[node.module] == nil { types[node.module] = node.moduleType }
+        return types
+    }
+}
+
+/// Whether `path` is `prefix` itself or lies below it in the module tree (`a.b` is under `a`, `ab` is not).
+public func modulePath(_ path: String, isWithin prefix: String) -> Bool {
+    if prefix.isEmpty { return true }
+    guard path.hasPrefix(prefix) else { return false }
+    if path.count == prefix.count { return true }
+    return path[path.index(path.startIndex, offsetBy: prefix.count)] == "."
+}

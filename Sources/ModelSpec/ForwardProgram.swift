@@ -1,0 +1,148 @@
+import FormatSupport
+
+/// The body of a custom module's `forward`: statements over named values, each a call of a submodule or
+/// a functional op, parsed and validated up front so errors point at the statement.
+struct ForwardProgram {
+    struct Statement {
+        enum Action {
+            case call(ModulePathExpression)
+            case op(FunctionalOp)
+        }
+
+        var action: Action
+        var args: [(name: String, cursor: JSONCursor)]
+        var outs: [String]
+        var cursor: JSONCursor
+    }
+
+    var inputs: [String]
+    var body: [Statement]
+    var outputs: [(name: String, cursor: JSONCursor)]
+
+    init(_ cursor: JSONCursor) throws(InputError) {
+        try cursor.checkKeys(["inputs", "body", "outputs"])
+        inputs = try cursor.required("inputs").strings()
+        body = []
+        var defined = Set(inputs)
+        for statement in try cursor.required("body").elements() {
+            let parsed = try Self.statement(statement)
+            for arg in parsed.args where !defined.contains(arg.name) {
+                throw arg.cursor.error("value \"\(arg.name)\" is used before it is defined")
+            }
+            defined.formUnion(parsed.outs)
+            body.append(parsed)
+        }
+        outputs = []
+        let outs = try cursor.required("outputs")
+        for element in try outs.elements() {
+            let name = try element.string()
+            guard defined.contains(name) else { throw element.error("output \"\(name)\" is never defined") }
+            outputs.append((name, element))
+        }
+        guard !outputs.isEmpty else { throw outs.error("a forward needs at least one output") }
+    }
+
+    private static func statement(_ cursor: JSONCursor) throws(InputError) -> Statement {
+        var args: [(name: String, cursor: JSONCursor)] = []
+        for arg in try cursor.optional("args")?.elements() ?? [] { args.append((try arg.string(), arg)) }
+        let outCursor = try cursor.required("out")
+        let outs: [String]
+        if case .array = outCursor.node.value { outs = try outCursor.strings() } else { outs = [try outCursor.string()] }
+        guard !outs.isEmpty else { throw outCursor.error("a statement needs at least one output name") }
+
+        if let call = try cursor.optional("call") {
+            try cursor.checkKeys(["call", "args", "out"])
+            let path = try ModulePathExpression(try call.string(), at: call)
+            if path.steps.contains(where: { if case .slice = $0 { true } else { false } }) {
+                throw call.error("call a registered submodule, not a slice of one")
+            }
+            return Statement(action: .call(path), args: args, outs: outs, cursor: cursor)
+        }
+        guard let opCursor = try cursor.optional("op") else { throw cursor.error("a statement needs \"call\" or \"op\"") }
+        let op = try FunctionalOp(try opCursor.string(), cursor, argCount: args.count)
+        guard outs.count == 1 else { throw outCursor.error("a functional op has exactly one output") }
+        return Statement(action: .op(op), args: args, outs: outs, cursor: cursor)
+    }
+}
+
+/// The functional ops a forward program may use (`torch.*` / `torch.nn.functional.*` / tensor methods).
+enum FunctionalOp {
+    case relu(inplace: Bool)
+    case adaptiveAvgPool2d(outputSize: [Int])
+    case maxPool2d(PoolOptions)
+    case avgPool2d(PoolOptions)
+    case view(shape: [Int], op: String)
+    case flatten(startDim: Int, endDim: Int)
+    case cat(dim: Int)
+    case slice(dim: Int, start: Int?, end: Int?, step: Int)
+    case select(dim: Int, index: Int)
+    case unsqueeze(dim: Int)
+    case binary(op: String, inplace: Bool)
+    case dropout(p: Double, inplace: Bool)
+
+    static let names = [
+        "relu", "adaptive_avg_pool2d", "max_pool2d", "avg_pool2d", "view", "reshape", "flatten", "cat", "slice",
+        "select", "unsqueeze", "add", "sub", "mul", "dropout",
+    ]
+
+    init(_ name: String, _ cursor: JSONCursor, argCount: Int) throws(InputError) {
+        let o = LayerOptions(cursor: cursor)
+        let common: Set<String> = ["op", "args", "out"]
+        func keys(_ extra: Set<String>) throws(InputError) { try cursor.checkKeys(common.union(extra)) }
+        func arity(_ n: Int) throws(InputError) {
+            guard argCount == n else { throw cursor.error("\(name) takes \(n) argument\(n == 1 ? "" : "s"), found \(argCount)") }
+        }
+        switch name {
+        case "relu":
+            try keys(["inplace"]); try arity(1)
+            self = .relu(inplace: try o.bool("inplace", default: false))
+        case "adaptive_avg_pool2d":
+            try keys(["output_size"]); try arity(1)
+            self = .adaptiveAvgPool2d(outputSize: try o.pair("output_size"))
+        case "max_pool2d", "avg_pool2d":
+            try keys(["kernel_size", "stride", "padding", "ceil_mode"]); try arity(1)
+            let kernel = try o.pair("kernel_size")
+            let options = PoolOptions(
+                kernelSize: kernel, stride: try o.optionalPair("stride") ?? kernel, padding: try o.pair("padding", default: [0, 0]),
+                dilation: [1, 1], ceilMode: try o.bool("ceil_mode", default: false))
+            self = name == "max_pool2d" ? .maxPool2d(options) : .avgPool2d(options)
+        case "view", "reshape":
+            try keys(["shape"]); try arity(1)
+            let shapeCursor = try cursor.required("shape")
+            let shape = try shapeCursor.ints()
+            guard shape.filter({ $0 == -1 }).count <= 1, shape.allSatisfy({ $0 >= -1 }) else {
+                throw shapeCursor.error("a shape holds non-negative sizes and at most one -1")
+            }
+            self = .view(shape: shape, op: name)
+        case "flatten":
+            try keys(["start_dim", "end_dim"]); try arity(1)
+            self = .flatten(startDim: try o.int("start_dim", default: 0), endDim: try o.int("end_dim", default: -1))
+        case "cat":
+            try keys(["dim"])
+            guard argCount >= 1 else { throw cursor.error("cat needs at least one argument") }
+            self = .cat(dim: try o.int("dim", default: 0))
+        case "slice":
+            try keys(["dim", "start", "end", "step"]); try arity(1)
+            let step = try o.int("step", default: 1)
+            guard step > 0 else { throw cursor.error("slice step must be positive") }
+            self = .slice(
+                dim: try o.int("dim", default: 0), start: try cursor.optional("start")?.int(), end: try cursor.optional("end")?.int(),
+                step: step)
+        case "select":
+            try keys(["dim", "index"]); try arity(1)
+            self = .select(dim: try o.int("dim", default: 0), index: try cursor.required("index").int())
+        case "unsqueeze":
+            try keys(["dim"]); try arity(1)
+            self = .unsqueeze(dim: try cursor.required("dim").int())
+        case "add", "sub", "mul":
+            try keys(["inplace"]); try arity(2)
+            self = .binary(op: name, inplace: try o.bool("inplace", default: false))
+        case "dropout":
+            try keys(["p", "inplace"]); try arity(1)
+            self = .dropout(p: try o.double("p", default: 0.5), inplace: try o.bool("inplace", default: false))
+        default:
+            throw try cursor.required("op").error(
+                "unknown op \"\(name)\" (known: \(FunctionalOp.names.joined(separator: ", ")))")
+        }
+    }
+}
