@@ -1,0 +1,43 @@
+import FormatSupport
+import GraphIR
+
+/// Runs branch discovery (unless branches are given) and every rule over one graph.
+public enum Analyzer {
+    /// `branches`: prefixes given by the user or the spec; empty to discover them.
+    public static func analyze(_ graph: Graph, branches given: [String] = []) throws(InputError) -> Report {
+        let branches: [String]
+        if given.isEmpty {
+            branches = BranchDiscovery.discover(graph)
+        } else {
+            try validate(given, in: graph)
+            branches = given
+        }
+        let context = AnalysisContext(graph: graph, branches: branches)
+        let findings = branches.count >= 2 ? allRules.flatMap { $0.check(context) } : []
+        return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings)
+    }
+
+    /// A branch prefix must name a module or tensor the graph has; a typo must not pass as "independent".
+    static func validate(_ branches: [String], in graph: Graph) throws(InputError) {
+        guard branches.count <= BranchSet.capacity else {
+            throw InputError(location: "branches", message: "at most \(BranchSet.capacity) branches are supported, \(branches.count) given")
+        }
+        var known = Set<String>()
+        for node in graph.nodes { known.insert(node.module) }
+        for module in graph.modules { known.insert(module.path) }
+        for (i, prefix) in branches.enumerated() {
+            guard !prefix.isEmpty else { throw InputError(location: "branch", message: "a branch prefix must not be empty") }
+            guard branches.firstIndex(of: prefix) == i else {
+                throw InputError(location: "branch '\(prefix)'", message: "given twice")
+            }
+            let matches = known.contains { modulePath($0, isWithin: prefix) }
+                || graph.storages.contains { $0.names.contains { modulePath($0, isWithin: prefix) } }
+            guard matches else {
+                let tops = Set(known.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted()
+                throw InputError(
+                    location: "branch '\(prefix)'",
+                    message: "unknown branch prefix: no module or tensor path starts with it (top-level modules: \(list(tops, limit: 12)))")
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import GraphIR
+
+/// Which branch every op and every storage belongs to, computed once and shared by all rules.
+///
+/// An op belongs to branch *i* when its module lies under branch *i*'s prefix, or when it lies under no
+/// branch and all the data it depends on comes from branch *i* alone (a head's functional ops and
+/// classifier, written in the parent's forward). Ops that depend on no branch are the trunk; ops that
+/// depend on several are where the branches join.
+public struct BranchMap: Sendable {
+    public static let trunk = -1
+    public static let join = -2
+
+    public let branches: [String]
+    /// Per node: branch index, `trunk` or `join`.
+    public let region: [Int]
+    /// Per node: the branches whose data it depends on (itself included).
+    public let ancestry: [BranchSet]
+    /// Per node: whether its module lies under the branch prefix (as opposed to being attributed by data).
+    public let inPrefix: [Bool]
+    /// Per storage: branches with a name under their prefix.
+    public let namedIn: [BranchSet]
+    /// Per storage: branches whose ops read or write it.
+    public let usedBy: [BranchSet]
+    /// Per storage: the branch its first name lies under (its "home", where TensorBoard draws it), or nil.
+    public let home: [Int?]
+
+    public init(graph: Graph, branches: [String]) {
+        self.branches = branches
+        var region = [Int](repeating: BranchMap.trunk, count: graph.nodes.count)
+        var ancestry = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
+        var inPrefix = [Bool](repeating: false, count: graph.nodes.count)
+        for (index, node) in graph.nodes.enumerated() {
+            var mask = BranchSet()
+            for v in node.valueInputs {
+                if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
+            }
+            if let own = BranchMap.branch(of: node.module, in: branches) {
+                region[index] = own
+                inPrefix[index] = true
+                mask.insert(own)
+            } else if let only = mask.only {
+                region[index] = only
+            } else if mask.count >= 2 {
+                region[index] = BranchMap.join
+            }
+            ancestry[index] = mask
+        }
+        var namedIn = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
+        var usedBy = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
+        var home = [Int?](repeating: nil, count: graph.storages.count)
+        for (index, storage) in graph.storages.enumerated() {
+            for name in storage.names {
+                if let b = BranchMap.branch(of: name, in: branches) { namedIn[index].insert(b) }
+            }
+            home[index] = storage.names.first.flatMap { BranchMap.branch(of: $0, in: branches) }
+            for node in storage.readers + storage.writers where region[node.index] >= 0 {
+                usedBy[index].insert(region[node.index])
+            }
+        }
+        self.region = region
+        self.ancestry = ancestry
+        self.inPrefix = inPrefix
+        self.namedIn = namedIn
+        self.usedBy = usedBy
+        self.home = home
+    }
+
+    /// The branch whose prefix contains `path`; the longest prefix wins when prefixes nest.
+    public static func branch(of path: String, in branches: [String]) -> Int? {
+        var best: Int?
+        for (i, prefix) in branches.enumerated() where modulePath(path, isWithin: prefix) {
+            if best == nil || prefix.count > branches[best!].count { best = i }
+        }
+        return best
+    }
+
+    public func names(_ set: BranchSet) -> [String] { set.map { branches[$0] } }
+}

@@ -1,0 +1,60 @@
+public enum Severity: String, Sendable, Comparable {
+    case error
+    case warning
+    case info
+
+    private var rank: Int { self == .error ? 0 : self == .warning ? 1 : 2 }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+/// One problem, said the way a compiler says it: a one-line message, the places, and what to do.
+public struct Finding: Sendable, Equatable {
+    public var rule: String
+    public var severity: Severity
+    public var message: String
+    /// The branches involved, by prefix.
+    public var branches: [String]
+    /// The modules involved (for shared storage: one path per branch per shared module).
+    public var modules: [String]
+    /// How many parameter/buffer storages the finding concerns.
+    public var storages: Int
+    /// How many graph edges (op inputs, state reads/writes) the finding concerns.
+    public var edges: Int
+    /// One line per place, printed under the message.
+    public var details: [String]
+    public var notes: [String]
+    public var help: String?
+
+    public init(
+        rule: String, severity: Severity, message: String, branches: [String], modules: [String] = [], storages: Int = 0,
+        edges: Int = 0, details: [String] = [], notes: [String] = [], help: String? = nil
+    ) {
+        self.rule = rule
+        self.severity = severity
+        self.message = message
+        self.branches = branches
+        self.modules = modules
+        self.storages = storages
+        self.edges = edges
+        self.details = details
+        self.notes = notes
+        self.help = help
+    }
+}
+
+/// The analyzer's answer for one graph.
+public struct Report: Sendable {
+    public var model: String
+    public var branches: [String]
+    /// Whether the branches were found by the analyzer (true) or given by the user or the spec (false).
+    public var branchesDiscovered: Bool
+    public var findings: [Finding]
+
+    /// true: independent; false: an error finding says not; nil: fewer than two branches, nothing to decide.
+    public var independent: Bool? {
+        if findings.contains(where: { $0.severity == .error }) { return false }
+        return branches.count >= 2 ? true : nil
+    }
+
+    public var errorCount: Int { findings.filter { $0.severity == .error }.count }
+}

@@ -1,0 +1,31 @@
+/// Findings the way a compiler prints diagnostics: severity and rule, message, places, notes, help, then
+/// a one-line verdict.
+public enum TextReporter {
+    public static func render(_ report: Report) -> String {
+        var out = ""
+        for finding in report.findings {
+            out += "\(finding.severity.rawValue)[\(finding.rule)]: \(finding.message)\n"
+            for detail in finding.details { out += "  --> \(detail)\n" }
+            for note in finding.notes { out += "  = note: \(note)\n" }
+            if let help = finding.help { out += "  = help: \(help)\n" }
+            out += "\n"
+        }
+        out += verdict(report) + "\n"
+        return out
+    }
+
+    public static func verdict(_ report: Report) -> String {
+        let count = report.branches.count
+        let names = count == 0 ? "" : " (\(list(report.branches)))"
+        let source = report.branchesDiscovered ? "found" : "given"
+        switch report.independent {
+        case .some(true):
+            return "\(report.model): \(count) branches\(names) \(source) — independent"
+        case .some(false):
+            let errors = report.errorCount
+            return "\(report.model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
+        case .none:
+            return "\(report.model): \(count == 0 ? "no branches found" : "only one branch\(names)") — nothing to decide (give branches with --branch PREFIX)"
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import GraphIR
+
+/// Groups shared storages at the highest module that is shared, so that 197 shared tensors read as two
+/// lines — `branch1.denseblock4 ≡ … ≡ branch5.denseblock4 (_DenseBlock)` and the same for `norm5` —
+/// instead of 197 names.
+struct ModuleGrouping {
+    /// Equivalent module paths, one per branch, and the storages under them.
+    struct Group {
+        var paths: [String]
+        var type: String
+        /// The paths name one module object (known from the trace's module table).
+        var sameObject: Bool
+        var storages: [StorageID]
+    }
+
+    let graph: Graph
+    let map: BranchMap
+    private let instanceByPath: [String: String]
+    private let typeByPath: [String: String]
+    /// Without module identities (traces from producers that cannot tell), two module paths count as one
+    /// module when every tensor name under one names the same storage under the other.
+    private let contentsByPath: [String: [String: Int]]
+
+    init(graph: Graph, map: BranchMap) {
+        self.graph = graph
+        self.map = map
+        var instances: [String: String] = [:]
+        for module in graph.modules { if let instance = module.instance { instances[module.path] = instance } }
+        instanceByPath = instances
+        typeByPath = graph.moduleTypes()
+        var contents: [String: [String: Int]] = [:]
+        if instances.isEmpty {
+            for (index, storage) in graph.storages.enumerated() {
+                for name in storage.names {
+                    var path = Substring(name)
+                    while let dot = path.lastIndex(of: ".") {
+                        path = path[..<dot]
+                        contents[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
+                    }
+                    contents["", default: [:]][name] = index
+                }
+            }
+        }
+        contentsByPath = contents
+    }
+
+    func type(of path: String) -> String { typeByPath[path] ?? "" }
+    func instance(of path: String) -> String? { instanceByPath[path] }
+
+    /// Groups `storages`, each shared among `branches`, in storage order.
+    func group(_ storages: [StorageID], among branches: BranchSet) -> [Group] {
+        var groups: [Group] = []
+        var index: [[String]: Int] = [:]
+        for s in storages {
+            let key = groupPaths(s, branches)
+            if let i = index[key.paths] {
+                groups[i].storages.append(s)
+            } else {
+                index[key.paths] = groups.count
+                groups.append(Group(paths: key.paths, type: key.type, sameObject: key.sameObject, storages: [s]))
+            }
+        }
+        return groups
+    }
+
+    /// The highest module paths, one per branch, that are one object and hold `s`; or the storage's own
+    /// names when its modules differ (weights tied by assignment).
+    private func groupPaths(_ s: StorageID, _ branches: BranchSet) -> (paths: [String], type: String, sameObject: Bool) {
+        let storage = graph[s]
+        var relative: [String] = []
+        var prefixes: [String] = []
+        for b in branches {
+            let prefix = map.branches[b]
+            guard let name = storage.names.first(where: { modulePath($0, isWithin: prefix) && $0 != prefix }) else {
+                return (storage.names, "", false)
+            }
+            prefixes.append(prefix)
+            relative.append(String(name.dropFirst(prefix.count + 1)))
+        }
+        guard let first = relative.first, relative.allSatisfy({ $0 == first }) else {
+            return (zip(prefixes, relative).map { "\($0).\($1)" }, "", false)
+        }
+        let components = first.split(separator: ".").map(String.init).dropLast()
+        for depth in 0...components.count {
+            let suffix = components.prefix(depth).joined(separator: ".")
+            let paths = prefixes.map { suffix.isEmpty ? $0 : "\($0).\(suffix)" }
+            let instances = paths.map(instance(of:))
+            if let one = instances.first, one != nil, instances.allSatisfy({ $0 == one }) {
+                return (paths, type(of: paths[0]), true)
+            }
+            if instanceByPath.isEmpty, let contents = contentsByPath[paths[0]],
+                paths.dropFirst().allSatisfy({ contentsByPath[$0] == contents })
+            {
+                return (paths, type(of: paths[0]), false)
+            }
+        }
+        let leaf = components.joined(separator: ".")
+        let paths = prefixes.map { leaf.isEmpty ? $0 : "\($0).\(leaf)" }
+        return (zip(paths, relative).map { "\($0.0).\($0.1.split(separator: ".").last!)" }, "", false)
+    }
+}
+
+/// Counting words for messages.
+func plural(_ n: Int, _ word: String, _ pluralWord: String? = nil) -> String {
+    "\(n) \(n == 1 ? word : (pluralWord ?? word + "s"))"
+}
+
+/// `a, b, c` — shortened in the middle for long lists.
+func list(_ items: [String], limit: Int = 8) -> String {
+    if items.count <= limit { return items.joined(separator: ", ") }
+    return (items.prefix(limit - 2) + ["…"] + items.suffix(1)).joined(separator: ", ")
+}
+
+/// `a ≡ b ≡ c`.
+func equivalence(_ items: [String]) -> String {
+    if items.count <= 6 { return items.joined(separator: " ≡ ") }
+    return (items.prefix(3) + ["…"] + items.suffix(1)).joined(separator: " ≡ ")
+}

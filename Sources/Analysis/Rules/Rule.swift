@@ -1,0 +1,37 @@
+import GraphIR
+
+/// What a rule is, in words: the text `explain` prints and the docs are made from, plus tiny model specs
+/// that must and must not trigger it (run as tests, so the documentation cannot drift from the code).
+public struct RuleDescription: Sendable {
+    public var id: String
+    public var severity: Severity
+    /// One line: what it finds.
+    public var summary: String
+    /// Why it matters, for a PyTorch user.
+    public var rationale: String
+    /// How to fix it.
+    public var fix: String
+    public var triggeringExamples: [String]
+    public var nonTriggeringExamples: [String]
+}
+
+/// Everything the rules share about one graph, computed once.
+public struct AnalysisContext {
+    public let graph: Graph
+    public let map: BranchMap
+    let grouping: ModuleGrouping
+
+    public init(graph: Graph, branches: [String]) {
+        self.graph = graph
+        map = BranchMap(graph: graph, branches: branches)
+        grouping = ModuleGrouping(graph: graph, map: map)
+    }
+}
+
+public protocol Rule: Sendable {
+    static var description: RuleDescription { get }
+    func check(_ context: AnalysisContext) -> [Finding]
+}
+
+/// Every rule, in the order findings are reported.
+public let allRules: [any Rule] = [SharedStorageRule(), CrossBranchDependencyRule(), GradientLeakRule()]

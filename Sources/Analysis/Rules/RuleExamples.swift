@@ -1,0 +1,21 @@
+/// The tiny models the rules' examples are written in: a trunk, two heads, their outputs concatenated.
+/// `heads` gives the two head entries of `children`, `body` extra statements before the cat.
+enum RuleExamples {
+    static func twoHeads(lets: String = "", heads: String, body: String = "", branches: String = "") -> String {
+        """
+        {
+          "format": "graphcheck.model", "version": 1, "mode": "train",
+          "let": {\(lets)},
+          "model": {"type": "Module", "class": "TwoHeads",
+            "children": {"trunk": {"type": "Linear", "in_features": 8, "out_features": 4}, \(heads)},
+            "forward": {"inputs": ["x"], "body": [
+              {"out": "t", "call": "trunk", "args": ["x"]},
+              {"out": "a", "call": "head1", "args": ["t"]},
+              {"out": "b", "call": "head2", "args": ["t"]},\(body)
+              {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}
+            ], "outputs": ["y"]}},
+          "inputs": [{"name": "x", "shape": [2, 8]}]\(branches.isEmpty ? "" : ",\n  \"branches\": [\(branches)]")
+        }
+        """
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Writes output all at once or not at all: to a temporary file beside the target, renamed into place,
+/// so an interrupted or failed run never leaves half a file where the user expects a result.
+public enum OutputFile {
+    /// Writes `text` to `path`, or to standard output when `path` is "-".
+    public static func write(_ text: String, to path: String) throws(InputError) {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw InputError(file: path, message: "cannot write: directory \(directory.path) does not exist")
+        }
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        do {
+            try Data(text.utf8).write(to: temporary)
+            if FileManager.default.fileExists(atPath: url.path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            } else {
+                try FileManager.default.moveItem(at: temporary, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw InputError(file: path, message: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
