@@ -24,10 +24,11 @@ let package = Package(
             name: "graphcheck",
             dependencies: ["GraphCheck", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
-        .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck"]),
-        .testTarget(name: "CLITests", dependencies: ["GraphCheck"]),
+        .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "TestSupport", "graphcheck"]),
     ]
 )

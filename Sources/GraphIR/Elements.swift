@@ -17,6 +17,11 @@ public struct Value: Sendable {
 public struct Use: Hashable, Sendable {
     public var node: NodeID
     public var index: Int
+
+    public init(node: NodeID, index: Int) {
+        self.node = node
+        self.index = index
+    }
 }
 
 public enum StorageKind: String, Sendable {

@@ -3,6 +3,11 @@ public struct GraphProblem: Error, CustomStringConvertible, Equatable, Sendable 
     public var element: String
     public var message: String
     public var description: String { "\(element): \(message)" }
+
+    public init(element: String, message: String) {
+        self.element = element
+        self.message = message
+    }
 }
 
 extension Graph {

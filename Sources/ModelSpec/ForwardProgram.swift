@@ -51,6 +51,7 @@ struct ForwardProgram {
         guard !outs.isEmpty else { throw outCursor.error("a statement needs at least one output name") }
 
         if let call = try cursor.optional("call") {
+            if try cursor.optional("op") != nil { throw cursor.error("a statement has either \"call\" or \"op\", not both") }
             try cursor.checkKeys(["call", "args", "out"])
             let path = try ModulePathExpression(try call.string(), at: call)
             if path.steps.contains(where: { if case .slice = $0 { true } else { false } }) {
