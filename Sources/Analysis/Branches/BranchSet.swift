@@ -9,7 +9,8 @@ public struct BranchSet: Hashable, Sendable, Sequence {
 
     public var isEmpty: Bool { bits == 0 }
     public var count: Int { bits.nonzeroBitCount }
-    public func contains(_ index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
+    /// False for indices outside 0..<64, such as the trunk and join markers of `BranchMap`.
+    public func contains(_ index: Int) -> Bool { index >= 0 && index < BranchSet.capacity && bits & (1 << UInt64(index)) != 0 }
     public mutating func insert(_ index: Int) { bits |= 1 << UInt64(index) }
     public mutating func formUnion(_ other: BranchSet) { bits |= other.bits }
     public func union(_ other: BranchSet) -> BranchSet { BranchSet(bits: bits | other.bits) }

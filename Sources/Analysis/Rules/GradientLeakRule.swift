@@ -20,7 +20,7 @@ public struct GradientLeakRule: Rule {
         triggeringExamples: [
             RuleExamples.twoHeads(
                 heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-                body: #"{"out": "b", "op": "mul", "args": ["b", "a"]},"#,
+                head2Input: "a",
                 branches: #""head1", "head2""#)
         ],
         nonTriggeringExamples: [

@@ -1,7 +1,8 @@
 /// The tiny models the rules' examples are written in: a trunk, two heads, their outputs concatenated.
-/// `heads` gives the two head entries of `children`, `body` extra statements before the cat.
+/// `heads` gives the two head entries of `children`; `head2Input` is what head2 is called on (the trunk's
+/// output `t`, or head1's output `a`).
 enum RuleExamples {
-    static func twoHeads(lets: String = "", heads: String, body: String = "", branches: String = "") -> String {
+    static func twoHeads(lets: String = "", heads: String, head2Input: String = "t", branches: String = "") -> String {
         """
         {
           "format": "graphcheck.model", "version": 1, "mode": "train",
@@ -11,7 +12,7 @@ enum RuleExamples {
             "forward": {"inputs": ["x"], "body": [
               {"out": "t", "call": "trunk", "args": ["x"]},
               {"out": "a", "call": "head1", "args": ["t"]},
-              {"out": "b", "call": "head2", "args": ["t"]},\(body)
+              {"out": "b", "call": "head2", "args": ["\(head2Input)"]},
               {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}
             ], "outputs": ["y"]}},
           "inputs": [{"name": "x", "shape": [2, 8]}]\(branches.isEmpty ? "" : ",\n  \"branches\": [\(branches)]")
