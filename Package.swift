@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
+        .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["GraphCheck", "TestSupport", "graphcheck"]),

@@ -10,6 +10,14 @@ public enum OutputFile {
             return
         }
         let url = URL(fileURLWithPath: path)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            // A device or pipe (/dev/null, a FIFO): there is nothing to replace, write straight through.
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw InputError(file: path, message: "cannot open for writing") }
+            defer { try? handle.close() }
+            handle.write(Data(text.utf8))
+            return
+        }
         let directory = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -18,14 +26,15 @@ public enum OutputFile {
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try Data(text.utf8).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw InputError(file: path, message: "cannot write: \(error.localizedDescription)")
+        }
+        // rename(2) replaces the target atomically: readers see the old file or the new one, never half.
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw InputError(file: path, message: "cannot write: \(reason)")
         }
     }
 }

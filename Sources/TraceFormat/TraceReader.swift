@@ -4,13 +4,20 @@ import GraphIR
 /// Reads trace JSON (docs/trace-format.md) into a verified graph. Every reference is resolved here, so a
 /// dangling id is reported at its JSON path rather than discovered later as a crash.
 public enum TraceReader {
+    /// The keys each object of the format may have; docs/trace.schema.json lists the same (a test checks).
+    public static let topLevelKeys: Set<String> = ["format", "version", "producer", "model", "mode", "inputs", "outputs", "modules", "storages", "values", "nodes"]
+    public static let moduleKeys: Set<String> = ["path", "type", "instance"]
+    public static let storageKeys: Set<String> = ["id", "kind", "names", "shape", "dtype"]
+    public static let valueKeys: Set<String> = ["id", "shape", "dtype"]
+    public static let nodeKeys: Set<String> = ["id", "op", "module", "module_type", "inputs", "outputs", "writes", "inplace", "attrs", "source"]
+
     /// Whether a parsed document claims to be a trace (used to tell traces from model specs).
     public static func isTrace(_ root: JSONNode) -> Bool {
         root.formatTag == TraceWriter.format
     }
 
     public static func read(_ root: JSONCursor) throws(InputError) -> Graph {
-        try root.checkKeys(["format", "version", "producer", "model", "mode", "inputs", "outputs", "modules", "storages", "values", "nodes"])
+        try root.checkKeys(topLevelKeys)
         let format = try root.required("format")
         guard try format.string() == TraceWriter.format else {
             throw format.error("expected \"format\": \"\(TraceWriter.format)\"")
@@ -30,7 +37,7 @@ public enum TraceReader {
         if let modules = try root.optional("modules") {
             var infos: [ModuleInfo] = []
             for entry in try modules.elements() {
-                try entry.checkKeys(["path", "type", "instance"])
+                try entry.checkKeys(moduleKeys)
                 infos.append(ModuleInfo(
                     path: try entry.required("path").string(), type: try entry.required("type").string(),
                     instance: try entry.optional("instance")?.string()))
@@ -39,7 +46,7 @@ public enum TraceReader {
         }
 
         for entry in try root.optional("storages")?.elements() ?? [] {
-            try entry.checkKeys(["id", "kind", "names", "shape", "dtype"])
+            try entry.checkKeys(storageKeys)
             let idCursor = try entry.required("id")
             let id = try idCursor.string()
             let kindCursor = try entry.required("kind")
@@ -55,7 +62,7 @@ public enum TraceReader {
         }
 
         for entry in try root.optional("values")?.elements() ?? [] {
-            try entry.checkKeys(["id", "shape", "dtype"])
+            try entry.checkKeys(valueKeys)
             let idCursor = try entry.required("id")
             let id = try idCursor.string()
             guard storageIDs[id] == nil, valueIDs[id] == nil else { throw idCursor.error("duplicate id \"\(id)\"") }
@@ -79,7 +86,7 @@ public enum TraceReader {
 
         var nodeIDs = Set<String>()
         for entry in try root.required("nodes").elements() {
-            try entry.checkKeys(["id", "op", "module", "module_type", "inputs", "outputs", "writes", "inplace", "attrs", "source"])
+            try entry.checkKeys(nodeKeys)
             let idCursor = try entry.required("id")
             let id = try idCursor.string()
             guard nodeIDs.insert(id).inserted, valueIDs[id] == nil, storageIDs[id] == nil else {

@@ -1,0 +1,73 @@
+import Foundation
+import GraphCheck
+import Testing
+import TestSupport
+
+@Suite struct TraceFormatTests {
+    func read(_ text: String) throws -> Graph {
+        let bytes = Array(text.utf8)
+        return try TraceReader.read(JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes)))
+    }
+
+    func readError(_ text: String) -> InputError? {
+        do { _ = try read(text); return nil } catch let error as InputError { return error } catch { return nil }
+    }
+
+    @Test func writeReadWriteIsTheIdentity() throws {
+        let graph = try Repository.load("samples/densenet121_multihead.json").graph
+        let text = TraceWriter.write(graph, producer: "test")
+        let again = try read(text)
+        #expect(TraceWriter.write(again, producer: "test") == text)
+        #expect(again.nodes.count == graph.nodes.count)
+        #expect(again.storages.map(\.names) == graph.storages.map(\.names))
+        #expect(again.modules == graph.modules)
+        #expect(again.verify().isEmpty)
+    }
+
+    static let minimal = """
+        {"format": "graphcheck.trace", "version": 1, "inputs": ["x"], "outputs": ["y"],
+         "storages": [{"id": "w", "kind": "parameter", "names": ["fc.weight"], "shape": [2, 2], "dtype": "float32"}],
+         "values": [{"id": "x", "shape": [1, 2]}, {"id": "y", "shape": [1, 2]}],
+         "nodes": [{"id": "n0", "op": "linear", "module": "fc", "inputs": ["x", "w"], "outputs": ["y"], "attrs": {"k": [1, 2], "p": 0.5, "t": true, "s": "a"}}]}
+        """
+
+    @Test func minimalTraceReads() throws {
+        let graph = try read(Self.minimal)
+        #expect(graph.mode == "train")
+        #expect(graph.nodes[0].storageInputs == [StorageID(0)])
+        #expect(graph.nodes[0].attributes.map(\.name) == ["k", "p", "t", "s"])
+    }
+
+    @Test(arguments: [
+        (#""version": 1"#, #""version": 2"#, "$.version", "unsupported trace version 2"),
+        (#""kind": "parameter""#, #""kind": "weight""#, "$.storages[0].kind", "storage kind must be"),
+        (#""names": ["fc.weight"]"#, #""names": []"#, "$.storages[0].names", "at least one name"),
+        (#"{"id": "y", "shape": [1, 2]}"#, #"{"id": "w", "shape": [1, 2]}"#, "$.values[1].id", #"duplicate id "w""#),
+        (#""outputs": ["y"], "attrs""#, #""outputs": ["w"], "attrs""#, "$.nodes[0].outputs[0]", #""w" is a storage, expected a value"#),
+        (#"{"id": "x", "shape": [1, 2]}"#, #"{"id": "x", "shape": [1, -2]}"#, "$.values[0].shape[1]", "must not be negative"),
+        (#""op": "linear""#, #""op": """#, "$.nodes[0].op", "op must not be empty"),
+        (#""module": "fc""#, #""module": "fc", "colour": "red""#, "$.nodes[0].colour", #"unknown key "colour""#),
+        (#""attrs": {"k""#, #""attrs": {"z": {}, "k""#, "$.nodes[0].attrs.z", "an attribute must be"),
+        (#""inputs": ["x"], "outputs": ["y"],"#, #""inputs": ["x"], "outputs": ["q"],"#, "$.outputs[0]", #"unknown value id "q""#),
+    ])
+    func badTracesAreLocated(from: String, to: String, location: String, message: String) {
+        precondition(Self.minimal.contains(from), "bad test: \(from)")
+        let error = readError(Self.minimal.replacingOccurrences(of: from, with: to))
+        #expect(error?.location.hasPrefix(location) == true, "location: \(String(describing: error?.location))")
+        #expect(error?.message.contains(message) == true, "message: \(String(describing: error?.message))")
+    }
+
+    /// docs/trace.schema.json and the reader must agree on every object's keys.
+    @Test func schemaListsTheKeysTheReaderAccepts() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Repository.path("docs/trace.schema.json"))))
+        let schema = JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes))
+        func keys(_ object: JSONCursor) throws -> Set<String> { Set(try object.required("properties").members().map(\.key)) }
+        let defs = try schema.required("$defs")
+        #expect(try keys(schema) == TraceReader.topLevelKeys)
+        #expect(try keys(defs.required("module")) == TraceReader.moduleKeys)
+        #expect(try keys(defs.required("storage")) == TraceReader.storageKeys)
+        #expect(try keys(defs.required("value")) == TraceReader.valueKeys)
+        #expect(try keys(defs.required("node")) == TraceReader.nodeKeys)
+        #expect(try schema.required("properties").required("format").required("const").string() == TraceWriter.format)
+    }
+}

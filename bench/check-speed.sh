@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Times `graphcheck check` on the samples with a release build: the median of RUNS runs each.
+# Usage: bench/check-speed.sh [RUNS]   (default 15). Prints one line per input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-15}
+bin=.build/release/graphcheck
+[ -x "$bin" ] || swift build -c release --product graphcheck >/dev/null
+
+median_ms() {
+    local times=()
+    for _ in $(seq "$runs"); do
+        local start end
+        start=$(date +%s%N)
+        "$@" >/dev/null 2>&1 || true
+        end=$(date +%s%N)
+        times+=($(( (end - start) / 1000 )))
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
+}
+
+printf '%-52s %10s\n' "command (median of $runs runs, release build)" "ms"
+for sample in samples/densenet121_multihead.json samples/densenet121_multihead_fixed.json; do
+    printf '%-52s %10s\n' "check $sample" "$(median_ms "$bin" check "$sample")"
+done
+trace=$(mktemp --suffix=.json)
+"$bin" trace samples/densenet121_multihead.json -o "$trace"
+printf '%-52s %10s\n' "check <trace of densenet121_multihead>" "$(median_ms "$bin" check "$trace")"
+printf '%-52s %10s\n' "trace samples/densenet121_multihead.json" "$(median_ms "$bin" trace samples/densenet121_multihead.json -o /dev/null)"
+rm -f "$trace"
