@@ -20,15 +20,10 @@ public struct CrossBranchDependencyRule: Rule {
             branches share modules: give each branch its own with copy.deepcopy.
             """,
         triggeringExamples: [
-            RuleExamples.twoHeads(
-                heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-                head2Input: "a",
-                branches: #""head1", "head2""#)
+            RuleExamples.separateHeads(head2Input: "a")
         ],
         nonTriggeringExamples: [
-            RuleExamples.twoHeads(
-                heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-                branches: #""head1", "head2""#)
+            RuleExamples.separateHeads()
         ])
 
     /// Edges from one branch into another, by kind.

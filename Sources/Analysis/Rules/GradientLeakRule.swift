@@ -18,15 +18,10 @@ public struct GradientLeakRule: Rule {
             between branches, feed each branch from the trunk only (or detach the tensor it borrows).
             """,
         triggeringExamples: [
-            RuleExamples.twoHeads(
-                heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-                head2Input: "a",
-                branches: #""head1", "head2""#)
+            RuleExamples.separateHeads(head2Input: "a")
         ],
         nonTriggeringExamples: [
-            RuleExamples.twoHeads(
-                heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-                branches: #""head1", "head2""#)
+            RuleExamples.separateHeads()
         ])
 
     public func check(_ context: AnalysisContext) -> [Finding] {

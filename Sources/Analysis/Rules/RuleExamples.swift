@@ -19,4 +19,11 @@ enum RuleExamples {
         }
         """
     }
+
+    /// Two heads built separately and declared as the branches; head2 is called on `head2Input`.
+    static func separateHeads(head2Input: String = "t") -> String {
+        twoHeads(
+            heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
+            head2Input: head2Input, branches: #""head1", "head2""#)
+    }
 }
