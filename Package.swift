@@ -2,7 +2,8 @@
 import PackageDescription
 
 // The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec) → GraphIR →
-// Analysis → reporters. GraphCheck is the umbrella that users and tests import.
+// Analysis → reporters; GraphIR + findings → Render (the only user of CGraphviz). GraphCheck is the
+// umbrella that users and tests import.
 let package = Package(
     name: "graphcheck",
     platforms: [.macOS(.v13)],
@@ -19,17 +20,25 @@ let package = Package(
         .target(name: "TraceFormat", dependencies: ["GraphIR", "FormatSupport"]),
         .target(name: "ModelSpec", dependencies: ["GraphIR", "FormatSupport"]),
         .target(name: "Analysis", dependencies: ["GraphIR", "FormatSupport"]),
-        .target(name: "GraphCheck", dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "Analysis"]),
+        .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
+        .target(name: "Render", dependencies: ["GraphIR", "Analysis", "CGraphviz"]),
+        .target(name: "GraphCheck", dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "Analysis", "Render"]),
         .executableTarget(
             name: "graphcheck",
-            dependencies: ["GraphCheck", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            // The modules the CLI uses are named (and imported) directly, not only through GraphCheck's
+            // re-exports: incremental builds otherwise miss layout changes in them.
+            dependencies: [
+                "GraphCheck", "Analysis", "Render", "TraceFormat", "FormatSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "Analysis", "TestSupport"]),
+        .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "Render", "Analysis", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["GraphCheck", "TestSupport", "graphcheck"]),
     ]
 )

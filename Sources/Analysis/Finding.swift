@@ -1,3 +1,5 @@
+import GraphIR
+
 public enum Severity: String, Sendable, Comparable {
     case error
     case warning
@@ -24,10 +26,15 @@ public struct Finding: Sendable, Equatable {
     public var details: [String]
     public var notes: [String]
     public var help: String?
+    /// The storages the finding concerns (for drawing; not part of the JSON report).
+    public var storageIDs: [StorageID]
+    /// For shared storage: the groups of equivalent modules, each drawn in its own colour.
+    public var groups: [StorageGroup]
 
     public init(
         rule: String, severity: Severity, message: String, branches: [String], modules: [String] = [], storages: Int = 0,
-        edges: Int = 0, details: [String] = [], notes: [String] = [], help: String? = nil
+        edges: Int = 0, details: [String] = [], notes: [String] = [], help: String? = nil, storageIDs: [StorageID] = [],
+        groups: [StorageGroup] = []
     ) {
         self.rule = rule
         self.severity = severity
@@ -39,7 +46,18 @@ public struct Finding: Sendable, Equatable {
         self.details = details
         self.notes = notes
         self.help = help
+        self.storageIDs = storageIDs
+        self.groups = groups
     }
+}
+
+/// Storages shared among branches under equivalent module paths (`branch1.norm5 ≡ branch2.norm5`).
+public struct StorageGroup: Sendable, Equatable {
+    /// `branch1.norm5 ≡ branch2.norm5 (BatchNorm2d)`.
+    public var label: String
+    /// One module path per branch.
+    public var paths: [String]
+    public var storages: [StorageID]
 }
 
 /// The analyzer's answer for one graph.

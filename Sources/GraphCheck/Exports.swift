@@ -3,4 +3,5 @@
 @_exported import FormatSupport
 @_exported import GraphIR
 @_exported import ModelSpec
+@_exported import Render
 @_exported import TraceFormat

@@ -5,8 +5,12 @@ import Foundation
 public enum OutputFile {
     /// Writes `text` to `path`, or to standard output when `path` is "-".
     public static func write(_ text: String, to path: String) throws(InputError) {
+        try write(Data(text.utf8), to: path)
+    }
+
+    public static func write(_ data: Data, to path: String) throws(InputError) {
         if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(data)
             return
         }
         let url = URL(fileURLWithPath: path)
@@ -15,7 +19,7 @@ public enum OutputFile {
             // A device or pipe (/dev/null, a FIFO): there is nothing to replace, write straight through.
             guard let handle = FileHandle(forWritingAtPath: path) else { throw InputError(file: path, message: "cannot open for writing") }
             defer { try? handle.close() }
-            handle.write(Data(text.utf8))
+            handle.write(data)
             return
         }
         let directory = url.deletingLastPathComponent()
@@ -25,7 +29,7 @@ public enum OutputFile {
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
-            try Data(text.utf8).write(to: temporary)
+            try data.write(to: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw InputError(file: path, message: "cannot write: \(error.localizedDescription)")

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import Analysis
+import FormatSupport
 import GraphCheck
+import Render
+import TraceFormat
 
 /// `graphcheck FILE` is `graphcheck check FILE`.
 struct GraphCheckCommand: ParsableCommand {
@@ -8,7 +12,7 @@ struct GraphCheckCommand: ParsableCommand {
         commandName: "graphcheck",
         abstract: "Find out whether the branches of a neural network that are meant to be independent really are.",
         version: GraphCheckVersion.current,
-        subcommands: [Check.self, Trace.self],
+        subcommands: [Check.self, Trace.self, Render.self],
         defaultSubcommand: Check.self)
 }
 
@@ -58,5 +62,63 @@ struct Trace: ParsableCommand {
     func run() throws {
         let input = try InputLoader.load(path: file)
         try OutputFile.write(TraceWriter.write(input.graph, producer: GraphCheckVersion.producer), to: output)
+    }
+}
+
+extension Renderer.Format: ExpressibleByArgument {}
+extension RenderOptions.Parameters: ExpressibleByArgument {}
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Draw the graph as TensorBoard would, with the findings marked: DOT, SVG, PNG or PDF.")
+
+    @Argument(help: "A model spec (model.json) or a trace JSON.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Output file; its extension picks the format ('-' for standard output).")
+    var output: String
+
+    @Option(help: "Output format: dot, svg, png or pdf (default: from the output file's extension).")
+    var format: Renderer.Format?
+
+    @Option(help: "Module depth to expand: a number, 'full' for every op, or 'auto' (default).")
+    var depth: String = "auto"
+
+    @Option(help: "Parameters and buffers to draw: none, findings (default) or all.")
+    var params: RenderOptions.Parameters = .findings
+
+    @Flag(name: .customLong("no-findings"), help: "Draw the plain graph, without analysis.")
+    var noFindings = false
+
+    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
+    var branches: [String] = []
+
+    func validate() throws {
+        guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
+            throw ValidationError("--depth must be a positive number, 'full' or 'auto'")
+        }
+        guard format != nil || output == "-" || Renderer.Format(path: output) != nil else {
+            throw ValidationError("cannot tell the format from '\(output)': use a .dot, .svg, .png or .pdf name or --format")
+        }
+    }
+
+    func run() throws {
+        let input = try InputLoader.load(path: file)
+        var report: Report?
+        if !noFindings {
+            do {
+                report = try Analyzer.analyze(input.graph, branches: branches.isEmpty ? input.declaredBranches : branches)
+            } catch {
+                throw error.inFile(file)
+            }
+        }
+        let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
+        let options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
+        let rendered = try Renderer.render(input.graph, report: report, options: options, format: format ?? Renderer.Format(path: output) ?? .svg)
+        let drawn = rendered.view.depth.map { "depth \($0)" } ?? "full depth"
+        standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
+            + (rendered.view.depth != nil ? "; --depth full draws every op" : ""))
+        try OutputFile.write(Data(rendered.bytes), to: output)
     }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import Analysis
+import FormatSupport
 import GraphCheck
+import Render
+import TraceFormat
 
 // Exit codes are part of the interface: 0 independent, 1 error findings, 2 bad input or usage. Argument
 // parsing errors would otherwise exit 64, and uncaught errors would print a Swift error dump.
@@ -12,6 +16,9 @@ do {
     var command = try GraphCheckCommand.parseAsRoot()
     try command.run()
 } catch let error as InputError {
+    standardError("graphcheck: error: \(error)")
+    exit(2)
+} catch let error as RenderError {
     standardError("graphcheck: error: \(error)")
     exit(2)
 } catch let code as ExitCode {

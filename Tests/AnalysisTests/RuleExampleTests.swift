@@ -1,3 +1,4 @@
+import Analysis
 import GraphCheck
 import Testing
 import TestSupport

@@ -15,10 +15,14 @@ public enum GraphCheckBinary {
         return Repository.root.appendingPathComponent(".build/debug/graphcheck")
     }
 
-    public static func run(_ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
+    /// Runs graphcheck with `arguments`; `environment` entries are added to (or replace) this process's.
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory ?? Repository.root
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

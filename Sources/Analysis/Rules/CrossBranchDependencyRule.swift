@@ -123,7 +123,8 @@ public struct CrossBranchDependencyRule: Rule {
             edges: total.data + total.parameter + total.state, details: details, notes: notes,
             help: total.parameter + total.state > 0
                 ? "the branches share modules (see shared-storage): give each branch its own with `copy.deepcopy(...)`"
-                : "feed each branch from the trunk only, not from another branch's tensors")
+                : "feed each branch from the trunk only, not from another branch's tensors",
+            storageIDs: edges.storages.sorted().map(StorageID.init))
     }
 }
 

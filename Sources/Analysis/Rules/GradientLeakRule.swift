@@ -92,6 +92,6 @@ public struct GradientLeakRule: Rule {
             branches: map.names(owners.union(reached)), modules: modules, storages: parameters.count,
             edges: parameters.reduce(0) { $0 + context.graph[$1].readers.count }, details: details,
             notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],
-            help: help)
+            help: help, storageIDs: parameters)
     }
 }

@@ -77,7 +77,10 @@ public struct SharedStorageRule: Rule {
             rule: Self.description.id, severity: Self.description.severity,
             message: "\(list(branchNames)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), \(plural(buffers, "buffer"))): the same storage, not copies",
             branches: branchNames, modules: groups.flatMap(\.paths), storages: storages.count, edges: edges,
-            details: details, notes: notes, help: help(groups, set, context))
+            details: details, notes: notes, help: help(groups, set, context), storageIDs: storages,
+            groups: groups.map {
+                StorageGroup(label: equivalence($0.paths) + ($0.type.isEmpty ? "" : " (\($0.type))"), paths: $0.paths, storages: $0.storages)
+            })
     }
 
     /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.

@@ -1,0 +1,226 @@
+import CGraphviz
+import Foundation
+
+/// The one place graphcheck talks to Graphviz's C library. DOT text goes in, rendered bytes come out;
+/// every C handle is created and freed inside `render`, and Graphviz's own messages are captured into
+/// `RenderError` instead of being printed.
+public enum GraphvizRenderer {
+    public enum Format: String, Sendable, CaseIterable {
+        case svg, png, pdf
+    }
+
+    /// libgvc keeps global state (its error handler, plugin tables): one render at a time.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var messages: [String] = []
+
+    /// Lays out `dot` with the dot engine and renders it. With `forcePluginFallback` the plugin config
+    /// file is not consulted, as on a machine where `dot -c` was never run.
+    public static func render(dot: String, format: Format, forcePluginFallback: Bool = false) throws(RenderError) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        messages = []
+        let previousHandler = agseterrf { text in
+            if let text { GraphvizRenderer.messages.append(String(cString: text)) }
+            return 0
+        }
+        defer { agseterrf(previousHandler) }
+
+        if !forcePluginFallback {
+            guard let context = gvContext() else { throw RenderError("Graphviz could not create a context") }
+            defer { gvFreeContext(context) }
+            switch try attempt(dot, format, context) {
+            case .rendered(let bytes): return bytes
+            case .layoutUnavailable: break
+            }
+        }
+        // No usable plugin configuration: load the dot layout and the renderers from their libraries.
+        messages = []
+        let plugins = try PluginLibraries.load(for: format)
+        guard let context = plugins.withSymbolList({ gvContextPlugins($0, 0) }) else {
+            throw RenderError("Graphviz could not create a context from its plugin libraries")
+        }
+        defer { gvFreeContext(context) }
+        switch try attempt(dot, format, context) {
+        case .rendered(let bytes): return bytes
+        case .layoutUnavailable: throw RenderError("Graphviz's dot layout is not available" + details())
+        }
+    }
+
+    private enum Attempt {
+        case rendered([UInt8])
+        case layoutUnavailable
+    }
+
+    private static func attempt(_ dot: String, _ format: Format, _ context: OpaquePointer) throws(RenderError) -> Attempt {
+        guard let graph = DeterministicReader.read(dot) else {
+            throw RenderError("Graphviz could not read the generated DOT" + details())
+        }
+        defer { agclose(graph) }
+        guard gvLayout(context, graph, "dot") == 0 else {
+            if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
+            throw RenderError("Graphviz layout failed" + details())
+        }
+        defer { gvFreeLayout(context, graph) }
+        var data: UnsafeMutablePointer<CChar>?
+        var length: UInt32 = 0
+        guard gvRenderData(context, graph, format.rawValue, &data, &length) == 0, let data else {
+            if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
+            throw RenderError("Graphviz could not render \(format.rawValue)" + details())
+        }
+        defer { gvFreeRenderData(data) }
+        return .rendered(Array(UnsafeRawBufferPointer(start: data, count: Int(length))))
+    }
+
+    private static func details() -> String {
+        let text = messages.joined().split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return text.isEmpty ? "" : ": " + text.prefix(3).joined(separator: "; ")
+    }
+
+    /// The libraries behind the plugins graphcheck needs, opened directly from Graphviz's plugin folder.
+    private struct PluginLibraries {
+        var symbols: [(name: String, address: UnsafeMutableRawPointer)]
+
+        /// The dot layout and core renderers are required; the cairo/pango plugin is required for PNG and
+        /// PDF and loaded for SVG too when present, since it also measures text (the same sizes as with
+        /// Graphviz's own configuration).
+        static func load(for format: Format) throws(RenderError) -> PluginLibraries {
+            var symbols: [(name: String, address: UnsafeMutableRawPointer)] = []
+            for (plugin, required) in [("dot_layout", true), ("core", true), ("pango", format != .svg)] {
+                let symbol = "gvplugin_\(plugin)_LTX_library"
+                if let address = open("libgvplugin_\(plugin).so.6", symbol) {
+                    symbols.append((symbol, address))
+                } else if required {
+                    throw RenderError("Graphviz plugin library libgvplugin_\(plugin) was not found (searched \(directories().joined(separator: ", ")))")
+                }
+            }
+            return PluginLibraries(symbols: symbols)
+        }
+
+        /// Calls `body` with a NULL-terminated `lt_symlist_t` array that lives for the call.
+        func withSymbolList<T>(_ body: (UnsafePointer<lt_symlist_t>) -> T) -> T {
+            let names = symbols.map { strdup($0.name) }
+            defer { names.forEach { free($0) } }
+            var list = zip(names, symbols).map { lt_symlist_t(name: UnsafePointer($0), address: $1.address) }
+            list.append(lt_symlist_t(name: nil, address: nil))
+            return list.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+
+        /// Plugin libraries stay loaded for the life of the process, like Graphviz's own demand loading.
+        private static func open(_ file: String, _ symbol: String) -> UnsafeMutableRawPointer? {
+            for directory in directories() {
+                guard let handle = dlopen(directory + "/" + file, RTLD_NOW | RTLD_LOCAL) else { continue }
+                if let address = dlsym(handle, symbol) { return address }
+            }
+            return nil
+        }
+
+        /// `graphviz/` beside the libgvc this process loaded, then the usual places.
+        private static func directories() -> [String] {
+            var result: [String] = []
+            let function: @convention(c) () -> OpaquePointer? = gvContext
+            if let file = graphcheck_library_file(unsafeBitCast(function, to: UnsafeRawPointer.self)) {
+                result.append(URL(fileURLWithPath: String(cString: file)).deletingLastPathComponent().appendingPathComponent("graphviz").path)
+            }
+            for candidate in ["/usr/lib/x86_64-linux-gnu/graphviz", "/usr/lib/aarch64-linux-gnu/graphviz", "/usr/lib/graphviz", "/usr/local/lib/graphviz"]
+            where !result.contains(candidate) {
+                result.append(candidate)
+            }
+            return result
+        }
+    }
+}
+
+/// Reads DOT into a cgraph graph whose object ids follow creation order.
+///
+/// cgraph's default id discipline uses the address of each interned name as the object's id, and
+/// subgraphs are kept — and laid out — in id order. Heap addresses differ from run to run (and from one
+/// render to the next in the same process), so with the default discipline the same DOT can give a
+/// different drawing. This discipline numbers names in the order they are first seen instead.
+private enum DeterministicReader {
+    /// Names ↔ ids for one root graph: even ids for named objects, odd for anonymous ones.
+    final class IDTable {
+        var ids: [String: IDTYPE] = [:]
+        var names: [IDTYPE: UnsafeMutablePointer<CChar>] = [:]
+        var nextNamed: IDTYPE = 2
+        var nextAnonymous: IDTYPE = 1
+        deinit { for name in names.values { free(name) } }
+    }
+
+    /// The text being read and how far the parser has got.
+    final class Channel {
+        let bytes: [UInt8]
+        var position = 0
+        init(_ text: String) { bytes = Array(text.utf8) }
+    }
+
+    nonisolated(unsafe) static let idDiscipline: UnsafeMutablePointer<Agiddisc_t> = {
+        let pointer = UnsafeMutablePointer<Agiddisc_t>.allocate(capacity: 1)
+        pointer.initialize(to: Agiddisc_t(
+            open: { _, _ in UnsafeMutableRawPointer(Unmanaged.passRetained(IDTable()).toOpaque()) },
+            map: { state, _, name, id, create in
+                let table = Unmanaged<IDTable>.fromOpaque(state!).takeUnretainedValue()
+                guard let name else {
+                    id!.pointee = table.nextAnonymous
+                    table.nextAnonymous += 2
+                    return 1
+                }
+                let key = String(cString: name)
+                if let known = table.ids[key] {
+                    id!.pointee = known
+                    return 1
+                }
+                guard create != 0 else { return 0 }
+                let new = table.nextNamed
+                table.nextNamed += 2
+                table.ids[key] = new
+                table.names[new] = strdup(name)
+                id!.pointee = new
+                return 1
+            },
+            alloc: { _, _, _ in 0 },
+            free: { _, _, _ in },
+            print: { state, _, id in
+                let table = Unmanaged<IDTable>.fromOpaque(state!).takeUnretainedValue()
+                return table.names[id]
+            },
+            close: { state in Unmanaged<IDTable>.fromOpaque(state!).release() },
+            idregister: { _, _, _ in }))
+        return pointer
+    }()
+
+    /// Hands the parser one line at a time, as cgraph's own memory reader does.
+    nonisolated(unsafe) static let ioDiscipline: UnsafeMutablePointer<Agiodisc_t> = {
+        let pointer = UnsafeMutablePointer<Agiodisc_t>.allocate(capacity: 1)
+        pointer.initialize(to: Agiodisc_t(
+            afread: { chan, buffer, size in
+                let channel = Unmanaged<Channel>.fromOpaque(chan!).takeUnretainedValue()
+                var count: Int32 = 0
+                while count < size, channel.position < channel.bytes.count {
+                    let byte = channel.bytes[channel.position]
+                    buffer![Int(count)] = CChar(bitPattern: byte)
+                    channel.position += 1
+                    count += 1
+                    if byte == UInt8(ascii: "\n") { break }
+                }
+                return count
+            },
+            putstr: { _, _ in 0 },
+            flush: { _ in 0 }))
+        return pointer
+    }()
+
+    static func read(_ dot: String) -> UnsafeMutablePointer<Agraph_t>? {
+        let channel = Unmanaged.passRetained(Channel(dot))
+        defer { channel.release() }
+        // A nil allocator selects cgraph's default one.
+        var discipline = Agdisc_t(mem: nil, id: idDiscipline, io: ioDiscipline)
+        return agread(channel.toOpaque(), &discipline)
+    }
+}
+
+/// Rendering failed; the message says what Graphviz reported.
+public struct RenderError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,322 @@
+import Analysis
+import GraphIR
+
+/// Turns a graph (and, optionally, the analyzer's report) into what will be drawn: TensorBoard's view of
+/// a model — module scopes as nested clusters labelled `Type[name]`, ops labelled by kind, edges by tensor
+/// shape — with modules below the chosen depth collapsed into single boxes.
+public enum ViewBuilder {
+    public static func build(_ graph: Graph, report: Report? = nil, options: RenderOptions = RenderOptions()) -> ViewGraph {
+        var builder = Builder(graph: graph, report: options.showFindings ? report : nil, options: options)
+        return builder.build()
+    }
+}
+
+private struct Builder {
+    let graph: Graph
+    let report: Report?
+    let options: RenderOptions
+    let map: BranchMap?
+    let types: [String: String]
+    /// Ops at or below each module path.
+    let opsUnder: [String: Int]
+    let maxDepth: Int
+
+    var view = ViewGraph()
+    var owner: [String?] = []
+    var region: [Int] = []
+    var element: [Int] = []
+    var boxes: [String: Int] = [:]
+    var storageNode: [Int: Int] = [:]
+
+    init(graph: Graph, report: Report?, options: RenderOptions) {
+        self.graph = graph
+        self.report = report
+        self.options = options
+        map = report.map { BranchMap(graph: graph, branches: $0.branches) }
+        types = graph.moduleTypes()
+        var counts: [String: Int] = [:]
+        var deepest = 0
+        for node in graph.nodes where !node.module.isEmpty {
+            var path = Substring(node.module)
+            var depth = 1
+            counts[String(path), default: 0] += 1
+            while let dot = path.lastIndex(of: ".") {
+                path = path[..<dot]
+                counts[String(path), default: 0] += 1
+                depth += 1
+            }
+            deepest = max(deepest, depth)
+        }
+        opsUnder = counts
+        maxDepth = deepest
+    }
+
+    // MARK: - Depth
+
+    /// The module an op is folded into at `depth`, or nil when the op is drawn itself.
+    func box(for module: String, depth: Int?) -> String? {
+        guard let depth, !module.isEmpty else { return nil }
+        let components = module.split(separator: ".", omittingEmptySubsequences: false)
+        guard components.count >= depth else { return nil }
+        let prefix = components.prefix(depth).joined(separator: ".")
+        return opsUnder[prefix, default: 0] >= 2 ? prefix : nil
+    }
+
+    func drawnStorages() -> [Int] {
+        switch options.parameters {
+        case .none: return []
+        case .all: return graph.storages.indices.filter { !graph.storages[$0].readers.isEmpty || !graph.storages[$0].writers.isEmpty }
+        case .findings:
+            var seen = Set<Int>()
+            for finding in report?.findings ?? [] { for s in finding.storageIDs { seen.insert(s.index) } }
+            return seen.sorted()
+        }
+    }
+
+    /// How many nodes a drawing at `depth` has.
+    func nodeCount(depth: Int?, storages: [Int]) -> Int {
+        var boxSet = Set<String>()
+        var ops = 0
+        for node in graph.nodes {
+            if let b = box(for: node.module, depth: depth) { boxSet.insert(b) } else { ops += 1 }
+        }
+        let separateStorages = storages.filter { box(for: parent(graph.storages[$0].names[0]), depth: depth) == nil }.count
+        return boxSet.count + ops + separateStorages + graph.inputs.count + graph.outputs.count
+    }
+
+    /// How many distinct edges a drawing at `depth` has (between ops and boxes; storage edges estimated
+    /// by their count).
+    func edgeCount(depth: Int?, storages: [Int]) -> Int {
+        var boxKey: [String: Int] = [:]
+        var key = [Int](repeating: 0, count: graph.nodes.count)
+        for (index, node) in graph.nodes.enumerated() {
+            if let b = box(for: node.module, depth: depth) {
+                if boxKey[b] == nil { boxKey[b] = -1 - boxKey.count }
+                key[index] = boxKey[b]!
+            } else {
+                key[index] = index
+            }
+        }
+        var pairs = Set<[Int]>()
+        for (index, node) in graph.nodes.enumerated() {
+            for v in node.valueInputs {
+                if let p = graph[v].producer, key[p.index] != key[index] { pairs.insert([key[p.index], key[index]]) }
+            }
+        }
+        return pairs.count + storages.count
+    }
+
+    func chooseDepth(storages: [Int]) -> Int? {
+        func fits(_ depth: Int?) -> Bool {
+            nodeCount(depth: depth, storages: storages) <= options.nodeBudget
+                && edgeCount(depth: depth, storages: storages) <= options.edgeBudget
+        }
+        switch options.depth {
+        case .full: return nil
+        case .level(let n): return n >= maxDepth ? nil : max(n, 1)
+        case .auto:
+            if fits(nil) { return nil }
+            var chosen = 1
+            for d in 1..<max(maxDepth, 1) {
+                guard fits(d) else { break }
+                chosen = d
+            }
+            return chosen
+        }
+    }
+
+    // MARK: - Building
+
+    mutating func build() -> ViewGraph {
+        let storages = drawnStorages()
+        let depth = chooseDepth(storages: storages)
+        view.depth = depth
+
+        var inputNode: [ValueID: Int] = [:]
+        for input in graph.inputs {
+            inputNode[input] = add(.input, ["input", shapeText(graph[input].shape) ?? "?"], owner: nil, region: BranchMap.trunk)
+        }
+        var regionsOfBox: [Int: Set<Int>] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            let r = map?.region[index] ?? BranchMap.trunk
+            if let path = box(for: node.module, depth: depth) {
+                if let existing = boxes[path] {
+                    element.append(existing)
+                } else {
+                    let id = add(.box, boxLines(path), owner: parent(path), region: r)
+                    boxes[path] = id
+                    element.append(id)
+                }
+                regionsOfBox[element[index], default: []].insert(r)
+            } else {
+                element.append(add(.op, [node.op + (node.inplace ? "_" : "")], owner: node.module, region: r))
+            }
+        }
+        for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : BranchMap.trunk }
+        for s in storages {
+            let home = graph.storages[s].names[0]
+            if let path = box(for: parent(home), depth: depth), let id = boxes[path] {
+                storageNode[s] = id
+            } else {
+                storageNode[s] = add(.storage, [graph.storages[s].attributeName], owner: parent(home), region: map?.home[s] ?? BranchMap.trunk)
+            }
+        }
+        var outputNodes: [Int] = []
+        for output in graph.outputs {
+            outputNodes.append(add(.output, ["output", shapeText(graph[output].shape) ?? "?"], owner: nil, region: BranchMap.trunk))
+        }
+        addEdges(inputNode: inputNode, outputNodes: outputNodes, storages: storages)
+        let clusterOf = placeInClusters()
+        if let report {
+            FindingStyle(report: report).apply(
+                to: &view, graph: graph, owner: owner, boxes: boxes, storageNode: storageNode, clusterOf: clusterOf)
+        }
+        return view
+    }
+
+    mutating func add(_ kind: ViewGraph.NodeKind, _ lines: [String], owner path: String?, region r: Int) -> Int {
+        view.nodes.append(ViewGraph.Node(kind: kind, lines: lines))
+        owner.append(path.flatMap { $0.isEmpty ? nil : $0 })
+        region.append(r)
+        return view.nodes.count - 1
+    }
+
+    func boxLines(_ path: String) -> [String] {
+        var ops = 0
+        var parameters = Set<Int>()
+        for node in graph.nodes where modulePath(node.module, isWithin: path) {
+            ops += 1
+            for s in node.storageInputs where graph[s].kind == .parameter { parameters.insert(s.index) }
+        }
+        let elements = parameters.reduce(0) { $0 + (graph.storages[$1].shape?.reduce(1, *) ?? 0) }
+        return [displayName(path), "\(ops) ops · \(abbreviated(elements)) params"]
+    }
+
+    func displayName(_ path: String) -> String {
+        let name = path.split(separator: ".").last.map(String.init) ?? path
+        return "\(types[path] ?? "Module")[\(name)]"
+    }
+
+    // MARK: - Edges
+
+    mutating func addEdges(inputNode: [ValueID: Int], outputNodes: [Int], storages: [Int]) {
+        var order: [[Int]] = []
+        var values: [[Int]: [ValueID]] = [:]
+        var tensors: [[Int]: Int] = [:]
+        func connect(_ from: Int, _ to: Int, value: ValueID?) {
+            guard from != to else { return }
+            let key = [from, to]
+            if values[key] == nil && tensors[key] == nil { order.append(key) }
+            if let value {
+                if !(values[key]?.contains(value) ?? false) { values[key, default: []].append(value) }
+            } else {
+                tensors[key, default: 0] += 1
+            }
+        }
+        for (index, node) in graph.nodes.enumerated() {
+            for v in node.valueInputs {
+                if let p = graph[v].producer { connect(element[p.index], element[index], value: v) } else if let i = inputNode[v] {
+                    connect(i, element[index], value: v)
+                }
+            }
+        }
+        for (output, node) in zip(graph.outputs, outputNodes) {
+            if let p = graph[output].producer { connect(element[p.index], node, value: output) } else if let i = inputNode[output] {
+                connect(i, node, value: output)
+            }
+        }
+        for s in storages {
+            guard let from = storageNode[s] else { continue }
+            var targets: [Int] = []
+            for r in graph.storages[s].readers + graph.storages[s].writers where !targets.contains(element[r.index]) {
+                targets.append(element[r.index])
+            }
+            for t in targets { connect(from, t, value: nil) }
+        }
+        for key in order {
+            let (from, to) = (key[0], key[1])
+            let cross = report != nil && region[from] >= 0 && region[to] >= 0 && region[from] != region[to]
+            var label: String?
+            if let list = values[key] {
+                label = list.count == 1 ? shapeText(graph[list[0]].shape) : "\(list.count) tensors"
+            } else if let count = tensors[key], view.nodes[from].kind == .box {
+                label = count == 1 ? "1 tensor" : "\(count) tensors"
+            }
+            let kind: ViewGraph.EdgeKind = cross ? .crossBranch : values[key] == nil ? .state : .data
+            view.edges.append(ViewGraph.Edge(from: from, to: to, label: label, kind: kind))
+        }
+    }
+
+    // MARK: - Clusters
+
+    /// Module scopes become clusters; a scope holding a single node is folded into that node's label,
+    /// which keeps dot fast (clusters are what it spends its time on) and the picture uncluttered.
+    mutating func placeInClusters() -> [String: Int] {
+        var subtreeCount: [String: Int] = [:]
+        for path in owner.compactMap({ $0 }) {
+            for prefix in prefixes(path) { subtreeCount[prefix, default: 0] += 1 }
+        }
+        var clusterOf: [String: Int] = [:]
+        func cluster(_ path: String) -> Int? {
+            guard subtreeCount[path, default: 0] >= 2 else { return nil }
+            if let existing = clusterOf[path] { return existing }
+            view.clusters.append(ViewGraph.Cluster(label: displayName(path)))
+            let id = view.clusters.count - 1
+            clusterOf[path] = id
+            if let up = prefixes(path).dropLast().last(where: { subtreeCount[$0, default: 0] >= 2 }), let parentID = cluster(up) {
+                view.clusters[parentID].children.append(id)
+            } else {
+                view.rootClusters.append(id)
+            }
+            return id
+        }
+        for (id, path) in owner.enumerated() {
+            guard let path else { view.rootNodes.append(id); continue }
+            if subtreeCount[path, default: 0] < 2, view.nodes[id].kind != .box {
+                view.nodes[id].lines.append(displayName(path))
+            }
+            if let home = prefixes(path).last(where: { subtreeCount[$0, default: 0] >= 2 }), let c = cluster(home) {
+                view.clusters[c].nodes.append(id)
+            } else {
+                view.rootNodes.append(id)
+            }
+        }
+        return clusterOf
+    }
+}
+
+/// `a`, `a.b`, `a.b.c` for `a.b.c`.
+func prefixes(_ path: String) -> [String] {
+    var result: [String] = []
+    var current = ""
+    for component in path.split(separator: ".", omittingEmptySubsequences: false) {
+        current = current.isEmpty ? String(component) : current + "." + component
+        result.append(current)
+    }
+    return result
+}
+
+/// The module path a tensor name or op path hangs under (`a.b` for `a.b.weight`; "" at the top).
+func parent(_ path: String) -> String {
+    guard let dot = path.lastIndex(of: ".") else { return "" }
+    return String(path[..<dot])
+}
+
+func shapeText(_ shape: [Int]?) -> String? {
+    guard let shape else { return nil }
+    return shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
+}
+
+func abbreviated(_ n: Int) -> String {
+    switch n {
+    case ..<1_000: return String(n)
+    case ..<1_000_000: return String(format1(Double(n) / 1_000)) + "K"
+    default: return String(format1(Double(n) / 1_000_000)) + "M"
+    }
+}
+
+/// One decimal, without Foundation's locale-dependent formatting.
+private func format1(_ x: Double) -> String {
+    let tenths = Int((x * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}

@@ -1,0 +1,47 @@
+/// What will be drawn, before it is DOT: nodes grouped into nested module clusters, edges between them,
+/// and the styling that marks findings. Everything a user typed is still plain text here; escaping
+/// happens in one place, the DOT encoder.
+public struct ViewGraph: Sendable {
+    public enum NodeKind: Sendable {
+        case op, box, storage, input, output, legend
+    }
+
+    public struct Node: Sendable {
+        public var kind: NodeKind
+        /// Lines of the label.
+        public var lines: [String]
+        /// Fill colour (`#rrggbb`), for storages and modules in a shared group.
+        public var fill: String?
+        /// Outline colour and weight for emphasis.
+        public var outline: String?
+    }
+
+    public struct Cluster: Sendable {
+        public var label: String
+        public var nodes: [Int] = []
+        public var children: [Int] = []
+        public var outline: String?
+    }
+
+    public enum EdgeKind: Sendable {
+        case data, state, crossBranch
+    }
+
+    public struct Edge: Sendable {
+        public var from: Int
+        public var to: Int
+        public var label: String?
+        public var kind: EdgeKind
+    }
+
+    public var title: String?
+    public var nodes: [Node] = []
+    public var clusters: [Cluster] = []
+    /// Clusters and nodes at the top level, in order.
+    public var rootClusters: [Int] = []
+    public var rootNodes: [Int] = []
+    public var edges: [Edge] = []
+    /// The module depth drawn; nil when every op is drawn.
+    public var depth: Int?
+    public var opNodes: Int { nodes.filter { $0.kind == .op }.count }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GraphCheck
+import Testing
+import TestSupport
+
+@Suite struct RenderCommandTests {
+    let shared = "samples/densenet121_multihead.json"
+
+    @Test func rendersEachFormatByExtension() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for ext in ["dot", "svg", "png", "pdf"] {
+            let result = try GraphCheckBinary.run(["render", shared, "-o", dir.path("seed.\(ext)")])
+            #expect(result.status == 0, "\(ext): \(result.stderr)")
+            #expect(result.stderr.contains("graphcheck: drew samples/densenet121_multihead.json at depth 2"))
+        }
+        #expect(dir.contents() == ["seed.dot", "seed.pdf", "seed.png", "seed.svg"])
+        let dot = try String(contentsOfFile: dir.path("seed.dot"), encoding: .utf8)
+        #expect(dot.hasPrefix("digraph graphcheck {"))
+    }
+
+    @Test func writesToStandardOutputWithAnExplicitFormat() throws {
+        let result = try GraphCheckBinary.run(["render", shared, "-o", "-", "--format", "dot", "--depth", "1", "--no-findings"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("digraph graphcheck {"))
+        #expect(!result.stdout.contains("#d62728"))
+        #expect(result.stderr.contains("at depth 1"))
+    }
+
+    @Test(arguments: [
+        (["render", "samples/densenet121_multihead.json", "-o", "seed.gif"], "cannot tell the format from 'seed.gif'"),
+        (["render", "samples/densenet121_multihead.json", "-o", "x.svg", "--depth", "0"], "--depth must be a positive number"),
+        (["render", "samples/densenet121_multihead.json", "-o", "x.svg", "--params", "some"], "The value 'some' is invalid for '--params"),
+        (["render", "missing.json", "-o", "x.svg"], "graphcheck: error: missing.json: no such file"),
+        (["render", "samples/densenet121_multihead.json", "-o", "x.svg", "--branch", "nope"], "unknown branch prefix"),
+    ])
+    func badRenderUsageExitsTwo(arguments: [String], message: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let args = arguments.map { $0.hasPrefix("samples/") ? Repository.path($0) : $0 }
+        let result = try GraphCheckBinary.run(args, in: dir.url)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(dir.contents().isEmpty, "nothing written")
+    }
+
+    /// A machine where Graphviz's plugin config was never generated (`dot -c` not run) must still render,
+    /// and render the same picture.
+    @Test func rendersWithoutGraphvizPluginConfig() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let empty = dir.url.appendingPathComponent("no-plugins")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let fallback = try GraphCheckBinary.run(["render", shared, "-o", dir.path("fallback.svg")], environment: ["GVBINDIR": empty.path])
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(!fallback.stderr.contains("not recognized"))
+        let normal = try GraphCheckBinary.run(["render", shared, "-o", dir.path("normal.svg")])
+        #expect(normal.status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("fallback.svg"))) == Data(contentsOf: URL(fileURLWithPath: dir.path("normal.svg"))))
+        let png = try GraphCheckBinary.run(["render", shared, "-o", dir.path("fallback.png")], environment: ["GVBINDIR": empty.path])
+        #expect(png.status == 0, "\(png.stderr)")
+    }
+}

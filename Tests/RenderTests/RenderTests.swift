@@ -1,0 +1,96 @@
+import Foundation
+import Analysis
+import GraphCheck
+import Render
+import Testing
+import TestSupport
+
+@Suite struct RenderTests {
+    func sample(_ name: String) throws -> (Graph, Report) {
+        let graph = try Repository.load("samples/\(name)").graph
+        return (graph, try Analyzer.analyze(graph))
+    }
+
+    @Test func seedDefaultDepthShowsTheBranchesSharingAndRedEdges() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let output = try Renderer.render(graph, report: report, options: RenderOptions(), format: .svg)
+        #expect(output.view.depth == 2)
+        let svg = SVGInspector(output.bytes)
+        #expect(svg.error == nil)
+        #expect(svg.groupClasses["cluster"] ?? 0 >= 7, "trunk, five branches, legend")
+        for i in 1...5 { #expect(svg.text.contains("Sequential[branch\(i)]")) }
+        #expect(svg.text.contains("_DenseBlock[denseblock4]"))
+        #expect(svg.text.contains("NOT independent: 3 errors"))
+        #expect(svg.text.contains("shared: branch1.denseblock4 ≡ branch2.denseblock4"))
+        #expect(svg.text.contains("running_mean"), "BatchNorm statistics of norm5 are drawn")
+        #expect(svg.strokes.filter { $0 == "#d62728" }.count >= 4, "red cross-branch edges into branches 2–5")
+    }
+
+    @Test func fixedSampleHasNoRedAndNoLegend() throws {
+        let (graph, report) = try sample("densenet121_multihead_fixed.json")
+        let output = try Renderer.render(graph, report: report, options: RenderOptions(), format: .svg)
+        let svg = SVGInspector(output.bytes)
+        #expect(svg.error == nil)
+        #expect(!svg.strokes.contains("#d62728"))
+        #expect(!svg.text.contains("legend"))
+        #expect(svg.text.contains("— independent"))
+    }
+
+    @Test func fullDepthDrawsEveryOp() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let view = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full))
+        #expect(view.depth == nil)
+        #expect(view.opNodes == graph.nodes.count)
+        #expect(view.nodes.filter { $0.kind == .storage }.count == 197, "the shared tensors, each drawn once in branch1")
+        let collapsed = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .level(1)))
+        #expect(collapsed.nodes.contains { $0.kind == .box && $0.lines[0] == "Sequential[trunk]" })
+    }
+
+    @Test func parametersOption() throws {
+        let (graph, report) = try sample("densenet121_multihead_fixed.json")
+        let none = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full, parameters: .none))
+        let all = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full, parameters: .all))
+        #expect(none.nodes.filter { $0.kind == .storage }.isEmpty)
+        #expect(all.nodes.filter { $0.kind == .storage }.count == graph.storages.count)
+    }
+
+    @Test func noFindingsDrawsThePlainGraph() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let view = ViewBuilder.build(graph, report: report, options: RenderOptions(showFindings: false))
+        #expect(view.title == nil)
+        #expect(view.nodes.allSatisfy { $0.fill == nil && $0.kind != .legend })
+        #expect(!view.edges.contains { $0.kind == .crossBranch })
+    }
+
+    @Test(arguments: [Renderer.Format.png, .pdf])
+    func binaryFormatsHaveTheirMagicBytes(format: Renderer.Format) throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let bytes = try Renderer.render(graph, report: report, options: RenderOptions(), format: format).bytes
+        #expect(bytes.count > 10_000)
+        let magic: [UInt8] = format == .png ? [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] : Array("%PDF-".utf8)
+        #expect(Array(bytes.prefix(magic.count)) == magic)
+    }
+
+    @Test func renderingIsDeterministic() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        for format in [Renderer.Format.dot, .svg] {
+            let one = try Renderer.render(graph, report: report, options: RenderOptions(), format: format).bytes
+            let two = try Renderer.render(graph, report: report, options: RenderOptions(), format: format).bytes
+            #expect(one == two)
+        }
+    }
+
+    /// Without libgvc's plugin config the dot layout is "not recognized"; the renderer loads the plugin
+    /// libraries itself.
+    @Test(arguments: [GraphvizRenderer.Format.svg, .png])
+    func pluginFallbackRenders(format: GraphvizRenderer.Format) throws {
+        let bytes = try GraphvizRenderer.render(dot: "digraph { a -> b [xlabel=\"2×3\"]; }", format: format, forcePluginFallback: true)
+        #expect(bytes.count > 100)
+        if format == .svg { #expect(SVGInspector(bytes).error == nil) }
+    }
+
+    @Test func graphvizErrorsBecomeRenderErrors() {
+        let error = #expect(throws: RenderError.self) { try GraphvizRenderer.render(dot: "digraph { a -> ", format: .svg) }
+        #expect(error?.message.contains("could not read the generated DOT") == true)
+    }
+}
