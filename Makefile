@@ -4,7 +4,7 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build demo test bench clean
+.PHONY: setup build demo test bench clean docs-picture
 
 setup:
 	@./scripts/setup.sh
@@ -12,14 +12,21 @@ setup:
 build: setup
 	$(SWIFT) build -c release --product graphcheck
 
-# Runs graphcheck on the seed sample (exit 1 = "not independent" is the expected answer for it), then on
-# the fixed sample, and writes the trace.
+# Runs graphcheck on the seed sample (exit 1 = "not independent" is the expected answer for it) and on
+# the fixed sample, and draws both.
 demo: build
 	@mkdir -p $(OUT)
 	@status=0; $(RELEASE) $(SAMPLE) || status=$$?; [ $$status -eq 1 ] || { echo "demo: expected exit 1 for the shared sample, got $$status"; exit 1; }
 	$(RELEASE) samples/densenet121_multihead_fixed.json
+	$(RELEASE) render $(SAMPLE) -o $(OUT)/densenet121_multihead.svg
+	$(RELEASE) render samples/densenet121_multihead_fixed.json -o $(OUT)/densenet121_multihead_fixed.svg
 	$(RELEASE) trace $(SAMPLE) -o $(OUT)/densenet121_multihead.trace.json
-	@echo "demo: wrote $(OUT)/densenet121_multihead.trace.json"
+	@echo "demo: wrote $(OUT)/densenet121_multihead.svg (open it in a browser), $(OUT)/densenet121_multihead_fixed.svg and the trace"
+
+# The README's picture: regenerate after changing the renderer, look at it, commit it.
+docs-picture: build
+	$(RELEASE) render $(SAMPLE) -o docs/densenet121_multihead.svg
+	$(RELEASE) render samples/densenet121_multihead_fixed.json -o docs/densenet121_multihead_fixed.svg
 
 test: setup
 	$(SWIFT) build --build-tests
@@ -27,6 +34,7 @@ test: setup
 
 bench: build
 	./bench/check-speed.sh
+	./bench/render-speed.sh
 
 clean:
 	rm -rf .build $(OUT)

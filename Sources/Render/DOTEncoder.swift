@@ -11,7 +11,7 @@ public enum DOTEncoder {
         var out = "digraph graphcheck {\n"
         var graphAttributes = [
             "rankdir=BT", "newrank=true", "nslimit=0.3", "nslimit1=0.3", "mclimit=0.5", "searchsize=30", "ranksep=0.25", "nodesep=0.18",
-            "fontname=\"Helvetica\"", "fontsize=11", "bgcolor=\"white\"",
+            "fontname=\"Helvetica\"", "bgcolor=\"white\"",
         ]
         if let title = view.title {
             graphAttributes += ["label=\(quoted([title], limit: 300))", "labelloc=t", "labeljust=l", "fontsize=16"]

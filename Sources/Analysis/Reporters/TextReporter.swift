@@ -15,17 +15,18 @@ public enum TextReporter {
     }
 
     public static func verdict(_ report: Report) -> String {
+        let model = report.model.isEmpty ? "model" : report.model
         let count = report.branches.count
         let names = count == 0 ? "" : " (\(list(report.branches)))"
         let source = report.branchesDiscovered ? "found" : "given"
         switch report.independent {
         case .some(true):
-            return "\(report.model): \(count) branches\(names) \(source) — independent"
+            return "\(model): \(count) branches\(names) \(source) — independent"
         case .some(false):
             let errors = report.errorCount
-            return "\(report.model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
+            return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
         case .none:
-            return "\(report.model): \(count == 0 ? "no branches found" : "only one branch\(names)") — nothing to decide (give branches with --branch PREFIX)"
+            return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — nothing to decide (give branches with --branch PREFIX)"
         }
     }
 }
