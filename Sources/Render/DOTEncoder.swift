@@ -44,16 +44,26 @@ public enum DOTEncoder {
     private static func node(_ index: Int, _ view: ViewGraph) -> String {
         let n = view.nodes[index]
         var attributes = ["label=\(quoted(n.lines, limit: n.kind == .legend ? 300 : maxLabelLength))"]
+        let fill: String?
         switch n.kind {
-        case .op: break
-        case .box: attributes += ["style=\"filled\"", "fillcolor=\"#e8eef7\"", "fontsize=10"]
-        case .storage: attributes += ["shape=box", "style=\"filled\"", "fontsize=7", "height=0.15", "width=0.2", "fillcolor=\"#fafafa\""]
-        case .input, .output: attributes += ["shape=ellipse", "style=\"filled\"", "fillcolor=\"#fff6d5\""]
-        case .legend: attributes += ["shape=box", "style=\"filled\"", "fontsize=10", "fillcolor=\"white\""]
+        case .op:
+            fill = n.fill
+        case .box:
+            attributes += ["style=\"filled\""]
+            fill = n.fill ?? "#e8eef7"
+        case .storage:
+            attributes += ["style=\"filled\"", "fontsize=7", "height=0.15", "width=0.2"]
+            fill = n.fill ?? "#fafafa"
+            if n.fill != nil { attributes.append("fontcolor=\"white\"") }
+        case .input, .output:
+            attributes += ["shape=ellipse", "style=\"filled\""]
+            fill = n.fill ?? "#fff6d5"
+        case .legend:
+            attributes += ["style=\"filled\""]
+            fill = n.fill ?? "white"
         }
-        if let fill = n.fill { attributes.append("fillcolor=\"\(fill)\"") }
+        if let fill { attributes.append("fillcolor=\"\(fill)\"") }
         if let outline = n.outline { attributes += ["color=\"\(outline)\"", "penwidth=2"] }
-        if n.kind == .storage, n.fill != nil { attributes.append("fontcolor=\"white\"") }
         return "n\(index) [\(attributes.joined(separator: ", "))];"
     }
 
