@@ -4,7 +4,7 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build demo test bench clean docs-picture
+.PHONY: setup build demo test pytest bench clean docs-picture
 
 setup:
 	@./scripts/setup.sh
@@ -28,9 +28,14 @@ docs-picture: build
 	$(RELEASE) render $(SAMPLE) -o docs/densenet121_multihead.svg
 	$(RELEASE) render samples/densenet121_multihead_fixed.json -o docs/densenet121_multihead_fixed.svg
 
+# Swift tests first (they need no torch), then the PyTorch exporter's tests against real torch.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(MAKE) pytest
+
+pytest:
+	@venv=$$(./scripts/python-venv.sh) && GRAPHCHECK=$(CURDIR)/.build/debug/graphcheck "$$venv/bin/python" -m pytest -q integrations/pytorch/tests
 
 bench: build
 	./bench/check-speed.sh

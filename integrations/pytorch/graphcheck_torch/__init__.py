@@ -1,0 +1,6 @@
+"""Export PyTorch models to graphcheck's trace format, and check them from pytest."""
+from .exporter import export, trace
+from .testing import assert_independent, graphcheck_report
+
+__all__ = ["export", "trace", "assert_independent", "graphcheck_report"]
+__version__ = "0.1.0"

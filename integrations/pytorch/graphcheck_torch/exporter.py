@@ -1,0 +1,296 @@
+"""Records a model's forward pass at dispatch level and writes it as a graphcheck trace (version 1).
+
+The call-site module path of each op comes from the live module call stack, kept by global forward
+pre/post hooks; parameters and buffers are identified by their untyped storage and carry every name they
+go by. See docs/trace-format.md in the graphcheck repository.
+"""
+import json
+import os
+import sys
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+FORMAT = "graphcheck.trace"
+VERSION = 1
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+_THIS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# ATen op names → graphcheck's canonical op kinds. Ops not listed keep their ATen name.
+_CANONICAL = {
+    "native_batch_norm": "batch_norm",
+    "_native_batch_norm_legit": "batch_norm",
+    "_native_batch_norm_legit_no_training": "batch_norm",
+    "cudnn_batch_norm": "batch_norm",
+    "miopen_batch_norm": "batch_norm",
+    "max_pool2d_with_indices": "max_pool2d",
+    "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "_unsafe_view": "view",
+    "native_dropout": "dropout",
+    "native_layer_norm": "layer_norm",
+    "addmm": "linear",
+}
+# BatchNorm kernels that update running_mean / running_var in training mode without declaring it.
+_BATCH_NORM = {"native_batch_norm", "_native_batch_norm_legit", "cudnn_batch_norm", "miopen_batch_norm"}
+
+
+def _storage_key(tensor):
+    storage = tensor.untyped_storage()
+    if storage.nbytes() == 0:
+        return ("empty", id(tensor))
+    return (storage.device.type, storage.data_ptr())
+
+
+def _dtype(tensor):
+    return str(tensor.dtype).replace("torch.", "")
+
+
+class _Trace:
+    """The trace under construction: storages first (from the model), then values and nodes as ops run."""
+
+    def __init__(self, model):
+        self.model = model
+        self.storages = []
+        self.storage_by_key = {}
+        for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
+            for name, tensor in named(remove_duplicate=False):
+                key = _storage_key(tensor)
+                if key in self.storage_by_key:
+                    self.storages[self.storage_by_key[key]]["names"].append(name)
+                    continue
+                self.storage_by_key[key] = len(self.storages)
+                self.storages.append({"id": f"s{len(self.storages)}", "kind": kind, "names": [name],
+                                      "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+        self.modules = []
+        instances = {}
+        for path, module in model.named_modules(remove_duplicate=False):
+            instance = instances.setdefault(id(module), f"m{len(instances)}")
+            self.modules.append({"path": path, "type": type(module).__name__, "instance": instance})
+        self.first_name = {}
+        for path, module in model.named_modules(remove_duplicate=False):
+            self.first_name.setdefault(id(module), path)
+        self.values = []
+        self.value_of = {}      # id(tensor) -> value index, for tensors alive in the forward
+        self.alive = []         # keeps recorded tensors alive so their ids are not reused
+        self.nodes = []
+        self.stack = []         # (call-site path, module, calls of each child so far)
+        self.children = {}      # id(parent) -> {id(child): [relative paths]}
+
+    # -- module call stack --------------------------------------------------------------------------
+
+    def enter(self, module):
+        if not self.stack:
+            path = "" if module is self.model else self.first_name.get(id(module), type(module).__name__)
+        else:
+            parent_path, parent, calls = self.stack[-1]
+            names = self.names_under(parent).get(id(module))
+            if not names:  # called from a module that does not own it: fall back to its own first name
+                path = self.first_name.get(id(module), type(module).__name__)
+            else:
+                # One object held under several names of the caller (`self.a = self.b = m`, or one head in
+                # every slot of a ModuleList): the n-th call takes the n-th name, as a loop over them would.
+                n = calls.get(id(module), 0)
+                calls[id(module)] = n + 1
+                name = names[n % len(names)]
+                path = f"{parent_path}.{name}" if parent_path else name
+        self.stack.append((path, module, {}))
+
+    def names_under(self, parent):
+        """id(module) -> every relative path it has below `parent`: direct attributes first, then
+        modules reached through containers that are never called themselves (ModuleList, ModuleDict)."""
+        names = self.children.get(id(parent))
+        if names is None:
+            names = {}
+            for name, child in parent._modules.items():
+                if child is not None:
+                    names.setdefault(id(child), []).append(name)
+            direct = set(names)
+            for name, child in parent.named_modules(remove_duplicate=False):
+                if "." in name and id(child) not in direct:
+                    names.setdefault(id(child), []).append(name)
+            self.children[id(parent)] = names
+        return names
+
+    def leave(self):
+        if self.stack:
+            self.stack.pop()
+
+    # -- values -------------------------------------------------------------------------------------
+
+    def new_value(self, tensor):
+        index = len(self.values)
+        self.values.append({"id": f"v{index}", "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+        self.value_of[id(tensor)] = index
+        self.alive.append(tensor)
+        return f"v{index}"
+
+    def operand(self, tensor):
+        """The id of what an op reads: a parameter/buffer storage, or a value (recorded as a constant when
+        the tensor was made outside the forward)."""
+        storage = self.storage_by_key.get(_storage_key(tensor))
+        if storage is not None:
+            return self.storages[storage]["id"], True
+        index = self.value_of.get(id(tensor))
+        if index is None:
+            value = self.new_value(tensor)
+            self.add_node("constant", [], [value], [], False, {})
+            return value, False
+        return f"v{index}", False
+
+    def add_node(self, op, inputs, outputs, writes, inplace, attrs):
+        path, module, _ = self.stack[-1] if self.stack else ("", self.model, None)
+        node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": type(module).__name__,
+                "inputs": inputs, "outputs": outputs}
+        if writes:
+            node["writes"] = writes
+        if inplace:
+            node["inplace"] = True
+        if attrs:
+            node["attrs"] = attrs
+        source = _user_source()
+        if source:
+            node["source"] = source
+        self.nodes.append(node)
+
+    # -- ops ----------------------------------------------------------------------------------------
+
+    def record(self, func, args, kwargs, out):
+        name = func.overloadpacket.__name__
+        schema = func._schema
+        inputs, writes, written_values = [], [], []
+        bound = []
+        for i, argument in enumerate(schema.arguments):
+            if i < len(args):
+                bound.append((argument, args[i]))
+            elif argument.name in kwargs:
+                bound.append((argument, kwargs[argument.name]))
+        training = any(a.name == "training" and v is True for a, v in bound)
+        for argument, value in bound:
+            tensors = [t for t in tree_flatten(value)[0] if isinstance(t, torch.Tensor)]
+            is_write = argument.alias_info is not None and argument.alias_info.is_write
+            for tensor in tensors:
+                ref, is_storage = self.operand(tensor)
+                inputs.append(ref)
+                if is_write or (name in _BATCH_NORM and training and argument.name in ("running_mean", "running_var")):
+                    if is_storage:
+                        writes.append(ref)
+                    else:
+                        written_values.append(tensor)
+        outputs = []
+        for tensor in tree_flatten(out)[0]:
+            if not isinstance(tensor, torch.Tensor):
+                continue
+            if self.storage_by_key.get(_storage_key(tensor)) is not None:
+                continue  # a view of a parameter or buffer is that parameter or buffer
+            outputs.append(self.new_value(tensor))
+        if not outputs and not writes and name in ("t", "transpose", "permute", "expand", "detach", "alias", "view"):
+            return  # only reshaped a parameter: the reader of the result reads the parameter itself
+        inplace = bool(written_values) or bool(writes and name.endswith("_"))
+        self.add_node(_canonical(name, func, args, inputs, self), inputs, outputs, writes, inplace, {"aten": str(func)})
+
+    # -- output -------------------------------------------------------------------------------------
+
+    def finish(self, inputs, outputs, name, mode):
+        used = set()
+        for node in self.nodes:
+            used.update(node["inputs"])
+        used.update(outputs)
+        # Allocations the kernels made for themselves (empty, zeros) that nothing read.
+        self.nodes = [n for n in self.nodes if n["inputs"] or n.get("writes") or any(o in used for o in n["outputs"])]
+        return {
+            "format": FORMAT, "version": VERSION, "producer": f"graphcheck_torch 0.1.0 (torch {torch.__version__})",
+            "model": name, "mode": mode, "inputs": inputs, "outputs": outputs, "modules": self.modules,
+            "storages": self.storages, "values": self.values, "nodes": self.nodes,
+        }
+
+
+def _canonical(name, func, args, inputs, trace):
+    if name == "convolution" and len(args) > 1 and isinstance(args[1], torch.Tensor):
+        return {3: "conv1d", 4: "conv2d", 5: "conv3d"}.get(args[1].dim(), "convolution")
+    if name == "mm" and any(ref.startswith("s") for ref in inputs):
+        return "linear"
+    op = _CANONICAL.get(name, name)
+    if op.endswith("_") and not op.endswith("__"):
+        op = op[:-1]
+    return op
+
+
+def _user_source():
+    frame = sys._getframe(3)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR):
+            return f"{os.path.relpath(filename) if not filename.startswith('/usr') else filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self, trace):
+        super().__init__()
+        self.trace = trace
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.trace.record(func, args, kwargs, out)
+        return out
+
+
+def trace(model, example_inputs, train=True):
+    """Runs `model` once on `example_inputs` and returns the trace as a dict (the trace JSON)."""
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    example_inputs = tuple(example_inputs)
+    was_training = model.training
+    model.train(train)
+    recorder = _Trace(model)
+    inputs = [recorder.new_value(t) for t in example_inputs if isinstance(t, torch.Tensor)]
+    pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m))
+    post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
+    try:
+        with torch.no_grad(), _Recorder(recorder):
+            out = model(*example_inputs)
+    finally:
+        pre.remove()
+        post.remove()
+        model.train(was_training)
+    outputs = []
+    for tensor in tree_flatten(out)[0]:
+        if isinstance(tensor, torch.Tensor):
+            ref, is_storage = recorder.operand(tensor)
+            if not is_storage:
+                outputs.append(ref)
+    return recorder.finish(inputs, outputs, type(model).__name__, "train" if train else "eval")
+
+
+def dumps(trace_dict):
+    """Trace JSON with one module, storage, value or node per line."""
+    lines = ["{"]
+    scalars = [k for k in ("format", "version", "producer", "model", "mode", "inputs", "outputs")]
+    for key in scalars:
+        lines.append(f"  {json.dumps(key)}: {json.dumps(trace_dict[key], ensure_ascii=False)},")
+    lists = ["modules", "storages", "values", "nodes"]
+    for n, key in enumerate(lists):
+        items = trace_dict[key]
+        tail = "," if n < len(lists) - 1 else ""
+        if not items:
+            lines.append(f"  {json.dumps(key)}: []{tail}")
+            continue
+        lines.append(f"  {json.dumps(key)}: [")
+        lines.extend("    " + json.dumps(item, ensure_ascii=False) + ("," if i < len(items) - 1 else "") for i, item in enumerate(items))
+        lines.append(f"  ]{tail}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def export(model, example_inputs, path, train=True):
+    """Traces `model` on `example_inputs` and writes the trace JSON to `path` (atomically)."""
+    text = dumps(trace(model, example_inputs, train=train))
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,57 @@
+"""`assert_independent` for pytest: export the model, run graphcheck on it, fail with the findings."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from .exporter import export
+
+
+def _graphcheck():
+    path = os.environ.get("GRAPHCHECK") or shutil.which("graphcheck")
+    if not path:
+        raise RuntimeError("graphcheck executable not found: set GRAPHCHECK to its path or put it on PATH")
+    return path
+
+
+def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True):
+    """Exports `model` and returns graphcheck's JSON report as a dict."""
+    with tempfile.TemporaryDirectory(prefix="graphcheck-") as directory:
+        path = os.path.join(directory, "model.trace.json")
+        export(model, example_inputs, path, train=train)
+        command = [_graphcheck(), "check", path, "--format", "json"]
+        for branch in branches or ():
+            command += ["--branch", branch]
+        for pattern in allow_shared:
+            command += ["--allow-shared", pattern]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"graphcheck failed (exit {result.returncode}): {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def _describe(report):
+    lines = [f"{report['model']}: branches {', '.join(report['branches'])} are NOT independent:"]
+    for finding in report["findings"]:
+        if finding["severity"] != "error":
+            continue
+        lines.append(f"  {finding['rule']}: {finding['message']}")
+        lines.extend(f"    {detail}" for detail in finding.get("details", [])[:6])
+        if finding.get("help"):
+            lines.append(f"    help: {finding['help']}")
+    return "\n".join(lines)
+
+
+def assert_independent(model, example_inputs, branches=None, allow_shared=(), train=True):
+    """Raises AssertionError, listing the findings, unless the model's branches are independent.
+
+    `branches`: module prefixes of the branches (default: found by graphcheck). `allow_shared`: module
+    paths or tensor names whose sharing is intended.
+    """
+    report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train)
+    if report["independent"] is None:
+        raise AssertionError(f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]")
+    if not report["independent"]:
+        raise AssertionError(_describe(report))
+    return report

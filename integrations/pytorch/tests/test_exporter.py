@@ -1,0 +1,129 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from densenet121_multihead import DenseNet121MultiHead
+from graphcheck_torch import assert_independent, export, graphcheck_report, trace
+from models import DictHeads, ListHeads
+
+
+def seed_trace(fixed):
+    torch.manual_seed(0)
+    return trace(DenseNet121MultiHead(fixed=fixed), torch.randn(2, 3, 224, 224))
+
+
+@pytest.fixture(scope="module")
+def shared_trace():
+    return seed_trace(False)
+
+
+@pytest.fixture(scope="module")
+def fixed_trace():
+    return seed_trace(True)
+
+
+def count(trace_dict, op):
+    return sum(1 for n in trace_dict["nodes"] if n["op"] == op)
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_storages_match_named_parameters_and_buffers(fixed, shared_trace, fixed_trace):
+    t = fixed_trace if fixed else shared_trace
+    model = DenseNet121MultiHead(fixed=fixed)
+    for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
+        storages = [s for s in t["storages"] if s["kind"] == kind]
+        assert sum(len(s["names"]) for s in storages) == len(list(named(remove_duplicate=False)))
+        assert len(storages) == len(list(named()))
+    assert [len([s for s in t["storages"] if s["kind"] == k]) for k in ("parameter", "buffer")] == ([764, 759] if fixed else [372, 363])
+
+
+def test_dispatch_level_ops_match_pytorch_counts(shared_trace):
+    assert count(shared_trace, "batch_norm") == 253
+    assert count(shared_trace, "conv2d") == 248
+    assert count(shared_trace, "linear") == 5
+
+
+def test_every_branch_has_its_own_call_site_paths(shared_trace):
+    for i in range(1, 6):
+        ops = [n for n in shared_trace["nodes"] if n["module"].startswith(f"branch{i}.")]
+        assert sum(1 for n in ops if n["op"] == "batch_norm") == 33
+        assert sum(1 for n in ops if n["op"] == "conv2d") == 32
+    norm1 = [n["module"] for n in shared_trace["nodes"] if n["op"] == "batch_norm" and n["module"].endswith("denseblock4.denselayer1.norm1")]
+    assert norm1 == [f"branch{i}.denseblock4.denselayer1.norm1" for i in range(1, 6)]
+
+
+def test_inplace_ops_and_running_statistics_are_recorded(shared_trace):
+    storages = {s["id"]: s for s in shared_trace["storages"]}
+    bn = next(n for n in shared_trace["nodes"] if n["op"] == "batch_norm" and n["module"] == "trunk.norm0")
+    assert sorted(storages[s]["names"][0] for s in bn["writes"]) == ["trunk.norm0.running_mean", "trunk.norm0.running_var"]
+    counter = next(n for n in shared_trace["nodes"] if n["op"] == "add" and n["module"] == "trunk.norm0")
+    assert counter["inplace"] and [storages[s]["names"][0] for s in counter["writes"]] == ["trunk.norm0.num_batches_tracked"]
+    relu = next(n for n in shared_trace["nodes"] if n["module"] == "trunk.relu0")
+    assert relu["op"] == "relu" and relu["inplace"]
+    assert all("source" in n for n in shared_trace["nodes"])
+
+
+def test_module_table_records_object_identity(shared_trace):
+    instance = {m["path"]: m["instance"] for m in shared_trace["modules"]}
+    assert instance["branch1.denseblock4"] == instance["branch5.denseblock4"]
+    assert instance["branch1"] != instance["branch2"]
+
+
+def test_graphcheck_verdicts_on_exported_seed(graphcheck_binary, tmp_path):
+    for fixed, expected in ((False, False), (True, True)):
+        torch.manual_seed(0)
+        report = graphcheck_report(DenseNet121MultiHead(fixed=fixed), torch.randn(2, 3, 224, 224))
+        assert report["independent"] is expected
+        assert report["branches"] == [f"branch{i}" for i in range(1, 6)]
+        if not fixed:
+            shared = [f for f in report["findings"] if f["rule"] == "shared-storage"]
+            assert len(shared) == 1 and shared[0]["branches"] == report["branches"]
+            assert any("running_mean, running_var, num_batches_tracked" in note for note in shared[0]["notes"])
+
+
+def test_assert_independent_lists_the_findings(graphcheck_binary):
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(ListHeads(shared=True), torch.randn(2, 3, 8, 8))
+    message = str(failure.value)
+    assert "heads.0, heads.1, heads.2 are NOT independent" in message
+    assert "shared-storage" in message and "copy.deepcopy" in message
+    assert_independent(ListHeads(shared=False), torch.randn(2, 3, 8, 8))
+
+
+def test_tied_weights_in_a_module_dict(graphcheck_binary):
+    report = graphcheck_report(DictHeads(tied=True), torch.randn(4, 16))
+    assert report["branches"] == ["heads.age", "heads.sex"]
+    shared = next(f for f in report["findings"] if f["rule"] == "shared-storage")
+    assert shared["storages"] == 1
+    assert graphcheck_report(DictHeads(tied=False), torch.randn(4, 16))["independent"] is True
+
+
+def test_given_branches_are_passed_through(graphcheck_binary):
+    report = graphcheck_report(ListHeads(shared=True), torch.randn(2, 3, 8, 8), branches=["heads.0", "heads.2"])
+    assert report["branches"] == ["heads.0", "heads.2"] and report["independent"] is False
+
+
+def test_command_line_writes_a_trace(tmp_path, graphcheck_binary):
+    out = tmp_path / "heads.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-m", "graphcheck_torch", "models:ListHeads", "--input", "2x3x8x8", "-o", str(out)],
+                            capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["format"] == "graphcheck.trace" and data["mode"] == "train"
+    check = subprocess.run([graphcheck_binary, str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    bad = subprocess.run([sys.executable, "-m", "graphcheck_torch", "models:Nope", "--input", "2x3", "-o", str(out)],
+                         capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
+    assert bad.returncode == 2 and "cannot load models:Nope" in bad.stderr
+
+
+def test_export_writes_atomically(tmp_path):
+    path = tmp_path / "m.json"
+    export(ListHeads(), torch.randn(2, 3, 8, 8), str(path))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    json.loads(path.read_text())
