@@ -24,7 +24,7 @@ import TestSupport
         #expect(shared.help?.contains("copy.deepcopy") == true)
 
         let cross = report.findings[1]
-        #expect(cross.details.contains("branch2 ← branch1: 164 reads of branch1's parameters/buffers, 99 accesses to state branch1's forward wrote"))
+        #expect(cross.details.contains("branch2 ← branch1: 98 reads of branch1's parameters/buffers, 99 accesses to state branch1's forward wrote"))
         #expect(cross.notes.contains { $0.contains("TensorBoard") })
 
         let leak = report.findings[2]

@@ -60,18 +60,20 @@ public struct CrossBranchDependencyRule: Rule {
                         edges.add(\.data, from: i, to: j, module: topModule(graph.nodes[p].module, under: map.branches[i]))
                     }
                 }
-                for s in node.storageInputs {
-                    guard let h = map.home[s.index], h != j else { continue }
-                    edges.add(\.parameter, from: h, to: j, module: topModule(graph[s].names[0], under: map.branches[h]))
-                    edges.storages.insert(s.index)
-                }
+                // One edge per (op, tensor): state when another branch's forward last wrote the tensor,
+                // otherwise a parameter/buffer edge when the tensor's home is another branch. This is the
+                // edge TensorBoard draws from the tensor's node into the op.
                 var touched: [StorageID] = []
                 for s in node.storageInputs + node.writes where !touched.contains(s) { touched.append(s) }
                 for s in touched {
-                    guard let w = lastWriter[s.index], w != j else { continue }
-                    let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
-                    edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))
-                    edges.storages.insert(s.index)
+                    if let w = lastWriter[s.index], w != j {
+                        let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
+                        edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))
+                        edges.storages.insert(s.index)
+                    } else if let h = map.home[s.index], h != j {
+                        edges.add(\.parameter, from: h, to: j, module: topModule(graph[s].names[0], under: map.branches[h]))
+                        edges.storages.insert(s.index)
+                    }
                 }
             }
             for s in node.writes { lastWriter[s.index] = j >= 0 ? j : nil }
