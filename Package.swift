@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec) → GraphIR →
+// The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec, TensorBoardEvents) → GraphIR →
 // Analysis → reporters; GraphIR + findings → Render (the only user of CGraphviz). GraphCheck is the
 // umbrella that users and tests import.
 let package = Package(
@@ -13,16 +13,22 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(name: "FormatSupport"),
         .target(name: "GraphIR"),
         .target(name: "TraceFormat", dependencies: ["GraphIR", "FormatSupport"]),
         .target(name: "ModelSpec", dependencies: ["GraphIR", "FormatSupport"]),
+        .target(
+            name: "TensorBoardEvents",
+            dependencies: ["GraphIR", "FormatSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Analysis", dependencies: ["GraphIR", "FormatSupport"]),
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
         .target(name: "Render", dependencies: ["GraphIR", "Analysis", "CGraphviz"]),
-        .target(name: "GraphCheck", dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "Analysis", "Render"]),
+        .target(
+            name: "GraphCheck",
+            dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "Analysis", "Render"]),
         .executableTarget(
             name: "graphcheck",
             // The modules the CLI uses are named (and imported) directly, not only through GraphCheck's
@@ -36,6 +42,7 @@ let package = Package(
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TestSupport"]),
+        .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "TensorBoardEvents", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "Analysis", "TestSupport"]),
         .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "Render", "Analysis", "TestSupport"]),

@@ -4,4 +4,5 @@
 @_exported import GraphIR
 @_exported import ModelSpec
 @_exported import Render
+@_exported import TensorBoardEvents
 @_exported import TraceFormat

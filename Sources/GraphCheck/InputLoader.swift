@@ -10,13 +10,46 @@ public struct LoadedInput: Sendable {
 
 /// Reads a file and dispatches on its content (not its extension, which users get wrong): a trace JSON
 /// carries `"format": "graphcheck.trace"`, a model spec `"format": "graphcheck.model"` or a `"model"` key.
+/// TensorBoard event files are recognized by their name (`events.out.tfevents.*`), and a directory is
+/// read as a TensorBoard log directory.
 public enum InputLoader {
     /// Files larger than this are refused rather than read into memory.
     public static let maxFileSize = 2 << 30
 
     public static func load(path: String) throws(InputError) -> LoadedInput {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try loadLogDirectory(path)
+        }
         let bytes = try readFile(path)
+        if TensorBoardGraphReader.isEventFileName(path) {
+            do {
+                return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")
+            } catch {
+                throw error.inFile(path)
+            }
+        }
         return try load(bytes: bytes, name: path)
+    }
+
+    /// The newest event file in `directory` (by name, which starts with the write time) that has a graph.
+    static func loadLogDirectory(_ directory: String) throws(InputError) -> LoadedInput {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter(TensorBoardGraphReader.isEventFileName).sorted()
+        guard !names.isEmpty else {
+            throw InputError(file: directory, message: "is a directory without a TensorBoard event file (events.out.tfevents.*)")
+        }
+        for name in names.reversed() {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let bytes = try readFile(path)
+            do {
+                guard try TensorBoardGraphReader.containsGraph(bytes) else { continue }
+                return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")
+            } catch {
+                throw error.inFile(path)
+            }
+        }
+        throw InputError(file: directory, message: "none of its \(names.count) event file(s) has a graph (was SummaryWriter.add_graph called?)")
     }
 
     public static func load(bytes: [UInt8], name: String) throws(InputError) -> LoadedInput {

@@ -188,7 +188,12 @@ private struct Builder {
             ops += 1
             for s in node.storageInputs where graph[s].kind == .parameter { parameters.insert(s.index) }
         }
-        let elements = parameters.reduce(0) { $0 + (graph.storages[$1].shape?.reduce(1, *) ?? 0) }
+        let shapes = parameters.map { graph.storages[$0].shape }
+        guard shapes.allSatisfy({ $0 != nil }) else {
+            // Producers that do not know parameter shapes (TensorBoard) still know how many there are.
+            return [displayName(path), "\(ops) ops · \(plural(parameters.count, "parameter tensor"))"]
+        }
+        let elements = shapes.reduce(0) { $0 + $1!.reduce(1, *) }
         return [displayName(path), "\(ops) ops · \(abbreviated(elements)) params"]
     }
 
@@ -306,6 +311,8 @@ func shapeText(_ shape: [Int]?) -> String? {
     guard let shape else { return nil }
     return shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
 }
+
+func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
 
 func abbreviated(_ n: Int) -> String {
     switch n {

@@ -77,7 +77,7 @@ import TestSupport
 
     @Test(arguments: [
         (["missing.json"], "graphcheck: error: missing.json: no such file"),
-        (["samples"], "graphcheck: error: samples: is a directory, expected a file"),
+        (["samples"], "graphcheck: error: samples: is a directory without a TensorBoard event file"),
         (["samples/densenet121_multihead.json", "--branch", "branch9"], "graphcheck: error: samples/densenet121_multihead.json: branch 'branch9': unknown branch prefix"),
         (["samples/densenet121_multihead.json", "--format", "xml"], "The value 'xml' is invalid for '--format <format>'"),
         (["check"], "Missing expected argument '<file>'"),

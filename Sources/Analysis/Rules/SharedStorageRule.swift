@@ -63,8 +63,10 @@ public struct SharedStorageRule: Rule {
         let statistics = storages.filter { Self.runningStatistics.contains(graph[$0].attributeName) }
         if !statistics.isEmpty {
             let modules = Set(statistics.map { graph[$0].names[0].split(separator: ".").dropLast().joined(separator: ".") }).count
+            var kinds: [String] = []
+            for s in statistics where !kinds.contains(graph[s].attributeName) { kinds.append(graph[s].attributeName) }
             notes.append(
-                "includes BatchNorm running statistics (running_mean, running_var, num_batches_tracked) of \(plural(modules, "BatchNorm module")): "
+                "includes BatchNorm running statistics (\(kinds.joined(separator: ", "))) of \(plural(modules, "BatchNorm module")): "
                     + "in training mode every branch's forward pass updates the same statistics")
         }
         notes.append(

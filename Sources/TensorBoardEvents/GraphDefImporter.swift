@@ -1,0 +1,258 @@
+import FormatSupport
+import GraphIR
+
+/// Maps the TorchScript graph in a GraphDef to graphcheck's IR.
+///
+/// What the format says, and what it does not:
+/// - Ops are TorchScript nodes (`aten::batch_norm`, `aten::relu_`), one output each, shapes in
+///   `_output_shapes`. Constants, list/tuple constructs and scalar plumbing are seen through.
+/// - A parameter or buffer is a `prim::GetAttr` chain; its identity is the attribute path the chain
+///   resolves to. TorchScript names the tensors of a module used under several names after *one* of them,
+///   so an op in `branch2` reads `branch1.…weight`: the op's own scope is its call site, and the tensor
+///   also gets the name it has at that call site.
+/// - Ops of a module reached through a ModuleList or ModuleDict lose the container from their scope
+///   (`Sequential[0]` instead of `ModuleList[heads]/Sequential[0]`); the path of the parameters they read
+///   restores it, for them and for the other ops in the same scope.
+/// - Not in the format, so not guessed: parameter vs buffer (inferred from the attribute name: BatchNorm's
+///   running statistics are buffers), tensor shapes and dtypes of parameters, module object identity, and
+///   `num_batches_tracked` updates. Running-statistic writes are recorded when the BatchNorm's `training`
+///   argument is the constant 1 — which `add_graph` never writes: it traces the model in eval mode.
+struct GraphDefImporter {
+    let def: Tensorboard_GraphDef
+    let location: String
+
+    init(_ def: Tensorboard_GraphDef, location: String) {
+        self.def = def
+        self.location = location
+    }
+
+    private static let seeThrough: Set<String> = ["prim::ListConstruct", "prim::TupleConstruct", "prim::ListUnpack", "prim::TupleUnpack"]
+    private static let runningStatistics: Set<String> = ["running_mean", "running_var", "num_batches_tracked"]
+    private static let batchNorms: Set<String> = ["aten::batch_norm", "aten::_batch_norm_impl_index", "aten::native_batch_norm"]
+
+    private enum Role {
+        case input, output, op, tensor(String), constant, passThrough, moduleObject
+    }
+
+    func importGraph() throws(InputError) -> Graph {
+        let nodes = def.node
+        var index: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            guard index[node.name] == nil else { throw InputError(location: "node '\(node.name)'", message: "node name used twice in the GraphDef") }
+            index[node.name] = i
+        }
+        // A GetAttr that feeds another GetAttr fetches a module; the last link of a chain fetches a tensor.
+        var feedsGetAttr = Set<Int>()
+        for node in nodes where node.op == "prim::GetAttr" {
+            for input in node.input { if let i = index[input] { feedsGetAttr.insert(i) } }
+        }
+        let scopes = nodes.map { TorchScriptScope(nodeName: $0.name) }
+        let roles: [Role] = nodes.enumerated().map { i, node in
+            switch node.op {
+            case "IO Node": return node.name.hasPrefix("output") ? .output : .input
+            case "prim::GetAttr":
+                guard !feedsGetAttr.contains(i), let attribute = attributeField(stringAttribute(node, "attr"), "name") else { return .moduleObject }
+                return .tensor(scopes[i].names.isEmpty ? attribute : scopes[i].path + "." + attribute)
+            case "prim::Constant": return .constant
+            default: return Self.seeThrough.contains(node.op) ? .passThrough : .op
+            }
+        }
+
+        // Container names the op scopes lost, learned from the tensors the ops read.
+        var restored: [[String]: [String]] = [:]
+        for (i, node) in nodes.enumerated() where isOp(roles[i]) {
+            for tensor in tensorInputs(node, index, roles) {
+                let owner = Array(tensor.split(separator: ".").dropLast().map(String.init))
+                let scope = scopes[i].names
+                guard owner.count > scope.count, !scope.isEmpty, Array(owner.suffix(scope.count)) == scope else { continue }
+                let lost = owner.count - scope.count
+                for k in 1...scope.count { restored[Array(scope.prefix(k))] = Array(owner.prefix(lost + k)) }
+            }
+        }
+        func callSite(_ i: Int) -> [String] {
+            let scope = scopes[i].names
+            for k in stride(from: scope.count, through: 1, by: -1) {
+                if let full = restored[Array(scope.prefix(k))] { return full + scope.dropFirst(k) }
+            }
+            return scope
+        }
+
+        let modelName = nodes.indices.lazy.filter { self.isOp(roles[$0]) }.compactMap { scopes[$0].root }.first ?? "model"
+        var builder = GraphBuilder(name: modelName, mode: "eval")
+        var training = false
+
+        // Storages: one per attribute path, named by that path and by every call site that reads it.
+        var storageOf: [String: StorageID] = [:]
+        var storageNames: [String: [String]] = [:]
+        var storageOrder: [String] = []
+        for (i, node) in nodes.enumerated() where isOp(roles[i]) {
+            let site = callSite(i).joined(separator: ".")
+            for tensor in tensorInputs(node, index, roles) {
+                if storageNames[tensor] == nil { storageOrder.append(tensor); storageNames[tensor] = [tensor] }
+                let attribute = tensor.split(separator: ".").last.map(String.init) ?? tensor
+                let name = site.isEmpty ? attribute : site + "." + attribute
+                if !storageNames[tensor]!.contains(name) { storageNames[tensor]!.append(name) }
+            }
+        }
+        for tensor in storageOrder {
+            let attribute = tensor.split(separator: ".").last.map(String.init) ?? tensor
+            storageOf[tensor] = builder.addStorage(Storage(
+                id: "s\(storageOf.count)", kind: Self.runningStatistics.contains(attribute) ? .buffer : .parameter,
+                names: storageNames[tensor]!, shape: nil, dtype: nil))
+        }
+
+        // Values: graph inputs, then ops in dependency order.
+        var valueOf: [Int: ValueID] = [:]
+        for (i, node) in nodes.enumerated() {
+            guard case .input = roles[i] else { continue }
+            let v = builder.addValue(id: "v\(valueOf.count)", shape: shape(node), dtype: nil)
+            valueOf[i] = v
+            builder.addInput(v)
+        }
+        // Module types: tensor scopes carry whole paths (containers included), op scopes the rest.
+        var typeOf: [String: String] = [:]
+        for (i, role) in roles.enumerated() {
+            guard case .tensor = role else { continue }
+            for k in scopes[i].names.indices { typeOf[scopes[i].names.prefix(k + 1).joined(separator: "."), default: scopes[i].types[k]] = scopes[i].types[k] }
+        }
+        var moduleOrder: [String] = []
+        var moduleSeen = Set<String>()
+        for i in try order(nodes, index, roles) {
+            let node = nodes[i]
+            var operands: [Operand] = []
+            var writes: [StorageID] = []
+            let tensorArguments = flatInputs(node, index, roles)
+            for argument in tensorArguments {
+                switch roles[argument] {
+                case .tensor(let path): operands.append(.storage(storageOf[path]!))
+                case .input, .op: if let v = valueOf[argument] { operands.append(.value(v)) }
+                default: break
+                }
+            }
+            if Self.batchNorms.contains(node.op), node.input.count > 5, let flag = index[node.input[5]],
+                case .constant = roles[flag], attributeField(stringAttribute(nodes[flag], "attr"), "value") == "1"
+            {
+                training = true
+                for k in 3...4 { if let s = index[node.input[k]], case .tensor(let path) = roles[s] { writes.append(storageOf[path]!) } }
+            }
+            let output = builder.addValue(id: "v\(builder.graph.values.count)", shape: shape(node), dtype: nil)
+            valueOf[i] = output
+            let site = callSite(i)
+            let path = site.joined(separator: ".")
+            let lost = site.count - scopes[i].names.count
+            for k in site.indices {
+                let prefix = site.prefix(k + 1).joined(separator: ".")
+                if typeOf[prefix] == nil { typeOf[prefix] = k >= lost ? scopes[i].types[k - lost] : "Module" }
+                if moduleSeen.insert(prefix).inserted { moduleOrder.append(prefix) }
+            }
+            let (op, inplace) = canonical(node.op, outputRank: builder.graph.values[output.index].shape?.count)
+            builder.addNode(Node(
+                id: "n\(builder.graph.nodes.count)", op: op, module: path, moduleType: path.isEmpty ? (scopes[i].root ?? "") : typeOf[path] ?? "",
+                inputs: operands, outputs: [output], writes: writes, inplace: inplace,
+                attributes: [("torchscript", .string(node.op))]))
+        }
+        for (i, node) in nodes.enumerated() {
+            guard case .output = roles[i] else { continue }
+            for argument in flatInputs(node, index, roles) {
+                if let v = valueOf[argument] { builder.addOutput(v) }
+            }
+        }
+        var graph = builder.finish()
+        graph.mode = training ? "train" : "eval"
+        graph.modules = [ModuleInfo(path: "", type: graph.name)] + moduleOrder.map { ModuleInfo(path: $0, type: typeOf[$0] ?? "Module") }
+        if let problem = graph.verify().first {
+            throw InputError(location: location, message: "the imported graph is inconsistent: \(problem)")
+        }
+        return graph
+    }
+
+    private func isOp(_ role: Role) -> Bool {
+        if case .op = role { return true }
+        return false
+    }
+
+    /// The nodes an op reads, with list/tuple constructs expanded and constants and module objects dropped.
+    private func flatInputs(_ node: Tensorboard_NodeDef, _ index: [String: Int], _ roles: [Role]) -> [Int] {
+        var result: [Int] = []
+        var pending = node.input.reversed().map { $0 }
+        var seen = 0
+        while let name = pending.popLast(), seen < 100_000 {
+            seen += 1
+            guard let i = index[name] else { continue }
+            switch roles[i] {
+            case .passThrough: pending.append(contentsOf: def.node[i].input.reversed())
+            case .tensor, .input, .op: result.append(i)
+            case .constant, .moduleObject, .output: break
+            }
+        }
+        return result
+    }
+
+    private func tensorInputs(_ node: Tensorboard_NodeDef, _ index: [String: Int], _ roles: [Role]) -> [String] {
+        flatInputs(node, index, roles).compactMap { if case .tensor(let path) = roles[$0] { return path } else { return nil } }
+    }
+
+    /// Ops in an order where every op comes after the ops it reads (GraphDef order is not that), ties
+    /// broken by GraphDef order so the result is deterministic.
+    private func order(_ nodes: [Tensorboard_NodeDef], _ index: [String: Int], _ roles: [Role]) throws(InputError) -> [Int] {
+        var dependents: [Int: [Int]] = [:]
+        var waiting = [Int](repeating: 0, count: nodes.count)
+        var ops: [Int] = []
+        for (i, node) in nodes.enumerated() where isOp(roles[i]) {
+            ops.append(i)
+            for argument in Set(flatInputs(node, index, roles)) where isOp(roles[argument]) {
+                dependents[argument, default: []].append(i)
+                waiting[i] += 1
+            }
+        }
+        var ready = ops.filter { waiting[$0] == 0 }.sorted(by: >)
+        var result: [Int] = []
+        while let next = ready.popLast() {
+            result.append(next)
+            for dependent in dependents[next] ?? [] {
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0 {
+                    let at = ready.firstIndex { $0 < dependent } ?? ready.endIndex
+                    ready.insert(dependent, at: at)
+                }
+            }
+        }
+        guard result.count == ops.count else {
+            let stuck = ops.first { waiting[$0] > 0 }!
+            throw InputError(location: "node '\(nodes[stuck].name)'", message: "the graph has a cycle through this node")
+        }
+        return result
+    }
+
+    private func stringAttribute(_ node: Tensorboard_NodeDef, _ key: String) -> String {
+        guard let value = node.attr[key], case .s(let data)? = value.value else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func shape(_ node: Tensorboard_NodeDef) -> [Int]? {
+        guard let value = node.attr["_output_shapes"], case .list(let list)? = value.value, let first = list.shape.first,
+            !first.unknownRank
+        else { return nil }
+        let dims = first.dim.map { Int(clamping: $0.size) }
+        return dims.allSatisfy { $0 >= 0 } ? dims : nil
+    }
+
+    /// `aten::relu_` → (`relu`, in place); `aten::_convolution` → `conv2d` for a 4-D result.
+    private func canonical(_ op: String, outputRank: Int?) -> (String, Bool) {
+        var name = op
+        for prefix in ["aten::", "prim::"] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
+        var inplace = false
+        if name.hasSuffix("_") && !name.hasSuffix("__") && !name.hasPrefix("_") {
+            inplace = true
+            name.removeLast()
+        }
+        switch name {
+        case "_convolution", "convolution", "conv2d":
+            return ([3: "conv1d", 4: "conv2d", 5: "conv3d"][outputRank ?? 0] ?? "convolution", inplace)
+        case "NumToTensor": return ("num_to_tensor", inplace)
+        case "Int": return ("int", inplace)
+        default:
+            return (name.lowercased().replacingOccurrences(of: " ", with: "_"), inplace)
+        }
+    }
+}

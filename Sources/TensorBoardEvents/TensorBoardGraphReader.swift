@@ -1,0 +1,45 @@
+import FormatSupport
+import GraphIR
+import SwiftProtobuf
+
+/// Reads the graph that PyTorch's `SummaryWriter.add_graph` wrote into a TensorBoard event file.
+public enum TensorBoardGraphReader {
+    /// Whether a file name looks like a TensorBoard event file.
+    public static func isEventFileName(_ name: String) -> Bool {
+        name.split(separator: "/").last?.hasPrefix("events.out.tfevents") ?? false
+    }
+
+    /// The graph in an event file's bytes; an error when the file has no graph event.
+    public static func read(_ bytes: [UInt8]) throws(InputError) -> Graph {
+        guard let graph = try graphDef(in: bytes) else {
+            throw InputError(message: "no graph in this event file (was SummaryWriter.add_graph called?)")
+        }
+        return try GraphDefImporter(graph.def, location: "graph event at byte \(graph.offset)").importGraph()
+    }
+
+    /// Whether the event file holds a graph event (checks framing and checksums on the way).
+    public static func containsGraph(_ bytes: [UInt8]) throws(InputError) -> Bool {
+        try graphDef(in: bytes) != nil
+    }
+
+    /// The last graph event's GraphDef and the byte offset of its record.
+    static func graphDef(in bytes: [UInt8]) throws(InputError) -> (def: Tensorboard_GraphDef, offset: Int)? {
+        var reader = TFRecordReader(bytes: bytes)
+        var found: (def: Tensorboard_GraphDef, offset: Int)?
+        while let range = try reader.next() {
+            let event: Tensorboard_Event
+            do {
+                event = try Tensorboard_Event(serializedBytes: Array(bytes[range]))
+            } catch {
+                throw InputError(location: "byte \(range.lowerBound)", message: "not a TensorBoard event record (\(error))")
+            }
+            guard case .graphDef(let data) = event.what else { continue }
+            do {
+                found = (try Tensorboard_GraphDef(serializedBytes: data), range.lowerBound)
+            } catch {
+                throw InputError(location: "byte \(range.lowerBound)", message: "the graph event's GraphDef does not parse (\(error))")
+            }
+        }
+        return found
+    }
+}

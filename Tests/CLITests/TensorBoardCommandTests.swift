@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct TensorBoardCommandTests {
+    let fixture = "Tests/Fixtures/torch/tensorboard/densenet121_multihead/events.out.tfevents.fixture"
+
+    @Test func logDirectoryAndEventFileGiveTheVerdict() throws {
+        let file = try GraphCheckBinary.run([fixture, "--format", "json"])
+        #expect(file.status == 1)
+        #expect(file.stdout.contains("\"independent\": false"))
+        let directory = try GraphCheckBinary.run(["Tests/Fixtures/torch/tensorboard/densenet121_multihead_fixed"])
+        #expect(directory.status == 0)
+        #expect(directory.stdout.contains("— independent"))
+    }
+
+    @Test func badEventFilesExitTwoWithTheByteOffset() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Repository.path(fixture)))
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x40
+        let cases: [(String, Data, String)] = [
+            ("truncated", bytes.prefix(bytes.count - 100), "truncated record"),
+            ("corrupted", flipped, "record data checksum mismatch"),
+            ("empty", Data(), "no graph in this event file"),
+        ]
+        for (name, data, message) in cases {
+            let path = dir.path("events.out.tfevents.\(name)")
+            try data.write(to: URL(fileURLWithPath: path))
+            let result = try GraphCheckBinary.run([path])
+            #expect(result.status == 2, "\(name)")
+            #expect(result.stderr.contains("\(path): "), "\(name): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
+        }
+        let emptyDirectory = dir.url.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: emptyDirectory, withIntermediateDirectories: true)
+        let none = try GraphCheckBinary.run([emptyDirectory.path])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("is a directory without a TensorBoard event file"))
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GraphCheck
+import Testing
+import TestSupport
+
+@testable import TensorBoardEvents
+
+/// TensorBoard event files written by real PyTorch (Tests/Fixtures/torch/make_fixtures.py).
+@Suite struct TensorBoardTests {
+    static func eventFile(_ model: String) -> String { "Tests/Fixtures/torch/tensorboard/\(model)/events.out.tfevents.fixture" }
+
+    static let expected: [String: [String: Int]] = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: Repository.path("Tests/Fixtures/torch/expected.json")))
+        return try! JSONDecoder().decode([String: [String: Int]].self, from: data)
+    }()
+
+    func report(_ model: String) throws -> Report {
+        try Analyzer.analyze(try Repository.load(Self.eventFile(model)).graph)
+    }
+
+    @Test func crc32cMatchesTheCastagnoliCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+    }
+
+    @Test func sharedSeedIsNotIndependent() throws {
+        let report = try report("densenet121_multihead")
+        #expect(report.independent == false)
+        #expect(report.branches == (1...5).map { "branch\($0)" })
+        let shared = report.findings.filter { $0.rule == "shared-storage" }
+        #expect(shared.count == 1)
+        #expect(shared.first?.branches == report.branches)
+        #expect(shared.first?.notes.contains { $0.contains("running_mean, running_var") } == true)
+        let cross = try #require(report.findings.first { $0.rule == "cross-branch-dependency" })
+        // Exactly the edges TensorBoard draws from branch1's parameter and buffer nodes into branches 2–5.
+        #expect(cross.edges == Self.expected["densenet121_multihead"]?["tensorboard_cross_edges_from_branch1"])
+        #expect(cross.edges == 656)
+    }
+
+    @Test func fixedSeedIsIndependent() throws {
+        let report = try report("densenet121_multihead_fixed")
+        #expect(report.independent == true)
+        #expect(report.findings.isEmpty)
+        #expect(Self.expected["densenet121_multihead_fixed"]?["tensorboard_cross_edges_from_branch1"] == 0)
+    }
+
+    @Test func scopesAndTensorsAreMappedToModulePaths() throws {
+        let graph = try Repository.load(Self.eventFile("densenet121_multihead")).graph
+        #expect(graph.name == "DenseNet121MultiHead")
+        #expect(graph.nodes.filter { $0.op == "batch_norm" }.count == 253)
+        #expect(graph.nodes.filter { $0.op == "conv2d" }.count == 248)
+        #expect(graph.nodes.filter { $0.op == "linear" }.count == 5)
+        // add_graph traces in eval mode: no running-statistic writes are in the file.
+        #expect(graph.mode == "eval")
+        let norm1 = graph.nodes.filter { $0.op == "batch_norm" && $0.module.hasSuffix("denseblock4.denselayer1.norm1") }
+        #expect(norm1.map(\.module) == (1...5).map { "branch\($0).denseblock4.denselayer1.norm1" })
+        #expect(norm1.first?.moduleType == "BatchNorm2d")
+        // TorchScript names the shared tensor after branch1; the reader adds the name each call site uses.
+        let weight = graph[norm1[1].storageInputs[0]]
+        #expect(weight.names.first == "branch1.denseblock4.denselayer1.norm1.weight")
+        #expect(weight.names.contains("branch2.denseblock4.denselayer1.norm1.weight"))
+        #expect(graph[norm1[0].storageInputs[2]].kind == .buffer)
+        #expect(graph.outputs.map { graph[$0].shape } == [[2, 18]])
+    }
+
+    /// Ops of modules in a ModuleList lose `heads` from their TorchScript scope; the tensors they read
+    /// give it back.
+    @Test func moduleListNamesAreRestoredFromTheTensorsOpsRead() throws {
+        let separate = try report("list_heads")
+        #expect(separate.branches == ["heads.0", "heads.1", "heads.2"])
+        #expect(separate.independent == true)
+        let graph = try Repository.load(Self.eventFile("list_heads")).graph
+        #expect(graph.nodes.contains { $0.module == "heads.1.2" && $0.op == "relu" }, "ops without parameters are restored too")
+    }
+
+    /// One head object in all three slots of a ModuleList: TorchScript scopes all three calls, and names
+    /// all their tensors, as `heads.0`. The file cannot tell the slots apart, so there is nothing to
+    /// compare — and certainly no "independent".
+    @Test func oneHeadInEverySlotCannotBeToldApart() throws {
+        let graph = try Repository.load(Self.eventFile("list_heads_shared")).graph
+        #expect(graph.nodes.filter { $0.op == "linear" }.map(\.module) == ["heads.0.5", "heads.0.5", "heads.0.5"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.branches.isEmpty)
+        #expect(report.independent == nil)
+    }
+
+    @Test func directoryIsReadAsALogDirectory() throws {
+        let graph = try Repository.load("Tests/Fixtures/torch/tensorboard/list_heads").graph
+        #expect(graph.name == "ListHeads")
+    }
+}
+
+/// Event files that are not what they should be: a clear error at a byte offset, never a crash.
+@Suite struct BadEventFileTests {
+    func fixture() throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: Repository.path(TensorBoardTests.eventFile("list_heads")))))
+    }
+
+    func error(_ bytes: [UInt8]) -> InputError? {
+        do { _ = try TensorBoardGraphReader.read(bytes); return nil } catch { return error }
+    }
+
+    @Test func truncatedFile() throws {
+        let bytes = try fixture()
+        let cut = error(Array(bytes.prefix(bytes.count - 10)))
+        #expect(cut?.message.contains("truncated record") == true)
+        #expect(cut?.location.hasPrefix("byte ") == true)
+        #expect(error(Array(bytes.prefix(5)))?.message.contains("truncated record header") == true)
+    }
+
+    @Test func flippedBitIsACheckSumError() throws {
+        var bytes = try fixture()
+        bytes[bytes.count / 2] ^= 0x10
+        #expect(error(bytes)?.message.contains("checksum mismatch") == true)
+        var header = try fixture()
+        header[3] ^= 0x01
+        #expect(error(header)?.message == "record length checksum mismatch (corrupted file)")
+    }
+
+    @Test func fileWithoutAGraph() throws {
+        var reader = TFRecordReader(bytes: try fixture())
+        let first = try #require(try reader.next())
+        let versionOnly = Array(try fixture().prefix(first.upperBound + 4))
+        #expect(error(versionOnly)?.message.contains("no graph in this event file") == true)
+    }
+
+    @Test func garbageRecordIsNotAnEvent() {
+        let data: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]
+        var length = [UInt8](repeating: 0, count: 8)
+        length[0] = UInt8(data.count)
+        func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * UInt32($0))) & 0xFF) } }
+        let record = length + le(CRC32C.masked(length)) + data + le(CRC32C.masked(data))
+        #expect(error(record)?.message.contains("not a TensorBoard event record") == true)
+    }
+}

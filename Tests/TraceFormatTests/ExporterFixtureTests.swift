@@ -1,0 +1,61 @@
+import Foundation
+import GraphCheck
+import Testing
+import TestSupport
+
+/// Traces written by the PyTorch exporter (Tests/Fixtures/torch/make_fixtures.py), read by the Swift side.
+@Suite struct ExporterFixtureTests {
+    static let expected: [String: [String: Int]] = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: Repository.path("Tests/Fixtures/torch/expected.json")))
+        return try! JSONDecoder().decode([String: [String: Int]].self, from: data)
+    }()
+
+    func graph(_ model: String) throws -> Graph { try Repository.load("Tests/Fixtures/torch/\(model).trace.json").graph }
+
+    @Test(arguments: ["densenet121_multihead", "densenet121_multihead_fixed", "list_heads_shared", "list_heads", "dict_heads_tied"])
+    func storageCountsMatchNamedParametersAndBuffers(model: String) throws {
+        let graph = try graph(model)
+        let expected = try #require(Self.expected[model])
+        let parameters = graph.storages.filter { $0.kind == .parameter }
+        let buffers = graph.storages.filter { $0.kind == .buffer }
+        #expect(parameters.count == expected["parameter_storages"])
+        #expect(parameters.reduce(0) { $0 + $1.names.count } == expected["parameter_names"])
+        #expect(buffers.count == expected["buffer_storages"])
+        #expect(buffers.reduce(0) { $0 + $1.names.count } == expected["buffer_names"])
+        #expect(graph.verify().isEmpty)
+    }
+
+    @Test func seedVerdictsMatchTheModelSpec() throws {
+        let shared = try Analyzer.analyze(try graph("densenet121_multihead"))
+        #expect(shared.independent == false)
+        #expect(shared.findings.map(\.rule) == ["shared-storage", "cross-branch-dependency", "gradient-leak"])
+        #expect(shared.findings[0].details[0].hasPrefix("branch1.denseblock4 ≡ branch2.denseblock4 ≡ branch3.denseblock4 ≡ branch4.denseblock4 ≡ branch5.denseblock4 (_DenseBlock, one object)"))
+        let fixed = try Analyzer.analyze(try graph("densenet121_multihead_fixed"))
+        #expect(fixed.independent == true)
+    }
+
+    @Test func everyBranchsOpsAreUnderItsOwnCallSitePath() throws {
+        let graph = try graph("densenet121_multihead")
+        for i in 1...5 {
+            let ops = graph.nodes.filter { $0.module.hasPrefix("branch\(i).") }
+            #expect(ops.filter { $0.op == "batch_norm" }.count == 33)
+            #expect(ops.filter { $0.op == "conv2d" }.count == 32)
+        }
+        // Dispatch level, training mode: BatchNorm writes its running statistics, num_batches_tracked is
+        // an in-place add of its own.
+        let norm0 = graph.nodes.filter { $0.module == "trunk.norm0" }
+        #expect(norm0.map(\.op) == ["add", "batch_norm"])
+        #expect(norm0[0].inplace && norm0[0].writes.map { graph[$0].attributeName } == ["num_batches_tracked"])
+        #expect(norm0[1].writes.map { graph[$0].attributeName } == ["running_mean", "running_var"])
+    }
+
+    @Test func sharedHeadInAModuleListAndTiedWeights() throws {
+        let list = try Analyzer.analyze(try graph("list_heads_shared"))
+        #expect(list.branches == ["heads.0", "heads.1", "heads.2"])
+        #expect(list.independent == false)
+        #expect(try Analyzer.analyze(try graph("list_heads")).independent == true)
+        let tied = try Analyzer.analyze(try graph("dict_heads_tied"))
+        #expect(tied.branches == ["heads.age", "heads.sex"])
+        #expect(tied.findings.first { $0.rule == "shared-storage" }?.storages == 1)
+    }
+}
