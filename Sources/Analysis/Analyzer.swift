@@ -3,8 +3,9 @@ import GraphIR
 
 /// Runs branch discovery (unless branches are given) and every rule over one graph.
 public enum Analyzer {
-    /// `branches`: prefixes given by the user or the spec; empty to discover them.
-    public static func analyze(_ graph: Graph, branches given: [String] = []) throws(InputError) -> Report {
+    /// `branches`: prefixes given by the user or the spec; empty to discover them. `allowShared`: patterns
+    /// of sharing that is intended, reported as info instead of errors.
+    public static func analyze(_ graph: Graph, branches given: [String] = [], allowShared: [String] = []) throws(InputError) -> Report {
         let branches: [String]
         if given.isEmpty {
             branches = BranchDiscovery.discover(graph)
@@ -12,7 +13,8 @@ public enum Analyzer {
             try validate(given, in: graph)
             branches = given
         }
-        let context = AnalysisContext(graph: graph, branches: branches)
+        let allowed = try AllowedSharing(allowShared).storages(in: graph)
+        let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         let findings = branches.count >= 2 ? allRules.flatMap { $0.check(context) } : []
         return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings)
     }

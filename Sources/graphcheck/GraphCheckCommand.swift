@@ -35,11 +35,15 @@ struct Check: ParsableCommand {
     @Option(help: "Report format: text or json.")
     var format: ReportFormat = .text
 
+    @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
+    var allowShared: [String] = []
+
     func run() throws {
         let input = try InputLoader.load(path: file)
         let report: Report
         do {
-            report = try Analyzer.analyze(input.graph, branches: branches.isEmpty ? input.declaredBranches : branches)
+            report = try Analyzer.analyze(
+                input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared)
         } catch {
             throw error.inFile(file)
         }
@@ -94,6 +98,9 @@ struct Render: ParsableCommand {
     @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
     var branches: [String] = []
 
+    @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
+    var allowShared: [String] = []
+
     func validate() throws {
         guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
             throw ValidationError("--depth must be a positive number, 'full' or 'auto'")
@@ -108,7 +115,8 @@ struct Render: ParsableCommand {
         var report: Report?
         if !noFindings {
             do {
-                report = try Analyzer.analyze(input.graph, branches: branches.isEmpty ? input.declaredBranches : branches)
+                report = try Analyzer.analyze(
+                    input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared)
             } catch {
                 throw error.inFile(file)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Analysis
 import GraphCheck
 import Testing
 import TestSupport

@@ -21,7 +21,9 @@ public enum TextReporter {
         let source = report.branchesDiscovered ? "found" : "given"
         switch report.independent {
         case .some(true):
+            let declared = report.findings.filter { $0.severity == .info }.count
             return "\(model): \(count) branches\(names) \(source) — independent"
+                + (declared > 0 ? " apart from declared sharing (\(plural(declared, "info finding")))" : "")
         case .some(false):
             let errors = report.errorCount
             return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"

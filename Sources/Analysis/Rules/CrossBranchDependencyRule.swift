@@ -65,7 +65,7 @@ public struct CrossBranchDependencyRule: Rule {
                 // edge TensorBoard draws from the tensor's node into the op.
                 var touched: [StorageID] = []
                 for s in node.storageInputs + node.writes where !touched.contains(s) { touched.append(s) }
-                for s in touched {
+                for s in touched where !context.allowed.contains(s.index) {
                     if let w = lastWriter[s.index], w != j {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
                         edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))

@@ -53,14 +53,14 @@ public struct GradientLeakRule: Rule {
             var reached = BranchSet()
             for reader in graph[s].readers { reached.formUnion(reaches[reader.index]) }
             guard !reached.isEmpty, !(owners.count == 1 && reached == owners) else { continue }
-            let key = [owners.bits, reached.bits]
+            let key = [owners.bits, reached.bits, context.allowed.contains(s.index) ? 1 : 0]
             if leaks[key] == nil { order.append(key) }
             leaks[key, default: []].append(s)
         }
-        return order.map { finding(owners: BranchSet(bits: $0[0]), reached: BranchSet(bits: $0[1]), leaks[$0]!, context) }
+        return order.map { finding(owners: BranchSet(bits: $0[0]), reached: BranchSet(bits: $0[1]), leaks[$0]!, declared: $0[2] == 1, context) }
     }
 
-    private func finding(owners: BranchSet, reached: BranchSet, _ parameters: [StorageID], _ context: AnalysisContext) -> Finding {
+    private func finding(owners: BranchSet, reached: BranchSet, _ parameters: [StorageID], declared: Bool, _ context: AnalysisContext) -> Finding {
         let map = context.map
         let ownerNames = map.names(owners)
         let message: String
@@ -88,10 +88,11 @@ public struct GradientLeakRule: Rule {
             help = "feed \(list(foreign)) from the trunk only, or `.detach()` the tensor taken from \(owner)"
         }
         return Finding(
-            rule: Self.description.id, severity: Self.description.severity, message: message,
+            rule: Self.description.id, severity: declared ? .info : Self.description.severity,
+            message: declared ? message + " (declared intended with --allow-shared)" : message,
             branches: map.names(owners.union(reached)), modules: modules, storages: parameters.count,
             edges: parameters.reduce(0) { $0 + context.graph[$1].readers.count }, details: details,
             notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],
-            help: help, storageIDs: parameters)
+            help: declared ? nil : help, storageIDs: parameters)
     }
 }

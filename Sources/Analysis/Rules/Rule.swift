@@ -19,10 +19,13 @@ public struct RuleDescription: Sendable {
 public struct AnalysisContext {
     public let graph: Graph
     public let map: BranchMap
+    /// Storages whose sharing the user declared intended.
+    public let allowed: Set<Int>
     let grouping: ModuleGrouping
 
-    public init(graph: Graph, branches: [String]) {
+    public init(graph: Graph, branches: [String], allowed: Set<Int> = []) {
         self.graph = graph
+        self.allowed = allowed
         map = BranchMap(graph: graph, branches: branches)
         grouping = ModuleGrouping(graph: graph, map: map)
     }

@@ -35,17 +35,18 @@ public struct SharedStorageRule: Rule {
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
-        var order: [BranchSet] = []
-        var shared: [BranchSet: [StorageID]] = [:]
+        // Grouped by the set of branches sharing, and by whether the user declared the sharing intended.
+        var order: [[UInt64]] = []
+        var shared: [[UInt64]: [StorageID]] = [:]
         for s in graph.storageIDs where map.usedBy[s.index].count >= 2 {
-            let set = map.usedBy[s.index]
-            if shared[set] == nil { order.append(set) }
-            shared[set, default: []].append(s)
+            let key = [map.usedBy[s.index].bits, context.allowed.contains(s.index) ? 1 : 0]
+            if shared[key] == nil { order.append(key) }
+            shared[key, default: []].append(s)
         }
-        return order.map { set in finding(set, shared[set]!, context) }
+        return order.map { key in finding(BranchSet(bits: key[0]), shared[key]!, declared: key[1] == 1, context) }
     }
 
-    private func finding(_ set: BranchSet, _ storages: [StorageID], _ context: AnalysisContext) -> Finding {
+    private func finding(_ set: BranchSet, _ storages: [StorageID], declared: Bool, _ context: AnalysisContext) -> Finding {
         let graph = context.graph
         let branchNames = context.map.names(set)
         let groups = context.grouping.group(storages, among: set)
@@ -75,11 +76,13 @@ public struct SharedStorageRule: Rule {
         let edges = storages.reduce(0) { count, s in
             count + (graph[s].readers + graph[s].writers).filter { set.contains(context.map.region[$0.index]) }.count
         }
+        if declared { notes = ["declared intended with --allow-shared"] }
         return Finding(
-            rule: Self.description.id, severity: Self.description.severity,
-            message: "\(list(branchNames)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), \(plural(buffers, "buffer"))): the same storage, not copies",
+            rule: Self.description.id, severity: declared ? .info : Self.description.severity,
+            message: "\(list(branchNames)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), \(plural(buffers, "buffer")))"
+                + (declared ? " as declared" : ": the same storage, not copies"),
             branches: branchNames, modules: groups.flatMap(\.paths), storages: storages.count, edges: edges,
-            details: details, notes: notes, help: help(groups, set, context), storageIDs: storages,
+            details: details, notes: notes, help: declared ? nil : help(groups, set, context), storageIDs: storages,
             groups: groups.map {
                 StorageGroup(label: equivalence($0.paths) + ($0.type.isEmpty ? "" : " (\($0.type))"), paths: $0.paths, storages: $0.storages)
             })

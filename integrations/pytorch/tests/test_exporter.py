@@ -102,6 +102,13 @@ def test_tied_weights_in_a_module_dict(graphcheck_binary):
     assert graphcheck_report(DictHeads(tied=False), torch.randn(4, 16))["independent"] is True
 
 
+def test_allow_shared_declares_intended_sharing(graphcheck_binary):
+    with pytest.raises(AssertionError):
+        assert_independent(DictHeads(tied=True), torch.randn(4, 16))
+    report = assert_independent(DictHeads(tied=True), torch.randn(4, 16), allow_shared=["heads.age.weight"])
+    assert [f["severity"] for f in report["findings"]] == ["info", "info"]
+
+
 def test_given_branches_are_passed_through(graphcheck_binary):
     report = graphcheck_report(ListHeads(shared=True), torch.randn(2, 3, 8, 8), branches=["heads.0", "heads.2"])
     assert report["branches"] == ["heads.0", "heads.2"] and report["independent"] is False
