@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec, TensorBoardEvents) → GraphIR →
+// The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec, TensorBoardEvents, ONNXModels) → GraphIR →
 // Analysis → reporters; GraphIR + findings → Render (the only user of CGraphviz). GraphCheck is the
 // umbrella that users and tests import.
 let package = Package(
@@ -21,6 +21,9 @@ let package = Package(
         .target(name: "TraceFormat", dependencies: ["GraphIR", "FormatSupport"]),
         .target(name: "ModelSpec", dependencies: ["GraphIR", "FormatSupport"]),
         .target(
+            name: "ONNXModels",
+            dependencies: ["GraphIR", "FormatSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
             name: "TensorBoardEvents",
             dependencies: ["GraphIR", "FormatSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Analysis", dependencies: ["GraphIR", "FormatSupport"]),
@@ -28,7 +31,7 @@ let package = Package(
         .target(name: "Render", dependencies: ["GraphIR", "Analysis", "CGraphviz"]),
         .target(
             name: "GraphCheck",
-            dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "Analysis", "Render"]),
+            dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"]),
         .executableTarget(
             name: "graphcheck",
             // The modules the CLI uses are named (and imported) directly, not only through GraphCheck's
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TraceFormat", "Analysis", "TestSupport"]),
+        .testTarget(name: "ONNXModelsTests", dependencies: ["GraphCheck", "ONNXModels", "Analysis", "TestSupport"]),
         .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "TensorBoardEvents", "Analysis", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "ModelSpec", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "Analysis", "TestSupport"]),

@@ -6,10 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 plugin=${PROTOC_GEN_SWIFT:?set PROTOC_GEN_SWIFT to the protoc-gen-swift executable}
-out=Sources/TensorBoardEvents/Generated
-mkdir -p "$out"
-protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Internal --swift_out="$out" \
-    -I Protos Protos/tensorboard/graph_events.proto
-mv "$out/tensorboard/graph_events.pb.swift" "$out/graph_events.pb.swift"
-rmdir "$out/tensorboard"
-echo "generate-protos: wrote $out/graph_events.pb.swift"
+generate() {  # generate PROTO (under Protos/) into TARGET's Generated folder
+    local proto=$1 out=Sources/$2/Generated
+    local name
+    name=$(basename "$proto" .proto)
+    mkdir -p "$out"
+    protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Internal --swift_out="$out" -I Protos "Protos/$proto"
+    mv "$out/$(dirname "$proto")/$name.pb.swift" "$out/$name.pb.swift"
+    rmdir "$out/$(dirname "$proto")"
+    echo "generate-protos: wrote $out/$name.pb.swift"
+}
+generate tensorboard/graph_events.proto TensorBoardEvents
+generate onnx/onnx_subset.proto ONNXModels

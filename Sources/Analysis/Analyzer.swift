@@ -15,7 +15,7 @@ public enum Analyzer {
         }
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
-        let findings = branches.count >= 2 ? allRules.flatMap { $0.check(context) } : []
+        let findings = allRules.flatMap { $0.check(context) }
         return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings)
     }
 

@@ -30,11 +30,13 @@ public struct Finding: Sendable, Equatable {
     public var storageIDs: [StorageID]
     /// For shared storage: the groups of equivalent modules, each drawn in its own colour.
     public var groups: [StorageGroup]
+    /// The input cannot tell whether this is a problem (ONNX merges equal tensors): no verdict either way.
+    public var undecidable: Bool
 
     public init(
         rule: String, severity: Severity, message: String, branches: [String], modules: [String] = [], storages: Int = 0,
         edges: Int = 0, details: [String] = [], notes: [String] = [], help: String? = nil, storageIDs: [StorageID] = [],
-        groups: [StorageGroup] = []
+        groups: [StorageGroup] = [], undecidable: Bool = false
     ) {
         self.rule = rule
         self.severity = severity
@@ -48,6 +50,7 @@ public struct Finding: Sendable, Equatable {
         self.help = help
         self.storageIDs = storageIDs
         self.groups = groups
+        self.undecidable = undecidable
     }
 }
 
@@ -68,9 +71,11 @@ public struct Report: Sendable {
     public var branchesDiscovered: Bool
     public var findings: [Finding]
 
-    /// true: independent; false: an error finding says not; nil: fewer than two branches, nothing to decide.
+    /// true: independent; false: an error finding says not; nil: fewer than two branches, or the input
+    /// cannot tell (a finding is undecidable).
     public var independent: Bool? {
         if findings.contains(where: { $0.severity == .error }) { return false }
+        if findings.contains(where: \.undecidable) { return nil }
         return branches.count >= 2 ? true : nil
     }
 

@@ -3,6 +3,7 @@
 @_exported import FormatSupport
 @_exported import GraphIR
 @_exported import ModelSpec
+@_exported import ONNXModels
 @_exported import Render
 @_exported import TensorBoardEvents
 @_exported import TraceFormat

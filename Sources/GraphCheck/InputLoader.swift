@@ -22,6 +22,13 @@ public enum InputLoader {
             return try loadLogDirectory(path)
         }
         let bytes = try readFile(path)
+        if ONNXModelReader.isONNXFileName(path) {
+            do {
+                return LoadedInput(graph: try ONNXModelReader.read(bytes), declaredBranches: [], kind: "ONNX model")
+            } catch {
+                throw error.inFile(path)
+            }
+        }
         if TensorBoardGraphReader.isEventFileName(path) {
             do {
                 return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")

@@ -5,6 +5,9 @@ public struct Graph: Sendable {
     public var name: String
     /// "train" or "eval"; matters because BatchNorm only writes its running statistics in training.
     public var mode: String
+    /// What makes two reads the same storage. Exporters that deduplicate tensors by value (ONNX) only
+    /// give names: one storage there may be two tensors that happened to be equal.
+    public var storageIdentity: StorageIdentity = .exact
     public internal(set) var nodes: [Node] = []
     public internal(set) var values: [Value] = []
     public internal(set) var storages: [Storage] = []
@@ -31,6 +34,13 @@ public struct Graph: Sendable {
         for node in nodes where types[node.module] == nil { types[node.module] = node.moduleType }
         return types
     }
+}
+
+public enum StorageIdentity: String, Sendable {
+    /// One storage is one tensor in memory (PyTorch's untyped storage, a TorchScript attribute path).
+    case exact
+    /// One storage is one name; the producer may have merged equal-valued tensors under it.
+    case name
 }
 
 /// Whether `path` is `prefix` itself or lies below it in the module tree (`a.b` is under `a`, `ab` is not).

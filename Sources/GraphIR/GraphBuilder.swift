@@ -24,6 +24,7 @@ public struct GraphBuilder {
     public mutating func addInput(_ value: ValueID) { graph.inputs.append(value) }
     public mutating func addOutput(_ value: ValueID) { graph.outputs.append(value) }
     public mutating func setModules(_ modules: [ModuleInfo]) { graph.modules = modules }
+    public mutating func setStorageIdentity(_ identity: StorageIdentity) { graph.storageIdentity = identity }
 
     /// Appends `node`; its operands must already exist. A value that already has a producer keeps its
     /// first one, and `verify()` reports the second.

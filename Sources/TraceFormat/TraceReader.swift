@@ -5,7 +5,9 @@ import GraphIR
 /// dangling id is reported at its JSON path rather than discovered later as a crash.
 public enum TraceReader {
     /// The keys each object of the format may have; docs/trace.schema.json lists the same (a test checks).
-    public static let topLevelKeys: Set<String> = ["format", "version", "producer", "model", "mode", "inputs", "outputs", "modules", "storages", "values", "nodes"]
+    public static let topLevelKeys: Set<String> = [
+        "format", "version", "producer", "model", "mode", "storage_identity", "inputs", "outputs", "modules", "storages", "values", "nodes",
+    ]
     public static let moduleKeys: Set<String> = ["path", "type", "instance"]
     public static let storageKeys: Set<String> = ["id", "kind", "names", "shape", "dtype"]
     public static let valueKeys: Set<String> = ["id", "shape", "dtype"]
@@ -31,6 +33,12 @@ public enum TraceReader {
         guard mode == "train" || mode == "eval" else { throw try root.required("mode").error("mode must be \"train\" or \"eval\"") }
 
         var builder = GraphBuilder(name: name, mode: mode)
+        if let identity = try root.optional("storage_identity") {
+            guard let value = StorageIdentity(rawValue: try identity.string()) else {
+                throw identity.error("storage_identity must be \"exact\" or \"name\"")
+            }
+            builder.setStorageIdentity(value)
+        }
         var valueIDs: [String: ValueID] = [:]
         var storageIDs: [String: StorageID] = [:]
 

@@ -113,7 +113,7 @@ public enum BranchDiscovery {
                 }
             }
             var own: UInt64 = 0
-            if node.module.hasPrefix(candidate.parent) {
+            if node.module.hasPrefix(candidate.parent), !BranchMap.mayBeMerged(node, inheriting: BranchSet(bits: inherited), in: graph) {
                 for (i, prefix) in prefixes.enumerated() where modulePath(node.module, isWithin: prefix) {
                     own = 1 << UInt64(i)
                     break

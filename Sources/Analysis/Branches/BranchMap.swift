@@ -34,7 +34,9 @@ public struct BranchMap: Sendable {
             for v in node.valueInputs {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
-            if let own = BranchMap.branch(of: node.module, in: branches) {
+            if let own = BranchMap.branch(of: node.module, in: branches),
+                !BranchMap.mayBeMerged(node, inheriting: mask, in: graph)
+            {
                 region[index] = own
                 inPrefix[index] = true
                 mask.insert(own)
@@ -63,6 +65,13 @@ public struct BranchMap: Sendable {
         self.namedIn = namedIn
         self.usedBy = usedBy
         self.home = home
+    }
+
+    /// With names only (ONNX), an op that reads no tensor of its own and only trunk values may be one the
+    /// exporter merged across branches (common-subexpression elimination keeps one copy, named after one
+    /// branch). It says nothing about that branch, so it counts as trunk.
+    static func mayBeMerged(_ node: Node, inheriting mask: BranchSet, in graph: Graph) -> Bool {
+        graph.storageIdentity == .name && mask.isEmpty && node.storageInputs.isEmpty
     }
 
     /// The branch whose prefix contains `path`; the longest prefix wins when prefixes nest.

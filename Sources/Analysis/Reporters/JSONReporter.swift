@@ -31,6 +31,7 @@ public enum JSONReporter {
             "\"notes\": \(JSONWriter.stringArray(f.notes))",
         ]
         if let help = f.help { fields.append("\"help\": \(JSONWriter.quoted(help))") }
+        if f.undecidable { fields.append("\"undecidable\": true") }
         return "    {\n      " + fields.joined(separator: ",\n      ") + "\n    }"
     }
 }

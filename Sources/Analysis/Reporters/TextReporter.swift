@@ -27,6 +27,9 @@ public enum TextReporter {
         case .some(false):
             let errors = report.errorCount
             return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
+        case .none where !report.findings.filter(\.undecidable).isEmpty:
+            let count = report.findings.filter(\.undecidable).count
+            return "\(model): \(report.branches.count) branches\(names) \(source) — cannot decide from this input: \(plural(count, "warning")) (see above)"
         case .none:
             return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — nothing to decide (give branches with --branch PREFIX)"
         }

@@ -49,6 +49,7 @@ public struct CrossBranchDependencyRule: Rule {
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
+        guard map.branches.count >= 2 else { return [] }
         var edges = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
         for (index, node) in graph.nodes.enumerated() {
@@ -65,7 +66,9 @@ public struct CrossBranchDependencyRule: Rule {
                 // edge TensorBoard draws from the tensor's node into the op.
                 var touched: [StorageID] = []
                 for s in node.storageInputs + node.writes where !touched.contains(s) { touched.append(s) }
-                for s in touched where !context.allowed.contains(s.index) {
+                // With names only (ONNX), a tensor read across branches may be two equal tensors merged by
+                // the exporter: shared-initializer reports it; only data edges are evidence here.
+                for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity == .exact {
                     if let w = lastWriter[s.index], w != j {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
                         edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))

@@ -26,6 +26,7 @@ public struct GradientLeakRule: Rule {
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
+        guard map.branches.count >= 2 else { return [] }
         // Which branches' outputs each node's result flows into: a reverse sweep from each branch's exits.
         var reaches = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         let outputs = Set(graph.outputs)
@@ -47,7 +48,9 @@ public struct GradientLeakRule: Rule {
 
         var order: [[UInt64]] = []
         var leaks: [[UInt64]: [StorageID]] = [:]
-        for s in graph.storageIDs where graph[s].kind == .parameter {
+        for s in graph.storageIDs where graph[s].kind == .parameter
+            && (graph.storageIdentity == .exact || map.usedBy[s.index].count < 2)
+        {
             let owners = map.namedIn[s.index].isEmpty ? map.usedBy[s.index] : map.namedIn[s.index]
             guard !owners.isEmpty else { continue }
             var reached = BranchSet()

@@ -37,4 +37,6 @@ public protocol Rule: Sendable {
 }
 
 /// Every rule, in the order findings are reported.
-public let allRules: [any Rule] = [SharedStorageRule(), CrossBranchDependencyRule(), GradientLeakRule()]
+public let allRules: [any Rule] = [
+    SharedStorageRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
+]

@@ -35,6 +35,8 @@ public struct SharedStorageRule: Rule {
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
+        guard map.branches.count >= 2 else { return [] }
+        guard graph.storageIdentity == .exact else { return [] }  // shared-initializer speaks for names
         // Grouped by the set of branches sharing, and by whether the user declared the sharing intended.
         var order: [[UInt64]] = []
         var shared: [[UInt64]: [StorageID]] = [:]

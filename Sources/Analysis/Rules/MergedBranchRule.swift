@@ -1,0 +1,72 @@
+import GraphIR
+
+/// Finds modules that have initializers in the model but no ops, their tensors read by another module's
+/// ops: the exporter merged their computation into another's (ONNX).
+public struct MergedBranchRule: Rule {
+    public init() {}
+
+    public static let description = RuleDescription(
+        id: "merged-branch",
+        severity: .warning,
+        summary: "A module has tensors in the model but no ops; another module's ops read them (its computation was merged).",
+        rationale: """
+            Optimizing exporters merge identical subgraphs: branches that compute the same thing from the same \
+            (or equal) weights become one computation, named after one branch, with initializers kept under \
+            another branch's names. Such a model no longer shows the branches apart, and cannot show whether \
+            they were independent.
+            """,
+        fix: """
+            Check at the source (a graphcheck_torch trace or the TensorBoard event file). Branches that are \
+            deep copies diverge once trained; an export of the trained model keeps them apart.
+            """,
+        triggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b", head2Module: "head1.fc")],
+        nonTriggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b")])
+
+    public func check(_ context: AnalysisContext) -> [Finding] {
+        let graph = context.graph
+        guard graph.storageIdentity == .name else { return [] }
+        var withOps = Set<String>()
+        for node in graph.nodes {
+            var path = Substring(node.module)
+            withOps.insert(String(path))
+            while let dot = path.lastIndex(of: ".") {
+                path = path[..<dot]
+                withOps.insert(String(path))
+            }
+        }
+        // (module without ops, module whose ops read its tensors) → tensors
+        var order: [[String]] = []
+        var merged: [[String]: [StorageID]] = [:]
+        for s in graph.storageIDs {
+            let name = graph[s].names[0]
+            let components = name.split(separator: ".").dropLast().map(String.init)
+            guard let depth = components.indices.first(where: { !withOps.contains(components.prefix($0 + 1).joined(separator: ".")) }),
+                let reader = graph[s].readers.first
+            else { continue }
+            let idle = components.prefix(depth + 1).joined(separator: ".")
+            let readerComponents = graph.nodes[reader.index].module.split(separator: ".").map(String.init)
+            let busy = readerComponents.prefix(depth + 1).joined(separator: ".")
+            // A merged *subtree*: sibling modules, the tensor and its reader at the same place inside each.
+            // (A conv weight read by the BatchNorm it was fused with is not that: nothing inside differs.)
+            guard readerComponents.count > depth + 1, components.count > depth + 1, busy != idle,
+                Array(readerComponents.prefix(depth)) == Array(components.prefix(depth)),
+                readerComponents[depth + 1] == components[depth + 1]
+            else { continue }
+            let key = [idle, busy]
+            if merged[key] == nil { order.append(key) }
+            merged[key, default: []].append(s)
+        }
+        return order.map { key in
+            let tensors = merged[key]!
+            return Finding(
+                rule: Self.description.id, severity: Self.description.severity,
+                message: "\(key[0]) has \(plural(tensors.count, "initializer")) but no ops; ops of \(key[1]) read them: "
+                    + "the exporter merged \(key[0])'s computation into \(key[1])'s",
+                branches: [key[0], key[1]], modules: key, storages: tensors.count,
+                edges: tensors.reduce(0) { $0 + graph[$1].readers.count },
+                notes: ["a merged model cannot show whether the branches were independent in PyTorch"],
+                help: "check at the source: a graphcheck_torch trace or the TensorBoard event file",
+                storageIDs: tensors, undecidable: true)
+        }
+    }
+}

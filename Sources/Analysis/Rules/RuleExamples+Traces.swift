@@ -1,0 +1,22 @@
+/// Tiny traces with names-only storage identity, as an ONNX model gives them: a trunk op and two head
+/// ops whose outputs are concatenated; `head1Reads` / `head2Reads` name the initializers each head reads,
+/// `head2Module` where head2's op sits.
+extension RuleExamples {
+    static func namesOnly(head1Reads: String, head2Reads: String, head2Module: String = "head2.fc") -> String {
+        """
+        {"format": "graphcheck.trace", "version": 1, "mode": "eval", "storage_identity": "name",
+         "inputs": ["x"], "outputs": ["y"],
+         "storages": [
+           {"id": "t", "kind": "parameter", "names": ["trunk.weight"], "shape": [4, 8]},
+           {"id": "a", "kind": "parameter", "names": ["head1.fc.weight"], "shape": [2, 4]},
+           {"id": "b", "kind": "parameter", "names": ["head2.fc.weight"], "shape": [2, 4]}],
+         "values": [{"id": "x", "shape": [2, 8]}, {"id": "h", "shape": [2, 4]}, {"id": "p", "shape": [2, 2]},
+                    {"id": "q", "shape": [2, 2]}, {"id": "y", "shape": [2, 4]}],
+         "nodes": [
+           {"id": "n0", "op": "linear", "module": "trunk", "inputs": ["x", "t"], "outputs": ["h"]},
+           {"id": "n1", "op": "linear", "module": "head1.fc", "inputs": ["h", "\(head1Reads)"], "outputs": ["p"]},
+           {"id": "n2", "op": "linear", "module": "\(head2Module)", "inputs": ["h", "\(head2Reads)"], "outputs": ["q"]},
+           {"id": "n3", "op": "cat", "module": "", "inputs": ["p", "q"], "outputs": ["y"]}]}
+        """
+    }
+}
