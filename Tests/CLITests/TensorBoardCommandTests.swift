@@ -39,4 +39,21 @@ import TestSupport
         #expect(none.status == 2)
         #expect(none.stderr.contains("is a directory without a TensorBoard event file"))
     }
+
+    @Test func onnxFilesAreCheckedAndRendered() throws {
+        let fixed = try GraphCheckBinary.run(["Tests/Fixtures/torch/onnx/densenet121_multihead_fixed_trained.torchscript.onnx", "--format", "json"])
+        #expect(fixed.status == 0)
+        #expect(fixed.stdout.contains("\"independent\": true"))
+        let shared = try GraphCheckBinary.run(["Tests/Fixtures/torch/onnx/densenet121_multihead.torchscript.onnx", "--format", "json"])
+        #expect(shared.status == 0, "warnings only")
+        #expect(shared.stdout.contains("\"independent\": null"))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let render = try GraphCheckBinary.run(["render", "Tests/Fixtures/torch/onnx/densenet121_multihead.dynamo.onnx", "-o", dir.path("m.svg")])
+        #expect(render.status == 0, "\(render.stderr)")
+        let garbage = try dir.write("bad.onnx", "not protobuf at all")
+        let bad = try GraphCheckBinary.run([garbage])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("bad.onnx: byte 0: not a readable ONNX model"))
+    }
 }

@@ -1,0 +1,78 @@
+import Analysis
+import Foundation
+import GraphCheck
+import Testing
+import TestSupport
+
+/// The seed and small models exported with both of torch's ONNX exporters (make_onnx_fixtures.py).
+@Suite struct ONNXFixtureTests {
+    func report(_ name: String) throws -> Report {
+        try Analyzer.analyze(try Repository.load("Tests/Fixtures/torch/onnx/\(name).onnx").graph)
+    }
+
+    static let exporters = ["torchscript", "dynamo"]
+
+    /// Shared heads never read as independent, fresh or trained, from either exporter.
+    @Test(arguments: exporters)
+    func sharedSeedIsNeverIndependent(exporter: String) throws {
+        for model in ["densenet121_multihead", "densenet121_multihead_trained"] {
+            let report = try report("\(model).\(exporter)")
+            #expect(report.independent != true, "\(model).\(exporter)")
+            #expect(!report.findings.contains { $0.rule == "shared-storage" }, "ONNX has no storage identity")
+        }
+    }
+
+    @Test(arguments: exporters)
+    func fixedSeedWithDivergedWeightsIsIndependent(exporter: String) throws {
+        let report = try report("densenet121_multihead_fixed_trained.\(exporter)")
+        #expect(report.branches == (1...5).map { "branch\($0)" })
+        #expect(report.independent == true)
+    }
+
+    /// Fresh deep copies are equal, and exporters merge equal tensors: no verdict, and no claim of sharing.
+    @Test(arguments: exporters)
+    func freshFixedSeedIsNotCalledIndependent(exporter: String) throws {
+        let report = try report("densenet121_multihead_fixed.\(exporter)")
+        #expect(report.independent == nil)
+        #expect(report.findings.allSatisfy { $0.severity != .error })
+        #expect(!report.findings.contains { $0.rule == "shared-storage" })
+    }
+
+    @Test func torchScriptExportSharedHeadsReadBranch1Initializers() throws {
+        let shared = try report("densenet121_multihead.torchscript")
+        let finding = try #require(shared.findings.first { $0.rule == "shared-initializer" })
+        #expect(finding.severity == .warning && finding.undecidable)
+        #expect(finding.branches == (1...5).map { "branch\($0)" })
+        #expect(finding.message.contains("ONNX cannot tell"))
+        let fresh = try report("densenet121_multihead_fixed.torchscript")
+        #expect(fresh.findings.map(\.rule) == ["shared-initializer"], "value-deduplicated BatchNorm weights, explained")
+    }
+
+    /// The dynamo exporter merges the five identical shared heads into one computation; the initializers
+    /// it keeps under branch5's name, read by branch1's ops, still tell.
+    @Test func dynamoExportSaysTheBranchesWereMerged() throws {
+        let report = try report("densenet121_multihead.dynamo")
+        let merged = try #require(report.findings.first { $0.rule == "merged-branch" })
+        #expect(merged.message.hasPrefix("branch5 has 32 initializers but no ops; ops of branch1 read them"))
+        #expect(report.independent == nil)
+    }
+
+    @Test func modulePathsComeFromEachExportersScopes() throws {
+        let ts = try Repository.load("Tests/Fixtures/torch/onnx/densenet121_multihead_fixed_trained.torchscript.onnx").graph
+        #expect(ts.storageIdentity == .name)
+        #expect(ts.nodes.contains { $0.module == "branch3.denseblock4.denselayer1.conv1" && $0.op == "conv2d" })
+        let dynamo = try Repository.load("Tests/Fixtures/torch/onnx/densenet121_multihead_fixed_trained.dynamo.onnx").graph
+        let node = try #require(dynamo.nodes.first { $0.module == "branch3.denseblock4.denselayer1.conv2" })
+        #expect(node.moduleType == "Conv2d", "from pkg.torch.onnx.class_hierarchy")
+        // The dynamo exporter fuses BatchNorm into the convolution before it: that Conv carries norm2's scope.
+        #expect(dynamo.nodes.contains { $0.module == "branch3.denseblock4.denselayer1.norm2" && $0.op == "conv2d" })
+        let list = try Repository.load("Tests/Fixtures/torch/onnx/list_heads.torchscript.onnx").graph
+        #expect(list.nodes.contains { $0.module == "heads.2.5" && $0.op == "linear" }, "qualified ModuleList scopes")
+    }
+
+    @Test(arguments: exporters)
+    func moduleListHeads(exporter: String) throws {
+        #expect(try report("list_heads.\(exporter)").independent == true)
+        #expect(try report("list_heads_shared.\(exporter)").independent == nil)
+    }
+}
