@@ -40,6 +40,7 @@ pytest:
 bench: build
 	./bench/check-speed.sh
 	./bench/render-speed.sh
+	./bench/onnx-speed.sh
 
 clean:
 	rm -rf .build $(OUT)

@@ -150,8 +150,8 @@ struct ONNXGraphImporter {
         }
         for node in model.graph.node {
             var metadata: [String: String] = [:]
-            for entry in node.metadataProps { metadata[entry.key] = entry.value }
-            let scope = ONNXScope.fromMetadata(metadata)
+            for entry in node.metadataProps where entry.key.hasPrefix("pkg.torch.onnx.") { metadata[entry.key] = entry.value }
+            let scope = metadata.isEmpty ? nil : ONNXScope.fromMetadata(metadata)
             try expand(ONNXNode(
                 name: node.name, domain: node.domain, opType: node.opType, inputs: node.input, outputs: node.output, attributes: node.attribute,
                 module: scope?.path ?? ONNXScope.fromNodeName(node.name), moduleType: scope?.type ?? ""), depth: 0)

@@ -29,24 +29,29 @@ enum ONNXScope {
         return path
     }
 
-    /// The strings of a Python list literal of strings (`['a', "b"]`).
+    /// The strings of a Python list literal of strings (`['a', "b"]`), scanned as UTF-8 bytes: this runs
+    /// for every node of a model, and the lists repeat every enclosing scope.
     static func pythonStrings(_ text: String) -> [String] {
+        var text = text
+        text.makeContiguousUTF8()
+        return text.utf8.withContiguousStorageIfAvailable(scanStrings) ?? []
+    }
+
+    private static func scanStrings(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var result: [String] = []
-        var current = ""
-        var quote: Character?
-        var escaped = false
-        for c in text {
-            if let q = quote {
-                if escaped { current.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == q {
-                    result.append(current)
-                    current = ""
-                    quote = nil
-                } else {
-                    current.append(c)
-                }
-            } else if c == "'" || c == "\"" {
-                quote = c
+        var i = 0
+        while i < bytes.count {
+            let quote = bytes[i]
+            i += 1
+            guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { continue }
+            var current: [UInt8] = []
+            while i < bytes.count, bytes[i] != quote {
+                if bytes[i] == UInt8(ascii: "\\"), i + 1 < bytes.count { i += 1 }
+                current.append(bytes[i])
+                i += 1
             }
+            result.append(String(decoding: current, as: UTF8.self))
+            i += 1
         }
         return result
     }

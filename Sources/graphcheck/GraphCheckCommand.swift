@@ -38,14 +38,24 @@ struct Check: ParsableCommand {
     @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
     var allowShared: [String] = []
 
+    @Flag(help: "Print how long reading and analyzing took, on standard error.")
+    var timings = false
+
     func run() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
         let input = try InputLoader.load(path: file)
+        let loaded = clock.now
         let report: Report
         do {
             report = try Analyzer.analyze(
                 input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared)
         } catch {
             throw error.inFile(file)
+        }
+        if timings {
+            func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+            standardError("graphcheck: read \(input.kind) \(ms(loaded - start)) ms (\(input.graph.nodes.count) ops), analyzed \(ms(clock.now - loaded)) ms")
         }
         let text = format == .json ? JSONReporter.render(report) : TextReporter.render(report)
         try OutputFile.write(text, to: "-")
