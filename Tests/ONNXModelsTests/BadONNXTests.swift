@@ -47,6 +47,26 @@ import TestSupport
         #expect(graph.nodes[0].module == "fc")
     }
 
+    /// Weights stored in an external file (absent here) are never looked for.
+    @Test func externalDataIsNeverRead() throws {
+        var m = Onnx_ModelProto()
+        var weight = Onnx_TensorProto()
+        weight.name = "fc.weight"
+        weight.dims = [1024, 1024]
+        weight.dataType = 1
+        weight.dataLocation = 1  // EXTERNAL
+        m.graph.initializer = [weight]
+        var x = Onnx_ValueInfoProto()
+        x.name = "x"
+        m.graph.input = [x]
+        var y = Onnx_ValueInfoProto()
+        y.name = "y"
+        m.graph.output = [y]
+        m.graph.node = [node("/fc/MatMul", "MatMul", ["x", "fc.weight"], ["y"])]
+        let graph = try load(try m.serializedBytes())
+        #expect(graph.storages.map(\.shape) == [[1024, 1024]])
+    }
+
     @Test func modelLocalFunctionsAreExpanded() throws {
         var function = Onnx_FunctionProto()
         function.name = "Block"

@@ -113,7 +113,10 @@ public enum BranchDiscovery {
                 }
             }
             var own: UInt64 = 0
-            if node.module.hasPrefix(candidate.parent), !BranchMap.mayBeMerged(node, inheriting: BranchSet(bits: inherited), in: graph) {
+            let branchOf = { (module: String) in prefixes.firstIndex { modulePath(module, isWithin: $0) } }
+            if node.module.hasPrefix(candidate.parent),
+                !BranchMap.mayBeMerged(node, inheriting: BranchSet(bits: inherited), in: graph, branchOf: branchOf)
+            {
                 for (i, prefix) in prefixes.enumerated() where modulePath(node.module, isWithin: prefix) {
                     own = 1 << UInt64(i)
                     break

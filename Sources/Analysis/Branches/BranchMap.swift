@@ -35,7 +35,7 @@ public struct BranchMap: Sendable {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
             if let own = BranchMap.branch(of: node.module, in: branches),
-                !BranchMap.mayBeMerged(node, inheriting: mask, in: graph)
+                !BranchMap.mayBeMerged(node, inheriting: mask, in: graph, branchOf: { BranchMap.branch(of: $0, in: branches) })
             {
                 region[index] = own
                 inPrefix[index] = true
@@ -67,11 +67,20 @@ public struct BranchMap: Sendable {
         self.home = home
     }
 
-    /// With names only (ONNX), an op that reads no tensor of its own and only trunk values may be one the
-    /// exporter merged across branches (common-subexpression elimination keeps one copy, named after one
-    /// branch). It says nothing about that branch, so it counts as trunk.
-    static func mayBeMerged(_ node: Node, inheriting mask: BranchSet, in graph: Graph) -> Bool {
-        graph.storageIdentity == .name && mask.isEmpty && node.storageInputs.isEmpty
+    /// With names only (ONNX), an op computed from trunk values alone may be one the exporter merged across
+    /// branches (common-subexpression elimination keeps one copy, named after one branch): when it reads no
+    /// tensor of its own, or when ops of another branch read its result. It says nothing about the branch
+    /// it is named after, so it counts as trunk.
+    static func mayBeMerged(_ node: Node, inheriting mask: BranchSet, in graph: Graph, branchOf: (String) -> Int?) -> Bool {
+        guard graph.storageIdentity == .name, mask.isEmpty else { return false }
+        if node.storageInputs.isEmpty { return true }
+        let own = branchOf(node.module)
+        return node.outputs.contains { v in
+            graph[v].uses.contains { use in
+                let other = branchOf(graph.nodes[use.node.index].module)
+                return other != nil && other != own
+            }
+        }
     }
 
     /// The branch whose prefix contains `path`; the longest prefix wins when prefixes nest.
