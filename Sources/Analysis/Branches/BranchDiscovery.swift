@@ -104,6 +104,7 @@ public enum BranchDiscovery {
             break
         }
         for index in start..<graph.nodes.count { masks[index] = 0 }
+        let merged = MergedComputations.find(in: graph) { module in prefixes.firstIndex { modulePath(module, isWithin: $0) } }
         for index in start..<graph.nodes.count {
             let node = graph.nodes[index]
             var inherited: UInt64 = 0
@@ -113,10 +114,7 @@ public enum BranchDiscovery {
                 }
             }
             var own: UInt64 = 0
-            let branchOf = { (module: String) in prefixes.firstIndex { modulePath(module, isWithin: $0) } }
-            if node.module.hasPrefix(candidate.parent),
-                !BranchMap.mayBeMerged(node, inheriting: BranchSet(bits: inherited), in: graph, branchOf: branchOf)
-            {
+            if node.module.hasPrefix(candidate.parent), !merged[index] {
                 for (i, prefix) in prefixes.enumerated() where modulePath(node.module, isWithin: prefix) {
                     own = 1 << UInt64(i)
                     break

@@ -29,14 +29,13 @@ public struct BranchMap: Sendable {
         var region = [Int](repeating: BranchMap.trunk, count: graph.nodes.count)
         var ancestry = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         var inPrefix = [Bool](repeating: false, count: graph.nodes.count)
+        let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
         for (index, node) in graph.nodes.enumerated() {
             var mask = BranchSet()
             for v in node.valueInputs {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
-            if let own = BranchMap.branch(of: node.module, in: branches),
-                !BranchMap.mayBeMerged(node, inheriting: mask, in: graph, branchOf: { BranchMap.branch(of: $0, in: branches) })
-            {
+            if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
                 region[index] = own
                 inPrefix[index] = true
                 mask.insert(own)
@@ -65,22 +64,6 @@ public struct BranchMap: Sendable {
         self.namedIn = namedIn
         self.usedBy = usedBy
         self.home = home
-    }
-
-    /// With names only (ONNX), an op computed from trunk values alone may be one the exporter merged across
-    /// branches (common-subexpression elimination keeps one copy, named after one branch): when it reads no
-    /// tensor of its own, or when ops of another branch read its result. It says nothing about the branch
-    /// it is named after, so it counts as trunk.
-    static func mayBeMerged(_ node: Node, inheriting mask: BranchSet, in graph: Graph, branchOf: (String) -> Int?) -> Bool {
-        guard graph.storageIdentity == .name, mask.isEmpty else { return false }
-        if node.storageInputs.isEmpty { return true }
-        let own = branchOf(node.module)
-        return node.outputs.contains { v in
-            graph[v].uses.contains { use in
-                let other = branchOf(graph.nodes[use.node.index].module)
-                return other != nil && other != own
-            }
-        }
     }
 
     /// The branch whose prefix contains `path`; the longest prefix wins when prefixes nest.
