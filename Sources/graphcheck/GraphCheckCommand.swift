@@ -12,7 +12,7 @@ struct GraphCheckCommand: ParsableCommand {
         commandName: "graphcheck",
         abstract: "Find out whether the branches of a neural network that are meant to be independent really are.",
         version: GraphCheckVersion.current,
-        subcommands: [Check.self, Trace.self, Render.self],
+        subcommands: [Check.self, Trace.self, Render.self, Rules.self, Explain.self],
         defaultSubcommand: Check.self)
 }
 
@@ -138,5 +138,28 @@ struct Render: ParsableCommand {
         standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
             + (rendered.view.depth != nil ? "; --depth full draws every op" : ""))
         try OutputFile.write(Data(rendered.bytes), to: output)
+    }
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the rules with their severities.")
+
+    func run() throws {
+        try OutputFile.write(RuleDocumentation.table(), to: "-")
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain a rule: what it finds, why it matters, an example that triggers it, and the fix.")
+
+    @Argument(help: "A rule id, as `graphcheck rules` lists them.")
+    var rule: String
+
+    func run() throws {
+        guard let description = RuleDocumentation.description(of: rule) else {
+            throw InputError(location: "rule '\(rule)'", message: "no such rule (see `graphcheck rules`)")
+        }
+        try OutputFile.write(RuleDocumentation.markdown(description), to: "-")
     }
 }

@@ -1,4 +1,5 @@
 import Analysis
+import Foundation
 import GraphCheck
 import Testing
 import TestSupport
@@ -38,5 +39,16 @@ import TestSupport
         for rule in Self.rules {
             #expect(!rule.summary.isEmpty && !rule.rationale.isEmpty && !rule.fix.isEmpty)
         }
+    }
+
+    /// docs/rules/ is generated from the descriptions; a changed description without regenerating fails here.
+    @Test(arguments: rules.map(\.id))
+    func ruleDocumentationIsUpToDate(id: String) throws {
+        let path = Repository.path("docs/rules/\(id).md")
+        let committed = try? String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed == RuleDocumentation.markdown(Self.rules.first { $0.id == id }!),
+            "docs/rules/\(id).md is stale or missing: run scripts/generate-rule-docs.sh")
+        let index = try String(contentsOfFile: Repository.path("docs/rules/README.md"), encoding: .utf8)
+        #expect(index.contains("[`\(id)`](\(id).md)"), "docs/rules/README.md lacks \(id): run scripts/generate-rule-docs.sh")
     }
 }
