@@ -49,6 +49,13 @@ public struct Storage: Sendable {
         self.dtype = dtype
     }
 
+    /// Whether this can be a learned weight: floating point with more than one element (or unknown). Shape
+    /// and index constants an exporter creates (`val_1332`: int64[2]) are shared by design.
+    public var mayBeWeight: Bool {
+        if let dtype, !(dtype.hasPrefix("float") || dtype.hasPrefix("bfloat")) { return false }
+        return (shape?.reduce(1, *) ?? 2) > 1
+    }
+
     /// The last dotted component of the home name (`running_mean`, `weight`).
     public var attributeName: String {
         guard let name = names.first else { return "" }

@@ -39,4 +39,5 @@ public protocol Rule: Sendable {
 /// Every rule, in the order findings are reported.
 public let allRules: [any Rule] = [
     SharedStorageRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
+    InplaceHazardRule(), ModuleReuseRule(),
 ]

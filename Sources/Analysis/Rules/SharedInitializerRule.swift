@@ -26,19 +26,12 @@ public struct SharedInitializerRule: Rule {
         guard graph.storageIdentity == .name, map.branches.count >= 2 else { return [] }
         var order: [UInt64] = []
         var shared: [UInt64: [StorageID]] = [:]
-        for s in graph.storageIDs where map.usedBy[s.index].count >= 2 && !context.allowed.contains(s.index) && isWeight(graph[s]) {
+        for s in graph.storageIDs where map.usedBy[s.index].count >= 2 && !context.allowed.contains(s.index) && graph[s].mayBeWeight {
             let key = map.usedBy[s.index].bits
             if shared[key] == nil { order.append(key) }
             shared[key, default: []].append(s)
         }
         return order.map { finding(BranchSet(bits: $0), shared[$0]!, context) }
-    }
-
-    /// Shape and index constants the exporter creates (`val_1332`: int64[2]) are shared by design; only
-    /// floating-point tensors with more than one element can be weights.
-    private func isWeight(_ storage: Storage) -> Bool {
-        guard let dtype = storage.dtype, dtype.hasPrefix("float") || dtype.hasPrefix("bfloat") else { return storage.dtype == nil }
-        return (storage.shape?.reduce(1, *) ?? 2) > 1
     }
 
     private func finding(_ set: BranchSet, _ storages: [StorageID], _ context: AnalysisContext) -> Finding {

@@ -1,0 +1,54 @@
+import GraphIR
+
+/// Finds in-place ops that overwrite a tensor another branch, or any consumer ordered after them, still reads.
+public struct InplaceHazardRule: Rule {
+    public init() {}
+
+    public static let description = RuleDescription(
+        id: "inplace-hazard",
+        severity: .error,
+        summary: "An in-place op overwrites a tensor that another branch, or a later op, still reads.",
+        rationale: """
+            `F.relu_(t)`, `t += x` or `nn.ReLU(inplace=True)` change the tensor itself. When that tensor is the \
+            trunk's output and other heads read it too, they read whatever the first head did to it — the \
+            heads are no longer computed from the same features, and autograd may refuse the backward pass. \
+            An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
+            """,
+        fix: """
+            Use the out-of-place form in the branch (`F.relu(t)`, `t = t + x`, `nn.ReLU()`), or `.clone()` the \
+            shared tensor before changing it.
+            """,
+        triggeringExamples: [RuleExamples.threeHeads(head1Inplace: true)],
+        nonTriggeringExamples: [RuleExamples.threeHeads(head1Inplace: false)])
+
+    public func check(_ context: AnalysisContext) -> [Finding] {
+        let graph = context.graph, map = context.map
+        var findings: [Finding] = []
+        for (index, node) in graph.nodes.enumerated() where node.inplace {
+            guard let target = node.valueInputs.first else { continue }
+            // Readers of the old version after the op (frontends that keep it) and readers of the new
+            // version in another branch (frontends that follow the tensor object) both see the mutation.
+            var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
+            let region = map.region[index]
+            if region >= 0, let result = node.outputs.first {
+                for use in graph[result].uses where map.region[use.node.index] != region && map.region[use.node.index] >= 0 {
+                    readers.append(use.node)
+                }
+            }
+            guard !readers.isEmpty else { continue }
+            var readerModules: [String] = []
+            for r in readers where !readerModules.contains(graph[r].module) { readerModules.append(graph[r].module) }
+            var involved = BranchSet()
+            for r in readers + [NodeID(index)] where map.region[r.index] >= 0 { involved.insert(map.region[r.index]) }
+            let place = node.module.isEmpty ? "the model's forward" : node.module
+            findings.append(Finding(
+                rule: Self.description.id, severity: Self.description.severity,
+                message: "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(list(readerModules.map { $0.isEmpty ? "the model's forward" : $0 })) also read\(readerModules.count == 1 ? "s" : ""): "
+                    + "\(readerModules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)",
+                branches: map.names(involved), modules: [node.module] + readerModules, edges: readers.count,
+                details: readers.map { "\(graph[$0].op) in \(graph[$0].module.isEmpty ? "the model's forward" : graph[$0].module) (\(graph[$0].id))" },
+                help: "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it"))
+        }
+        return findings
+    }
+}

@@ -1,0 +1,66 @@
+import GraphIR
+
+/// Finds modules with parameters called at several call sites (a Siamese encoder, a classifier applied to
+/// several features): worth knowing, usually intended.
+public struct ModuleReuseRule: Rule {
+    public init() {}
+
+    public static let description = RuleDescription(
+        id: "module-reuse",
+        severity: .info,
+        summary: "A module with parameters is called more than once, on different inputs.",
+        rationale: """
+            Calling one module several times (a Siamese encoder on both images, one classifier on several \
+            features) shares its weights between the calls on purpose. It is reported so that a reuse that \
+            was not meant is seen; it never makes the verdict fail. Declare it with --allow-shared to record \
+            the intent.
+            """,
+        fix: "If each call should have its own weights, give each call site its own module (`copy.deepcopy`).",
+        triggeringExamples: [RuleExamples.siamese(sharedEncoder: true)],
+        nonTriggeringExamples: [RuleExamples.siamese(sharedEncoder: false)])
+
+    public func check(_ context: AnalysisContext) -> [Finding] {
+        let graph = context.graph
+        // Call sites of each parameterized module: ops reading the same tensor under the same path.
+        var calls: [String: Int] = [:]
+        var order: [String] = []
+        var leaves = Set<String>()
+        for s in graph.storageIDs where graph[s].kind == .parameter && graph[s].mayBeWeight {
+            var perModule: [String: Int] = [:]
+            for r in graph[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
+            for (module, count) in perModule {
+                leaves.insert(module)
+                if count >= 2 {
+                    if calls[module] == nil { order.append(module) }
+                    calls[module] = max(calls[module] ?? 0, count)
+                }
+            }
+        }
+        // Report at the highest module whose parameterized submodules are all reused (containers that are
+        // never called themselves, ModuleList and ModuleDict, are not climbed into).
+        let types = graph.moduleTypes()
+        var reported: [String] = []
+        for module in order.sorted() {
+            var top = module
+            var components = module.split(separator: ".").map(String.init)
+            while components.count > 1 {
+                components.removeLast()
+                let parent = components.joined(separator: ".")
+                guard !["ModuleList", "ModuleDict"].contains(types[parent] ?? ""),
+                    leaves.filter({ modulePath($0, isWithin: parent) }).allSatisfy({ calls[$0] != nil })
+                else { break }
+                top = parent
+            }
+            if !reported.contains(where: { modulePath(top, isWithin: $0) }) { reported.append(top) }
+        }
+        return reported.map { top in
+            let times = leaves.filter { modulePath($0, isWithin: top) }.compactMap { calls[$0] }.max() ?? 2
+            let declared = graph.storages.indices.contains { context.allowed.contains($0) && graph.storages[$0].names.contains { modulePath($0, isWithin: top) } }
+            return Finding(
+                rule: Self.description.id, severity: .info,
+                message: "\(top.isEmpty ? "the model" : top)\(types[top].map { " (\($0))" } ?? "") is called \(times) times: its weights are shared between the calls"
+                    + (declared ? " (declared intended with --allow-shared)" : ""),
+                branches: [], modules: [top])
+        }
+    }
+}

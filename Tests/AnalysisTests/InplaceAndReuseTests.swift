@@ -1,0 +1,44 @@
+import Analysis
+import GraphCheck
+import Testing
+import TestSupport
+
+@Suite struct InplaceAndReuseTests {
+    @Test func resnetHeadThatReLUsTheSharedFeaturesInPlace() throws {
+        let report = try Analyzer.analyze(try Repository.load("samples/resnet18_heads_inplace.json").graph)
+        #expect(report.independent == false)
+        let hazard = try #require(report.findings.first { $0.rule == "inplace-hazard" })
+        #expect(hazard.message.hasPrefix("relu_ in head1"))
+        #expect(hazard.message.contains("head2, head3 also read"))
+        #expect(hazard.details.count == 2)
+        let fixed = try Analyzer.analyze(try Repository.load("samples/resnet18_heads.json").graph)
+        #expect(fixed.independent == true)
+        #expect(fixed.findings.isEmpty)
+    }
+
+    /// The in-place ReLUs and `out += identity` inside ResNet and DenseNet blocks read tensors nothing else reads.
+    @Test(arguments: ["resnet18", "resnet50", "densenet121"])
+    func blocksInPlaceOpsAreFine(type: String) throws {
+        let spec = #"{"format": "graphcheck.model", "version": 1, "model": {"type": "\#(type)"}, "inputs": [{"name": "x", "shape": [2, 3, 64, 64]}]}"#
+        let report = try Analyzer.analyze(try Repository.trace(spec).graph)
+        #expect(report.findings.isEmpty)
+    }
+
+    @Test func siameseEncoderIsReuseNotAnError() throws {
+        let input = try Repository.trace(RuleExamples_siamese)
+        let report = try Analyzer.analyze(input.graph)
+        #expect(report.findings.map(\.rule) == ["module-reuse"])
+        #expect(report.findings[0].message == "encoder (Linear) is called 2 times: its weights are shared between the calls")
+        let allowed = try Analyzer.analyze(input.graph, allowShared: ["encoder"])
+        #expect(allowed.findings[0].message.hasSuffix("(declared intended with --allow-shared)"))
+        #expect(allowed.independent == nil, "no branches, no verdict; and no error")
+    }
+
+    /// TensorBoard cannot tell the slots of a ModuleList holding one head apart, but it shows the reuse.
+    @Test func oneHeadInEverySlotShowsAsReuse() throws {
+        let report = try Analyzer.analyze(try Repository.load("Tests/Fixtures/torch/tensorboard/list_heads_shared").graph)
+        #expect(report.findings.map(\.message) == ["heads.0 (Sequential) is called 3 times: its weights are shared between the calls"])
+    }
+}
+
+private let RuleExamples_siamese = RuleDocumentation.description(of: "module-reuse")!.triggeringExamples[0]
