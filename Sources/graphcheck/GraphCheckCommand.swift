@@ -19,6 +19,7 @@ struct GraphCheckCommand: ParsableCommand {
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
+    case sarif
 }
 
 struct Check: ParsableCommand {
@@ -32,7 +33,7 @@ struct Check: ParsableCommand {
     @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
     var branches: [String] = []
 
-    @Option(help: "Report format: text or json.")
+    @Option(help: "Report format: text, json or sarif (SARIF 2.1.0).")
     var format: ReportFormat = .text
 
     @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
@@ -57,7 +58,12 @@ struct Check: ParsableCommand {
             func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
             standardError("graphcheck: read \(input.kind) \(ms(loaded - start)) ms (\(input.graph.nodes.count) ops), analyzed \(ms(clock.now - loaded)) ms")
         }
-        let text = format == .json ? JSONReporter.render(report) : TextReporter.render(report)
+        let text: String
+        switch format {
+        case .text: text = TextReporter.render(report)
+        case .json: text = JSONReporter.render(report)
+        case .sarif: text = SARIFReporter.render(report, graph: input.graph, inputPath: file, toolVersion: GraphCheckVersion.current)
+        }
         try OutputFile.write(text, to: "-")
         if report.independent == false { throw ExitCode(1) }
     }

@@ -43,6 +43,23 @@ import TestSupport
         }
     }
 
+    @Test func sarifLocatesFindingsAtTheUsersCode() throws {
+        let result = try GraphCheckBinary.run(["Tests/Fixtures/torch/densenet121_multihead.trace.json", "--format", "sarif"])
+        #expect(result.status == 1)
+        let bytes = Array(result.stdout.utf8)
+        let root = JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes))
+        #expect(try root.required("version").string() == "2.1.0")
+        let run = try root.required("runs").elements()[0]
+        let rules = try run.required("tool").required("driver").required("rules").elements().map { try $0.required("id").string() }
+        #expect(rules == RuleDocumentation.table().split(separator: "\n").map { String($0.split(separator: " ")[0]) })
+        let results = try run.required("results").elements()
+        #expect(results.count == 3)
+        let location = try results[0].required("locations").elements()[0].required("physicalLocation")
+        #expect(try location.required("artifactLocation").required("uri").string().hasSuffix("samples/densenet121_multihead.py"))
+        #expect(try location.required("region").required("startLine").int() > 0)
+        #expect(try results[0].required("level").string() == "error")
+    }
+
     @Test func traceRoundTripsThroughCheck() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -1,0 +1,62 @@
+import FormatSupport
+import GraphIR
+
+/// SARIF 2.1.0 for code-scanning tools: one result per finding, the rules described in the tool's driver.
+/// A finding is located at the user's `file:line` when the trace carries one for an op of the finding's
+/// modules (the PyTorch exporter records them), otherwise at the input file.
+public enum SARIFReporter {
+    public static func render(_ report: Report, graph: Graph, inputPath: String, toolVersion: String) -> String {
+        let rules = allRules.map { type(of: $0).description }
+        var sources: [String: String] = [:]
+        for node in graph.nodes { if let source = node.source, sources[node.module] == nil { sources[node.module] = source } }
+
+        var out = "{\n"
+        out += "  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
+        out += "  \"version\": \"2.1.0\",\n"
+        out += "  \"runs\": [\n    {\n"
+        out += "      \"tool\": {\"driver\": {\"name\": \"graphcheck\", \"version\": \(JSONWriter.quoted(toolVersion)), "
+        out += "\"rules\": [\n"
+        out += rules.map { rule in
+            "        {\"id\": \(JSONWriter.quoted(rule.id)), \"shortDescription\": {\"text\": \(JSONWriter.quoted(rule.summary))}, "
+                + "\"fullDescription\": {\"text\": \(JSONWriter.quoted(rule.rationale))}, \"help\": {\"text\": \(JSONWriter.quoted(rule.fix))}, "
+                + "\"defaultConfiguration\": {\"level\": \"\(level(rule.severity))\"}}"
+        }.joined(separator: ",\n")
+        out += "\n      ]}},\n"
+        out += "      \"results\": ["
+        let results = report.findings.map { finding -> String in
+            let ruleIndex = rules.firstIndex { $0.id == finding.rule } ?? 0
+            var text = finding.message
+            for detail in finding.details.prefix(8) { text += "\n  " + detail }
+            if let help = finding.help { text += "\nhelp: " + help }
+            let location = finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
+            let uri = location?.file ?? inputPath
+            var physical = "\"artifactLocation\": {\"uri\": \(JSONWriter.quoted(uri))}"
+            if let line = location?.line { physical += ", \"region\": {\"startLine\": \(line)}" }
+            let logical = finding.modules.prefix(20).map { "{\"fullyQualifiedName\": \(JSONWriter.quoted($0)), \"kind\": \"module\"}" }
+            return "\n        {\"ruleId\": \(JSONWriter.quoted(finding.rule)), \"ruleIndex\": \(ruleIndex), \"level\": \"\(level(finding.severity))\", "
+                + "\"message\": {\"text\": \(JSONWriter.quoted(text))}, "
+                + "\"locations\": [{\"physicalLocation\": {\(physical)}"
+                + (logical.isEmpty ? "" : ", \"logicalLocations\": [\(logical.joined(separator: ", "))]") + "}]}"
+        }
+        out += results.joined(separator: ",")
+        out += results.isEmpty ? "]\n" : "\n      ]\n"
+        out += "    }\n  ]\n}\n"
+        return out
+    }
+
+    static func level(_ severity: Severity) -> String {
+        switch severity {
+        case .error: return "error"
+        case .warning: return "warning"
+        case .info: return "note"
+        }
+    }
+
+    /// `path/to/file.py:42` → (`path/to/file.py`, 42).
+    static func fileAndLine(_ source: String) -> (file: String, line: Int?)? {
+        guard let colon = source.lastIndex(of: ":"), let line = Int(source[source.index(after: colon)...]), line > 0 else {
+            return source.isEmpty ? nil : (source, nil)
+        }
+        return (String(source[..<colon]), line)
+    }
+}
