@@ -71,6 +71,13 @@ public struct Report: Sendable {
     public var branchesDiscovered: Bool
     public var findings: [Finding]
 
+    public init(model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding]) {
+        self.model = model
+        self.branches = branches
+        self.branchesDiscovered = branchesDiscovered
+        self.findings = findings
+    }
+
     /// true: independent; false: an error finding says not; nil: fewer than two branches, or the input
     /// cannot tell (a finding is undecidable).
     public var independent: Bool? {

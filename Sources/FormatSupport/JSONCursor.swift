@@ -12,7 +12,7 @@ public struct JSONCursor: Sendable {
         self.source = source
     }
 
-    private init(node: JSONNode, path: JSONPath, source: JSONSource) {
+    private init(node: JSONNode, path: JSONPath?, source: JSONSource) {
         self.node = node
         self.path = path
         self.source = source
@@ -62,6 +62,12 @@ public struct JSONCursor: Sendable {
     public func required(_ key: String) throws(InputError) -> JSONCursor {
         guard let value = try optional(key) else { throw error("missing required key \"\(key)\"") }
         return value
+    }
+
+    /// The same object without `key`, for handing the rest of it to a parser that does not know that key.
+    public func removing(_ key: String) -> JSONCursor {
+        guard case .object(let members) = node.value, members.contains(where: { $0.key == key }) else { return self }
+        return JSONCursor(node: JSONNode(.object(members.filter { $0.key != key }), offset: node.offset), path: path, source: source)
     }
 
     /// Rejects keys outside `allowed`: a misspelt option must not be silently ignored.

@@ -6,6 +6,8 @@ public struct LoadedInput: Sendable {
     public var declaredBranches: [String]
     /// What kind of file it was, for messages ("model spec", "trace").
     public var kind: String
+    /// Sharing the input declares intended (a model spec's `"allow_shared"`).
+    public var declaredAllowShared: [String] = []
 }
 
 /// Reads a file and dispatches on its content (not its extension, which users get wrong): a trace JSON
@@ -68,7 +70,7 @@ public enum InputLoader {
             }
             if root.formatTag == ModelSpecReader.format || (root.formatTag == nil && root.hasKey("model")) {
                 let traced = try ModelSpecReader.read(cursor)
-                return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: "model spec")
+                return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: "model spec", declaredAllowShared: traced.allowShared)
             }
             if let tag = root.formatTag {
                 throw cursor.error("unknown format \"\(tag)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")

@@ -6,6 +6,8 @@ public struct TracedModel: Sendable {
     public var graph: Graph
     /// Branch prefixes the spec declares (`"branches"`), empty to let the analyzer find them.
     public var branches: [String]
+    /// Sharing the spec declares intended (`"allow_shared"`).
+    public var allowShared: [String] = []
 }
 
 /// Reads a model spec (docs/model-spec.md) and traces it: builds the module objects with PyTorch's
@@ -15,7 +17,7 @@ public enum ModelSpecReader {
     public static let version = 1
 
     public static func read(_ root: JSONCursor) throws(InputError) -> TracedModel {
-        try root.checkKeys(["format", "version", "name", "mode", "let", "model", "inputs", "branches", "description"])
+        try root.checkKeys(["format", "version", "name", "mode", "let", "model", "inputs", "branches", "allow_shared", "description"])
         if let format = try root.optional("format"), try format.string() != Self.format {
             throw format.error("expected \"format\": \"\(Self.format)\"")
         }
@@ -50,6 +52,8 @@ public enum ModelSpecReader {
 
         let tracer = Tracer(name: name, training: mode == "train", rootLocation: modelCursor.location)
         let graph = try tracer.trace(model, inputs: inputs)
-        return TracedModel(graph: graph, branches: try root.optional("branches")?.strings() ?? [])
+        return TracedModel(
+            graph: graph, branches: try root.optional("branches")?.strings() ?? [],
+            allowShared: try root.optional("allow_shared")?.strings() ?? [])
     }
 }

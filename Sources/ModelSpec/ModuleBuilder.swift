@@ -43,7 +43,10 @@ struct ModuleBuilder {
                 guard numClasses > 0 else { throw try cursor.required("num_classes").error("num_classes must be positive") }
                 return TorchvisionModels.make(type, numClasses: numClasses)!
             }
-            if let layer = try LayerCatalog.make(type, cursor) { return layer }
+            if let layer = try LayerCatalog.make(type, cursor.removing("tie")) {
+                if let ties = try cursor.optional("tie") { try tie(layer, ties) }
+                return layer
+            }
             let known = (LayerCatalog.names + ["Sequential", "ModuleList", "ModuleDict", "Module"] + TorchvisionModels.names)
             throw typeCursor.error("unknown layer type \"\(type)\" (known: \(known.joined(separator: ", ")))")
         }
@@ -76,9 +79,34 @@ struct ModuleBuilder {
         return result
     }
 
+    /// `"tie": {"weight": "embedding.weight"}`: the layer's parameter is another module's tensor — weight
+    /// tying, `self.lm_head.weight = self.embedding.weight` in Python.
+    private mutating func tie(_ layer: ModuleInstance, _ ties: JSONCursor) throws(InputError) {
+        for (name, target) in try ties.members() {
+            let text = try target.string()
+            guard let dot = text.lastIndex(of: ".") else { throw target.error("expected MODULE.PARAMETER, e.g. \"embedding.weight\"") }
+            let owner = try resolve(text: String(text[..<dot]), at: target)
+            let parameter = String(text[text.index(after: dot)...])
+            guard let slot = owner.parameters.first(where: { $0.name == parameter })?.slot else {
+                throw target.error("\(owner.typeName) has no parameter \"\(parameter)\"")
+            }
+            guard let own = layer.parameters.first(where: { $0.name == name }) else {
+                throw target.error("\(layer.typeName) has no parameter \"\(name)\" to tie")
+            }
+            guard own.slot.shape == slot.shape else {
+                throw target.error("cannot tie \(layer.typeName).\(name) of shape \(own.slot.shape) to \(text) of shape \(slot.shape)")
+            }
+            _ = layer.tie(name, to: slot)
+        }
+    }
+
     /// Resolves `let_name.child[1:]…` to a module object.
     private mutating func resolve(_ cursor: JSONCursor) throws(InputError) -> ModuleInstance {
-        let path = try ModulePathExpression(try cursor.string(), at: cursor)
+        try resolve(text: try cursor.string(), at: cursor)
+    }
+
+    private mutating func resolve(text: String, at cursor: JSONCursor) throws(InputError) -> ModuleInstance {
+        let path = try ModulePathExpression(text, at: cursor)
         guard case .name(let root) = path.steps[0] else { throw cursor.error("a reference starts with a name") }
         var module = try binding(root, cursor)
         for step in path.steps.dropFirst() {

@@ -20,7 +20,7 @@ final class ModuleInstance {
     let typeName: String
     let kind: ModuleKind
     private(set) var children: [(name: String, module: ModuleInstance)]
-    let parameters: [(name: String, slot: TensorSlot)]
+    private(set) var parameters: [(name: String, slot: TensorSlot)]
     let buffers: [(name: String, slot: TensorSlot)]
 
     init(
@@ -32,6 +32,13 @@ final class ModuleInstance {
         self.children = children.map { (name: $0.0, module: $0.1) }
         self.parameters = parameters.map { (name: $0.0, slot: $0.1) }
         self.buffers = buffers.map { (name: $0.0, slot: $0.1) }
+    }
+
+    /// `self.lm_head.weight = self.embedding.weight`: this module's parameter `name` becomes `slot`.
+    func tie(_ name: String, to slot: TensorSlot) -> Bool {
+        guard let index = parameters.firstIndex(where: { $0.name == name }) else { return false }
+        parameters[index].slot = slot
+        return true
     }
 
     func child(_ name: String) -> ModuleInstance? {

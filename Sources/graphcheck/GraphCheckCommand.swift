@@ -33,8 +33,11 @@ struct Check: ParsableCommand {
     @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
     var branches: [String] = []
 
-    @Option(help: "Report format: text, json or sarif (SARIF 2.1.0).")
-    var format: ReportFormat = .text
+    @Option(help: "Report format: text, json or sarif (SARIF 2.1.0); default text, or the config file's.")
+    var format: ReportFormat?
+
+    @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
+    var config: String?
 
     @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
     var allowShared: [String] = []
@@ -43,17 +46,19 @@ struct Check: ParsableCommand {
     var timings = false
 
     func run() throws {
+        let settings = try Configuration.load(for: file, explicit: config)
         let clock = ContinuousClock()
         let start = clock.now
         let input = try InputLoader.load(path: file)
         let loaded = clock.now
         let report: Report
         do {
-            report = try Analyzer.analyze(
-                input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared)
+            let chosen = !branches.isEmpty ? branches : !settings.branches.isEmpty ? settings.branches : input.declaredBranches
+            report = try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + settings.allowShared + input.declaredAllowShared)
         } catch {
             throw error.inFile(file)
         }
+        let format = self.format ?? settings.format.flatMap(ReportFormat.init(rawValue:)) ?? .text
         if timings {
             func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
             standardError("graphcheck: read \(input.kind) \(ms(loaded - start)) ms (\(input.graph.nodes.count) ops), analyzed \(ms(clock.now - loaded)) ms")
@@ -117,6 +122,9 @@ struct Render: ParsableCommand {
     @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
     var allowShared: [String] = []
 
+    @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
+    var config: String?
+
     func validate() throws {
         guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
             throw ValidationError("--depth must be a positive number, 'full' or 'auto'")
@@ -127,12 +135,13 @@ struct Render: ParsableCommand {
     }
 
     func run() throws {
+        let settings = try Configuration.load(for: file, explicit: config)
         let input = try InputLoader.load(path: file)
         var report: Report?
         if !noFindings {
             do {
-                report = try Analyzer.analyze(
-                    input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared)
+                let chosen = !branches.isEmpty ? branches : !settings.branches.isEmpty ? settings.branches : input.declaredBranches
+                report = try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + settings.allowShared + input.declaredAllowShared)
             } catch {
                 throw error.inFile(file)
             }

@@ -30,7 +30,7 @@ import TestSupport
         #expect(report.findings.map(\.rule) == ["module-reuse"])
         #expect(report.findings[0].message == "encoder (Linear) is called 2 times: its weights are shared between the calls")
         let allowed = try Analyzer.analyze(input.graph, allowShared: ["encoder"])
-        #expect(allowed.findings[0].message.hasSuffix("(declared intended with --allow-shared)"))
+        #expect(allowed.findings[0].message.hasSuffix(", as declared (allow-shared)"))
         #expect(allowed.independent == nil, "no branches, no verdict; and no error")
     }
 
@@ -42,3 +42,28 @@ import TestSupport
 }
 
 private let RuleExamples_siamese = RuleDocumentation.description(of: "module-reuse")!.triggeringExamples[0]
+
+/// Weight tying: two output heads sharing the embedding matrix on purpose.
+@Suite struct TiedWeightsTests {
+    @Test func declaredTieIsIndependentUndeclaredIsNot() throws {
+        let report = try expectIndependent(Repository.sample("tied_lm.json"))
+        #expect(report.findings.map(\.severity) == [.info, .info])
+        #expect(throws: IndependenceFailure.self) { try expectIndependent(Repository.sample("tied_lm_undeclared.json")) }
+    }
+
+    @Test func tiedParameterIsOneStorageWithEveryName() throws {
+        let graph = try Repository.load("samples/tied_lm.json").graph
+        let weight = try #require(graph.storages.first { $0.names.contains("lm_head.weight") })
+        #expect(weight.names == ["embedding.weight", "lm_head.weight", "mlm_head.weight"])
+    }
+
+    @Test func badTiesAreLocated() {
+        let base = try! String(contentsOfFile: Repository.sample("tied_lm.json"), encoding: .utf8)
+        let spec = base.replacingOccurrences(of: #""weight": "emb.weight""#, with: #""weight": "emb.bias""#)
+        let error = Repository.loadError(spec)
+        #expect(error?.message == #"Embedding has no parameter "bias""#)
+        #expect(error?.location.hasPrefix("$.model.children.lm_head.tie.weight") == true)
+        let mismatch = base.replacingOccurrences(of: #""out_features": 100,"#, with: #""out_features": 99,"#)
+        #expect(Repository.loadError(mismatch)?.message == "cannot tie Linear.weight of shape [99, 16] to emb.weight of shape [100, 16]")
+    }
+}

@@ -45,10 +45,19 @@ public enum BranchDiscovery {
     static func forkCandidates(_ graph: Graph) -> [Candidate] {
         var result: [Candidate] = []
         var seen = Set<String>()
-        for value in graph.values where value.uses.count >= 2 {
+        // An in-place op's result is the tensor it overwrote: the readers of the result read the same
+        // tensor as the op's input (and the op itself is a writer, not a reader).
+        var readers = graph.values.map { $0.uses.map(\.node) }
+        for index in graph.values.indices.reversed() {
+            guard let producer = graph.values[index].producer, graph[producer].inplace,
+                let source = graph[producer].valueInputs.first
+            else { continue }
+            readers[source.index] = readers[source.index].filter { $0 != producer } + readers[index]
+        }
+        for (index, _) in graph.values.enumerated() where readers[index].count >= 2 {
             var paths: [String] = []
-            for use in value.uses {
-                let path = graph.nodes[use.node.index].module
+            for reader in readers[index] {
+                let path = graph.nodes[reader.index].module
                 if !paths.contains(path) { paths.append(path) }
             }
             guard paths.count >= 2 else { continue }
@@ -114,7 +123,8 @@ public enum BranchDiscovery {
                 }
             }
             var own: UInt64 = 0
-            if node.module.hasPrefix(candidate.parent), !merged[index] {
+            // In-place ops pass their input on as the same tensor; inplace-hazard judges them.
+            if node.module.hasPrefix(candidate.parent), !merged[index], !node.inplace {
                 for (i, prefix) in prefixes.enumerated() where modulePath(node.module, isWithin: prefix) {
                     own = 1 << UInt64(i)
                     break

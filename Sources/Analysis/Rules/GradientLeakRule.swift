@@ -92,7 +92,7 @@ public struct GradientLeakRule: Rule {
         }
         return Finding(
             rule: Self.description.id, severity: declared ? .info : Self.description.severity,
-            message: declared ? message + " (declared intended with --allow-shared)" : message,
+            message: declared ? message + ", as declared (allow-shared)" : message,
             branches: map.names(owners.union(reached)), modules: modules, storages: parameters.count,
             edges: parameters.reduce(0) { $0 + context.graph[$1].readers.count }, details: details,
             notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],

@@ -59,7 +59,7 @@ public struct ModuleReuseRule: Rule {
             return Finding(
                 rule: Self.description.id, severity: .info,
                 message: "\(top.isEmpty ? "the model" : top)\(types[top].map { " (\($0))" } ?? "") is called \(times) times: its weights are shared between the calls"
-                    + (declared ? " (declared intended with --allow-shared)" : ""),
+                    + (declared ? ", as declared (allow-shared)" : ""),
                 branches: [], modules: [top])
         }
     }

@@ -78,7 +78,7 @@ public struct SharedStorageRule: Rule {
         let edges = storages.reduce(0) { count, s in
             count + (graph[s].readers + graph[s].writers).filter { set.contains(context.map.region[$0.index]) }.count
         }
-        if declared { notes = ["declared intended with --allow-shared"] }
+        if declared { notes = ["declared intended with allow-shared (option, model spec or config file)"] }
         return Finding(
             rule: Self.description.id, severity: declared ? .info : Self.description.severity,
             message: "\(list(branchNames)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), \(plural(buffers, "buffer")))"

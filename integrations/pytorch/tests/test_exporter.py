@@ -134,3 +134,27 @@ def test_export_writes_atomically(tmp_path):
     export(ListHeads(), torch.randn(2, 3, 8, 8), str(path))
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
     json.loads(path.read_text())
+
+
+class InplaceHeads(torch.nn.Module):
+    """A trunk and three heads; head 1 starts with ReLU(inplace=True), overwriting the trunk output that
+    heads 2 and 3 read after it."""
+
+    def __init__(self, inplace):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 4)
+        self.head1 = torch.nn.Sequential(torch.nn.ReLU(inplace=inplace), torch.nn.Linear(4, 2))
+        self.head2 = torch.nn.Linear(4, 2)
+        self.head3 = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return torch.cat([self.head1(t), self.head2(t), self.head3(t)], dim=1)
+
+
+def test_inplace_hazard_on_an_exported_trace(graphcheck_binary):
+    report = graphcheck_report(InplaceHeads(inplace=True), torch.randn(2, 8))
+    assert report["branches"] == ["head1", "head2", "head3"] and report["independent"] is False
+    hazard = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
+    assert len(hazard) == 1 and hazard[0]["message"].startswith("relu_ in head1.0") and "head2, head3" in hazard[0]["message"]
+    assert graphcheck_report(InplaceHeads(inplace=False), torch.randn(2, 8))["independent"] is True
