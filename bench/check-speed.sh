@@ -4,20 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
-bin=.build/release/graphcheck
-[ -x "$bin" ] || swift build -c release --product graphcheck >/dev/null
+. bench/lib.sh
 
-median_ms() {
-    local times=()
-    for _ in $(seq "$runs"); do
-        local start end
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        times+=($(( (end - start) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
-}
 
 printf '%-52s %10s\n' "command (median of $runs runs, release build)" "ms"
 for sample in samples/densenet121_multihead.json samples/densenet121_multihead_fixed.json; do

@@ -7,23 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-9}
-bin=.build/release/graphcheck
-[ -x "$bin" ] || swift build -c release --product graphcheck >/dev/null
+. bench/lib.sh
 python=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}/bin/python
 have_onnx=0
 "$python" -c "import onnx" >/dev/null 2>&1 && have_onnx=1
 
-median_ms() {
-    local times=()
-    for _ in $(seq "$runs"); do
-        local start end
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        times+=($(( (end - start) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
-}
 
 onnx_load_ms() {
     "$python" - "$1" "$runs" <<'PY'

@@ -18,13 +18,22 @@ public struct IndependenceFailure: Error, CustomStringConvertible, Sendable {
 /// compare, or an input that cannot tell) counting as a failure.
 @discardableResult
 public func expectIndependent(_ path: String, branches: [String] = [], allowShared: [String] = []) throws -> Report {
-    let input = try InputLoader.load(path: path)
-    let report: Report
+    let report = try check(try InputLoader.load(path: path), path: path, branches: branches, allowShared: allowShared)
+    guard report.independent == true else { throw IndependenceFailure(report: report) }
+    return report
+}
+
+/// Analyzes a loaded input with the branches and intended sharing from everywhere they can come from:
+/// branches given here win over the config file's, which win over the input's own (a spec's `branches`);
+/// allowed sharing from all three counts.
+public func check(
+    _ input: LoadedInput, path: String, branches: [String] = [], allowShared: [String] = [],
+    configuration: Configuration = Configuration()
+) throws(InputError) -> Report {
+    let chosen = !branches.isEmpty ? branches : !configuration.branches.isEmpty ? configuration.branches : input.declaredBranches
     do {
-        report = try Analyzer.analyze(input.graph, branches: branches.isEmpty ? input.declaredBranches : branches, allowShared: allowShared + input.declaredAllowShared)
+        return try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + configuration.allowShared + input.declaredAllowShared)
     } catch {
         throw error.inFile(path)
     }
-    guard report.independent == true else { throw IndependenceFailure(report: report) }
-    return report
 }

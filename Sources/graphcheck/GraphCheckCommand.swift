@@ -16,6 +16,18 @@ struct GraphCheckCommand: ParsableCommand {
         defaultSubcommand: Check.self)
 }
 
+/// The options that choose what to compare, shared by `check` and `render`.
+struct AnalysisOptions: ParsableArguments {
+    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
+    var branches: [String] = []
+
+    @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
+    var allowShared: [String] = []
+
+    @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
+    var config: String?
+}
+
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
@@ -30,34 +42,21 @@ struct Check: ParsableCommand {
     @Argument(help: "A model spec (model.json) or a trace JSON.")
     var file: String
 
-    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
-    var branches: [String] = []
+    @OptionGroup var analysis: AnalysisOptions
 
     @Option(help: "Report format: text, json or sarif (SARIF 2.1.0); default text, or the config file's.")
     var format: ReportFormat?
-
-    @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
-    var config: String?
-
-    @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
-    var allowShared: [String] = []
 
     @Flag(help: "Print how long reading and analyzing took, on standard error.")
     var timings = false
 
     func run() throws {
-        let settings = try Configuration.load(for: file, explicit: config)
+        let settings = try Configuration.load(for: file, explicit: analysis.config)
         let clock = ContinuousClock()
         let start = clock.now
         let input = try InputLoader.load(path: file)
         let loaded = clock.now
-        let report: Report
-        do {
-            let chosen = !branches.isEmpty ? branches : !settings.branches.isEmpty ? settings.branches : input.declaredBranches
-            report = try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + settings.allowShared + input.declaredAllowShared)
-        } catch {
-            throw error.inFile(file)
-        }
+        let report = try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
         let format = self.format ?? settings.format.flatMap(ReportFormat.init(rawValue:)) ?? .text
         if timings {
             func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
@@ -116,14 +115,7 @@ struct Render: ParsableCommand {
     @Flag(name: .customLong("no-findings"), help: "Draw the plain graph, without analysis.")
     var noFindings = false
 
-    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
-    var branches: [String] = []
-
-    @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")
-    var allowShared: [String] = []
-
-    @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
-    var config: String?
+    @OptionGroup var analysis: AnalysisOptions
 
     func validate() throws {
         guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
@@ -135,17 +127,10 @@ struct Render: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try Configuration.load(for: file, explicit: config)
+        let settings = try Configuration.load(for: file, explicit: analysis.config)
         let input = try InputLoader.load(path: file)
-        var report: Report?
-        if !noFindings {
-            do {
-                let chosen = !branches.isEmpty ? branches : !settings.branches.isEmpty ? settings.branches : input.declaredBranches
-                report = try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + settings.allowShared + input.declaredAllowShared)
-            } catch {
-                throw error.inFile(file)
-            }
-        }
+        let report = noFindings
+            ? nil : try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
         let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
         let options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
         let rendered = try Renderer.render(input.graph, report: report, options: options, format: format ?? Renderer.Format(path: output) ?? .svg)
