@@ -1,3 +1,15 @@
+/// The number of elements of a tensor of `shape`, saturating at `Int.max` instead of trapping: shapes come
+/// from files, and a hostile one must not crash the program.
+public func elementCount<C: Collection>(_ shape: C) -> Int where C.Element == Int {
+    var total = 1
+    for dim in shape {
+        let (product, overflow) = total.multipliedReportingOverflow(by: max(dim, 0))
+        if overflow { return Int.max }
+        total = product
+    }
+    return total
+}
+
 /// A tensor computed during the forward pass. `producer` is nil for graph inputs.
 public struct Value: Sendable {
     public var id: String
@@ -53,7 +65,7 @@ public struct Storage: Sendable {
     /// and index constants an exporter creates (`val_1332`: int64[2]) are shared by design.
     public var mayBeWeight: Bool {
         if let dtype, !(dtype.hasPrefix("float") || dtype.hasPrefix("bfloat")) { return false }
-        return (shape?.reduce(1, *) ?? 2) > 1
+        return (shape.map(elementCount) ?? 2) > 1
     }
 
     /// The last dotted component of the home name (`running_mean`, `weight`).

@@ -110,7 +110,8 @@ enum FunctionalOp {
         case "view", "reshape":
             try keys(["shape"]); try arity(1)
             let shapeCursor = try cursor.required("shape")
-            let shape = try shapeCursor.ints()
+            var shape: [Int] = []
+            for element in try shapeCursor.elements() { shape.append(try o.bounded(element)) }
             guard shape.filter({ $0 == -1 }).count <= 1, shape.allSatisfy({ $0 >= -1 }) else {
                 throw shapeCursor.error("a shape holds non-negative sizes and at most one -1")
             }
@@ -127,14 +128,14 @@ enum FunctionalOp {
             let step = try o.int("step", default: 1)
             guard step > 0 else { throw cursor.error("slice step must be positive") }
             self = .slice(
-                dim: try o.int("dim", default: 0), start: try cursor.optional("start")?.int(), end: try cursor.optional("end")?.int(),
-                step: step)
+                dim: try o.int("dim", default: 0), start: try cursor.optional("start").map(o.bounded),
+                end: try cursor.optional("end").map(o.bounded), step: step)
         case "select":
             try keys(["dim", "index"]); try arity(1)
-            self = .select(dim: try o.int("dim", default: 0), index: try cursor.required("index").int())
+            self = .select(dim: try o.int("dim", default: 0), index: try o.bounded(try cursor.required("index")))
         case "unsqueeze":
             try keys(["dim"]); try arity(1)
-            self = .unsqueeze(dim: try cursor.required("dim").int())
+            self = .unsqueeze(dim: try o.bounded(try cursor.required("dim")))
         case "add", "sub", "mul":
             try keys(["inplace"]); try arity(2)
             self = .binary(op: name, inplace: try o.bool("inplace", default: false))

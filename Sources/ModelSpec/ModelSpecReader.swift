@@ -45,6 +45,9 @@ public enum ModelSpecReader {
                 shape.append(d)
             }
             guard shape.count <= 8 else { throw shapeCursor.error("inputs of more than 8 dimensions are not supported") }
+            guard elementCount(shape) <= 1 << 40 else {
+                throw shapeCursor.error("an input of \(ShapeRules.describe(shape)) has more than 2^40 elements")
+            }
             let dtype = try input.optional("dtype")?.string() ?? "float32"
             inputs.append((shape, dtype))
         }

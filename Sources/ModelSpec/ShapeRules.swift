@@ -5,6 +5,8 @@ struct ShapeError: Error {
 }
 
 /// PyTorch's output-shape rules for the ops the tracer emits. Pure functions over `[Int]`.
+import GraphIR
+
 enum ShapeRules {
     static func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
@@ -48,12 +50,12 @@ enum ShapeRules {
         let s = try normalize(start, rank: input.count)
         let e = try normalize(end, rank: input.count)
         guard s <= e else { throw ShapeError("flatten start_dim \(start) comes after end_dim \(end)") }
-        return Array(input[..<s]) + [input[s...e].reduce(1, *)] + Array(input[(e + 1)...])
+        return Array(input[..<s]) + [elementCount(input[s...e])] + Array(input[(e + 1)...])
     }
 
     static func view(_ input: [Int], as shape: [Int]) throws(ShapeError) -> [Int] {
-        let total = input.reduce(1, *)
-        let known = shape.filter { $0 != -1 }.reduce(1, *)
+        let total = elementCount(input)
+        let known = elementCount(shape.filter { $0 != -1 })
         var out = shape
         if let hole = shape.firstIndex(of: -1) {
             guard known > 0, total % known == 0 else {

@@ -193,7 +193,7 @@ private struct Builder {
             // Producers that do not know parameter shapes (TensorBoard) still know how many there are.
             return [displayName(path), "\(ops) ops · \(plural(parameters.count, "parameter tensor"))"]
         }
-        let elements = shapes.reduce(0) { $0 + $1!.reduce(1, *) }
+        let elements = shapes.reduce(0) { $0.addingReportingOverflow(elementCount($1!)).overflow ? Int.max : $0 + elementCount($1!) }
         return [displayName(path), "\(ops) ops · \(abbreviated(elements)) params"]
     }
 

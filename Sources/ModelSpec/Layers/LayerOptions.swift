@@ -3,6 +3,9 @@ import FormatSupport
 /// Reads a built-in layer's keyword arguments from its spec object, with PyTorch's defaults and names,
 /// rejecting unknown keywords so a typo is an error and not a silently different model.
 struct LayerOptions {
+    /// Sizes beyond this are not believed (and would overflow shape arithmetic).
+    static let maxSize = 1 << 31
+
     let cursor: JSONCursor
 
     func int(_ key: String) throws(InputError) -> Int {
@@ -11,7 +14,14 @@ struct LayerOptions {
 
     func int(_ key: String, default value: Int) throws(InputError) -> Int {
         guard let c = try cursor.optional(key) else { return value }
-        return try c.int()
+        return try bounded(c)
+    }
+
+    /// An integer option that may be negative (a dimension, a slice bound), within ±`maxSize`.
+    func bounded(_ c: JSONCursor) throws(InputError) -> Int {
+        let v = try c.int()
+        guard abs(v) <= LayerOptions.maxSize else { throw c.error("\(v) is implausibly large") }
+        return v
     }
 
     func bool(_ key: String, default value: Bool) throws(InputError) -> Bool {
@@ -52,17 +62,18 @@ struct LayerOptions {
         if case .array = c.node.value {
             let values = try c.ints()
             guard values.count == 2 else { throw c.error("expected an integer or a pair of integers") }
-            guard values.allSatisfy({ $0 >= 0 }) else { throw c.error("values must not be negative") }
+            guard values.allSatisfy({ $0 >= 0 && $0 <= LayerOptions.maxSize }) else { throw c.error("values must be between 0 and \(LayerOptions.maxSize)") }
             return values
         }
         let v = try c.int()
-        guard v >= 0 else { throw c.error("value must not be negative") }
+        guard v >= 0, v <= LayerOptions.maxSize else { throw c.error("value must be between 0 and \(LayerOptions.maxSize)") }
         return [v, v]
     }
 
     private func positive(_ c: JSONCursor) throws(InputError) -> Int {
         let v = try c.int()
         guard v > 0 else { throw c.error("expected a positive integer, found \(v)") }
+        guard v <= LayerOptions.maxSize else { throw c.error("\(v) is implausibly large") }
         return v
     }
 }
