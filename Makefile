@@ -41,6 +41,7 @@ bench: build
 	./bench/check-speed.sh
 	./bench/render-speed.sh
 	./bench/onnx-speed.sh
+	./bench/scale.sh 10000 100000
 
 clean:
 	rm -rf .build $(OUT)

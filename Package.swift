@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "synthetic-traces", path: "bench/SyntheticTraces"),
         .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
