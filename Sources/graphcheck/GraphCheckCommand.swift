@@ -52,11 +52,16 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let settings = try Configuration.load(for: file, explicit: analysis.config)
+        let progress = Progress()
+        defer { progress.finish() }
         let clock = ContinuousClock()
         let start = clock.now
+        progress.update("reading \(file)")
         let input = try InputLoader.load(path: file)
         let loaded = clock.now
+        progress.update("analyzing \(input.graph.nodes.count) ops")
         let report = try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
+        progress.finish()
         let format = self.format ?? settings.format.flatMap(ReportFormat.init(rawValue:)) ?? .text
         if timings {
             func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
@@ -128,12 +133,18 @@ struct Render: ParsableCommand {
 
     func run() throws {
         let settings = try Configuration.load(for: file, explicit: analysis.config)
+        let progress = Progress()
+        defer { progress.finish() }
+        progress.update("reading \(file)")
         let input = try InputLoader.load(path: file)
+        progress.update("analyzing \(input.graph.nodes.count) ops")
         let report = noFindings
             ? nil : try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
         let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
         let options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
+        progress.update("laying out with Graphviz")
         let rendered = try Renderer.render(input.graph, report: report, options: options, format: format ?? Renderer.Format(path: output) ?? .svg)
+        progress.finish()
         let drawn = rendered.view.depth.map { "depth \($0)" } ?? "full depth"
         standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
             + (rendered.view.depth != nil ? "; --depth full draws every op" : ""))
