@@ -113,7 +113,7 @@ struct GraphDefImporter {
         var typeOf: [String: String] = [:]
         for (i, role) in roles.enumerated() {
             guard case .tensor = role else { continue }
-            for k in scopes[i].names.indices { typeOf[scopes[i].names.prefix(k + 1).joined(separator: "."), default: scopes[i].types[k]] = scopes[i].types[k] }
+            for k in scopes[i].names.indices { typeOf[scopes[i].names.prefix(k + 1).joined(separator: ".")] = scopes[i].types[k] }
         }
         var moduleOrder: [String] = []
         var moduleSeen = Set<String>()

@@ -187,7 +187,7 @@ class _Trace:
         if not outputs and not writes and name in ("t", "transpose", "permute", "expand", "detach", "alias", "view"):
             return  # only reshaped a parameter: the reader of the result reads the parameter itself
         inplace = bool(written_values) or bool(writes and name.endswith("_"))
-        self.add_node(_canonical(name, func, args, inputs, self), inputs, outputs, writes, inplace, {"aten": str(func)})
+        self.add_node(_canonical(name, args, inputs), inputs, outputs, writes, inplace, {"aten": str(func)})
 
     # -- output -------------------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class _Trace:
         }
 
 
-def _canonical(name, func, args, inputs, trace):
+def _canonical(name, args, inputs):
     if name == "convolution" and len(args) > 1 and isinstance(args[1], torch.Tensor):
         return {3: "conv1d", 4: "conv2d", 5: "conv3d"}.get(args[1].dim(), "convolution")
     if name == "mm" and any(ref.startswith("s") for ref in inputs):
