@@ -36,10 +36,10 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Analyze a model spec or trace and report shared storage and cross-branch dependencies.",
+        abstract: "Analyze a model and report what keeps its branches from being independent.",
         discussion: "Exit status: 0 independent (no errors), 1 error findings, 2 bad input or usage.")
 
-    @Argument(help: "A model spec (model.json) or a trace JSON.")
+    @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
     var file: String
 
     @OptionGroup var analysis: AnalysisOptions
@@ -80,9 +80,9 @@ struct Check: ParsableCommand {
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Trace a model spec (or re-read a trace) and write the trace JSON.")
+        abstract: "Write any input graphcheck reads as trace JSON (a model spec is traced).")
 
-    @Argument(help: "A model spec (model.json) or a trace JSON.")
+    @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
     var file: String
 
     @Option(name: .shortAndLong, help: "Where to write the trace JSON ('-' for standard output).")
@@ -102,7 +102,7 @@ struct Render: ParsableCommand {
         commandName: "render",
         abstract: "Draw the graph as TensorBoard would, with the findings marked: DOT, SVG, PNG or PDF.")
 
-    @Argument(help: "A model spec (model.json) or a trace JSON.")
+    @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
     var file: String
 
     @Option(name: .shortAndLong, help: "Output file; its extension picks the format ('-' for standard output).")
