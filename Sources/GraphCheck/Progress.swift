@@ -4,7 +4,11 @@ import Foundation
 /// phase ("reading model.onnx", "laying out with Graphviz") and the seconds so far are shown on standard
 /// error, updated once a second, and erased when the run ends. Nothing is printed when standard error is not a terminal (CI logs, pipes).
 public final class Progress: @unchecked Sendable {
-    public static let delay: Double = 1.0
+    /// Seconds before anything is shown; GRAPHCHECK_PROGRESS_DELAY overrides it (tests set 0, so that they
+    /// do not depend on how fast the machine is).
+    public static var delay: Double {
+        ProcessInfo.processInfo.environment["GRAPHCHECK_PROGRESS_DELAY"].flatMap(Double.init) ?? 1.0
+    }
 
     private let lock = NSLock()
     private var phase = ""
@@ -21,7 +25,7 @@ public final class Progress: @unchecked Sendable {
             return
         }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
-        timer.schedule(deadline: .now() + Progress.delay, repeating: 1.0)
+        timer.schedule(deadline: .now() + Progress.delay, repeating: 1.0, leeway: .milliseconds(10))
         self.timer = timer
         timer.setEventHandler { [weak self] in self?.draw() }
         timer.resume()
@@ -32,6 +36,7 @@ public final class Progress: @unchecked Sendable {
         lock.lock()
         self.phase = phase
         lock.unlock()
+        if enabled && Progress.delay <= 0 { draw() }
     }
 
     /// Erases the line, if one was shown; call before printing results.
