@@ -16,7 +16,7 @@ public enum Analyzer {
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         let findings = allRules.flatMap { $0.check(context) }
-        return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings)
+        return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map)
     }
 
     /// A branch prefix must name a module or tensor the graph has; a typo must not pass as "independent".

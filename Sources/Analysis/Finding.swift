@@ -70,12 +70,15 @@ public struct Report: Sendable {
     /// Whether the branches were found by the analyzer (true) or given by the user or the spec (false).
     public var branchesDiscovered: Bool
     public var findings: [Finding]
+    /// Which branch each op and tensor belongs to, as the rules saw it (the renderer colours by it).
+    public var branchMap: BranchMap?
 
-    public init(model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding]) {
+    public init(model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil) {
         self.model = model
         self.branches = branches
         self.branchesDiscovered = branchesDiscovered
         self.findings = findings
+        self.branchMap = branchMap
     }
 
     /// true: independent; false: an error finding says not; nil: fewer than two branches, or the input

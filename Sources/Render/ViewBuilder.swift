@@ -32,7 +32,7 @@ private struct Builder {
         self.graph = graph
         self.report = report
         self.options = options
-        map = report.map { BranchMap(graph: graph, branches: $0.branches) }
+        map = report.map { $0.branchMap ?? BranchMap(graph: graph, branches: $0.branches) }
         types = graph.moduleTypes()
         var counts: [String: Int] = [:]
         var deepest = 0
