@@ -137,22 +137,32 @@ private struct Builder {
             inputNode[input] = add(.input, ["input", shapeText(graph[input].shape) ?? "?"], owner: nil, region: BranchMap.trunk)
         }
         var regionsOfBox: [Int: Set<Int>] = [:]
+        var boxContents: [Int: (ops: Int, parameters: Set<Int>)] = [:]
         for (index, node) in graph.nodes.enumerated() {
             let r = map?.region[index] ?? BranchMap.trunk
             if let path = box(for: node.module, depth: depth) {
                 if let existing = boxes[path] {
                     element.append(existing)
                 } else {
-                    let id = add(.box, boxLines(path), owner: parent(path), region: r)
+                    let id = add(.box, [], owner: parent(path), region: r)
                     boxes[path] = id
                     element.append(id)
                 }
                 regionsOfBox[element[index], default: []].insert(r)
+                // Every op under a box's module folds into that box, so its contents are counted here.
+                var contents = boxContents[element[index]] ?? (0, [])
+                contents.ops += 1
+                for s in node.storageInputs where graph[s].kind == .parameter { contents.parameters.insert(s.index) }
+                boxContents[element[index]] = contents
             } else {
                 element.append(add(.op, [node.op + (node.inplace ? "_" : "")], owner: node.module, region: r))
             }
         }
         for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : BranchMap.trunk }
+        for (path, id) in boxes {
+            let contents = boxContents[id]!
+            view.nodes[id].lines = boxLines(path, ops: contents.ops, parameters: contents.parameters)
+        }
         for s in storages {
             let home = graph.storages[s].names[0]
             if let path = box(for: parent(home), depth: depth), let id = boxes[path] {
@@ -181,13 +191,7 @@ private struct Builder {
         return view.nodes.count - 1
     }
 
-    func boxLines(_ path: String) -> [String] {
-        var ops = 0
-        var parameters = Set<Int>()
-        for node in graph.nodes where modulePath(node.module, isWithin: path) {
-            ops += 1
-            for s in node.storageInputs where graph[s].kind == .parameter { parameters.insert(s.index) }
-        }
+    func boxLines(_ path: String, ops: Int, parameters: Set<Int>) -> [String] {
         let shapes = parameters.map { graph.storages[$0].shape }
         guard shapes.allSatisfy({ $0 != nil }) else {
             // Producers that do not know parameter shapes (TensorBoard) still know how many there are.
