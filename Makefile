@@ -4,7 +4,7 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build demo test pytest bench clean docs-picture
+.PHONY: setup build demo test pytest bench fuzz clean docs-picture
 
 setup:
 	@./scripts/setup.sh
@@ -43,5 +43,10 @@ bench: build
 	./bench/onnx-speed.sh
 	./bench/scale.sh 10000 100000
 
+# libFuzzer over each reader, FUZZ_SECONDS each (default 10 minutes); findings land in .build-fuzz/artifacts.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	./fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build $(OUT)
+	rm -rf .build .build-fuzz $(OUT)

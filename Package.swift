@@ -42,15 +42,20 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synthetic-traces", path: "bench/SyntheticTraces"),
+        // libFuzzer harness over every reader (fuzz/run.sh builds it with -sanitize=fuzzer).
+        .executableTarget(
+            name: "graphcheck-fuzz",
+            dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"],
+            path: "fuzz/GraphCheckFuzz"),
         .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
-        .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TraceFormat", "Analysis", "TestSupport"]),
+        .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "TraceFormat", "FormatSupport", "Analysis", "TestSupport"]),
         .testTarget(name: "ONNXModelsTests", dependencies: ["GraphCheck", "ONNXModels", "Analysis", "TestSupport"]),
         .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "TensorBoardEvents", "Analysis", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "ModelSpec", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "Analysis", "TestSupport"]),
         .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "Render", "Analysis", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "TestSupport", "graphcheck"]),
+        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "FormatSupport", "TestSupport", "graphcheck"]),
     ]
 )
