@@ -150,14 +150,20 @@ final class JSONPath: Sendable {
         for component in components.reversed() {
             switch component {
             case .index(let i): result += "[\(i)]"
-            case .key(let k):
-                if isPlainIdentifier(k) { result += ".\(k)" } else { result += "[\(JSONWriter.quoted(k))]" }
+            case .key(let k): result += JSONPathText.component(key: k)
             }
         }
         return result
     }
+}
 
-    private func isPlainIdentifier(_ s: String) -> Bool {
+enum JSONPathText {
+    /// `.name` for a key that reads as an identifier, `["odd key"]` otherwise.
+    static func component(key: String) -> String {
+        isPlainIdentifier(key) ? ".\(key)" : "[\(JSONWriter.quoted(key))]"
+    }
+
+    private static func isPlainIdentifier(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
         return s.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import FormatSupport
 import GraphCheck
 import Testing
 import TestSupport

@@ -1,0 +1,398 @@
+/// A strict RFC 8259 pull parser over bytes: the caller asks for the value it expects next and the
+/// scanner checks the syntax as it goes. Readers of large files (traces of a million ops) use it directly
+/// and build nothing but their own result; `JSONParser` uses it to build a `JSONNode` tree for the small
+/// documents that are easier to read as a tree. It keeps the path to the current value, so every error
+/// names `$.nodes[12].inputs[0]` and a line and column, at no cost until an error is reported.
+public struct JSONScanner {
+    public static let maxDepth = 512
+
+    public enum Kind: Sendable {
+        case object, array, string, number, bool, null
+    }
+
+    /// One open container: how many members or elements it has had, and (objects) the current key.
+    private struct Frame {
+        var isObject: Bool
+        var count = 0
+        var key = ""
+    }
+
+    let bytes: [UInt8]
+    private var pos = 0
+    private var frames: [Frame] = []
+    /// Where the value being read starts, for locating errors about it.
+    public private(set) var valueOffset = 0
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        // A UTF-8 byte order mark is tolerated, as editors on some systems write one.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { pos = 3 }
+        skipWhitespace()
+        valueOffset = pos
+    }
+
+    // MARK: - Errors
+
+    /// `$.a.b[3]`: the path of the value being read.
+    public var pathText: String {
+        var result = "$"
+        for frame in frames {
+            if frame.isObject {
+                if frame.count > 0 { result += JSONPathText.component(key: frame.key) }
+            } else if frame.count > 0 {
+                result += "[\(frame.count - 1)]"
+            }
+        }
+        return result
+    }
+
+    /// An error about the value being read, located by path, line and column.
+    public func error(_ message: String) -> InputError {
+        error(message, at: valueOffset)
+    }
+
+    /// An error about something at `offset` on the current path: an object whose members have been read
+    /// ("missing required key") or one of its keys.
+    public func error(_ message: String, at offset: Int) -> InputError {
+        let (line, column) = JSONSource(bytes: bytes).lineColumn(of: offset)
+        return InputError(location: "\(pathText) (line \(line), column \(column))", message: message)
+    }
+
+    /// A syntax error, located by line and column.
+    func syntaxError(_ message: String, at offset: Int? = nil) -> InputError {
+        let (line, column) = JSONSource(bytes: bytes).lineColumn(of: offset ?? pos)
+        return InputError(location: "line \(line), column \(column)", message: "malformed JSON: \(message)")
+    }
+
+    // MARK: - Structure
+
+    /// What the next value is, without consuming it.
+    public func peek() throws(InputError) -> Kind {
+        guard pos < bytes.count else { throw syntaxError("unexpected end of input") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw syntaxError("unexpected character '\(printable(bytes[pos]))'")
+        }
+    }
+
+    /// Consumes `{`; then call `nextKey()` until it returns nil.
+    public mutating func beginObject() throws(InputError) {
+        try expectContainer(UInt8(ascii: "{"), isObject: true, what: "an object")
+    }
+
+    /// Consumes `[`; then call `nextElement()` until it returns false.
+    public mutating func beginArray() throws(InputError) {
+        try expectContainer(UInt8(ascii: "["), isObject: false, what: "an array")
+    }
+
+    private mutating func expectContainer(_ open: UInt8, isObject: Bool, what: String) throws(InputError) {
+        let kind = try peek()
+        guard bytes[pos] == open else { throw error("expected \(what), found \(Self.name(of: kind))") }
+        guard frames.count < Self.maxDepth else { throw syntaxError("nesting deeper than \(Self.maxDepth) levels") }
+        pos += 1
+        frames.append(Frame(isObject: isObject))
+    }
+
+    /// The next key of the innermost object, positioned at its value; nil (and the object closed) at `}`.
+    /// Duplicate keys are the caller's to reject: only it knows whether it keeps the keys.
+    public mutating func nextKey() throws(InputError) -> String? {
+        skipWhitespace()
+        guard pos < bytes.count else { throw syntaxError("unexpected end of input inside an object") }
+        let top = frames.count - 1
+        if bytes[pos] == UInt8(ascii: "}") {
+            pos += 1
+            frames.removeLast()
+            skipWhitespace()
+            return nil
+        }
+        if frames[top].count > 0 {
+            guard bytes[pos] == UInt8(ascii: ",") else { throw syntaxError("expected ',' or '}' in an object") }
+            pos += 1
+            skipWhitespace()
+        }
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw syntaxError("expected a string key") }
+        let keyOffset = pos
+        let key = try scanString()
+        skipWhitespace()
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw syntaxError("expected ':' after key") }
+        pos += 1
+        skipWhitespace()
+        frames[top].count += 1
+        frames[top].key = key
+        valueOffset = pos
+        keyStart = keyOffset
+        return key
+    }
+
+    /// Where the last key returned by `nextKey()` starts (for "duplicate key" errors).
+    public private(set) var keyStart = 0
+
+    /// Whether the innermost array has another element, positioned at it; false (and the array closed)
+    /// at `]`.
+    public mutating func nextElement() throws(InputError) -> Bool {
+        skipWhitespace()
+        guard pos < bytes.count else { throw syntaxError("unexpected end of input inside an array") }
+        let top = frames.count - 1
+        if bytes[pos] == UInt8(ascii: "]") {
+            pos += 1
+            frames.removeLast()
+            skipWhitespace()
+            return false
+        }
+        if frames[top].count > 0 {
+            guard bytes[pos] == UInt8(ascii: ",") else { throw syntaxError("expected ',' or ']' in an array") }
+            pos += 1
+            skipWhitespace()
+        }
+        frames[top].count += 1
+        valueOffset = pos
+        return true
+    }
+
+    /// Checks that nothing but whitespace follows the document.
+    public func finish() throws(InputError) {
+        if pos < bytes.count { throw syntaxError("unexpected content after the JSON document") }
+    }
+
+    /// Reads and discards the next value, checking its syntax.
+    public mutating func skipValue() throws(InputError) {
+        switch try peek() {
+        case .object:
+            try beginObject()
+            while try nextKey() != nil { try skipValue() }
+        case .array:
+            try beginArray()
+            while try nextElement() { try skipValue() }
+        case .string: _ = try string()
+        case .number: _ = try number()
+        case .bool: _ = try bool()
+        case .null: try null()
+        }
+    }
+
+    // MARK: - Scalars
+
+    public mutating func string() throws(InputError) -> String {
+        let kind = try peek()
+        guard kind == .string else { throw error("expected a string, found \(Self.name(of: kind))") }
+        let s = try scanString()
+        skipWhitespace()
+        return s
+    }
+
+    public mutating func bool() throws(InputError) -> Bool {
+        let kind = try peek()
+        guard kind == .bool else { throw error("expected true or false, found \(Self.name(of: kind))") }
+        let value = bytes[pos] == UInt8(ascii: "t")
+        try expectLiteral(value ? "true" : "false")
+        return value
+    }
+
+    public mutating func null() throws(InputError) {
+        let kind = try peek()
+        guard kind == .null else { throw error("expected null, found \(Self.name(of: kind))") }
+        try expectLiteral("null")
+    }
+
+    /// Consumes a `null` if that is what comes next (an optional member written as null).
+    public mutating func skipNull() throws(InputError) -> Bool {
+        guard try peek() == .null else { return false }
+        try expectLiteral("null")
+        return true
+    }
+
+    public enum Number: Sendable {
+        case int(Int)
+        case double(Double)
+    }
+
+    public mutating func number() throws(InputError) -> Number {
+        let kind = try peek()
+        guard kind == .number else { throw error("expected a number, found \(Self.name(of: kind))") }
+        let n = try scanNumber()
+        skipWhitespace()
+        return n
+    }
+
+    /// An integer; a number with a fraction or out of `Int`'s range is an error at its place.
+    public mutating func int() throws(InputError) -> Int {
+        let kind = try peek()
+        guard kind == .number else { throw error("expected an integer, found \(Self.name(of: kind))") }
+        switch try number() {
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
+        case .double: throw error("expected an integer, found a number")
+        }
+    }
+
+    static func name(of kind: Kind) -> String {
+        switch kind {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    // MARK: - Lexing
+
+    private mutating func skipWhitespace() {
+        while pos < bytes.count {
+            switch bytes[pos] {
+            case 0x20, 0x0A, 0x0D, 0x09: pos += 1
+            default: return
+            }
+        }
+    }
+
+    private func printable(_ byte: UInt8) -> String {
+        (0x21...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\u{\(String(byte, radix: 16))}"
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(InputError) {
+        let count = literal.utf8CodeUnitCount
+        let matches = pos + count <= bytes.count && literal.withUTF8Buffer { expected in
+            (0..<count).allSatisfy { bytes[pos + $0] == expected[$0] }
+        }
+        guard matches else { throw syntaxError("invalid literal") }
+        pos += count
+        skipWhitespace()
+    }
+
+    /// A string starting at the opening quote under `pos`.
+    private mutating func scanString() throws(InputError) -> String {
+        pos += 1
+        let start = pos
+        // Fast path: no escapes.
+        while pos < bytes.count {
+            let b = bytes[pos]
+            if b == UInt8(ascii: "\"") {
+                let s = try decodeUTF8(bytes[start..<pos], at: start)
+                pos += 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw syntaxError("control character in a string") }
+            pos += 1
+        }
+        var scalars = Array(bytes[start..<pos])
+        while pos < bytes.count {
+            let b = bytes[pos]
+            if b == UInt8(ascii: "\"") {
+                pos += 1
+                return try decodeUTF8(scalars, at: start)
+            }
+            if b < 0x20 { throw syntaxError("control character in a string") }
+            if b != UInt8(ascii: "\\") {
+                scalars.append(b)
+                pos += 1
+                continue
+            }
+            pos += 1
+            guard pos < bytes.count else { break }
+            let e = bytes[pos]
+            pos += 1
+            switch e {
+            case UInt8(ascii: "\""): scalars.append(0x22)
+            case UInt8(ascii: "\\"): scalars.append(0x5C)
+            case UInt8(ascii: "/"): scalars.append(0x2F)
+            case UInt8(ascii: "b"): scalars.append(0x08)
+            case UInt8(ascii: "f"): scalars.append(0x0C)
+            case UInt8(ascii: "n"): scalars.append(0x0A)
+            case UInt8(ascii: "r"): scalars.append(0x0D)
+            case UInt8(ascii: "t"): scalars.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = try scanHex4()
+                if (0xD800...0xDBFF).contains(code) {
+                    guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
+                        throw syntaxError("unpaired surrogate in \\u escape")
+                    }
+                    pos += 2
+                    let low = try scanHex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw syntaxError("unpaired surrogate in \\u escape") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(code) {
+                    throw syntaxError("unpaired surrogate in \\u escape")
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw syntaxError("invalid \\u escape") }
+                scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default:
+                throw syntaxError("invalid escape '\\\(printable(e))'", at: pos - 2)
+            }
+        }
+        throw syntaxError("unterminated string", at: start - 1)
+    }
+
+    private mutating func scanHex4() throws(InputError) -> UInt32 {
+        guard pos + 4 <= bytes.count else { throw syntaxError("truncated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[pos]
+            let digit: UInt32
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
+            default: throw syntaxError("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | digit
+            pos += 1
+        }
+        return value
+    }
+
+    private func decodeUTF8<C: Collection>(_ chunk: C, at offset: Int) throws(InputError) -> String where C.Element == UInt8 {
+        guard let s = String(validating: chunk, as: UTF8.self) else { throw syntaxError("invalid UTF-8 in a string", at: offset) }
+        return s
+    }
+
+    /// A number under `pos`. Integers are accumulated directly (the common case in our formats); anything
+    /// else, or an integer out of range, goes through `Double`.
+    private mutating func scanNumber() throws(InputError) -> Number {
+        let start = pos
+        var isInteger = true
+        let negative = bytes[pos] == UInt8(ascii: "-")
+        if negative { pos += 1 }
+        guard pos < bytes.count, isDigit(bytes[pos]) else { throw syntaxError("invalid number", at: start) }
+        var magnitude = 0
+        var overflow = false
+        if bytes[pos] == UInt8(ascii: "0") {
+            pos += 1
+            if pos < bytes.count, isDigit(bytes[pos]) { throw syntaxError("leading zero in a number", at: start) }
+        } else {
+            while pos < bytes.count, isDigit(bytes[pos]) {
+                let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(Int(bytes[pos] - UInt8(ascii: "0")))
+                overflow = overflow || o1 || o2
+                magnitude = sum
+                pos += 1
+            }
+        }
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
+            isInteger = false
+            pos += 1
+            guard pos < bytes.count, isDigit(bytes[pos]) else { throw syntaxError("invalid number", at: start) }
+            while pos < bytes.count, isDigit(bytes[pos]) { pos += 1 }
+        }
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
+            isInteger = false
+            pos += 1
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
+            guard pos < bytes.count, isDigit(bytes[pos]) else { throw syntaxError("invalid number", at: start) }
+            while pos < bytes.count, isDigit(bytes[pos]) { pos += 1 }
+        }
+        if isInteger && !overflow { return .int(negative ? -magnitude : magnitude) }
+        let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw syntaxError("number out of range", at: start) }
+        return .double(value)
+    }
+
+    private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+}
