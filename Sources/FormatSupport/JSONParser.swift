@@ -18,14 +18,9 @@ public enum JSONParser {
         case .object:
             try scanner.beginObject()
             var members: [(key: String, value: JSONNode)] = []
-            // Small objects (nearly all) are searched; a set is built only for large ones, which would
-            // otherwise make a hostile object with many keys quadratic.
-            var seen: Set<String>?
+            var keys = DuplicateKeys()
             while let key = try scanner.nextKey() {
-                if members.count == 16 { seen = Set(members.map(\.key)) }
-                let duplicate = seen?.contains(key) ?? members.contains { $0.key == key }
-                if duplicate { throw scanner.syntaxError("duplicate key \"\(key)\"", at: scanner.keyStart) }
-                seen?.insert(key)
+                guard keys.insert(key) else { throw scanner.syntaxError("duplicate key \"\(key)\"", at: scanner.keyStart) }
                 members.append((key, try value(&scanner)))
             }
             return JSONNode(.object(members), offset: offset)

@@ -11,7 +11,7 @@ public struct JSONScanner {
     }
 
     /// One open container: how many members or elements it has had, and (objects) the current key.
-    private struct Frame {
+    fileprivate struct Frame {
         var isObject: Bool
         var count = 0
         var key = ""
@@ -154,6 +154,23 @@ public struct JSONScanner {
         return true
     }
 
+    /// A place in the document to come back to: a reader that meets a section before the sections it
+    /// refers to skips it and rereads it from here at the end, instead of holding it unresolved in memory.
+    public struct Checkpoint {
+        fileprivate let pos: Int
+        fileprivate let frames: [Frame]
+        fileprivate let valueOffset: Int
+    }
+
+    /// The place of the value about to be read.
+    public var checkpoint: Checkpoint { Checkpoint(pos: pos, frames: frames, valueOffset: valueOffset) }
+
+    public mutating func restore(_ checkpoint: Checkpoint) {
+        pos = checkpoint.pos
+        frames = checkpoint.frames
+        valueOffset = checkpoint.valueOffset
+    }
+
     /// Checks that nothing but whitespace follows the document.
     public func finish() throws(InputError) {
         if pos < bytes.count { throw syntaxError("unexpected content after the JSON document") }
@@ -270,14 +287,16 @@ public struct JSONScanner {
     private mutating func scanString() throws(InputError) -> String {
         pos += 1
         let start = pos
-        // Fast path: no escapes.
+        // Fast path: no escapes, and ASCII (ids, names, keys) needs no UTF-8 validation.
+        var high: UInt8 = 0
         while pos < bytes.count {
             let b = bytes[pos]
             if b == UInt8(ascii: "\"") {
-                let s = try decodeUTF8(bytes[start..<pos], at: start)
+                let s = high < 0x80 ? String(decoding: bytes[start..<pos], as: UTF8.self) : try decodeUTF8(bytes[start..<pos], at: start)
                 pos += 1
                 return s
             }
+            high |= b
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw syntaxError("control character in a string") }
             pos += 1

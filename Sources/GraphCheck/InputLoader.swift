@@ -63,22 +63,37 @@ public enum InputLoader {
 
     public static func load(bytes: [UInt8], name: String) throws(InputError) -> LoadedInput {
         do throws(InputError) {
-            let root = try JSONParser.parse(bytes)
-            let cursor = JSONCursor(root: root, source: JSONSource(bytes: bytes))
-            if TraceReader.isTrace(root) {
-                return LoadedInput(graph: try TraceReader.read(cursor), declaredBranches: [], kind: "trace")
+            let (format, hasModel) = try sniff(bytes)
+            if format == TraceWriter.format {
+                return LoadedInput(graph: try TraceReader.read(bytes), declaredBranches: [], kind: "trace")
             }
-            if root.formatTag == ModelSpecReader.format || (root.formatTag == nil && root.hasKey("model")) {
+            let cursor = JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes))
+            if format == ModelSpecReader.format || (format == nil && hasModel) {
                 let traced = try ModelSpecReader.read(cursor)
                 return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: "model spec", declaredAllowShared: traced.allowShared)
             }
-            if let tag = root.formatTag {
-                throw cursor.error("unknown format \"\(tag)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")
+            if let format {
+                throw try cursor.required("format").error("unknown format \"\(format)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")
             }
             throw cursor.error("not a graphcheck model spec or trace: expected a \"format\" key")
         } catch {
             throw error.inFile(name)
         }
+    }
+
+    /// The top-level `"format"` string and whether there is a `"model"` key, read without building the
+    /// document: a trace is then read by its streaming reader, never as a tree.
+    static func sniff(_ bytes: [UInt8]) throws(InputError) -> (format: String?, hasModel: Bool) {
+        var scanner = JSONScanner(bytes)
+        guard try scanner.peek() == .object else { return (nil, false) }
+        try scanner.beginObject()
+        var hasModel = false
+        while let key = try scanner.nextKey() {
+            if key == "format", try scanner.peek() == .string { return (try scanner.string(), hasModel) }
+            hasModel = hasModel || key == "model"
+            try scanner.skipValue()
+        }
+        return (nil, hasModel)
     }
 
     public static func readFile(_ path: String) throws(InputError) -> [UInt8] {

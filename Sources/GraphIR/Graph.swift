@@ -20,9 +20,10 @@ public struct Graph: Sendable {
         self.mode = mode
     }
 
-    public subscript(id: NodeID) -> Node { nodes[id.index] }
-    public subscript(id: ValueID) -> Value { values[id.index] }
-    public subscript(id: StorageID) -> Storage { storages[id.index] }
+    // `_read` lends the element instead of copying it (with its arrays) for every `graph[s].kind`.
+    public subscript(id: NodeID) -> Node { _read { yield nodes[id.index] } }
+    public subscript(id: ValueID) -> Value { _read { yield values[id.index] } }
+    public subscript(id: StorageID) -> Storage { _read { yield storages[id.index] } }
 
     public var nodeIDs: [NodeID] { (0..<nodes.count).map(NodeID.init) }
     public var storageIDs: [StorageID] { (0..<storages.count).map(StorageID.init) }
@@ -44,9 +45,11 @@ public enum StorageIdentity: String, Sendable {
 }
 
 /// Whether `path` is `prefix` itself or lies below it in the module tree (`a.b` is under `a`, `ab` is not).
+/// Compares bytes: module paths are identifiers, and this runs for every op against every branch.
 public func modulePath(_ path: String, isWithin prefix: String) -> Bool {
+    let path = path.utf8, prefix = prefix.utf8
     if prefix.isEmpty { return true }
-    guard path.hasPrefix(prefix) else { return false }
+    guard path.count >= prefix.count, path.starts(with: prefix) else { return false }
     if path.count == prefix.count { return true }
-    return path[path.index(path.startIndex, offsetBy: prefix.count)] == "."
+    return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: ".")
 }

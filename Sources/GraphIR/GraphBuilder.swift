@@ -8,11 +8,13 @@ public struct GraphBuilder {
         graph = Graph(name: name, mode: mode)
     }
 
+    @discardableResult
     public mutating func addValue(id: String, shape: [Int]?, dtype: String?) -> ValueID {
         graph.values.append(Value(id: id, shape: shape, dtype: dtype))
         return ValueID(graph.values.count - 1)
     }
 
+    @discardableResult
     public mutating func addStorage(_ storage: Storage) -> StorageID {
         var storage = storage
         storage.readers = []

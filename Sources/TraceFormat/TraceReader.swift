@@ -3,6 +3,11 @@ import GraphIR
 
 /// Reads trace JSON (docs/trace-format.md) into a verified graph. Every reference is resolved here, so a
 /// dangling id is reported at its JSON path rather than discovered later as a crash.
+///
+/// Traces are the big input (a million ops is a few hundred megabytes), so this reads straight from a
+/// `JSONScanner` into the graph without building a JSON tree. Keys may come in any order: sections that
+/// refer to ids (`inputs`, `nodes`, `outputs`) met before `storages` and `values` are skipped and reread
+/// from a checkpoint at the end.
 public enum TraceReader {
     /// The keys each object of the format may have; docs/trace.schema.json lists the same (a test checks).
     public static let topLevelKeys: Set<String> = [
@@ -18,147 +23,314 @@ public enum TraceReader {
         root.formatTag == TraceWriter.format
     }
 
-    public static func read(_ root: JSONCursor) throws(InputError) -> Graph {
-        try root.checkKeys(topLevelKeys)
-        let format = try root.required("format")
-        guard try format.string() == TraceWriter.format else {
-            throw format.error("expected \"format\": \"\(TraceWriter.format)\"")
-        }
-        let version = try root.required("version")
-        guard try version.int() == TraceWriter.version else {
-            throw version.error("unsupported trace version \(try version.int()) (this graphcheck reads version \(TraceWriter.version))")
-        }
-        let name = try root.optional("model")?.string() ?? ""
-        let mode = try root.optional("mode")?.string() ?? "train"
-        guard mode == "train" || mode == "eval" else { throw try root.required("mode").error("mode must be \"train\" or \"eval\"") }
+    public static func read(_ bytes: [UInt8]) throws(InputError) -> Graph {
+        var reader = StreamingTraceReader(scanner: JSONScanner(bytes), byteCount: bytes.count)
+        return try reader.read()
+    }
+}
 
-        var builder = GraphBuilder(name: name, mode: mode)
-        if let identity = try root.optional("storage_identity") {
-            guard let value = StorageIdentity(rawValue: try identity.string()) else {
-                throw identity.error("storage_identity must be \"exact\" or \"name\"")
-            }
-            builder.setStorageIdentity(value)
-        }
-        var valueIDs: [String: ValueID] = [:]
-        var storageIDs: [String: StorageID] = [:]
+/// The state of one read: the scanner, the graph being built and the id tables.
+struct StreamingTraceReader {
+    var scanner: JSONScanner
+    var builder = GraphBuilder(name: "", mode: "train")
+    /// Every id read so far, in one table so that an id costs one hash: ids are unique across storages,
+    /// values and nodes, and a reference must find the right kind.
+    var ids: [String: Element] = [:]
 
-        if let modules = try root.optional("modules") {
-            var infos: [ModuleInfo] = []
-            for entry in try modules.elements() {
-                try entry.checkKeys(moduleKeys)
-                infos.append(ModuleInfo(
-                    path: try entry.required("path").string(), type: try entry.required("type").string(),
-                    instance: try entry.optional("instance")?.string()))
-            }
-            builder.setModules(infos)
-        }
+    enum Element {
+        case storage(StorageID)
+        case value(ValueID)
+        case node
+    }
 
-        for entry in try root.optional("storages")?.elements() ?? [] {
-            try entry.checkKeys(storageKeys)
-            let idCursor = try entry.required("id")
-            let id = try idCursor.string()
-            let kindCursor = try entry.required("kind")
-            guard let kind = StorageKind(rawValue: try kindCursor.string()) else {
-                throw kindCursor.error("storage kind must be \"parameter\" or \"buffer\"")
-            }
-            let namesCursor = try entry.required("names")
-            let names = try namesCursor.strings()
-            guard !names.isEmpty else { throw namesCursor.error("a storage needs at least one name") }
-            guard storageIDs[id] == nil, valueIDs[id] == nil else { throw idCursor.error("duplicate id \"\(id)\"") }
-            storageIDs[id] = builder.addStorage(Storage(
-                id: id, kind: kind, names: names, shape: try shape(entry), dtype: try entry.optional("dtype")?.string()))
-        }
+    static let moduleKeys = Array(TraceReader.moduleKeys)
+    static let storageKeys = Array(TraceReader.storageKeys)
+    static let valueKeys = Array(TraceReader.valueKeys)
+    static let nodeKeys = Array(TraceReader.nodeKeys)
 
-        for entry in try root.optional("values")?.elements() ?? [] {
-            try entry.checkKeys(valueKeys)
-            let idCursor = try entry.required("id")
-            let id = try idCursor.string()
-            guard storageIDs[id] == nil, valueIDs[id] == nil else { throw idCursor.error("duplicate id \"\(id)\"") }
-            valueIDs[id] = builder.addValue(id: id, shape: try shape(entry), dtype: try entry.optional("dtype")?.string())
-        }
+    init(scanner: JSONScanner, byteCount: Int) {
+        self.scanner = scanner
+        // Our writer spends roughly 100 bytes per element; reserving avoids rehashing millions of ids.
+        ids.reserveCapacity(min(byteCount / 100, 1 << 24))
+    }
 
-        func value(_ cursor: JSONCursor) throws(InputError) -> ValueID {
-            let id = try cursor.string()
-            guard let v = valueIDs[id] else {
-                throw cursor.error(storageIDs[id] != nil ? "\"\(id)\" is a storage, expected a value" : "unknown value id \"\(id)\"")
-            }
-            return v
-        }
-        func storage(_ cursor: JSONCursor) throws(InputError) -> StorageID {
-            let id = try cursor.string()
-            guard let s = storageIDs[id] else { throw cursor.error("unknown storage id \"\(id)\"") }
-            return s
-        }
-
-        for cursor in try root.required("inputs").elements() { builder.addInput(try value(cursor)) }
-
-        var nodeIDs = Set<String>()
-        for entry in try root.required("nodes").elements() {
-            try entry.checkKeys(nodeKeys)
-            let idCursor = try entry.required("id")
-            let id = try idCursor.string()
-            guard nodeIDs.insert(id).inserted, valueIDs[id] == nil, storageIDs[id] == nil else {
-                throw idCursor.error("duplicate id \"\(id)\"")
-            }
-            var inputs: [Operand] = []
-            for cursor in try entry.required("inputs").elements() {
-                let ref = try cursor.string()
-                if let v = valueIDs[ref] {
-                    inputs.append(.value(v))
-                } else if let s = storageIDs[ref] {
-                    inputs.append(.storage(s))
+    mutating func read() throws(InputError) -> Graph {
+        let objectStart = scanner.valueOffset
+        try scanner.beginObject()
+        var seen = KeySet(Array(TraceReader.topLevelKeys))
+        var deferred: [String: JSONScanner.Checkpoint] = [:]
+        var name = ""
+        var mode = "train"
+        while let key = try scanner.nextKey() {
+            try seen.insert(key, scanner: scanner)
+            if try scanner.skipNull() { continue }
+            switch key {
+            case "format":
+                guard try scanner.string() == TraceWriter.format else { throw scanner.error("expected \"format\": \"\(TraceWriter.format)\"") }
+            case "version":
+                let v = try scanner.int()
+                guard v == TraceWriter.version else {
+                    throw scanner.error("unsupported trace version \(v) (this graphcheck reads version \(TraceWriter.version))")
+                }
+            case "producer": _ = try scanner.string()
+            case "model": name = try scanner.string()
+            case "mode":
+                mode = try scanner.string()
+                guard mode == "train" || mode == "eval" else { throw scanner.error("mode must be \"train\" or \"eval\"") }
+            case "storage_identity":
+                guard let value = StorageIdentity(rawValue: try scanner.string()) else {
+                    throw scanner.error("storage_identity must be \"exact\" or \"name\"")
+                }
+                builder.setStorageIdentity(value)
+            case "modules": try readModules()
+            case "storages": try readArray { r throws(InputError) in try r.readStorage() }
+            case "values": try readArray { r throws(InputError) in try r.readValue() }
+            default:  // inputs, nodes, outputs: they refer to storages and values
+                if seen.contains("storages") && seen.contains("values") {
+                    try readReferringSection(key)
                 } else {
-                    throw cursor.error("unknown value or storage id \"\(ref)\"")
+                    deferred[key] = scanner.checkpoint
+                    try scanner.skipValue()
                 }
             }
-            var outputs: [ValueID] = []
-            for cursor in try entry.required("outputs").elements() { outputs.append(try value(cursor)) }
-            var writes: [StorageID] = []
-            for cursor in try entry.optional("writes")?.elements() ?? [] { writes.append(try storage(cursor)) }
-            let op = try entry.required("op")
-            guard !(try op.string()).isEmpty else { throw op.error("op must not be empty") }
-            let node = Node(
-                id: id, op: try op.string(), module: try entry.required("module").string(),
-                moduleType: try entry.optional("module_type")?.string() ?? "",
-                inputs: inputs, outputs: outputs, writes: writes,
-                inplace: try entry.optional("inplace")?.bool() ?? false,
-                attributes: try attributes(entry), source: try entry.optional("source")?.string())
-            builder.addNode(node)
         }
-
-        for cursor in try root.required("outputs").elements() { builder.addOutput(try value(cursor)) }
-
-        let graph = builder.finish()
-        if let problem = graph.verify().first {
+        try scanner.finish()
+        for key in ["format", "version", "inputs", "nodes", "outputs"] where !seen.contains(key) {
+            throw scanner.error("missing required key \"\(key)\"", at: objectStart)
+        }
+        for key in ["inputs", "nodes", "outputs"] {
+            guard let checkpoint = deferred[key] else { continue }
+            scanner.restore(checkpoint)
+            try readReferringSection(key)
+        }
+        var graph = builder.finish()
+        graph.name = name
+        graph.mode = mode
+        if let problem = graph.verify(checkingIDs: false).first {
             throw InputError(location: problem.element, message: problem.message)
         }
         return graph
     }
 
-    private static func shape(_ entry: JSONCursor) throws(InputError) -> [Int]? {
-        guard let cursor = try entry.optional("shape") else { return nil }
+    private mutating func readReferringSection(_ key: String) throws(InputError) {
+        switch key {
+        case "inputs": try readArray { r throws(InputError) in r.builder.addInput(try r.valueReference()) }
+        case "outputs": try readArray { r throws(InputError) in r.builder.addOutput(try r.valueReference()) }
+        default: try readArray { r throws(InputError) in try r.readNode() }
+        }
+    }
+
+    private mutating func readArray(_ element: (inout StreamingTraceReader) throws(InputError) -> Void) throws(InputError) {
+        try scanner.beginArray()
+        while try scanner.nextElement() { try element(&self) }
+    }
+
+    private mutating func readModules() throws(InputError) {
+        var infos: [ModuleInfo] = []
+        try readArray { r throws(InputError) in
+            var path: String?, type: String?, instance: String?
+            let start = r.scanner.valueOffset
+            try r.readObject(StreamingTraceReader.moduleKeys) { r, key throws(InputError) in
+                switch key {
+                case "path": path = try r.scanner.string()
+                case "type": type = try r.scanner.string()
+                default: instance = try r.scanner.string()
+                }
+            }
+            guard let path else { throw r.scanner.error("missing required key \"path\"", at: start) }
+            guard let type else { throw r.scanner.error("missing required key \"type\"", at: start) }
+            infos.append(ModuleInfo(path: path, type: type, instance: instance))
+        }
+        builder.setModules(infos)
+    }
+
+    private mutating func readStorage() throws(InputError) {
+        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: String?
+        let start = scanner.valueOffset
+        try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
+            switch key {
+            case "id": id = try r.newID(.storage(StorageID(r.builder.graph.storages.count)))
+            case "kind":
+                guard let k = StorageKind(rawValue: try r.scanner.string()) else {
+                    throw r.scanner.error("storage kind must be \"parameter\" or \"buffer\"")
+                }
+                kind = k
+            case "names":
+                let list = try r.strings()
+                guard !list.isEmpty else { throw r.scanner.error("a storage needs at least one name") }
+                names = list
+            case "shape": shape = try r.shape()
+            default: dtype = try r.scanner.string()
+            }
+        }
+        guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
+        guard let kind else { throw scanner.error("missing required key \"kind\"", at: start) }
+        guard let names else { throw scanner.error("missing required key \"names\"", at: start) }
+        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype))
+    }
+
+    private mutating func readValue() throws(InputError) {
+        var id: String?, shape: [Int]?, dtype: String?
+        let start = scanner.valueOffset
+        try readObject(StreamingTraceReader.valueKeys) { r, key throws(InputError) in
+            switch key {
+            case "id": id = try r.newID(.value(ValueID(r.builder.graph.values.count)))
+            case "shape": shape = try r.shape()
+            default: dtype = try r.scanner.string()
+            }
+        }
+        guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
+        builder.addValue(id: id, shape: shape, dtype: dtype)
+    }
+
+    private mutating func readNode() throws(InputError) {
+        var id: String?, op: String?, module: String?, moduleType = "", source: String?
+        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = []
+        var inplace = false
+        var attributes: [(name: String, value: AttributeValue)] = []
+        let start = scanner.valueOffset
+        try readObject(StreamingTraceReader.nodeKeys) { r, key throws(InputError) in
+            switch key {
+            case "id": id = try r.newID(.node)
+            case "op":
+                let name = try r.scanner.string()
+                guard !name.isEmpty else { throw r.scanner.error("op must not be empty") }
+                op = name
+            case "module": module = try r.scanner.string()
+            case "module_type": moduleType = try r.scanner.string()
+            case "inputs":
+                var list: [Operand] = []
+                try r.readArray { r throws(InputError) in list.append(try r.operandReference()) }
+                inputs = list
+            case "outputs":
+                var list: [ValueID] = []
+                try r.readArray { r throws(InputError) in list.append(try r.valueReference()) }
+                outputs = list
+            case "writes":
+                try r.readArray { r throws(InputError) in writes.append(try r.storageReference()) }
+            case "inplace": inplace = try r.scanner.bool()
+            case "attrs": attributes = try r.attributes()
+            default: source = try r.scanner.string()
+            }
+        }
+        guard let id, let op, let module, let inputs, let outputs else {
+            let missing = id == nil ? "id" : op == nil ? "op" : module == nil ? "module" : inputs == nil ? "inputs" : "outputs"
+            throw scanner.error("missing required key \"\(missing)\"", at: start)
+        }
+        builder.addNode(Node(
+            id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
+            inplace: inplace, attributes: attributes, source: source))
+    }
+
+    /// Reads an object whose keys must come from `allowed`, each at most once; null members count as absent.
+    private mutating func readObject(
+        _ allowed: [String], _ member: (inout StreamingTraceReader, String) throws(InputError) -> Void
+    ) throws(InputError) {
+        try scanner.beginObject()
+        var seen = KeySet(allowed)
+        while let key = try scanner.nextKey() {
+            try seen.insert(key, scanner: scanner)
+            if try scanner.skipNull() { continue }
+            try member(&self, key)
+        }
+    }
+
+    // MARK: - References and small values
+
+    /// An element's id, which must not be taken by any storage, value or node read before it. `element`
+    /// is the handle the element will get when it is complete.
+    private mutating func newID(_ element: Element) throws(InputError) -> String {
+        let id = try scanner.string()
+        guard ids.updateValue(element, forKey: id) == nil else { throw scanner.error("duplicate id \"\(id)\"") }
+        return id
+    }
+
+    private mutating func valueReference() throws(InputError) -> ValueID {
+        let id = try scanner.string()
+        switch ids[id] {
+        case .value(let v): return v
+        case .storage: throw scanner.error("\"\(id)\" is a storage, expected a value")
+        case .node, nil: throw scanner.error("unknown value id \"\(id)\"")
+        }
+    }
+
+    private mutating func storageReference() throws(InputError) -> StorageID {
+        let id = try scanner.string()
+        guard case .storage(let s) = ids[id] else { throw scanner.error("unknown storage id \"\(id)\"") }
+        return s
+    }
+
+    private mutating func operandReference() throws(InputError) -> Operand {
+        let id = try scanner.string()
+        switch ids[id] {
+        case .value(let v): return .value(v)
+        case .storage(let s): return .storage(s)
+        case .node, nil: throw scanner.error("unknown value or storage id \"\(id)\"")
+        }
+    }
+
+    private mutating func strings() throws(InputError) -> [String] {
+        var result: [String] = []
+        try readArray { r throws(InputError) in result.append(try r.scanner.string()) }
+        return result
+    }
+
+    private mutating func shape() throws(InputError) -> [Int] {
         var dims: [Int] = []
-        for dim in try cursor.elements() {
-            let d = try dim.int()
-            guard d >= 0 else { throw dim.error("a dimension must not be negative (\(d))") }
+        try readArray { r throws(InputError) in
+            let d = try r.scanner.int()
+            guard d >= 0 else { throw r.scanner.error("a dimension must not be negative (\(d))") }
             dims.append(d)
         }
         return dims
     }
 
-    private static func attributes(_ entry: JSONCursor) throws(InputError) -> [(name: String, value: AttributeValue)] {
-        guard let attrs = try entry.optional("attrs") else { return [] }
+    private mutating func attributes() throws(InputError) -> [(name: String, value: AttributeValue)] {
         var result: [(name: String, value: AttributeValue)] = []
-        for (key, cursor) in try attrs.members() {
-            switch cursor.node.value {
-            case .int(let i): result.append((key, .int(i)))
-            case .double(let d): result.append((key, .double(d)))
-            case .string(let s): result.append((key, .string(s)))
-            case .bool(let b): result.append((key, .bool(b)))
-            case .array: result.append((key, .ints(try cursor.ints())))
-            case .null, .object: throw cursor.error("an attribute must be a number, string, boolean or list of integers")
+        var keys = DuplicateKeys()
+        try scanner.beginObject()
+        while let key = try scanner.nextKey() {
+            guard keys.insert(key) else { throw scanner.error("duplicate key \"\(key)\"", at: scanner.keyStart) }
+            switch try scanner.peek() {
+            case .number:
+                switch try scanner.number() {
+                case .int(let i): result.append((key, .int(i)))
+                case .double(let d): result.append((key, .double(d)))
+                }
+            case .string: result.append((key, .string(try scanner.string())))
+            case .bool: result.append((key, .bool(try scanner.bool())))
+            case .array:
+                var ints: [Int] = []
+                try readArray { r throws(InputError) in ints.append(try r.scanner.int()) }
+                result.append((key, .ints(ints)))
+            case .null, .object: throw scanner.error("an attribute must be a number, string, boolean or list of integers")
             }
         }
         return result
+    }
+}
+
+/// The keys an object has had so far: rejects unknown and repeated ones where they stand. The allowed
+/// keys are few, so they are searched rather than hashed (this runs for every key of a million objects).
+private struct KeySet {
+    private var seen: UInt64 = 0
+    private let allowed: [String]
+
+    init(_ allowed: [String]) {
+        self.allowed = allowed
+    }
+
+    func contains(_ key: String) -> Bool {
+        guard let i = allowed.firstIndex(of: key) else { return false }
+        return seen & (1 << i) != 0
+    }
+
+    mutating func insert(_ key: String, scanner: JSONScanner) throws(InputError) {
+        guard let i = allowed.firstIndex(of: key) else {
+            let expected = allowed.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            throw scanner.error("unknown key \"\(key)\" (expected one of \(expected))")
+        }
+        guard seen & (1 << i) == 0 else { throw scanner.error("duplicate key \"\(key)\"", at: scanner.keyStart) }
+        seen |= 1 << i
     }
 }

@@ -1,5 +1,6 @@
 @testable import Analysis
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

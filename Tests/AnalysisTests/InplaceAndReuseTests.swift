@@ -1,5 +1,6 @@
 import Analysis
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import FormatSupport
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

@@ -1,4 +1,5 @@
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

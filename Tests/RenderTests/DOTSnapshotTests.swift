@@ -1,5 +1,6 @@
 import Analysis
 import GraphCheck
+import GraphIR
 import Render
 import Testing
 import TestSupport

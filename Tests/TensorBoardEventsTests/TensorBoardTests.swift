@@ -1,6 +1,7 @@
 import Foundation
 import Analysis
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 

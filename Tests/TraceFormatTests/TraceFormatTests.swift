@@ -1,13 +1,14 @@
 import Foundation
 import FormatSupport
 import GraphCheck
+import GraphIR
 import Testing
 import TestSupport
 
 @Suite struct TraceFormatTests {
     func read(_ text: String) throws -> Graph {
         let bytes = Array(text.utf8)
-        return try TraceReader.read(JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes)))
+        return try TraceReader.read(bytes)
     }
 
     func readError(_ text: String) -> InputError? {
@@ -50,12 +51,36 @@ import TestSupport
         (#""module": "fc""#, #""module": "fc", "colour": "red""#, "$.nodes[0].colour", #"unknown key "colour""#),
         (#""attrs": {"k""#, #""attrs": {"z": {}, "k""#, "$.nodes[0].attrs.z", "an attribute must be"),
         (#""inputs": ["x"], "outputs": ["y"],"#, #""inputs": ["x"], "outputs": ["q"],"#, "$.outputs[0]", #"unknown value id "q""#),
+        (#""op": "linear", "#, "", "$.nodes[0] (line 4, column 12)", #"missing required key "op""#),
+        (#""module": "fc""#, #""module": "fc", "module": "g""#, "$.nodes[0].module", #"duplicate key "module""#),
+        (#""version": 1,"#, #""version": 1, "version": 1,"#, "$.version", #"duplicate key "version""#),
+        (#""inputs": ["x", "w"]"#, #""inputs": ["x", "n0"]"#, "$.nodes[0].inputs[1]", #"unknown value or storage id "n0""#),
     ])
     func badTracesAreLocated(from: String, to: String, location: String, message: String) {
         precondition(Self.minimal.contains(from), "bad test: \(from)")
         let error = readError(Self.minimal.replacingOccurrences(of: from, with: to))
         #expect(error?.location.hasPrefix(location) == true, "location: \(String(describing: error?.location))")
         #expect(error?.message.contains(message) == true, "message: \(String(describing: error?.message))")
+    }
+
+    /// Keys may come in any order: sections that refer to ids are reread once the ids are known, and
+    /// their errors still name their own place.
+    @Test func sectionsMayComeInAnyOrder() throws {
+        let reordered = """
+            {"nodes": [{"outputs": ["y"], "inputs": ["x", "w"], "module": "fc", "op": "linear", "id": "n0", "attrs": null}],
+             "outputs": ["y"], "values": [{"id": "x", "shape": [1, 2]}, {"id": "y", "shape": [1, 2]}], "inputs": ["x"],
+             "storages": [{"id": "w", "kind": "parameter", "names": ["fc.weight"], "shape": [2, 2], "dtype": "float32"}],
+             "version": 1, "format": "graphcheck.trace"}
+            """
+        let graph = try read(reordered)
+        let expected = try read(Self.minimal)
+        #expect(graph.nodes.map(\.id) == ["n0"])
+        #expect(graph.nodes[0].inputs == expected.nodes[0].inputs)
+        #expect(graph.inputs == expected.inputs && graph.outputs == expected.outputs)
+
+        let error = readError(reordered.replacingOccurrences(of: #""inputs": ["x", "w"]"#, with: #""inputs": ["x", "v"]"#))
+        #expect(error?.location == "$.nodes[0].inputs[1] (line 1, column 47)")
+        #expect(error?.message == #"unknown value or storage id "v""#)
     }
 
     /// docs/trace.schema.json and the reader must agree on every object's keys.

@@ -37,7 +37,7 @@ enum FuzzTarget: String, CaseIterable {
         case .modelSpec:
             return try ModelSpecReader.read(JSONCursor(root: JSONParser.parse(bytes), source: JSONSource(bytes: bytes))).graph
         case .trace:
-            return try TraceReader.read(JSONCursor(root: JSONParser.parse(bytes), source: JSONSource(bytes: bytes)))
+            return try TraceReader.read(bytes)
         case .onnx:
             return try ONNXModelReader.read(bytes)
         case .tensorboard:

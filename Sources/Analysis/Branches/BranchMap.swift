@@ -32,7 +32,7 @@ public struct BranchMap: Sendable {
         let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
         for (index, node) in graph.nodes.enumerated() {
             var mask = BranchSet()
-            for v in node.valueInputs {
+            for case .value(let v) in node.inputs {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
             if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
@@ -54,9 +54,8 @@ public struct BranchMap: Sendable {
                 if let b = BranchMap.branch(of: name, in: branches) { namedIn[index].insert(b) }
             }
             home[index] = storage.names.first.flatMap { BranchMap.branch(of: $0, in: branches) }
-            for node in storage.readers + storage.writers where region[node.index] >= 0 {
-                usedBy[index].insert(region[node.index])
-            }
+            for node in storage.readers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
+            for node in storage.writers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
         }
         self.region = region
         self.ancestry = ancestry
@@ -70,7 +69,7 @@ public struct BranchMap: Sendable {
     public static func branch(of path: String, in branches: [String]) -> Int? {
         var best: Int?
         for (i, prefix) in branches.enumerated() where modulePath(path, isWithin: prefix) {
-            if best == nil || prefix.count > branches[best!].count { best = i }
+            if best == nil || prefix.utf8.count > branches[best!].utf8.count { best = i }
         }
         return best
     }

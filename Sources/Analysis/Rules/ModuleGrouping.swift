@@ -3,7 +3,10 @@ import GraphIR
 /// Groups shared storages at the highest module that is shared, so that 197 shared tensors read as two
 /// lines — `branch1.denseblock4 ≡ … ≡ branch5.denseblock4 (_DenseBlock)` and the same for `norm5` —
 /// instead of 197 names.
-struct ModuleGrouping {
+///
+/// A class with lazily built tables: most graphs have nothing to group, and the tables cost a pass over
+/// every module and storage name (a second or more at a million ops).
+final class ModuleGrouping {
     /// Equivalent module paths, one per branch, and the storages under them.
     struct Group {
         var paths: [String]
@@ -15,33 +18,36 @@ struct ModuleGrouping {
 
     let graph: Graph
     let map: BranchMap
-    private let instanceByPath: [String: String]
-    private let typeByPath: [String: String]
+
+    private lazy var instanceByPath: [String: String] = {
+        var instances: [String: String] = [:]
+        for module in graph.modules { if let instance = module.instance { instances[module.path] = instance } }
+        return instances
+    }()
+
+    private lazy var typeByPath: [String: String] = graph.moduleTypes()
+
     /// Without module identities (traces from producers that cannot tell), two module paths count as one
     /// module when every tensor name under one names the same storage under the other.
-    private let contentsByPath: [String: [String: Int]]
+    private lazy var contentsByPath: [String: [String: Int]] = {
+        var contents: [String: [String: Int]] = [:]
+        guard instanceByPath.isEmpty else { return contents }
+        for (index, storage) in graph.storages.enumerated() {
+            for name in storage.names {
+                var path = Substring(name)
+                while let dot = path.lastIndex(of: ".") {
+                    path = path[..<dot]
+                    contents[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
+                }
+                contents["", default: [:]][name] = index
+            }
+        }
+        return contents
+    }()
 
     init(graph: Graph, map: BranchMap) {
         self.graph = graph
         self.map = map
-        var instances: [String: String] = [:]
-        for module in graph.modules { if let instance = module.instance { instances[module.path] = instance } }
-        instanceByPath = instances
-        typeByPath = graph.moduleTypes()
-        var contents: [String: [String: Int]] = [:]
-        if instances.isEmpty {
-            for (index, storage) in graph.storages.enumerated() {
-                for name in storage.names {
-                    var path = Substring(name)
-                    while let dot = path.lastIndex(of: ".") {
-                        path = path[..<dot]
-                        contents[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
-                    }
-                    contents["", default: [:]][name] = index
-                }
-            }
-        }
-        contentsByPath = contents
     }
 
     func type(of path: String) -> String { typeByPath[path] ?? "" }

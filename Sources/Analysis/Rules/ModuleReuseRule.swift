@@ -21,20 +21,23 @@ public struct ModuleReuseRule: Rule {
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph
-        // Call sites of each parameterized module: ops reading the same tensor under the same path.
+        // Call sites of each parameterized module: ops reading the same tensor under the same path. Only
+        // a tensor read twice can be a reuse, so the common case (one reader) costs nothing.
         var calls: [String: Int] = [:]
         var order: [String] = []
-        var leaves = Set<String>()
-        for s in graph.storageIDs where graph[s].kind == .parameter && graph[s].mayBeWeight {
+        let weights = graph.storageIDs.filter { graph[$0].kind == .parameter && graph[$0].mayBeWeight }
+        for s in weights where graph[s].readers.count >= 2 {
             var perModule: [String: Int] = [:]
             for r in graph[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
-            for (module, count) in perModule {
-                leaves.insert(module)
-                if count >= 2 {
-                    if calls[module] == nil { order.append(module) }
-                    calls[module] = max(calls[module] ?? 0, count)
-                }
+            for (module, count) in perModule where count >= 2 {
+                if calls[module] == nil { order.append(module) }
+                calls[module] = max(calls[module] ?? 0, count)
             }
+        }
+        guard !order.isEmpty else { return [] }
+        var leaves = Set<String>()
+        for s in weights {
+            for r in graph[s].readers where !graph.nodes[r.index].module.isEmpty { leaves.insert(graph.nodes[r.index].module) }
         }
         // Report at the highest module whose parameterized submodules are all reused (containers that are
         // never called themselves, ModuleList and ModuleDict, are not climbed into).
