@@ -101,32 +101,71 @@ public struct JSONScanner {
     /// The next key of the innermost object, positioned at its value; nil (and the object closed) at `}`.
     /// Duplicate keys are the caller's to reject: only it knows whether it keeps the keys.
     public mutating func nextKey() throws(InputError) -> String? {
+        guard try atNextMember() else { return nil }
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw syntaxError("expected a string key") }
+        let keyOffset = pos
+        let key = try scanString()
+        try enterMember(key: key, at: keyOffset)
+        return key
+    }
+
+    /// Like `nextKey()` for an object whose keys are the cases of `Key`: the key is matched as bytes,
+    /// without making a String (this runs for every key of a million-op trace). An unknown key, or one
+    /// that `seen` (the caller's record of this object's keys, one bit per case) already has, is an error.
+    public mutating func nextKey<Key>(in table: JSONKeyTable<Key>, seen: inout UInt64) throws(InputError) -> Key? {
+        guard try atNextMember() else { return nil }
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw syntaxError("expected a string key") }
+        let keyOffset = pos
+        let index: Int
+        if let i = table.match(bytes, from: pos + 1) {
+            pos += table.utf8[i].count + 2
+            try enterMember(key: table.names[i], at: keyOffset)
+            index = i
+        } else {
+            // Escaped, or not ours: read it as text to judge it.
+            let key = try scanString()
+            try enterMember(key: key, at: keyOffset)
+            guard let i = table.names.firstIndex(of: key) else {
+                let expected = table.names.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+                throw error("unknown key \"\(key)\" (expected one of \(expected))")
+            }
+            index = i
+        }
+        let bit: UInt64 = 1 << UInt64(index)
+        guard seen & bit == 0 else { throw error("duplicate key \"\(table.names[index])\"", at: keyOffset) }
+        seen |= bit
+        return table.keys[index]
+    }
+
+    /// Consumes the `,` before a member, or the `}` that closes the object (false).
+    private mutating func atNextMember() throws(InputError) -> Bool {
         skipWhitespace()
         guard pos < bytes.count else { throw syntaxError("unexpected end of input inside an object") }
-        let top = frames.count - 1
         if bytes[pos] == UInt8(ascii: "}") {
             pos += 1
             frames.removeLast()
             skipWhitespace()
-            return nil
+            return false
         }
-        if frames[top].count > 0 {
+        if frames[frames.count - 1].count > 0 {
             guard bytes[pos] == UInt8(ascii: ",") else { throw syntaxError("expected ',' or '}' in an object") }
             pos += 1
             skipWhitespace()
         }
-        guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw syntaxError("expected a string key") }
-        let keyOffset = pos
-        let key = try scanString()
+        return true
+    }
+
+    /// After a key: the colon, then positioned at the member's value.
+    private mutating func enterMember(key: String, at keyOffset: Int) throws(InputError) {
         skipWhitespace()
         guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw syntaxError("expected ':' after key") }
         pos += 1
         skipWhitespace()
+        let top = frames.count - 1
         frames[top].count += 1
         frames[top].key = key
         valueOffset = pos
         keyStart = keyOffset
-        return key
     }
 
     /// Where the last key returned by `nextKey()` starts (for "duplicate key" errors).
@@ -414,4 +453,33 @@ public struct JSONScanner {
     }
 
     private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+}
+
+/// The keys an object of a format may have, as the cases of `Key`, prepared for matching as bytes.
+public struct JSONKeyTable<Key: CaseIterable & RawRepresentable>: Sendable where Key.RawValue == String, Key: Sendable {
+    let keys: [Key]
+    let names: [String]
+    let utf8: [[UInt8]]
+
+    public init() {
+        keys = Array(Key.allCases)
+        precondition(keys.count <= 64, "a key table has at most 64 keys")
+        names = keys.map(\.rawValue)
+        utf8 = names.map { Array($0.utf8) }
+    }
+
+    /// The key whose bytes, followed by a closing quote, start at `start`.
+    func match(_ bytes: [UInt8], from start: Int) -> Int? {
+        for (i, key) in utf8.enumerated() {
+            let end = start + key.count
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { continue }
+            var equal = true
+            for j in 0..<key.count where bytes[start + j] != key[j] {
+                equal = false
+                break
+            }
+            if equal { return i }
+        }
+        return nil
+    }
 }

@@ -102,17 +102,42 @@ public enum InputLoader {
             throw InputError(file: path, message: "no such file")
         }
         guard !isDirectory.boolValue else { throw InputError(file: path, message: "is a directory, expected a file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, message: "cannot open the file for reading") }
-        defer { try? handle.close() }
-        do {
-            let size = try handle.seekToEnd()
-            guard size <= UInt64(maxFileSize) else { throw InputError(file: path, message: "file is larger than \(maxFileSize >> 20) MiB") }
-            try handle.seek(toOffset: 0)
-            return [UInt8](try handle.readToEnd() ?? Data())
-        } catch let error as InputError {
-            throw error
-        } catch {
-            throw InputError(file: path, message: "cannot read the file: \(error.localizedDescription)")
+        // POSIX reads straight into the array: going through Data costs a second copy of a 300 MB trace.
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw InputError(file: path, message: "cannot open the file for reading") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw InputError(file: path, message: "cannot read the file") }
+        guard status.st_mode & S_IFMT == S_IFREG else { return try readStream(fd, path) }
+        let size = Int(status.st_size)
+        guard size <= maxFileSize else { throw InputError(file: path, message: "file is larger than \(maxFileSize >> 20) MiB") }
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < size {
+                let n = read(fd, buffer.baseAddress! + count, size - count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                count += n
+            }
+            failed = count < size
+        }
+        // A file that shrank while being read is as good as unreadable.
+        guard !failed else { throw InputError(file: path, message: "cannot read the file: it ended after \(bytes.count) of \(size) bytes") }
+        return bytes
+    }
+
+    /// A pipe or device (`<(…)`, /dev/stdin): read until its end, refusing more than `maxFileSize`.
+    private static func readStream(_ fd: Int32, _ path: String) throws(InputError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw InputError(file: path, message: "cannot read the file") }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[..<n])
+            guard bytes.count <= maxFileSize else { throw InputError(file: path, message: "file is larger than \(maxFileSize >> 20) MiB") }
         }
     }
 }

@@ -10,13 +10,21 @@ import GraphIR
 /// from a checkpoint at the end.
 public enum TraceReader {
     /// The keys each object of the format may have; docs/trace.schema.json lists the same (a test checks).
-    public static let topLevelKeys: Set<String> = [
-        "format", "version", "producer", "model", "mode", "storage_identity", "inputs", "outputs", "modules", "storages", "values", "nodes",
-    ]
-    public static let moduleKeys: Set<String> = ["path", "type", "instance"]
-    public static let storageKeys: Set<String> = ["id", "kind", "names", "shape", "dtype"]
-    public static let valueKeys: Set<String> = ["id", "shape", "dtype"]
-    public static let nodeKeys: Set<String> = ["id", "op", "module", "module_type", "inputs", "outputs", "writes", "inplace", "attrs", "source"]
+    public static let topLevelKeys = Set(TopKey.allCases.map(\.rawValue))
+    public static let moduleKeys = Set(ModuleKey.allCases.map(\.rawValue))
+    public static let storageKeys = Set(StorageKey.allCases.map(\.rawValue))
+    public static let valueKeys = Set(ValueKey.allCases.map(\.rawValue))
+    public static let nodeKeys = Set(NodeKey.allCases.map(\.rawValue))
+
+    enum TopKey: String, CaseIterable, Sendable {
+        case format, version, producer, model, mode, storageIdentity = "storage_identity", inputs, outputs, modules, storages, values, nodes
+    }
+    enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance }
+    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype }
+    enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
+    enum NodeKey: String, CaseIterable, Sendable {
+        case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, attrs, source
+    }
 
     /// Whether a parsed document claims to be a trace (used to tell traces from model specs).
     public static func isTrace(_ root: JSONNode) -> Bool {
@@ -43,10 +51,11 @@ struct StreamingTraceReader {
         case node
     }
 
-    static let moduleKeys = Array(TraceReader.moduleKeys)
-    static let storageKeys = Array(TraceReader.storageKeys)
-    static let valueKeys = Array(TraceReader.valueKeys)
-    static let nodeKeys = Array(TraceReader.nodeKeys)
+    static let topKeys = JSONKeyTable<TraceReader.TopKey>()
+    static let moduleKeys = JSONKeyTable<TraceReader.ModuleKey>()
+    static let storageKeys = JSONKeyTable<TraceReader.StorageKey>()
+    static let valueKeys = JSONKeyTable<TraceReader.ValueKey>()
+    static let nodeKeys = JSONKeyTable<TraceReader.NodeKey>()
 
     init(scanner: JSONScanner, byteCount: Int) {
         self.scanner = scanner
@@ -57,36 +66,36 @@ struct StreamingTraceReader {
     mutating func read() throws(InputError) -> Graph {
         let objectStart = scanner.valueOffset
         try scanner.beginObject()
-        var seen = KeySet(Array(TraceReader.topLevelKeys))
-        var deferred: [String: JSONScanner.Checkpoint] = [:]
+        var seen: UInt64 = 0
+        var deferred: [TraceReader.TopKey: JSONScanner.Checkpoint] = [:]
         var name = ""
         var mode = "train"
-        while let key = try scanner.nextKey() {
-            try seen.insert(key, scanner: scanner)
+        func has(_ key: TraceReader.TopKey) -> Bool { seen & (1 << UInt64(TraceReader.TopKey.allCases.firstIndex(of: key)!)) != 0 }
+        while let key = try scanner.nextKey(in: Self.topKeys, seen: &seen) {
             if try scanner.skipNull() { continue }
             switch key {
-            case "format":
+            case .format:
                 guard try scanner.string() == TraceWriter.format else { throw scanner.error("expected \"format\": \"\(TraceWriter.format)\"") }
-            case "version":
+            case .version:
                 let v = try scanner.int()
                 guard v == TraceWriter.version else {
                     throw scanner.error("unsupported trace version \(v) (this graphcheck reads version \(TraceWriter.version))")
                 }
-            case "producer": _ = try scanner.string()
-            case "model": name = try scanner.string()
-            case "mode":
+            case .producer: _ = try scanner.string()
+            case .model: name = try scanner.string()
+            case .mode:
                 mode = try scanner.string()
                 guard mode == "train" || mode == "eval" else { throw scanner.error("mode must be \"train\" or \"eval\"") }
-            case "storage_identity":
+            case .storageIdentity:
                 guard let value = StorageIdentity(rawValue: try scanner.string()) else {
                     throw scanner.error("storage_identity must be \"exact\" or \"name\"")
                 }
                 builder.setStorageIdentity(value)
-            case "modules": try readModules()
-            case "storages": try readArray { r throws(InputError) in try r.readStorage() }
-            case "values": try readArray { r throws(InputError) in try r.readValue() }
-            default:  // inputs, nodes, outputs: they refer to storages and values
-                if seen.contains("storages") && seen.contains("values") {
+            case .modules: try readModules()
+            case .storages: try readArray { r throws(InputError) in try r.readStorage() }
+            case .values: try readArray { r throws(InputError) in try r.readValue() }
+            case .inputs, .nodes, .outputs:  // they refer to storages and values
+                if has(.storages) && has(.values) {
                     try readReferringSection(key)
                 } else {
                     deferred[key] = scanner.checkpoint
@@ -95,10 +104,10 @@ struct StreamingTraceReader {
             }
         }
         try scanner.finish()
-        for key in ["format", "version", "inputs", "nodes", "outputs"] where !seen.contains(key) {
-            throw scanner.error("missing required key \"\(key)\"", at: objectStart)
+        for key in [TraceReader.TopKey.format, .version, .inputs, .nodes, .outputs] where !has(key) {
+            throw scanner.error("missing required key \"\(key.rawValue)\"", at: objectStart)
         }
-        for key in ["inputs", "nodes", "outputs"] {
+        for key in [TraceReader.TopKey.inputs, .nodes, .outputs] {
             guard let checkpoint = deferred[key] else { continue }
             scanner.restore(checkpoint)
             try readReferringSection(key)
@@ -112,10 +121,10 @@ struct StreamingTraceReader {
         return graph
     }
 
-    private mutating func readReferringSection(_ key: String) throws(InputError) {
+    private mutating func readReferringSection(_ key: TraceReader.TopKey) throws(InputError) {
         switch key {
-        case "inputs": try readArray { r throws(InputError) in r.builder.addInput(try r.valueReference()) }
-        case "outputs": try readArray { r throws(InputError) in r.builder.addOutput(try r.valueReference()) }
+        case .inputs: try readArray { r throws(InputError) in r.builder.addInput(try r.valueReference()) }
+        case .outputs: try readArray { r throws(InputError) in r.builder.addOutput(try r.valueReference()) }
         default: try readArray { r throws(InputError) in try r.readNode() }
         }
     }
@@ -132,9 +141,9 @@ struct StreamingTraceReader {
             let start = r.scanner.valueOffset
             try r.readObject(StreamingTraceReader.moduleKeys) { r, key throws(InputError) in
                 switch key {
-                case "path": path = try r.scanner.string()
-                case "type": type = try r.scanner.string()
-                default: instance = try r.scanner.string()
+                case .path: path = try r.scanner.string()
+                case .type: type = try r.scanner.string()
+                case .instance: instance = try r.scanner.string()
                 }
             }
             guard let path else { throw r.scanner.error("missing required key \"path\"", at: start) }
@@ -149,18 +158,18 @@ struct StreamingTraceReader {
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
-            case "id": id = try r.newID(.storage(StorageID(r.builder.graph.storages.count)))
-            case "kind":
+            case .id: id = try r.newID(.storage(StorageID(r.builder.graph.storages.count)))
+            case .kind:
                 guard let k = StorageKind(rawValue: try r.scanner.string()) else {
                     throw r.scanner.error("storage kind must be \"parameter\" or \"buffer\"")
                 }
                 kind = k
-            case "names":
+            case .names:
                 let list = try r.strings()
                 guard !list.isEmpty else { throw r.scanner.error("a storage needs at least one name") }
                 names = list
-            case "shape": shape = try r.shape()
-            default: dtype = try r.scanner.string()
+            case .shape: shape = try r.shape()
+            case .dtype: dtype = try r.scanner.string()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
@@ -174,9 +183,9 @@ struct StreamingTraceReader {
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.valueKeys) { r, key throws(InputError) in
             switch key {
-            case "id": id = try r.newID(.value(ValueID(r.builder.graph.values.count)))
-            case "shape": shape = try r.shape()
-            default: dtype = try r.scanner.string()
+            case .id: id = try r.newID(.value(ValueID(r.builder.graph.values.count)))
+            case .shape: shape = try r.shape()
+            case .dtype: dtype = try r.scanner.string()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
@@ -191,26 +200,26 @@ struct StreamingTraceReader {
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.nodeKeys) { r, key throws(InputError) in
             switch key {
-            case "id": id = try r.newID(.node)
-            case "op":
+            case .id: id = try r.newID(.node)
+            case .op:
                 let name = try r.scanner.string()
                 guard !name.isEmpty else { throw r.scanner.error("op must not be empty") }
                 op = name
-            case "module": module = try r.scanner.string()
-            case "module_type": moduleType = try r.scanner.string()
-            case "inputs":
+            case .module: module = try r.scanner.string()
+            case .moduleType: moduleType = try r.scanner.string()
+            case .inputs:
                 var list: [Operand] = []
                 try r.readArray { r throws(InputError) in list.append(try r.operandReference()) }
                 inputs = list
-            case "outputs":
+            case .outputs:
                 var list: [ValueID] = []
                 try r.readArray { r throws(InputError) in list.append(try r.valueReference()) }
                 outputs = list
-            case "writes":
+            case .writes:
                 try r.readArray { r throws(InputError) in writes.append(try r.storageReference()) }
-            case "inplace": inplace = try r.scanner.bool()
-            case "attrs": attributes = try r.attributes()
-            default: source = try r.scanner.string()
+            case .inplace: inplace = try r.scanner.bool()
+            case .attrs: attributes = try r.attributes()
+            case .source: source = try r.scanner.string()
             }
         }
         guard let id, let op, let module, let inputs, let outputs else {
@@ -222,14 +231,13 @@ struct StreamingTraceReader {
             inplace: inplace, attributes: attributes, source: source))
     }
 
-    /// Reads an object whose keys must come from `allowed`, each at most once; null members count as absent.
-    private mutating func readObject(
-        _ allowed: [String], _ member: (inout StreamingTraceReader, String) throws(InputError) -> Void
+    /// Reads an object whose keys are the cases of `Key`, each at most once; null members count as absent.
+    private mutating func readObject<Key>(
+        _ table: JSONKeyTable<Key>, _ member: (inout StreamingTraceReader, Key) throws(InputError) -> Void
     ) throws(InputError) {
         try scanner.beginObject()
-        var seen = KeySet(allowed)
-        while let key = try scanner.nextKey() {
-            try seen.insert(key, scanner: scanner)
+        var seen: UInt64 = 0
+        while let key = try scanner.nextKey(in: table, seen: &seen) {
             if try scanner.skipNull() { continue }
             try member(&self, key)
         }
@@ -307,30 +315,5 @@ struct StreamingTraceReader {
             }
         }
         return result
-    }
-}
-
-/// The keys an object has had so far: rejects unknown and repeated ones where they stand. The allowed
-/// keys are few, so they are searched rather than hashed (this runs for every key of a million objects).
-private struct KeySet {
-    private var seen: UInt64 = 0
-    private let allowed: [String]
-
-    init(_ allowed: [String]) {
-        self.allowed = allowed
-    }
-
-    func contains(_ key: String) -> Bool {
-        guard let i = allowed.firstIndex(of: key) else { return false }
-        return seen & (1 << i) != 0
-    }
-
-    mutating func insert(_ key: String, scanner: JSONScanner) throws(InputError) {
-        guard let i = allowed.firstIndex(of: key) else {
-            let expected = allowed.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            throw scanner.error("unknown key \"\(key)\" (expected one of \(expected))")
-        }
-        guard seen & (1 << i) == 0 else { throw scanner.error("duplicate key \"\(key)\"", at: scanner.keyStart) }
-        seen |= 1 << i
     }
 }
