@@ -64,7 +64,7 @@ public struct Storage: Sendable {
     /// Whether this can be a learned weight: floating point with more than one element (or unknown). Shape
     /// and index constants an exporter creates (`val_1332`: int64[2]) are shared by design.
     public var mayBeWeight: Bool {
-        if let dtype, !(dtype.hasPrefix("float") || dtype.hasPrefix("bfloat")) { return false }
+        if let dtype, !(dtype.utf8.starts(with: "float".utf8) || dtype.utf8.starts(with: "bfloat".utf8)) { return false }
         return (shape.map(elementCount) ?? 2) > 1
     }
 

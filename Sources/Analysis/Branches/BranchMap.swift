@@ -49,11 +49,14 @@ public struct BranchMap: Sendable {
         var namedIn = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
         var usedBy = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
         var home = [Int?](repeating: nil, count: graph.storages.count)
-        for (index, storage) in graph.storages.enumerated() {
-            for name in storage.names {
-                if let b = BranchMap.branch(of: name, in: branches) { namedIn[index].insert(b) }
+        let storages = graph.storages
+        for index in storages.indices {
+            let storage = storages[index]
+            for (n, name) in storage.names.enumerated() {
+                let b = BranchMap.branch(of: name, in: branches)
+                if let b { namedIn[index].insert(b) }
+                if n == 0 { home[index] = b }
             }
-            home[index] = storage.names.first.flatMap { BranchMap.branch(of: $0, in: branches) }
             for node in storage.readers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
             for node in storage.writers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
         }

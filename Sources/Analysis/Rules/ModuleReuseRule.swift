@@ -25,10 +25,11 @@ public struct ModuleReuseRule: Rule {
         // a tensor read twice can be a reuse, so the common case (one reader) costs nothing.
         var calls: [String: Int] = [:]
         var order: [String] = []
-        let weights = graph.storageIDs.filter { graph[$0].kind == .parameter && graph[$0].mayBeWeight }
-        for s in weights where graph[s].readers.count >= 2 {
+        let storages = graph.storages  // indexed in place: copying a Storage per test costs its retains
+        let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
+        for s in weights where storages[s].readers.count >= 2 {
             var perModule: [String: Int] = [:]
-            for r in graph[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
+            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
             for (module, count) in perModule where count >= 2 {
                 if calls[module] == nil { order.append(module) }
                 calls[module] = max(calls[module] ?? 0, count)
@@ -37,7 +38,7 @@ public struct ModuleReuseRule: Rule {
         guard !order.isEmpty else { return [] }
         var leaves = Set<String>()
         for s in weights {
-            for r in graph[s].readers where !graph.nodes[r.index].module.isEmpty { leaves.insert(graph.nodes[r.index].module) }
+            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { leaves.insert(graph.nodes[r.index].module) }
         }
         // Report at the highest module whose parameterized submodules are all reused (containers that are
         // never called themselves, ModuleList and ModuleDict, are not climbed into).
