@@ -20,6 +20,11 @@ public struct RenderOptions: Sendable {
     /// (DenseNet's concatenations make edges grow much faster than nodes as modules are expanded.)
     public var nodeBudget = 400
     public var edgeBudget = 600
+    /// The most that is ever handed to Graphviz, whatever depth was asked for: dot's layout grows much
+    /// faster than linearly (about 20 s at 5,000 nodes here), so a deeper request is collapsed to the
+    /// deepest level within this, and the view says so.
+    public var nodeLimit = 5000
+    public var edgeLimit = 10000
 
     public init(depth: Depth = .auto, parameters: Parameters = .findings, showFindings: Bool = true) {
         self.depth = depth

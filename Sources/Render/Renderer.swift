@@ -21,6 +21,13 @@ public enum Renderer {
     public static func render(_ graph: Graph, report: Report?, options: RenderOptions, format: Format) throws(RenderError) -> Output {
         let view = ViewBuilder.build(graph, report: report, options: options)
         let dot = DOTEncoder.encode(view)
+        // Even the shallowest view can be too much (a million ops in the model's own forward): no layout
+        // then, rather than one that never ends. DOT text needs no layout.
+        if format != .dot && (view.nodes.count > options.nodeLimit || view.edges.count > options.edgeLimit) {
+            throw RenderError(
+                "too large to lay out: \(view.nodes.count) nodes and \(view.edges.count) edges even at the shallowest depth "
+                    + "(the limit is \(options.nodeLimit) nodes and \(options.edgeLimit) edges; write .dot, or raise it with --max-nodes)")
+        }
         switch format {
         case .dot: return Output(bytes: Array(dot.utf8), view: view)
         case .svg: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .svg), view: view)

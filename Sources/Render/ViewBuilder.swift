@@ -106,31 +106,39 @@ private struct Builder {
         return pairs.count + storages.count
     }
 
-    func chooseDepth(storages: [Int]) -> Int? {
-        func fits(_ depth: Int?) -> Bool {
-            nodeCount(depth: depth, storages: storages) <= options.nodeBudget
-                && edgeCount(depth: depth, storages: storages) <= options.edgeBudget
+    /// The depth to draw, and (when the request had to be collapsed to stay within the layout limit) how
+    /// many nodes the request would have drawn.
+    func chooseDepth(storages: [Int]) -> (depth: Int?, collapsedFrom: Int?) {
+        func fits(_ depth: Int?, _ nodes: Int, _ edges: Int) -> Bool {
+            nodeCount(depth: depth, storages: storages) <= nodes && edgeCount(depth: depth, storages: storages) <= edges
         }
-        switch options.depth {
-        case .full: return nil
-        case .level(let n): return n >= maxDepth ? nil : max(n, 1)
-        case .auto:
-            if fits(nil) { return nil }
+        /// The deepest level within the budget (at least 1).
+        func deepest(within nodes: Int, _ edges: Int) -> Int? {
+            if fits(nil, nodes, edges) { return nil }
             var chosen = 1
             for d in 1..<max(maxDepth, 1) {
-                guard fits(d) else { break }
+                guard fits(d, nodes, edges) else { break }
                 chosen = d
             }
             return chosen
         }
+        let requested: Int?
+        switch options.depth {
+        case .auto: return (deepest(within: options.nodeBudget, options.edgeBudget), nil)
+        case .full: requested = nil
+        case .level(let n): requested = n >= maxDepth ? nil : max(n, 1)
+        }
+        if fits(requested, options.nodeLimit, options.edgeLimit) { return (requested, nil) }
+        return (deepest(within: options.nodeLimit, options.edgeLimit), nodeCount(depth: requested, storages: storages))
     }
 
     // MARK: - Building
 
     mutating func build() -> ViewGraph {
         let storages = drawnStorages()
-        let depth = chooseDepth(storages: storages)
+        let (depth, collapsedFrom) = chooseDepth(storages: storages)
         view.depth = depth
+        view.collapsedFrom = collapsedFrom
 
         var inputNode: [ValueID: Int] = [:]
         for input in graph.inputs {

@@ -43,5 +43,8 @@ public struct ViewGraph: Sendable {
     public var edges: [Edge] = []
     /// The module depth drawn; nil when every op is drawn.
     public var depth: Int?
+    /// Set when the depth asked for would have exceeded the layout limit and a shallower one was drawn:
+    /// the node count the request would have had.
+    public var collapsedFrom: Int?
     public var opNodes: Int { nodes.filter { $0.kind == .op }.count }
 }

@@ -123,6 +123,9 @@ struct Render: ParsableCommand {
     @Option(help: "Parameters and buffers to draw: none, findings (default) or all.")
     var params: RenderOptions.Parameters = .findings
 
+    @Option(help: "The most nodes handed to Graphviz (edges: twice as many); a deeper --depth is collapsed to fit.")
+    var maxNodes: Int = RenderOptions().nodeLimit
+
     @Flag(name: .customLong("no-findings"), help: "Draw the plain graph, without analysis.")
     var noFindings = false
 
@@ -132,6 +135,7 @@ struct Render: ParsableCommand {
         guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
             throw ValidationError("--depth must be a positive number, 'full' or 'auto'")
         }
+        guard maxNodes > 0 else { throw ValidationError("--max-nodes must be positive") }
         guard format != nil || output == "-" || Renderer.Format(path: output) != nil else {
             throw ValidationError("cannot tell the format from '\(output)': use a .dot, .svg, .png or .pdf name or --format")
         }
@@ -147,13 +151,19 @@ struct Render: ParsableCommand {
         let report = noFindings
             ? nil : try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
         let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
-        let options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
+        var options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
+        options.nodeLimit = maxNodes
+        options.edgeLimit = maxNodes.multipliedReportingOverflow(by: 2).overflow ? Int.max : maxNodes * 2
         progress.update("laying out with Graphviz")
         let rendered = try Renderer.render(input.graph, report: report, options: options, format: format ?? Renderer.Format(path: output) ?? .svg)
         progress.finish()
         let drawn = rendered.view.depth.map { "depth \($0)" } ?? "full depth"
+        if let requested = rendered.view.collapsedFrom {
+            standardError("graphcheck: --depth \(depth) would hand Graphviz \(requested) nodes, more than it lays out in reasonable time "
+                + "(--max-nodes \(maxNodes)); collapsed to \(drawn)")
+        }
         standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
-            + (rendered.view.depth != nil ? "; --depth full draws every op" : ""))
+            + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil ? "; --depth full draws every op" : ""))
         try OutputFile.write(Data(rendered.bytes), to: output)
     }
 }

@@ -47,6 +47,29 @@ import TestSupport
         #expect(collapsed.nodes.contains { $0.kind == .box && $0.lines[0] == "Sequential[trunk]" })
     }
 
+    /// Graphviz is never handed more than the layout limit: a deeper request is collapsed, and said so.
+    @Test func aDepthBeyondTheLayoutLimitIsCollapsed() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        var options = RenderOptions(depth: .full)
+        options.nodeLimit = 500
+        let view = ViewBuilder.build(graph, report: report, options: options)
+        #expect(view.depth != nil, "collapsed to some module depth")
+        #expect(view.nodes.count <= 500)
+        #expect(view.collapsedFrom ?? 0 > 1000, "the full view would have every op")
+
+        options.nodeLimit = 5000
+        let full = ViewBuilder.build(graph, report: report, options: options)
+        #expect(full.depth == nil && full.collapsedFrom == nil)
+    }
+
+    @Test func aViewTooLargeEvenCollapsedIsRefusedNotLaidOut() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        var options = RenderOptions(depth: .level(1))
+        options.nodeLimit = 5
+        #expect(throws: RenderError.self) { try Renderer.render(graph, report: report, options: options, format: .svg) }
+        #expect(try Renderer.render(graph, report: report, options: options, format: .dot).bytes.count > 0)
+    }
+
     @Test func parametersOption() throws {
         let (graph, report) = try sample("densenet121_multihead_fixed.json")
         let none = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full, parameters: .none))
