@@ -42,6 +42,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synthetic-traces", path: "bench/SyntheticTraces"),
+        .executableTarget(name: "render-soak", dependencies: ["GraphCheck", "Render"], path: "bench/RenderSoak"),
         // libFuzzer harness over every reader (fuzz/run.sh builds it with -sanitize=fuzzer).
         .executableTarget(
             name: "graphcheck-fuzz",

@@ -108,10 +108,13 @@ struct Render: ParsableCommand {
         commandName: "render",
         abstract: "Draw the graph as TensorBoard would, with the findings marked: DOT, SVG, PNG or PDF.")
 
-    @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
-    var file: String
+    @Argument(help: ArgumentHelp(
+        "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory; several to draw a batch.",
+        discussion: "With several inputs, -o names a directory and each drawing is made by its own graphcheck process, "
+            + "so a long batch does not accumulate what Graphviz leaks per layout."))
+    var files: [String]
 
-    @Option(name: .shortAndLong, help: "Output file; its extension picks the format ('-' for standard output).")
+    @Option(name: .shortAndLong, help: "Output file; its extension picks the format ('-' for standard output). A directory for a batch.")
     var output: String
 
     @Option(help: "Output format: dot, svg, png or pdf (default: from the output file's extension).")
@@ -131,17 +134,22 @@ struct Render: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisOptions
 
+    var file: String { files[0] }
+
     func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("name an input to draw") }
+        guard files.count == 1 || output != "-" else { throw ValidationError("a batch needs -o DIRECTORY") }
         guard depth == "auto" || depth == "full" || (Int(depth).map { $0 > 0 } ?? false) else {
             throw ValidationError("--depth must be a positive number, 'full' or 'auto'")
         }
         guard maxNodes > 0 else { throw ValidationError("--max-nodes must be positive") }
-        guard format != nil || output == "-" || Renderer.Format(path: output) != nil else {
+        guard files.count > 1 || format != nil || output == "-" || Renderer.Format(path: output) != nil else {
             throw ValidationError("cannot tell the format from '\(output)': use a .dot, .svg, .png or .pdf name or --format")
         }
     }
 
     func run() throws {
+        if files.count > 1 { return try runBatch() }
         let settings = try Configuration.load(for: file, explicit: analysis.config)
         let progress = Progress()
         defer { progress.finish() }
@@ -165,6 +173,24 @@ struct Render: ParsableCommand {
         standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
             + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil ? "; --depth full draws every op" : ""))
         try OutputFile.write(Data(rendered.bytes), to: output)
+    }
+}
+
+extension Render {
+    /// Each input drawn by a child `graphcheck render` with the same options, one at a time.
+    func runBatch() throws {
+        let ext = (format ?? .svg).rawValue
+        let outputs = try BatchRender.outputPaths(for: files, directory: output, extension: ext)
+        var options = ["--depth", depth, "--params", params.rawValue, "--max-nodes", String(maxNodes), "--format", ext]
+        if noFindings { options.append("--no-findings") }
+        for branch in analysis.branches { options += ["--branch", branch] }
+        for pattern in analysis.allowShared { options += ["--allow-shared", pattern] }
+        if let config = analysis.config { options += ["--config", config] }
+        let failures = try BatchRender.run(files, to: outputs) { input, path in ["render", input, "-o", path] + options }
+        if failures > 0 {
+            standardError("graphcheck: \(failures) of \(files.count) drawings failed")
+            throw ExitCode(2)
+        }
     }
 }
 

@@ -20,6 +20,30 @@ import TestSupport
         #expect(dot.hasPrefix("digraph graphcheck {"))
     }
 
+    /// A batch draws each input in its own child process into the directory, with the same options; a bad
+    /// input fails alone, and the batch exits 2.
+    @Test func aBatchDrawsEachInputIntoTheDirectory() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try GraphCheckBinary.run([
+            "render", "samples/tied_lm.json", shared, "Tests/Fixtures/torch/tensorboard/list_heads", "-o", dir.path("out"), "--depth", "1",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("out")).sorted()
+            == ["densenet121_multihead.svg", "list_heads.svg", "tied_lm.svg"])
+        #expect(result.stderr.contains("graphcheck: drew samples/densenet121_multihead.json at depth 1"))
+
+        let failing = try GraphCheckBinary.run(["render", "Tests/Fixtures/hostile/cycle.json", "samples/tied_lm.json", "-o", dir.path("bad"), "--format", "dot"])
+        #expect(failing.status == 2)
+        #expect(failing.stderr.contains("Tests/Fixtures/hostile/cycle.json"))
+        #expect(failing.stderr.contains("1 of 2 drawings failed"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("bad")) == ["tied_lm.dot"])
+
+        let clash = try GraphCheckBinary.run(["render", "samples/tied_lm.json", "samples/tied_lm.json", "-o", dir.path("clash")])
+        #expect(clash.status == 2)
+        #expect(clash.stderr.contains("would be drawn to"))
+    }
+
     @Test func writesToStandardOutputWithAnExplicitFormat() throws {
         let result = try GraphCheckBinary.run(["render", shared, "-o", "-", "--format", "dot", "--depth", "1", "--no-findings"])
         #expect(result.status == 0)
