@@ -57,6 +57,6 @@ let package = Package(
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "GraphIR", "ModelSpec", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "TestSupport"]),
         .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "GraphIR", "Render", "Analysis", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "GraphIR", "FormatSupport", "TestSupport", "graphcheck"]),
+        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "GraphIR", "FormatSupport", "TestSupport", "graphcheck", "graphcheck-fuzz"]),
     ]
 )

@@ -97,7 +97,7 @@ import TestSupport
         // util-linux's `script` gives the command a pseudo-terminal.
         let script = "/usr/bin/script"
         try #require(FileManager.default.isExecutableFile(atPath: script), "needs util-linux's script(1)")
-        let command = (["env", "GRAPHCHECK_PROGRESS_DELAY=0", GraphCheckBinary.url.path] + arguments).joined(separator: " ")
+        let command = (["env", "GRAPHCHECK_PROGRESS_DELAY=0", GraphCheckBinary.url().path] + arguments).joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: script)
         process.arguments = ["-qec", command, "/dev/null"]

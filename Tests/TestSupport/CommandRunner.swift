@@ -8,17 +8,20 @@ public struct CommandResult: Sendable {
 }
 
 public enum GraphCheckBinary {
-    /// The executable built next to the test bundle (`swift test` builds it first).
-    public static var url: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("graphcheck")
+    /// An executable of this package built next to the test bundle (`swift test` builds it first).
+    public static func url(_ name: String = "graphcheck") -> URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return Repository.root.appendingPathComponent(".build/debug/graphcheck")
+        return Repository.root.appendingPathComponent(".build/debug/\(name)")
     }
 
-    /// Runs graphcheck with `arguments`; `environment` entries are added to (or replace) this process's.
-    public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs graphcheck (or another of the package's executables) with `arguments`; `environment` entries
+    /// are added to (or replace) this process's.
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], executable: String = "graphcheck"
+    ) throws -> CommandResult {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = url(executable)
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
