@@ -6,10 +6,11 @@ public enum JSONParser {
 
     /// Parses a whole document; trailing non-whitespace is an error.
     public static func parse(_ bytes: [UInt8]) throws(InputError) -> JSONNode {
-        var scanner = JSONScanner(bytes)
-        let root = try value(&scanner)
-        try scanner.finish()
-        return root
+        try JSONScanner.scan(bytes) { (scanner) throws(InputError) -> JSONNode in
+            let root = try value(&scanner)
+            try scanner.finish()
+            return root
+        }
     }
 
     private static func value(_ scanner: inout JSONScanner) throws(InputError) -> JSONNode {

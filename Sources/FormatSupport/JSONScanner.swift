@@ -17,18 +17,28 @@ public struct JSONScanner {
         var key = ""
     }
 
-    let bytes: [UInt8]
+    /// The document, borrowed for the scanner's lifetime (see `scan`): reading through a pointer keeps
+    /// the per-byte loops free of array bounds checks and reference counting.
+    let bytes: UnsafeBufferPointer<UInt8>
     private var pos = 0
     private var frames: [Frame] = []
     /// Where the value being read starts, for locating errors about it.
     public private(set) var valueOffset = 0
 
-    public init(_ bytes: [UInt8]) {
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         // A UTF-8 byte order mark is tolerated, as editors on some systems write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { pos = 3 }
         skipWhitespace()
         valueOffset = pos
+    }
+
+    /// Runs `body` with a scanner at the start of `bytes`. The scanner must not outlive the call.
+    public static func scan<R>(_ bytes: [UInt8], _ body: (inout JSONScanner) throws(InputError) -> R) throws(InputError) -> R {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(InputError) -> R in
+            var scanner = JSONScanner(buffer)
+            return try body(&scanner)
+        }
     }
 
     // MARK: - Errors
@@ -54,13 +64,13 @@ public struct JSONScanner {
     /// An error about something at `offset` on the current path: an object whose members have been read
     /// ("missing required key") or one of its keys.
     public func error(_ message: String, at offset: Int) -> InputError {
-        let (line, column) = JSONSource(bytes: bytes).lineColumn(of: offset)
+        let (line, column) = JSONSource.lineColumn(of: offset, in: bytes)
         return InputError(location: "\(pathText) (line \(line), column \(column))", message: message)
     }
 
     /// A syntax error, located by line and column.
     func syntaxError(_ message: String, at offset: Int? = nil) -> InputError {
-        let (line, column) = JSONSource(bytes: bytes).lineColumn(of: offset ?? pos)
+        let (line, column) = JSONSource.lineColumn(of: offset ?? pos, in: bytes)
         return InputError(location: "line \(line), column \(column)", message: "malformed JSON: \(message)")
     }
 
@@ -469,7 +479,7 @@ public struct JSONKeyTable<Key: CaseIterable & RawRepresentable>: Sendable where
     }
 
     /// The key whose bytes, followed by a closing quote, start at `start`.
-    func match(_ bytes: [UInt8], from start: Int) -> Int? {
+    func match(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         for (i, key) in utf8.enumerated() {
             let end = start + key.count
             guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { continue }

@@ -56,6 +56,10 @@ public struct JSONSource: Sendable {
 
     /// 1-based line and column (in bytes) of `offset`.
     public func lineColumn(of offset: Int) -> (line: Int, column: Int) {
+        bytes.withUnsafeBufferPointer { Self.lineColumn(of: offset, in: $0) }
+    }
+
+    static func lineColumn(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
         var line = 1
         var lineStart = 0
         let end = min(offset, bytes.count)

@@ -84,16 +84,17 @@ public enum InputLoader {
     /// The top-level `"format"` string and whether there is a `"model"` key, read without building the
     /// document: a trace is then read by its streaming reader, never as a tree.
     static func sniff(_ bytes: [UInt8]) throws(InputError) -> (format: String?, hasModel: Bool) {
-        var scanner = JSONScanner(bytes)
-        guard try scanner.peek() == .object else { return (nil, false) }
-        try scanner.beginObject()
-        var hasModel = false
-        while let key = try scanner.nextKey() {
-            if key == "format", try scanner.peek() == .string { return (try scanner.string(), hasModel) }
-            hasModel = hasModel || key == "model"
-            try scanner.skipValue()
+        try JSONScanner.scan(bytes) { (scanner) throws(InputError) -> (String?, Bool) in
+            guard try scanner.peek() == .object else { return (nil, false) }
+            try scanner.beginObject()
+            var hasModel = false
+            while let key = try scanner.nextKey() {
+                if key == "format", try scanner.peek() == .string { return (try scanner.string(), hasModel) }
+                hasModel = hasModel || key == "model"
+                try scanner.skipValue()
+            }
+            return (nil, hasModel)
         }
-        return (nil, hasModel)
     }
 
     public static func readFile(_ path: String) throws(InputError) -> [UInt8] {

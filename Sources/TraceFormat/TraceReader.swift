@@ -32,8 +32,10 @@ public enum TraceReader {
     }
 
     public static func read(_ bytes: [UInt8]) throws(InputError) -> Graph {
-        var reader = StreamingTraceReader(scanner: JSONScanner(bytes), byteCount: bytes.count)
-        return try reader.read()
+        try JSONScanner.scan(bytes) { (scanner) throws(InputError) -> Graph in
+            var reader = StreamingTraceReader(scanner: scanner, byteCount: bytes.count)
+            return try reader.read()
+        }
     }
 }
 
