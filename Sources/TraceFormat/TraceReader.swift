@@ -63,6 +63,8 @@ struct StreamingTraceReader {
         self.scanner = scanner
         // Our writer spends roughly 100 bytes per element; reserving avoids rehashing millions of ids.
         ids.reserveCapacity(min(byteCount / 100, 1 << 24))
+        // Nodes take the most bytes each (about 150 in our writer's traces), values the fewest (about 60).
+        builder.reserveCapacity(nodes: min(byteCount / 150, 1 << 24), values: min(byteCount / 60, 1 << 24), storages: min(byteCount / 100, 1 << 24))
     }
 
     mutating func read() throws(InputError) -> Graph {
