@@ -220,6 +220,44 @@ public struct JSONScanner {
         valueOffset = checkpoint.valueOffset
     }
 
+    /// Where the scanner is, between values: at the `,` or closing bracket after the value just read.
+    public var position: Int { pos }
+
+    public var byteCount: Int { bytes.count }
+
+    /// A guess at a boundary between two elements of the array being read, at or after `offset`: the
+    /// offset of a `,` between a `}` and a `{`. Only a guess — the bytes might sit inside a string — so
+    /// whoever splits there must confirm it by reading up to it from the array's start.
+    public func likelyElementBoundary(from offset: Int) -> Int? {
+        var i = max(offset, pos)
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "}") {
+                var j = i + 1
+                while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x0A || bytes[j] == 0x0D || bytes[j] == 0x09 { j += 1 }
+                if j < bytes.count, bytes[j] == UInt8(ascii: ",") {
+                    var k = j + 1
+                    while k < bytes.count, bytes[k] == 0x20 || bytes[k] == 0x0A || bytes[k] == 0x0D || bytes[k] == 0x09 { k += 1 }
+                    if k < bytes.count, bytes[k] == UInt8(ascii: "{") { return j }
+                }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// A second scanner inside the same array, at `offset` (a `,` before an element): it reads the rest
+    /// of the array on another thread. Its element indices count from 1, so it is for reading, not for
+    /// reporting: errors there are found again by reading in order.
+    public func fork(at offset: Int) -> JSONScanner {
+        var copy = self
+        copy.pos = offset
+        copy.valueOffset = offset
+        copy.frames[copy.frames.count - 1].count = max(copy.frames[copy.frames.count - 1].count, 1)
+        return copy
+    }
+
     /// Checks that nothing but whitespace follows the document.
     public func finish() throws(InputError) {
         if pos < bytes.count { throw syntaxError("unexpected content after the JSON document") }

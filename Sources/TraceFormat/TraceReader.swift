@@ -46,11 +46,13 @@ struct StreamingTraceReader {
     /// Every id read so far, in one table so that an id costs one hash: ids are unique across storages,
     /// values and nodes, and a reference must find the right kind.
     var ids: [String: Element] = [:]
+    /// Node ids, apart: nodes are read after every storage and value, so they need only be checked
+    /// against those and each other — and a second thread can check its share of the nodes alone.
+    var nodeIDs = Set<String>()
 
     enum Element {
         case storage(StorageID)
         case value(ValueID)
-        case node
     }
 
     static let topKeys = JSONKeyTable<TraceReader.TopKey>()
@@ -65,6 +67,12 @@ struct StreamingTraceReader {
         ids.reserveCapacity(min(byteCount / 100, 1 << 24))
         // Nodes take the most bytes each (about 150 in our writer's traces), values the fewest (about 60).
         builder.reserveCapacity(nodes: min(byteCount / 150, 1 << 24), values: min(byteCount / 60, 1 << 24), storages: min(byteCount / 100, 1 << 24))
+    }
+
+    /// A reader of the rest of an array on another thread: `other`'s id tables, a scanner of its own.
+    init(sharing other: StreamingTraceReader, scanner: JSONScanner) {
+        self.scanner = scanner
+        ids = other.ids
     }
 
     mutating func read() throws(InputError) -> Graph {
@@ -129,11 +137,11 @@ struct StreamingTraceReader {
         switch key {
         case .inputs: try readArray { r throws(InputError) in r.builder.addInput(try r.valueReference()) }
         case .outputs: try readArray { r throws(InputError) in r.builder.addOutput(try r.valueReference()) }
-        default: try readArray { r throws(InputError) in try r.readNode() }
+        default: try readNodes()
         }
     }
 
-    private mutating func readArray(_ element: (inout StreamingTraceReader) throws(InputError) -> Void) throws(InputError) {
+    mutating func readArray(_ element: (inout StreamingTraceReader) throws(InputError) -> Void) throws(InputError) {
         try scanner.beginArray()
         while try scanner.nextElement() { try element(&self) }
     }
@@ -196,7 +204,8 @@ struct StreamingTraceReader {
         builder.addValue(id: id, shape: shape, dtype: dtype)
     }
 
-    private mutating func readNode() throws(InputError) {
+    /// One element of `nodes`, not yet added to the graph.
+    mutating func parseNode() throws(InputError) -> Node {
         var id: String?, op: String?, module: String?, moduleType = "", source: String?
         var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = []
         var inplace = false
@@ -204,7 +213,7 @@ struct StreamingTraceReader {
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.nodeKeys) { r, key throws(InputError) in
             switch key {
-            case .id: id = try r.newID(.node)
+            case .id: id = try r.newNodeID()
             case .op:
                 let name = try r.scanner.string()
                 guard !name.isEmpty else { throw r.scanner.error("op must not be empty") }
@@ -230,9 +239,9 @@ struct StreamingTraceReader {
             let missing = id == nil ? "id" : op == nil ? "op" : module == nil ? "module" : inputs == nil ? "inputs" : "outputs"
             throw scanner.error("missing required key \"\(missing)\"", at: start)
         }
-        builder.addNode(Node(
+        return Node(
             id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
-            inplace: inplace, attributes: attributes, source: source))
+            inplace: inplace, attributes: attributes, source: source)
     }
 
     /// Reads an object whose keys are the cases of `Key`, each at most once; null members count as absent.
@@ -249,11 +258,17 @@ struct StreamingTraceReader {
 
     // MARK: - References and small values
 
-    /// An element's id, which must not be taken by any storage, value or node read before it. `element`
+    /// A storage's or value's id, which must not be taken by one read before it (nodes come later). `element`
     /// is the handle the element will get when it is complete.
     private mutating func newID(_ element: Element) throws(InputError) -> String {
         let id = try scanner.string()
         guard ids.updateValue(element, forKey: id) == nil else { throw scanner.error("duplicate id \"\(id)\"") }
+        return id
+    }
+
+    private mutating func newNodeID() throws(InputError) -> String {
+        let id = try scanner.string()
+        guard ids[id] == nil, nodeIDs.insert(id).inserted else { throw scanner.error("duplicate id \"\(id)\"") }
         return id
     }
 
@@ -262,7 +277,7 @@ struct StreamingTraceReader {
         switch ids[id] {
         case .value(let v): return v
         case .storage: throw scanner.error("\"\(id)\" is a storage, expected a value")
-        case .node, nil: throw scanner.error("unknown value id \"\(id)\"")
+        case nil: throw scanner.error("unknown value id \"\(id)\"")
         }
     }
 
@@ -277,7 +292,7 @@ struct StreamingTraceReader {
         switch ids[id] {
         case .value(let v): return .value(v)
         case .storage(let s): return .storage(s)
-        case .node, nil: throw scanner.error("unknown value or storage id \"\(id)\"")
+        case nil: throw scanner.error("unknown value or storage id \"\(id)\"")
         }
     }
 
