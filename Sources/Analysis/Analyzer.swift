@@ -1,5 +1,7 @@
+import Dispatch
 import FormatSupport
 import GraphIR
+import Synchronization
 
 /// Runs branch discovery (unless branches are given) and every rule over one graph.
 public enum Analyzer {
@@ -15,8 +17,18 @@ public enum Analyzer {
         }
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
-        let findings = allRules.flatMap { $0.check(context) }
+        let findings = run(allRules, on: context)
         return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map)
+    }
+
+    /// The rules' findings in rule order; the rules themselves run on every core (they only read).
+    static func run(_ rules: [any Rule], on context: AnalysisContext) -> [Finding] {
+        let results = Mutex([[Finding]](repeating: [], count: rules.count))
+        DispatchQueue.concurrentPerform(iterations: rules.count) { i in
+            let found = rules[i].check(context)
+            results.withLock { $0[i] = found }
+        }
+        return results.withLock { $0.flatMap { $0 } }
     }
 
     /// A branch prefix must name a module or tensor the graph has; a typo must not pass as "independent".

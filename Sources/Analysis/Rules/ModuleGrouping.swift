@@ -1,12 +1,14 @@
 import GraphIR
+import Synchronization
 
 /// Groups shared storages at the highest module that is shared, so that 197 shared tensors read as two
 /// lines — `branch1.denseblock4 ≡ … ≡ branch5.denseblock4 (_DenseBlock)` and the same for `norm5` —
 /// instead of 197 names.
 ///
-/// A class with lazily built tables: most graphs have nothing to group, and the tables cost a pass over
-/// every module and storage name (a second or more at a million ops).
-final class ModuleGrouping {
+/// The tables are built on first use: most graphs have nothing to group, and the tables cost a pass over
+/// every module and storage name (a second or more at a million ops). Rules run concurrently, so the first
+/// use builds them under a lock.
+final class ModuleGrouping: Sendable {
     /// Equivalent module paths, one per branch, and the storages under them.
     struct Group {
         var paths: [String]
@@ -16,42 +18,48 @@ final class ModuleGrouping {
         var storages: [StorageID]
     }
 
+    private struct Tables {
+        var instanceByPath: [String: String] = [:]
+        var typeByPath: [String: String] = [:]
+        /// Without module identities (traces from producers that cannot tell), two module paths count as
+        /// one module when every tensor name under one names the same storage under the other.
+        var contentsByPath: [String: [String: Int]] = [:]
+    }
+
     let graph: Graph
     let map: BranchMap
-
-    private lazy var instanceByPath: [String: String] = {
-        var instances: [String: String] = [:]
-        for module in graph.modules { if let instance = module.instance { instances[module.path] = instance } }
-        return instances
-    }()
-
-    private lazy var typeByPath: [String: String] = graph.moduleTypes()
-
-    /// Without module identities (traces from producers that cannot tell), two module paths count as one
-    /// module when every tensor name under one names the same storage under the other.
-    private lazy var contentsByPath: [String: [String: Int]] = {
-        var contents: [String: [String: Int]] = [:]
-        guard instanceByPath.isEmpty else { return contents }
-        for (index, storage) in graph.storages.enumerated() {
-            for name in storage.names {
-                var path = Substring(name)
-                while let dot = path.lastIndex(of: ".") {
-                    path = path[..<dot]
-                    contents[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
-                }
-                contents["", default: [:]][name] = index
-            }
-        }
-        return contents
-    }()
+    private let built = Mutex<Tables?>(nil)
 
     init(graph: Graph, map: BranchMap) {
         self.graph = graph
         self.map = map
     }
 
-    func type(of path: String) -> String { typeByPath[path] ?? "" }
-    func instance(of path: String) -> String? { instanceByPath[path] }
+    private var tables: Tables {
+        built.withLock { tables in
+            if let tables { return tables }
+            var made = Tables()
+            for module in graph.modules { if let instance = module.instance { made.instanceByPath[module.path] = instance } }
+            made.typeByPath = graph.moduleTypes()
+            if made.instanceByPath.isEmpty {
+                for (index, storage) in graph.storages.enumerated() {
+                    for name in storage.names {
+                        var path = Substring(name)
+                        while let dot = path.lastIndex(of: ".") {
+                            path = path[..<dot]
+                            made.contentsByPath[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
+                        }
+                        made.contentsByPath["", default: [:]][name] = index
+                    }
+                }
+            }
+            tables = made
+            return made
+        }
+    }
+
+    func type(of path: String) -> String { tables.typeByPath[path] ?? "" }
+    func instance(of path: String) -> String? { tables.instanceByPath[path] }
 
     /// Groups `storages`, each shared among `branches`, in storage order.
     func group(_ storages: [StorageID], among branches: BranchSet) -> [Group] {
@@ -73,6 +81,7 @@ final class ModuleGrouping {
     /// names when its modules differ (weights tied by assignment).
     private func groupPaths(_ s: StorageID, _ branches: BranchSet) -> (paths: [String], type: String, sameObject: Bool) {
         let storage = graph[s]
+        let tables = self.tables
         var relative: [String] = []
         var prefixes: [String] = []
         for b in branches {
@@ -90,14 +99,14 @@ final class ModuleGrouping {
         for depth in 0...components.count {
             let suffix = components.prefix(depth).joined(separator: ".")
             let paths = prefixes.map { suffix.isEmpty ? $0 : "\($0).\(suffix)" }
-            let instances = paths.map(instance(of:))
+            let instances = paths.map { tables.instanceByPath[$0] }
             if let one = instances.first, one != nil, instances.allSatisfy({ $0 == one }) {
-                return (paths, type(of: paths[0]), true)
+                return (paths, tables.typeByPath[paths[0]] ?? "", true)
             }
-            if instanceByPath.isEmpty, let contents = contentsByPath[paths[0]],
-                paths.dropFirst().allSatisfy({ contentsByPath[$0] == contents })
+            if tables.instanceByPath.isEmpty, let contents = tables.contentsByPath[paths[0]],
+                paths.dropFirst().allSatisfy({ tables.contentsByPath[$0] == contents })
             {
-                return (paths, type(of: paths[0]), false)
+                return (paths, tables.typeByPath[paths[0]] ?? "", false)
             }
         }
         let leaf = components.joined(separator: ".")

@@ -16,7 +16,7 @@ public struct RuleDescription: Sendable {
 }
 
 /// Everything the rules share about one graph, computed once.
-public struct AnalysisContext {
+public struct AnalysisContext: Sendable {
     public let graph: Graph
     public let map: BranchMap
     /// Storages whose sharing the user declared intended.
