@@ -8,13 +8,11 @@ import GraphIR
 /// a wrong guess) is dropped and that half is read again in order, so errors and results are exactly those
 /// of reading in order.
 extension StreamingTraceReader {
-    /// Below this many bytes a second thread costs more than it saves.
-    static let parallelThreshold = 4 << 20
-
     mutating func readNodes() throws(InputError) {
         try scanner.beginArray()
         let remaining = scanner.byteCount - scanner.position
-        if remaining >= Self.parallelThreshold, let boundary = scanner.likelyElementBoundary(from: scanner.position + remaining / 2) {
+        // Below a few megabytes a second thread costs more than it saves.
+        if remaining >= parallelThreshold, let boundary = scanner.likelyElementBoundary(from: scanner.position + remaining / 2) {
             if try readNodesInParallel(splitAt: boundary) { return }
         }
         while try scanner.nextElement() { builder.addNode(try parseNode()) }

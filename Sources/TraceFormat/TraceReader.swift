@@ -31,9 +31,12 @@ public enum TraceReader {
         root.formatTag == TraceWriter.format
     }
 
-    public static func read(_ bytes: [UInt8]) throws(InputError) -> Graph {
+    /// `parallelAbove`: a `nodes` section longer than this many bytes is read on two threads (tests and
+    /// the fuzzer lower it to exercise that path on small files, and compare with reading in order).
+    public static func read(_ bytes: [UInt8], parallelAbove: Int = 4 << 20) throws(InputError) -> Graph {
         try JSONScanner.scan(bytes) { (scanner) throws(InputError) -> Graph in
             var reader = StreamingTraceReader(scanner: scanner, byteCount: bytes.count)
+            reader.parallelThreshold = parallelAbove
             return try reader.read()
         }
     }
@@ -49,6 +52,7 @@ struct StreamingTraceReader {
     /// Node ids, apart: nodes are read after every storage and value, so they need only be checked
     /// against those and each other — and a second thread can check its share of the nodes alone.
     var nodeIDs = Set<String>()
+    var parallelThreshold = Int.max
 
     enum Element {
         case storage(StorageID)

@@ -83,6 +83,46 @@ import TestSupport
         #expect(error?.message == #"unknown value or storage id "v""#)
     }
 
+    /// Large `nodes` sections are read on two threads; the result and the errors must be exactly those of
+    /// reading in order — also when the guessed split point lies inside a string.
+    @Test func readingNodesSplitInTwoEqualsReadingInOrder() throws {
+        let graph = try Repository.load("samples/resnet18_heads.json").graph
+        let text = TraceWriter.write(graph, producer: "test")
+        let inOrder = try TraceReader.read(Array(text.utf8), parallelAbove: .max)
+        let split = try TraceReader.read(Array(text.utf8), parallelAbove: 0)
+        #expect(TraceWriter.write(split, producer: "test") == text)
+        #expect(TraceWriter.write(inOrder, producer: "test") == text)
+
+        // An error in the second half is reported where reading in order reports it.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let late = lines.lastIndex { $0.contains("\"op\": \"linear\"") }!
+        var broken = lines
+        broken[late] = broken[late].replacingOccurrences(of: "\"op\": \"linear\"", with: "\"op\": 7")
+        let bytes = Array(broken.joined(separator: "\n").utf8)
+        let errors = [Int.max, 0].map { threshold in
+            Result { () throws(InputError) in try TraceReader.read(bytes, parallelAbove: threshold) }
+        }
+        guard case .failure(let expected) = errors[0], case .failure(let got) = errors[1] else {
+            Issue.record("both reads must fail")
+            return
+        }
+        #expect(got == expected)
+        #expect(expected.message == "expected a string, found a number")
+
+        // A string that looks like element boundaries (`}, {`) around the middle must not fool the split.
+        let fake = String(repeating: "}, {", count: 4000)
+        let tricky = Self.minimal
+            .replacingOccurrences(of: #""inputs": ["x"], "outputs": ["y"],"#, with: #""inputs": ["x"], "outputs": ["z"],"#)
+            .replacingOccurrences(of: #"{"id": "y", "shape": [1, 2]}"#, with: #"{"id": "y", "shape": [1, 2]}, {"id": "z"}"#)
+            .replacingOccurrences(of: "}}]}", with: """
+                }}, {"id": "n1", "op": "relu", "module": "act", "inputs": ["y"], "outputs": ["z"], "source": "\(fake)"}]}
+                """)
+        let trickyInOrder = try TraceReader.read(Array(tricky.utf8), parallelAbove: .max)
+        let trickySplit = try TraceReader.read(Array(tricky.utf8), parallelAbove: 0)
+        #expect(trickyInOrder.nodes.map(\.id) == ["n0", "n1"])
+        #expect(TraceWriter.write(trickySplit, producer: "test") == TraceWriter.write(trickyInOrder, producer: "test"))
+    }
+
     /// docs/trace.schema.json and the reader must agree on every object's keys.
     @Test func schemaListsTheKeysTheReaderAccepts() throws {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Repository.path("docs/trace.schema.json"))))

@@ -37,7 +37,19 @@ enum FuzzTarget: String, CaseIterable {
         case .modelSpec:
             return try ModelSpecReader.read(JSONCursor(root: JSONParser.parse(bytes), source: JSONSource(bytes: bytes))).graph
         case .trace:
-            return try TraceReader.read(bytes)
+            // Differential: reading `nodes` split across two threads must give exactly what reading in
+            // order gives, result or error.
+            let inOrder = Result { () throws(InputError) in try TraceReader.read(bytes, parallelAbove: .max) }
+            let split = Result { () throws(InputError) in try TraceReader.read(bytes, parallelAbove: 0) }
+            switch (inOrder, split) {
+            case (.success(let a), .success(let b)):
+                if TraceWriter.write(a, producer: "") != TraceWriter.write(b, producer: "") { fatalError("split read differs from reading in order") }
+            case (.failure(let a), .failure(let b)):
+                if a != b { fatalError("split read fails differently: \(b) instead of \(a)") }
+            default:
+                fatalError("split read and reading in order disagree: \(inOrder) vs \(split)")
+            }
+            return try inOrder.get()
         case .onnx:
             return try ONNXModelReader.read(bytes)
         case .tensorboard:
