@@ -4,7 +4,7 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build demo test pytest bench fuzz clean docs-picture
+.PHONY: setup build demo test pytest bench bench-compare fuzz clean docs-picture
 
 setup:
 	@./scripts/setup.sh
@@ -41,7 +41,12 @@ bench: build
 	./bench/check-speed.sh
 	./bench/render-speed.sh
 	./bench/onnx-speed.sh
-	./bench/scale.sh 10000 100000
+	./bench/scale.sh 10000 100000 1000000
+
+# graphcheck next to TensorBoard's add_graph, torchviz, torchview and onnx.load on the same models, in one run;
+# writes docs/benchmarks.md (about an hour: torchviz and torchview are capped at CAP seconds each).
+bench-compare: build
+	./bench/compare.sh
 
 # libFuzzer over each reader, FUZZ_SECONDS each (default 10 minutes); findings land in .build-fuzz/artifacts.
 FUZZ_SECONDS ?= 600

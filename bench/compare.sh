@@ -53,12 +53,16 @@ median_of() {
     sort -n <<<"$rows" | awk '{ s[NR] = $1; m[NR] = $2 } END { i = int((NR + 1) / 2); printf "%s %s\n", s[i], m[i] }'
 }
 
+# record MODEL WHAT "SECONDS PEAK" [NOTE]
 record() {
     local seconds peak
     read -r seconds peak <<<"$3"
-    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$seconds" "$peak" >>"$results"
-    echo "  $2: $3" >&2
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$seconds" "$peak" "${4:-}" >>"$results"
+    echo "  $2: $3 ${4:-}" >&2
 }
+
+# What the last render said it drew: "depth 2: 53 nodes, 78 edges".
+drawn() { sed -n 's/^graphcheck: drew .* at \(.*\) (\([0-9]* nodes, [0-9]* edges\)).*/\1: \2/p' "$work/stderr" | tail -1; }
 
 for model in "${models[@]}"; do
     echo "$model" >&2
@@ -66,8 +70,8 @@ for model in "${models[@]}"; do
     record "$model" "graphcheck export (PyTorch)" "$(median_of tool "$runs" export "$model")"
     trace="$work/$model.trace.json"
     record "$model" "graphcheck check" "$(median_of command "$runs" "$bin" check "$trace")"
-    record "$model" "graphcheck render (default depth)" "$(median_of command "$runs" "$bin" render "$trace" -o "$work/$model.svg")"
-    record "$model" "graphcheck render (full depth)" "$(median_of command "$runs" "$bin" render "$trace" --depth full -o "$work/$model.full.svg")"
+    record "$model" "graphcheck render (default depth)" "$(median_of command "$runs" "$bin" render "$trace" -o "$work/$model.svg")" "$(drawn)"
+    record "$model" "graphcheck render (full depth)" "$(median_of command "$runs" "$bin" render "$trace" --depth full -o "$work/$model.full.svg")" "$(drawn)"
     record "$model" "TensorBoard add_graph" "$(median_of tool "$runs" add_graph "$model")"
     record "$model" "torchviz (make_dot + SVG)" "$(median_of tool 1 torchviz "$model")"
     record "$model" "torchview (draw_graph + SVG)" "$(median_of tool 1 torchview "$model")"
@@ -92,20 +96,21 @@ versions=$("$py" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.ve
     echo "their own call only (\`import torch\` and building the model excluded: a user who has the model waits"
     echo "for that much). Peak memory is the whole process for both, so the Python rows include torch itself —"
     echo "the *baseline* row is a process that only builds the model. *× check* is the row's time over"
-    echo "graphcheck check's on the same model."
+    echo "graphcheck check's on the same model. *drawn* is what graphcheck handed Graphviz: a full-depth request"
+    echo "beyond 5,000 nodes is collapsed to the deepest level that fits (render --max-nodes)."
     for model in "${models[@]}"; do
         ops=$(awk -F'\t' -v m="$model" '$1 == m && $2 == "ops" { print $3 }' "$results")
         echo
         echo "## $model ($ops ops in the trace)"
         echo
-        echo "| what | seconds | peak MB | × check |"
-        echo "|---|---:|---:|---:|"
+        echo "| what | seconds | peak MB | × check | drawn |"
+        echo "|---|---:|---:|---:|---|"
         check=$(awk -F'\t' -v m="$model" '$1 == m && $2 == "graphcheck check" { print $3 }' "$results")
         awk -F'\t' -v m="$model" -v check="$check" -v cap="$cap" '$1 == m && $2 != "ops" {
-            if ($3 == "timeout") { printf "| %s | > %s | – | > %.0f× |\n", $2, cap, cap / check; next }
-            if ($3 == "failed") { printf "| %s | failed | – | – |\n", $2; next }
+            if ($3 == "timeout") { printf "| %s | > %s | – | > %.0f× | |\n", $2, cap, cap / check; next }
+            if ($3 == "failed") { printf "| %s | failed | – | – | |\n", $2; next }
             ratio = ($2 == "baseline") ? "–" : sprintf("%.1f×", $3 / check)
-            printf "| %s | %.3f | %d | %s |\n", $2, $3, $4, ratio
+            printf "| %s | %.3f | %d | %s | %s |\n", $2, $3, $4, ratio, $5
         }' "$results"
     done
 } >"$out"
