@@ -46,8 +46,7 @@ public enum TraceReader {
 struct StreamingTraceReader {
     var scanner: JSONScanner
     var builder = GraphBuilder(name: "", mode: "train")
-    /// Every id read so far, in one table so that an id costs one hash: ids are unique across storages,
-    /// values and nodes, and a reference must find the right kind.
+    /// The storages' and values' ids, in one table so that a reference costs one hash and finds the kind.
     var ids: [String: Element] = [:]
     /// Node ids, apart: nodes are read after every storage and value, so they need only be checked
     /// against those and each other — and a second thread can check its share of the nodes alone.
@@ -68,9 +67,10 @@ struct StreamingTraceReader {
     init(scanner: JSONScanner, byteCount: Int) {
         self.scanner = scanner
         // Our writer spends roughly 100 bytes per element; reserving avoids rehashing millions of ids.
-        ids.reserveCapacity(min(byteCount / 100, 1 << 24))
+        // (Capped: reserved room is address space, not memory, but a small machine may refuse much of it.)
+        ids.reserveCapacity(min(byteCount / 100, 1 << 22))
         // Nodes take the most bytes each (about 150 in our writer's traces), values the fewest (about 60).
-        builder.reserveCapacity(nodes: min(byteCount / 150, 1 << 24), values: min(byteCount / 60, 1 << 24), storages: min(byteCount / 100, 1 << 24))
+        builder.reserveCapacity(nodes: min(byteCount / 150, 1 << 22), values: min(byteCount / 60, 1 << 22), storages: min(byteCount / 100, 1 << 22))
     }
 
     /// A reader of the rest of an array on another thread: `other`'s id tables, a scanner of its own.
