@@ -6,7 +6,7 @@ import PackageDescription
 // umbrella that users and tests import.
 let package = Package(
     name: "graphcheck",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
         .library(name: "GraphCheck", targets: ["GraphCheck"]),
         .executable(name: "graphcheck", targets: ["graphcheck"]),
