@@ -75,6 +75,7 @@ public enum DOTEncoder {
         case .state: attributes += ["style=dashed", "color=\"#999999\""]
         case .crossBranch:
             attributes += ["color=\"\(FindingStyle.crossBranchColour)\"", "penwidth=2.5", "fontcolor=\"\(FindingStyle.crossBranchColour)\""]
+        case .layout: attributes.append("style=invis")
         }
         return "n\(e.from) -> n\(e.to)" + (attributes.isEmpty ? ";" : " [\(attributes.joined(separator: ", "))];")
     }

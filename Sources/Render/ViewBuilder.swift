@@ -27,6 +27,8 @@ private struct Builder {
     var element: [Int] = []
     var boxes: [String: Int] = [:]
     var storageNode: [Int: Int] = [:]
+    /// Edges that carry tensors computed in the forward pass (not parameters or state).
+    var dataEdges: [(Int, Int)] = []
 
     init(graph: Graph, report: Report?, options: RenderOptions) {
         self.graph = graph
@@ -184,6 +186,7 @@ private struct Builder {
             outputNodes.append(add(.output, ["output", shapeText(graph[output].shape) ?? "?"], owner: nil, region: BranchMap.trunk))
         }
         addEdges(inputNode: inputNode, outputNodes: outputNodes, storages: storages)
+        anchorIsolatedOps()
         let clusterOf = placeInClusters()
         if let report {
             FindingStyle(report: report).apply(
@@ -261,6 +264,30 @@ private struct Builder {
             }
             let kind: ViewGraph.EdgeKind = cross ? .crossBranch : values[key] == nil ? .state : .data
             view.edges.append(ViewGraph.Edge(from: from, to: to, label: label, kind: kind))
+            if values[key] != nil { dataEdges.append((from, to)) }
+        }
+    }
+
+    /// Ties each op outside the data flow (no tensor in or out drawn: a state update, whose storage, if
+    /// drawn, floats too) to the next op of its module (the previous one for the last) with an invisible
+    /// edge, so that dot places it beside them instead of in the inputs' rank.
+    mutating func anchorIsolatedOps() {
+        var connected = [Bool](repeating: false, count: view.nodes.count)
+        for (from, to) in dataEdges {
+            connected[from] = true
+            connected[to] = true
+        }
+        var opsOf: [String: [Int]] = [:]
+        for (id, node) in view.nodes.enumerated() where node.kind == .op {
+            if let path = owner[id] { opsOf[path, default: []].append(id) }
+        }
+        for (id, node) in view.nodes.enumerated() where node.kind == .op && !connected[id] {
+            guard let path = owner[id], let siblings = opsOf[path], siblings.count > 1, let i = siblings.firstIndex(of: id) else { continue }
+            if i + 1 < siblings.count {
+                view.edges.append(ViewGraph.Edge(from: id, to: siblings[i + 1], label: nil, kind: .layout))
+            } else {
+                view.edges.append(ViewGraph.Edge(from: siblings[i - 1], to: id, label: nil, kind: .layout))
+            }
         }
     }
 

@@ -25,6 +25,10 @@ public struct ViewGraph: Sendable {
 
     public enum EdgeKind: Sendable {
         case data, state, crossBranch
+        /// Not drawn: holds an op that has no drawn edges (a BatchNorm's `num_batches_tracked += 1`) next
+        /// to the other ops of its module. Left free, dot ranks such ops with the graph's inputs, and
+        /// hundreds of them in one rank across clusters made a full-depth layout 25 times slower.
+        case layout
     }
 
     public struct Edge: Sendable {
