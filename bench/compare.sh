@@ -48,7 +48,8 @@ measure_tool() {
 median_of() {
     local kind=$1 n=$2 rows
     shift 2
-    rows=$(for _ in $(seq "$n"); do "measure_$kind" "$@"; done)
+    # Stop at the first timeout or failure: the cap is the answer, and repeating it only costs time.
+    rows=$(for _ in $(seq "$n"); do r=$("measure_$kind" "$@"); echo "$r"; grep -qE '^(timeout|failed)' <<<"$r" && break; done)
     if grep -qE '^(timeout|failed)' <<<"$rows"; then grep -E '^(timeout|failed)' <<<"$rows" | head -1; return; fi
     sort -n <<<"$rows" | awk '{ s[NR] = $1; m[NR] = $2 } END { i = int((NR + 1) / 2); printf "%s %s\n", s[i], m[i] }'
 }
