@@ -98,7 +98,9 @@ versions=$("$py" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.ve
     echo "for that much). Peak memory is the whole process for both, so the Python rows include torch itself —"
     echo "the *baseline* row is a process that only builds the model. *× check* is the row's time over"
     echo "graphcheck check's on the same model. *drawn* is what graphcheck handed Graphviz: a full-depth request"
-    echo "beyond 5,000 nodes is collapsed to the deepest level that fits (render --max-nodes)."
+    echo "beyond 5,000 nodes is collapsed to the deepest level that fits (render --max-nodes). add_graph runs in eval"
+    echo "mode: in training mode TorchScript's trace check fails on dropout (ViT, the transformer). graphcheck's"
+    echo "exporter and the other tools see the model in training mode, as built."
     for model in "${models[@]}"; do
         ops=$(awk -F'\t' -v m="$model" '$1 == m && $2 == "ops" { print $3 }' "$results")
         echo

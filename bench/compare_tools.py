@@ -8,7 +8,7 @@ and the process's peak resident memory in MB (which includes torch itself; `base
 
 Tools: baseline (build the model, nothing else), export (graphcheck's PyTorch exporter: writes
 OUTDIR/MODEL.trace.json), onnx-export (torch.onnx.export, TorchScript-based: writes OUTDIR/MODEL.onnx),
-add_graph (TensorBoard's SummaryWriter.add_graph), torchviz (make_dot + render to SVG), torchview
+add_graph (TensorBoard's SummaryWriter.add_graph, in eval mode), torchviz (make_dot + render to SVG), torchview
 (draw_graph + render to SVG), onnx.load (of OUTDIR/MODEL.onnx).
 """
 import json
@@ -55,8 +55,10 @@ def measure(tool, name, out):
     elif tool == "add_graph":
         from torch.utils.tensorboard import SummaryWriter
 
+        # In eval mode: TorchScript's trace check (which add_graph runs) fails on dropout in training mode
+        # ("graphs differ across invocations"), so that is how users get a graph of ViT or a transformer.
         with SummaryWriter(os.path.join(out, f"tb-{name}")) as writer:
-            writer.add_graph(model, example)
+            writer.add_graph(model.eval(), example)
     elif tool == "torchviz":
         from torchviz import make_dot
 
