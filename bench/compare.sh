@@ -101,7 +101,7 @@ versions=$("$py" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.ve
     echo "beyond 5,000 nodes is collapsed to the deepest level that fits (render --max-nodes). add_graph runs in eval"
     echo "mode (graphcheck's exporter and the other tools see the model in training mode, as built); with torch 2.15"
     echo "it fails on ViT-B/16 and the transformer in either mode: TorchScript's trace check finds the two traces"
-    echo "differ (the container classes are name-mangled differently, \\`___torch_mangle_139.Sequential\\` vs \\`…_290\\`)."
+    echo 'differ (the container classes are name-mangled differently, `___torch_mangle_139.Sequential` vs `…_290`).'
     for model in "${models[@]}"; do
         ops=$(awk -F'\t' -v m="$model" '$1 == m && $2 == "ops" { print $3 }' "$results")
         echo
