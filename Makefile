@@ -44,7 +44,7 @@ bench: build
 	./bench/scale.sh 10000 100000 1000000
 
 # graphcheck next to TensorBoard's add_graph, torchviz, torchview and onnx.load on the same models, in one run;
-# writes docs/benchmarks.md (about an hour: torchviz and torchview are capped at CAP seconds each).
+# writes docs/benchmarks.md (about 35 minutes on 2 cores: torchviz and torchview are capped at CAP seconds).
 bench-compare: build
 	./bench/compare.sh
 
