@@ -98,9 +98,10 @@ public struct JSONCursor: Sendable {
     public func int() throws(InputError) -> Int {
         switch node.value {
         case .int(let i): return i
-        case .double(let d) where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
-        default: throw error("expected an integer, found \(node.kindName)")
+        case .double(let d): if let i = JSONScanner.exactInteger(d) { return i }
+        default: break
         }
+        throw error("expected an integer, found \(node.kindName)")
     }
 
     public func double() throws(InputError) -> Double {

@@ -1,12 +1,12 @@
 /// The byte-level half of `JSONScanner`: whitespace, literals, strings (escapes, UTF-8) and numbers.
 extension JSONScanner {
+    /// JSON's four whitespace bytes: space, line feed, carriage return, tab.
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
     mutating func skipWhitespace() {
-        while pos < bytes.count {
-            switch bytes[pos] {
-            case 0x20, 0x0A, 0x0D, 0x09: pos += 1
-            default: return
-            }
-        }
+        while pos < bytes.count, Self.isWhitespace(bytes[pos]) { pos += 1 }
     }
 
     func printable(_ byte: UInt8) -> String {

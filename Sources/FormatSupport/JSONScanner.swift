@@ -8,6 +8,24 @@ public struct JSONScanner {
 
     public enum Kind: Sendable {
         case object, array, string, number, bool, null
+
+        /// What a user would call this kind of value in an error message.
+        public var spoken: String {
+            switch self {
+            case .null: return "null"
+            case .bool: return "a boolean"
+            case .number: return "a number"
+            case .string: return "a string"
+            case .array: return "an array"
+            case .object: return "an object"
+            }
+        }
+    }
+
+    /// A number written with a fraction or exponent that is still a whole number (`2.0`, `1e3`), as an
+    /// integer; nil beyond ±9·10^15, where doubles stop being exact.
+    static func exactInteger(_ d: Double) -> Int? {
+        d == d.rounded() && abs(d) < 9.0e15 ? Int(d) : nil
     }
 
     /// One open container: how many members or elements it has had, and (objects) the current key.
@@ -102,7 +120,7 @@ public struct JSONScanner {
 
     private mutating func expectContainer(_ open: UInt8, isObject: Bool, what: String) throws(InputError) {
         let kind = try peek()
-        guard bytes[pos] == open else { throw error("expected \(what), found \(Self.name(of: kind))") }
+        guard bytes[pos] == open else { throw error("expected \(what), found \(kind.spoken)") }
         guard frames.count < Self.maxDepth else { throw syntaxError("nesting deeper than \(Self.maxDepth) levels") }
         pos += 1
         frames.append(Frame(isObject: isObject))
@@ -233,10 +251,10 @@ public struct JSONScanner {
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "}") {
                 var j = i + 1
-                while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x0A || bytes[j] == 0x0D || bytes[j] == 0x09 { j += 1 }
+                while j < bytes.count, Self.isWhitespace(bytes[j]) { j += 1 }
                 if j < bytes.count, bytes[j] == UInt8(ascii: ",") {
                     var k = j + 1
-                    while k < bytes.count, bytes[k] == 0x20 || bytes[k] == 0x0A || bytes[k] == 0x0D || bytes[k] == 0x09 { k += 1 }
+                    while k < bytes.count, Self.isWhitespace(bytes[k]) { k += 1 }
                     if k < bytes.count, bytes[k] == UInt8(ascii: "{") { return j }
                 }
                 i = j
@@ -283,7 +301,7 @@ public struct JSONScanner {
 
     public mutating func string() throws(InputError) -> String {
         let kind = try peek()
-        guard kind == .string else { throw error("expected a string, found \(Self.name(of: kind))") }
+        guard kind == .string else { throw error("expected a string, found \(kind.spoken)") }
         let s = try scanString()
         skipWhitespace()
         return s
@@ -291,7 +309,7 @@ public struct JSONScanner {
 
     public mutating func bool() throws(InputError) -> Bool {
         let kind = try peek()
-        guard kind == .bool else { throw error("expected true or false, found \(Self.name(of: kind))") }
+        guard kind == .bool else { throw error("expected true or false, found \(kind.spoken)") }
         let value = bytes[pos] == UInt8(ascii: "t")
         try expectLiteral(value ? "true" : "false")
         return value
@@ -299,7 +317,7 @@ public struct JSONScanner {
 
     public mutating func null() throws(InputError) {
         let kind = try peek()
-        guard kind == .null else { throw error("expected null, found \(Self.name(of: kind))") }
+        guard kind == .null else { throw error("expected null, found \(kind.spoken)") }
         try expectLiteral("null")
     }
 
@@ -317,7 +335,7 @@ public struct JSONScanner {
 
     public mutating func number() throws(InputError) -> Number {
         let kind = try peek()
-        guard kind == .number else { throw error("expected a number, found \(Self.name(of: kind))") }
+        guard kind == .number else { throw error("expected a number, found \(kind.spoken)") }
         let n = try scanNumber()
         skipWhitespace()
         return n
@@ -326,22 +344,12 @@ public struct JSONScanner {
     /// An integer; a number with a fraction or out of `Int`'s range is an error at its place.
     public mutating func int() throws(InputError) -> Int {
         let kind = try peek()
-        guard kind == .number else { throw error("expected an integer, found \(Self.name(of: kind))") }
+        guard kind == .number else { throw error("expected an integer, found \(kind.spoken)") }
         switch try number() {
         case .int(let i): return i
-        case .double(let d) where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
-        case .double: throw error("expected an integer, found a number")
-        }
-    }
-
-    static func name(of kind: Kind) -> String {
-        switch kind {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case .number: return "a number"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
+        case .double(let d):
+            guard let i = Self.exactInteger(d) else { throw error("expected an integer, found a number") }
+            return i
         }
     }
 }

@@ -21,29 +21,15 @@ public struct JSONNode: Sendable {
         self.offset = offset
     }
 
-    /// The top-level `"format"` string our documents carry, used to tell one kind of JSON input from another.
-    public var formatTag: String? {
-        guard case .object(let members) = value,
-              let tag = members.first(where: { $0.key == "format" })?.value,
-              case .string(let s) = tag.value
-        else { return nil }
-        return s
-    }
-
-    public func hasKey(_ key: String) -> Bool {
-        guard case .object(let members) = value else { return false }
-        return members.contains { $0.key == key }
-    }
-
-    /// What a user would call this kind of value in an error message.
+    /// What a user would call this kind of value in an error message (the scanner's words).
     public var kindName: String {
         switch value {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case .int, .double: return "a number"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
+        case .null: return JSONScanner.Kind.null.spoken
+        case .bool: return JSONScanner.Kind.bool.spoken
+        case .int, .double: return JSONScanner.Kind.number.spoken
+        case .string: return JSONScanner.Kind.string.spoken
+        case .array: return JSONScanner.Kind.array.spoken
+        case .object: return JSONScanner.Kind.object.spoken
         }
     }
 }

@@ -26,11 +26,6 @@ public enum TraceReader {
         case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, attrs, source
     }
 
-    /// Whether a parsed document claims to be a trace (used to tell traces from model specs).
-    public static func isTrace(_ root: JSONNode) -> Bool {
-        root.formatTag == TraceWriter.format
-    }
-
     /// `parallelAbove`: a `nodes` section longer than this many bytes is read on two threads (tests and
     /// the fuzzer lower it to exercise that path on small files, and compare with reading in order).
     public static func read(_ bytes: [UInt8], parallelAbove: Int = 4 << 20) throws(InputError) -> Graph {
