@@ -111,8 +111,23 @@ private struct Builder {
     /// The depth to draw, and (when the request had to be collapsed to stay within the layout limit) how
     /// many nodes the request would have drawn.
     func chooseDepth(storages: [Int]) -> (depth: Int?, collapsedFrom: Int?) {
-        func fits(_ depth: Int?, _ nodes: Int, _ edges: Int) -> Bool {
-            nodeCount(depth: depth, storages: storages) <= nodes && edgeCount(depth: depth, storages: storages) <= edges
+        // Each count is a pass over every op; a collapsed request asks for the same depth's counts up to
+        // three times, so they are kept.
+        var nodeCounts: [Int?: Int] = [:], edgeCounts: [Int?: Int] = [:]
+        func nodes(_ depth: Int?) -> Int {
+            if let known = nodeCounts[depth] { return known }
+            let count = nodeCount(depth: depth, storages: storages)
+            nodeCounts[depth] = count
+            return count
+        }
+        func edges(_ depth: Int?) -> Int {
+            if let known = edgeCounts[depth] { return known }
+            let count = edgeCount(depth: depth, storages: storages)
+            edgeCounts[depth] = count
+            return count
+        }
+        func fits(_ depth: Int?, _ nodeLimit: Int, _ edgeLimit: Int) -> Bool {
+            nodes(depth) <= nodeLimit && edges(depth) <= edgeLimit
         }
         /// The deepest level within the budget (at least 1).
         func deepest(within nodes: Int, _ edges: Int) -> Int? {
@@ -131,7 +146,7 @@ private struct Builder {
         case .level(let n): requested = n >= maxDepth ? nil : max(n, 1)
         }
         if fits(requested, options.nodeLimit, options.edgeLimit) { return (requested, nil) }
-        return (deepest(within: options.nodeLimit, options.edgeLimit), nodeCount(depth: requested, storages: storages))
+        return (deepest(within: options.nodeLimit, options.edgeLimit), nodes(requested))
     }
 
     // MARK: - Building
