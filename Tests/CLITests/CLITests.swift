@@ -62,6 +62,15 @@ import TestSupport
         #expect(try results[0].required("level").string() == "error")
     }
 
+    /// A device or pipe (`/dev/stdin`, `<(…)`) is read to its end, not by its size (0): here it is
+    /// empty, which is bad input like any other.
+    @Test func anEmptyStreamIsBadInputNamedByItsPath() throws {
+        let result = try GraphCheckBinary.run(["check", "/dev/stdin"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("/dev/stdin"))
+        #expect(result.stderr.contains("malformed JSON: unexpected end of input"))
+    }
+
     @Test func traceRoundTripsThroughCheck() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
