@@ -48,7 +48,7 @@ let package = Package(
             name: "graphcheck-fuzz",
             dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"],
             path: "fuzz/GraphCheckFuzz"),
-        .target(name: "TestSupport", dependencies: ["GraphCheck"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GraphCheck", "GraphIR"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "GraphIR", "TraceFormat", "FormatSupport", "Analysis", "TestSupport"]),

@@ -8,17 +8,21 @@ public enum Analyzer {
     /// `branches`: prefixes given by the user or the spec; empty to discover them. `allowShared`: patterns
     /// of sharing that is intended, reported as info instead of errors.
     public static func analyze(_ graph: Graph, branches given: [String] = [], allowShared: [String] = []) throws(InputError) -> Report {
-        let branches: [String]
+        let branches: [Branch]
+        var discovery: Discovery?
         if given.isEmpty {
-            branches = BranchDiscovery.discover(graph)
+            discovery = BranchDiscovery.discover(graph)
+            branches = discovery!.branches
         } else {
             try validate(given, in: graph)
-            branches = given
+            branches = given.map { Branch(name: $0) }
         }
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         let findings = run(allRules, on: context)
-        return Report(model: graph.name, branches: branches, branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map)
+        return Report(
+            model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,
+            basis: graph.storageIdentity, discovery: discovery)
     }
 
     /// The rules' findings in rule order; the rules themselves run on every core (they only read).
@@ -43,6 +47,9 @@ public enum Analyzer {
             guard !prefix.isEmpty else { throw InputError(location: "branch", message: "a branch prefix must not be empty") }
             guard branches.firstIndex(of: prefix) == i else {
                 throw InputError(location: "branch '\(prefix)'", message: "given twice")
+            }
+            if let outer = branches.first(where: { $0 != prefix && modulePath(prefix, isWithin: $0) }) {
+                throw InputError(location: "branch '\(prefix)'", message: "lies inside branch '\(outer)': branches must not overlap")
             }
             let matches = known.contains { modulePath($0, isWithin: prefix) }
                 || graph.storages.contains { $0.names.contains { modulePath($0, isWithin: prefix) } }

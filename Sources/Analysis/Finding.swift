@@ -63,6 +63,17 @@ public struct StorageGroup: Sendable, Equatable {
     public var storages: [StorageID]
 }
 
+/// Why a report gives no verdict. Each is a reason a CI gate must not read as a pass (exit 3).
+public enum UndecidedReason: String, Sendable {
+    /// No set of two or more branches was found or given: there is nothing to compare.
+    case noBranches = "no-branches"
+    /// A finding says the input cannot show whether it is a problem (ONNX's merged equal tensors).
+    case inputCannotTell = "input-cannot-tell"
+    /// No finding, but the input does not record storage identity, so sharing under other names
+    /// (`.data =`, `nn.Parameter(other)`) would not show.
+    case storageNotRecorded = "storage-not-recorded"
+}
+
 /// The analyzer's answer for one graph.
 public struct Report: Sendable {
     public var model: String
@@ -72,21 +83,38 @@ public struct Report: Sendable {
     public var findings: [Finding]
     /// Which branch each op and tensor belongs to, as the rules saw it (the renderer colours by it).
     public var branchMap: BranchMap?
+    /// What the input knows about parameter and buffer identity: what a verdict rests on.
+    public var basis: StorageIdentity
+    /// How the branches were found (nil when they were given).
+    public var discovery: Discovery?
 
-    public init(model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil) {
+    public init(
+        model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil,
+        basis: StorageIdentity = .exact, discovery: Discovery? = nil
+    ) {
         self.model = model
         self.branches = branches
         self.branchesDiscovered = branchesDiscovered
         self.findings = findings
         self.branchMap = branchMap
+        self.basis = basis
+        self.discovery = discovery
     }
 
-    /// true: independent; false: an error finding says not; nil: fewer than two branches, or the input
-    /// cannot tell (a finding is undecidable).
+    /// Why there is no verdict, or nil when there is one. An error finding is a verdict ("not
+    /// independent") whatever else is unknown.
+    public var undecidedReason: UndecidedReason? {
+        if findings.contains(where: { $0.severity == .error }) { return nil }
+        if branches.count < 2 { return .noBranches }
+        if findings.contains(where: \.undecidable) { return .inputCannotTell }
+        if !basis.recordsStorage { return .storageNotRecorded }
+        return nil
+    }
+
+    /// true: independent; false: an error finding says not; nil: no verdict (see `undecidedReason`).
     public var independent: Bool? {
         if findings.contains(where: { $0.severity == .error }) { return false }
-        if findings.contains(where: \.undecidable) { return nil }
-        return branches.count >= 2 ? true : nil
+        return undecidedReason == nil ? true : nil
     }
 
     public var errorCount: Int { findings.filter { $0.severity == .error }.count }

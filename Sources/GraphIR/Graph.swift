@@ -38,10 +38,19 @@ public struct Graph: Sendable {
 }
 
 public enum StorageIdentity: String, Sendable {
-    /// One storage is one tensor in memory (PyTorch's untyped storage, a TorchScript attribute path).
+    /// One storage is one tensor in memory (PyTorch's untyped storage and the bytes the tensor covers).
     case exact
-    /// One storage is one name; the producer may have merged equal-valued tensors under it.
+    /// One storage is one attribute path of one module object (TorchScript, TensorBoard): a module reached
+    /// under two names is known to be one, but a tensor assigned into another module (`.data =`,
+    /// `nn.Parameter(other)`) looks like a tensor of its own.
+    case path
+    /// One storage is one name; the producer may have merged equal-valued tensors under it (ONNX).
     case name
+
+    /// Whether two storages are known to be two tensors (names that an exporter may merge are not).
+    public var separatesEqualTensors: Bool { self != .name }
+    /// Whether every tensor sharing memory with another is known to: only then can "no sharing" be a pass.
+    public var recordsStorage: Bool { self == .exact }
 }
 
 /// Whether `path` is `prefix` itself or lies below it in the module tree (`a.b` is under `a`, `ab` is not).

@@ -79,6 +79,7 @@ struct GraphDefImporter {
 
         let modelName = nodes.indices.lazy.filter { self.isOp(roles[$0]) }.compactMap { scopes[$0].root }.first ?? "model"
         var builder = GraphBuilder(name: modelName, mode: "eval")
+        builder.setStorageIdentity(.path)
         var training = false
 
         // Storages: one per attribute path, named by that path and by every call site that reads it.

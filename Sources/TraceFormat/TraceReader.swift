@@ -99,7 +99,7 @@ struct StreamingTraceReader {
                 guard mode == "train" || mode == "eval" else { throw scanner.error("mode must be \"train\" or \"eval\"") }
             case .storageIdentity:
                 guard let value = StorageIdentity(rawValue: try scanner.string()) else {
-                    throw scanner.error("storage_identity must be \"exact\" or \"name\"")
+                    throw scanner.error("storage_identity must be \"exact\", \"path\" or \"name\"")
                 }
                 builder.setStorageIdentity(value)
             case .modules: try readModules()

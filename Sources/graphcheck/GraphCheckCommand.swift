@@ -37,7 +37,10 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyze a model and report what keeps its branches from being independent.",
-        discussion: "Exit status: 0 independent (no errors), 1 error findings, 2 bad input or usage.")
+        discussion: """
+            Exit status: 0 independent (no errors), 1 error findings, 2 bad input or usage, 3 cannot decide \
+            (no branches to compare, or an input that cannot show what would be needed: the report says why).
+            """)
 
     @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
     var file: String
@@ -75,7 +78,11 @@ struct Check: ParsableCommand {
         }
         try OutputFile.write(text, to: "-")
         keepUntilExit(input)
-        if report.independent == false { throw ExitCode(1) }
+        switch report.independent {
+        case false?: throw ExitCode(1)
+        case nil: throw ExitCode(3)
+        case true?: break
+        }
     }
 }
 

@@ -6,7 +6,7 @@ import GraphCheck
 import Render
 import TraceFormat
 
-// Exit codes are part of the interface: 0 independent, 1 error findings, 2 bad input or usage. Argument
+// Exit codes are part of the interface: 0 independent, 1 error findings, 2 bad input or usage, 3 cannot decide. Argument
 // parsing errors would otherwise exit 64, and uncaught errors would print a Swift error dump.
 func standardError(_ text: String) {
     FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))

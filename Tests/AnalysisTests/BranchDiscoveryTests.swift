@@ -7,7 +7,7 @@ import TestSupport
 /// Branches are sibling subtrees that read one fork value and meet only in ops that rearrange tensors.
 @Suite struct BranchDiscoveryTests {
     func branches(_ spec: String) throws -> [String] {
-        BranchDiscovery.discover(try Repository.trace(spec).graph)
+        BranchDiscovery.discover(try Repository.trace(spec).graph).names
     }
 
     func backbone(children: String, body: String) -> String {
@@ -34,17 +34,25 @@ import TestSupport
         #expect(try branches(backbone(children: heads, body: body)) == ["heads.age", "heads.sex"])
     }
 
+    /// A ResNet block's paths: added back together, and the sum goes on into more layers.
     @Test func pathsThatAreAddedBackTogetherAreNotBranches() throws {
+        let children = #""p": {"type": "Linear", "in_features": 4, "out_features": 4}, "q": {"type": "Linear", "in_features": 4, "out_features": 4}, "out": {"type": "Linear", "in_features": 4, "out_features": 2}"#
+        let body = #"{"out": "a", "call": "p", "args": ["t"]}, {"out": "b", "call": "q", "args": ["t"]}, {"out": "s", "op": "add", "args": ["a", "b"]}, {"out": "y", "call": "out", "args": ["s"]}"#
+        #expect(try branches(backbone(children: children, body: body)) == [])
+    }
+
+    /// DeiT's distilled heads: averaged at the very end, with nothing learned after. They are heads.
+    @Test func headsAveragedAtTheEndAreBranches() throws {
         let children = #""p": {"type": "Linear", "in_features": 4, "out_features": 4}, "q": {"type": "Linear", "in_features": 4, "out_features": 4}"#
         let body = #"{"out": "a", "call": "p", "args": ["t"]}, {"out": "b", "call": "q", "args": ["t"]}, {"out": "y", "op": "add", "args": ["a", "b"]}"#
-        #expect(try branches(backbone(children: children, body: body)) == [])
+        #expect(try branches(backbone(children: children, body: body)) == ["p", "q"])
     }
 
     @Test(arguments: ["resnet18", "resnet50", "densenet121"])
     func singleHeadArchitecturesHaveNoBranches(type: String) throws {
         let spec = #"{"format": "graphcheck.model", "version": 1, "mode": "eval", "model": {"type": "\#(type)"}, "inputs": [{"name": "x", "shape": [1, 3, 64, 64]}]}"#
         let graph = try Repository.trace(spec).graph
-        #expect(BranchDiscovery.discover(graph) == [])
+        #expect(BranchDiscovery.discover(graph).names == [])
         let report = try Analyzer.analyze(graph)
         #expect(report.independent == nil)
         #expect(TextReporter.verdict(report).contains("no branches found"))
@@ -54,7 +62,7 @@ import TestSupport
         let children = #""p": {"type": "Linear", "in_features": 4, "out_features": 4}, "q": {"type": "Linear", "in_features": 4, "out_features": 4}"#
         let body = #"{"out": "a", "call": "p", "args": ["t"]}, {"out": "b", "call": "q", "args": ["a"]}, {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}"#
         let graph = try Repository.trace(backbone(children: children, body: body)).graph
-        #expect(BranchDiscovery.discover(graph) == [])
+        #expect(BranchDiscovery.discover(graph).names == [])
         let report = try Analyzer.analyze(graph, branches: ["p", "q"])
         #expect(report.findings.map(\.rule) == ["cross-branch-dependency", "gradient-leak"])
         #expect(report.findings[0].details == ["q ← p: 1 data edge"])

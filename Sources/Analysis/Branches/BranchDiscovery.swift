@@ -1,144 +1,214 @@
 import GraphIR
 
-/// Finds the branches a model was meant to have: sibling module subtrees that consume a common fork value
-/// and stay apart until the outputs — they meet, if at all, only in ops that merely rearrange tensors
-/// (`cat`, `slice`, `view`, …), never in an op that mixes them (`add`, `conv2d`, …).
+/// A branch: the module subtrees that compute one head. Its name is the subtree with the most ops (a
+/// valid `--branch` prefix); the other members are the head's own siblings (its classifier, its pooling
+/// module) that only it reaches its results through.
+public struct Branch: Hashable, Sendable {
+    public var name: String
+    public var prefixes: [String]
+
+    public init(name: String, prefixes: [String]? = nil) {
+        self.name = name
+        self.prefixes = prefixes ?? [name]
+    }
+}
+
+/// How the branches were found, for the report: so a wrong pick is visible and `--branch` is one
+/// copy-paste away.
+public struct Discovery: Sendable {
+    public var branches: [Branch]
+    /// The module whose children the branches are ("" for the model itself).
+    public var parent: String?
+    /// How many separate results (terminals) the model's outputs come from.
+    public var terminals: Int
+    /// Children of `parent` that feed several heads: the trunk at that level.
+    public var trunk: [String]
+    /// Other levels of the module tree that would also have given two or more branches.
+    public var alternatives: [[String]]
+
+    public var names: [String] { branches.map(\.name) }
+}
+
+/// Finds the heads a model was meant to have from what a sharing bug does not change: the model's
+/// results and the module tree. Each head is a set of sibling modules whose ops reach results the other
+/// siblings' ops do not; the trunk is the sibling that feeds them.
 ///
-/// That last condition is what separates heads from the paths inside a block: a ResNet block's `conv1`
-/// and `downsample` also consume one value, but their results are added; DenseNet layers all read the
-/// block input, but each layer's convolution reads the previous layers' outputs too.
+/// A child reaching several results is still a head when, leaving aside the siblings that reach fewer
+/// results than it does, it reaches just its own: the head whose intermediate another head reads (the
+/// leak the rules then report). It is the trunk when some sibling reaching fewer results reads nothing
+/// but what it computed (in-place updates keep a tensor's origin: `t += head1(t)` does not make head1 the
+/// trunk). Paths that are added back together reach one result and are never heads: a ResNet block's
+/// `conv1` and `downsample`, DenseNet's layers, a transformer's attention and MLP.
 public enum BranchDiscovery {
-    /// Ops that move elements around without combining them; branches may meet in these.
-    public static let rearrangingOps: Set<String> = [
-        "cat", "stack", "slice", "select", "view", "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose",
-        "contiguous", "clone", "split", "chunk", "getitem", "tuple", "identity", "expand", "narrow", "unbind", "t", "to",
-        "detach", "alias",
-    ]
-
-    /// Branch prefixes in module order, or empty when the graph has no such fork.
-    public static func discover(_ graph: Graph) -> [String] {
-        let candidates = forkCandidates(graph)
-        var masks = [UInt64](repeating: 0, count: graph.nodes.count)
-        var bestDepth = Int.max
-        var best: [String] = []
-        for candidate in candidates {
-            if candidate.depth > bestDepth { break }
-            let found = evaluate(candidate, graph, &masks)
-            if found.count >= 2 && found.count > best.count {
-                best = found
-                bestDepth = candidate.depth
-            }
+    public static func discover(_ graph: Graph) -> Discovery {
+        let terminals = Terminals(graph)
+        var none = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
+        guard terminals.count >= 2 else { return none }
+        let tree = ModuleReach(graph, terminals)
+        var found: [(parent: String, branches: [Branch], trunk: [String])] = []
+        for parent in tree.parentsByDepth {
+            let children = tree.children[parent]!
+            guard children.count >= 2, Set(children.map { tree.reach[$0]! }).count >= 2 else { continue }
+            if let level = split(parent, children, tree, graph, terminals) { found.append(level) }
+            if found.count > 3 { break }
         }
-        return best
+        guard let best = found.first else { return none }
+        none.branches = best.branches
+        none.parent = best.parent
+        none.trunk = best.trunk
+        none.alternatives = found.dropFirst().map { $0.branches.map(\.name) }
+        return none
     }
 
-    /// A module `parent` whose children `children` (at least two) consume one value.
-    struct Candidate {
-        var parent: String
-        var children: [String]
-        var depth: Int
-        var order: Int
+    /// The heads among `children` of `parent`, or nil when fewer than two.
+    static func split(
+        _ parent: String, _ children: [String], _ tree: ModuleReach, _ graph: Graph, _ terminals: Terminals
+    ) -> (parent: String, branches: [Branch], trunk: [String])? {
+        var members = tree.members(of: children, in: graph)
+        if graph.storageIdentity == .name {
+            // A computation the exporter merged across siblings says nothing about the one it is named after.
+            let merged = MergedComputations.find(in: graph) { module in children.firstIndex { modulePath(module, isWithin: $0) } }
+            members = members.map { $0.filter { !merged[$0] } }
+        }
+        let reach = members.map { $0.reduce(UInt64(0)) { $0 | terminals.reach[$1] } }
+        func strictlyFewer(_ d: Int, than c: Int) -> Bool { reach[d] != reach[c] && reach[d] & ~reach[c] == 0 }
+        // The trunk: a child that computes everything some sibling reaching fewer results reads.
+        var trunk = [Bool](repeating: false, count: children.count)
+        for c in children.indices {
+            let fewer = children.indices.filter { strictlyFewer($0, than: c) }
+            guard !fewer.isEmpty else { continue }
+            let origin = Origins(graph, from: members[c])
+            trunk[c] = fewer.contains { d in origin.feedsAll(of: members[d], graph) }
+        }
+        // What each remaining child reaches other than through siblings that reach fewer results.
+        var own = reach
+        for c in children.indices where !trunk[c] {
+            let fewer = children.indices.filter { !trunk[$0] && strictlyFewer($0, than: c) }
+            guard !fewer.isEmpty else { continue }
+            var blocked = [Bool](repeating: false, count: graph.nodes.count)
+            for d in fewer { for n in members[d] { blocked[n] = true } }
+            let avoiding = terminals.reach(graph, avoiding: blocked)
+            own[c] = members[c].reduce(0) { $0 | avoiding[$1] }
+        }
+        // Children whose own results overlap are one head.
+        var group = Array(children.indices)
+        func find(_ x: Int) -> Int { group[x] == x ? x : find(group[x]) }
+        let heads = children.indices.filter { !trunk[$0] && own[$0] != 0 }
+        for (i, a) in heads.enumerated() {
+            for b in heads[(i + 1)...] where own[a] & own[b] != 0 {
+                let (ra, rb) = (find(a), find(b))
+                if ra != rb { group[max(ra, rb)] = min(ra, rb) }
+            }
+        }
+        var order: [Int] = []
+        var byRoot: [Int: [Int]] = [:]
+        for h in heads {
+            let root = find(h)
+            if byRoot[root] == nil { order.append(root) }
+            byRoot[root, default: []].append(h)
+        }
+        guard order.count >= 2, order.count <= BranchSet.capacity else { return nil }
+        // Heads in the order their first op runs; each named after its largest member.
+        let branches = order.map { root -> (first: Int, branch: Branch) in
+            let group = byRoot[root]!
+            let name = group.max { (members[$0].count, $1) < (members[$1].count, $0) }!
+            return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }))
+        }.sorted { $0.first < $1.first }.map(\.branch)
+        let trunkNames = children.indices.filter { trunk[$0] || own[$0] == 0 }.map { children[$0] }
+        return (parent, branches, trunkNames)
     }
+}
 
-    /// For each value read by ops in two or more sibling subtrees, the levels of the module tree at which
-    /// its readers split, shallowest first.
-    static func forkCandidates(_ graph: Graph) -> [Candidate] {
-        var result: [Candidate] = []
-        var seen = Set<String>()
-        // An in-place op's result is the tensor it overwrote: the readers of the result read the same
-        // tensor as the op's input (and the op itself is a writer, not a reader).
-        var readers = graph.values.map { $0.uses.map(\.node) }
-        for index in graph.values.indices.reversed() {
-            guard let producer = graph.values[index].producer, graph[producer].inplace,
-                let source = graph[producer].valueInputs.first
-            else { continue }
-            readers[source.index] = readers[source.index].filter { $0 != producer } + readers[index]
-        }
-        for (index, _) in graph.values.enumerated() where readers[index].count >= 2 {
-            var paths: [String] = []
-            for reader in readers[index] {
-                let path = graph.nodes[reader.index].module
-                if !paths.contains(path) { paths.append(path) }
-            }
-            guard paths.count >= 2 else { continue }
-            // Every prefix of a reader's path is a level where readers may fall into different children.
-            var childrenByParent: [String: [String]] = [:]
-            var parents: [String] = []
-            for path in paths {
-                let components = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                guard !path.isEmpty else { continue }
-                var parent = ""
-                for component in components {
-                    if childrenByParent[parent] == nil { parents.append(parent) }
-                    if !(childrenByParent[parent, default: []].contains(component)) { childrenByParent[parent, default: []].append(component) }
-                    parent = parent.isEmpty ? component : parent + "." + component
-                }
-            }
-            for parent in parents {
-                let children = childrenByParent[parent]!
-                guard children.count >= 2 else { continue }
-                let key = parent + "|" + children.joined(separator: ",")
-                guard seen.insert(key).inserted else { continue }
-                let depth = parent.isEmpty ? 0 : parent.split(separator: ".").count
-                result.append(Candidate(parent: parent, children: Array(children.prefix(BranchSet.capacity)), depth: depth, order: result.count))
-            }
-        }
-        return result.sorted { ($0.depth, $0.order) < ($1.depth, $1.order) }
-    }
+/// Which values descend from a set of ops, following each tensor's origin: an in-place op's result is the
+/// tensor it overwrote, so it descends from wherever that tensor did (`nn.ReLU(inplace=True)` at the start
+/// of a head leaves the trunk's tensor the trunk's).
+struct Origins {
+    private var from: [Bool]
 
-    /// The children of `candidate` that stay apart: union-find over children that meet in a mixing op or
-    /// read one another's results. Returns the children left on their own.
-    static func evaluate(_ candidate: Candidate, _ graph: Graph, _ masks: inout [UInt64]) -> [String] {
-        let prefixes = candidate.children.map { candidate.parent.isEmpty ? $0 : candidate.parent + "." + $0 }
-        var parent = Array(0..<prefixes.count)
-        func find(_ x: Int) -> Int {
-            var x = x
-            while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
-            return x
-        }
-        var classes = prefixes.count
-        func merge(_ set: UInt64) {
-            var rest = set
-            let first = find(rest.trailingZeroBitCount)
-            rest &= rest - 1
-            while rest != 0 {
-                let other = find(rest.trailingZeroBitCount)
-                if other != first { parent[other] = first; classes -= 1 }
-                rest &= rest - 1
-            }
-        }
-        var start = graph.nodes.count
-        for (index, node) in graph.nodes.enumerated() where prefixes.contains(where: { modulePath(node.module, isWithin: $0) }) {
-            start = index
-            break
-        }
-        for index in start..<graph.nodes.count { masks[index] = 0 }
-        let merged = MergedComputations.find(in: graph) { module in prefixes.firstIndex { modulePath(module, isWithin: $0) } }
+    init(_ graph: Graph, from ops: [Int]) {
+        var isMember = [Bool](repeating: false, count: graph.nodes.count)
+        for n in ops { isMember[n] = true }
+        from = [Bool](repeating: false, count: graph.values.count)
+        guard let start = ops.first else { return }
         for index in start..<graph.nodes.count {
             let node = graph.nodes[index]
-            var inherited: UInt64 = 0
-            for input in node.inputs {
-                if case .value(let v) = input, let producer = graph.values[v.index].producer, producer.index >= start {
-                    inherited |= masks[producer.index]
-                }
+            let descends: Bool
+            if node.inplace, let target = node.valueInputs.first {
+                descends = from[target.index]
+            } else if isMember[index] {
+                descends = true
+            } else {
+                descends = node.valueInputs.contains { from[$0.index] }
             }
-            var own: UInt64 = 0
-            // In-place ops pass their input on as the same tensor; inplace-hazard judges them.
-            if node.module.hasPrefix(candidate.parent), !merged[index], !node.inplace {
-                for (i, prefix) in prefixes.enumerated() where modulePath(node.module, isWithin: prefix) {
-                    own = 1 << UInt64(i)
-                    break
-                }
-            }
-            let mask = inherited | own
-            masks[index] = mask
-            if mask.nonzeroBitCount >= 2 && (own != 0 || !rearrangingOps.contains(node.op)) {
-                merge(mask)
-                if classes <= 1 { return [] }
+            if descends { for v in node.outputs { from[v.index] = true } }
+        }
+    }
+
+    /// Whether every value the ops `reader` read from outside themselves descends from the origin.
+    func feedsAll(of reader: [Int], _ graph: Graph) -> Bool {
+        let inside = Set(reader)
+        var entries = 0
+        for n in reader {
+            for v in graph.nodes[n].valueInputs {
+                if let p = graph[v].producer, inside.contains(p.index) { continue }
+                guard from[v.index] else { return false }
+                entries += 1
             }
         }
-        var size = [Int](repeating: 0, count: prefixes.count)
-        for i in 0..<prefixes.count { size[find(i)] += 1 }
-        return prefixes.indices.filter { size[find($0)] == 1 }.map { prefixes[$0] }
+        return entries > 0
+    }
+}
+
+/// The module tree as the ops' call sites give it, with the terminals each subtree reaches.
+struct ModuleReach {
+    /// Module paths that have children, shallowest first, then in the order their first op runs.
+    var parentsByDepth: [String] = []
+    /// Children's full paths, in the order their first op runs.
+    var children: [String: [String]] = [:]
+    var reach: [String: UInt64] = [:]
+
+    init(_ graph: Graph, _ terminals: Terminals) {
+        var depth: [String: Int] = ["": 0]
+        var modules: [String: UInt64] = [:]
+        var seen: [String] = []
+        for (index, node) in graph.nodes.enumerated() {
+            if modules[node.module] == nil { seen.append(node.module) }
+            modules[node.module, default: 0] |= terminals.reach[index]
+        }
+        for module in seen where !module.isEmpty {
+            let mask = modules[module]!
+            var path = Substring(module)
+            var level = path.split(separator: ".", omittingEmptySubsequences: false).count
+            while true {
+                let key = String(path)
+                let known = reach[key] != nil
+                reach[key, default: 0] |= mask
+                depth[key] = level
+                let parent = path.lastIndex(of: ".").map { path[..<$0] } ?? ""
+                if !known { children[String(parent), default: []].append(key) }
+                if parent.isEmpty { break }
+                path = parent
+                level -= 1
+            }
+        }
+        // A parent's children list grows in first-op order; order parents the same way within a depth.
+        var firstSeen: [String: Int] = ["": -1]
+        for (i, module) in seen.enumerated() {
+            var path = Substring(module)
+            while !path.isEmpty {
+                if firstSeen[String(path)] == nil { firstSeen[String(path)] = i }
+                path = path.lastIndex(of: ".").map { path[..<$0] } ?? ""
+            }
+        }
+        parentsByDepth = children.keys.sorted { (depth[$0] ?? 0, firstSeen[$0] ?? 0) < (depth[$1] ?? 0, firstSeen[$1] ?? 0) }
+    }
+
+    /// The ops under each of `children`, in node order.
+    func members(of children: [String], in graph: Graph) -> [[Int]] {
+        var result = [[Int]](repeating: [], count: children.count)
+        for (index, node) in graph.nodes.enumerated() {
+            if let c = children.firstIndex(where: { modulePath(node.module, isWithin: $0) }) { result[c].append(index) }
+        }
+        return result
     }
 }

@@ -10,13 +10,13 @@ public struct BranchMap: Sendable {
     public static let trunk = -1
     public static let join = -2
 
+    /// Branch names (each a module prefix), and every prefix of each branch.
     public let branches: [String]
+    public let prefixes: [[String]]
     /// Per node: branch index, `trunk` or `join`.
     public let region: [Int]
     /// Per node: the branches whose data it depends on (itself included).
     public let ancestry: [BranchSet]
-    /// Per node: whether its module lies under the branch prefix (as opposed to being attributed by data).
-    public let inPrefix: [Bool]
     /// Per storage: branches with a name under their prefix.
     public let namedIn: [BranchSet]
     /// Per storage: branches whose ops read or write it.
@@ -25,10 +25,15 @@ public struct BranchMap: Sendable {
     public let home: [Int?]
 
     public init(graph: Graph, branches: [String]) {
-        self.branches = branches
+        self.init(graph: graph, branches: branches.map { Branch(name: $0) })
+    }
+
+    public init(graph: Graph, branches given: [Branch]) {
+        let branches = given.map(\.prefixes)
+        self.branches = given.map(\.name)
+        self.prefixes = branches
         var region = [Int](repeating: BranchMap.trunk, count: graph.nodes.count)
         var ancestry = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
-        var inPrefix = [Bool](repeating: false, count: graph.nodes.count)
         let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
         for (index, node) in graph.nodes.enumerated() {
             var mask = BranchSet()
@@ -37,7 +42,6 @@ public struct BranchMap: Sendable {
             }
             if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
                 region[index] = own
-                inPrefix[index] = true
                 mask.insert(own)
             } else if let only = mask.only {
                 region[index] = only
@@ -62,20 +66,26 @@ public struct BranchMap: Sendable {
         }
         self.region = region
         self.ancestry = ancestry
-        self.inPrefix = inPrefix
         self.namedIn = namedIn
         self.usedBy = usedBy
         self.home = home
     }
 
-    /// The branch whose prefix contains `path`; the longest prefix wins when prefixes nest.
-    public static func branch(of path: String, in branches: [String]) -> Int? {
+    /// The branch with a prefix that contains `path`; the longest prefix wins when prefixes nest.
+    public static func branch(of path: String, in branches: [[String]]) -> Int? {
         var best: Int?
-        for (i, prefix) in branches.enumerated() where modulePath(path, isWithin: prefix) {
-            if best == nil || prefix.utf8.count > branches[best!].utf8.count { best = i }
+        var bestLength = -1
+        for (i, prefixes) in branches.enumerated() {
+            for prefix in prefixes where prefix.utf8.count > bestLength && modulePath(path, isWithin: prefix) {
+                best = i
+                bestLength = prefix.utf8.count
+            }
         }
         return best
     }
+
+    /// The branch with a prefix that contains `path`.
+    public func branch(of path: String) -> Int? { BranchMap.branch(of: path, in: prefixes) }
 
     public func names(_ set: BranchSet) -> [String] { set.map { branches[$0] } }
 }

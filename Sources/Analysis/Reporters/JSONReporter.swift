@@ -10,12 +10,23 @@ public enum JSONReporter {
         out += "  \"independent\": \(independent),\n"
         out += "  \"branches\": \(JSONWriter.stringArray(report.branches)),\n"
         out += "  \"branches_discovered\": \(report.branchesDiscovered),\n"
+        if let reason = report.undecidedReason { out += "  \"undecided_reason\": \"\(reason.rawValue)\",\n" }
+        out += "  \"basis\": \"\(report.basis.rawValue)\",\n"
+        if let found = report.discovery { out += "  \"discovery\": \(discovery(found)),\n" }
         if report.findings.isEmpty {
             out += "  \"findings\": []\n"
         } else {
             out += "  \"findings\": [\n" + report.findings.map(finding).joined(separator: ",\n") + "\n  ]\n"
         }
         return out + "}\n"
+    }
+
+    /// How the branches were found: the level, each branch's modules, the trunk, the alternatives.
+    private static func discovery(_ d: Discovery) -> String {
+        let branches = d.branches.map { "{\"name\": \(JSONWriter.quoted($0.name)), \"modules\": \(JSONWriter.stringArray($0.prefixes))}" }
+        return "{\"parent\": \(d.parent.map(JSONWriter.quoted) ?? "null"), \"results\": \(d.terminals), "
+            + "\"branches\": [\(branches.joined(separator: ", "))], \"trunk\": \(JSONWriter.stringArray(d.trunk)), "
+            + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]}"
     }
 
     private static func finding(_ f: Finding) -> String {

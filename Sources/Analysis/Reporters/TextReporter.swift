@@ -1,3 +1,5 @@
+import GraphIR
+
 /// Findings the way a compiler prints diagnostics: severity and rule, message, places, notes, help, then
 /// a one-line verdict.
 public enum TextReporter {
@@ -10,8 +12,23 @@ public enum TextReporter {
             if let help = finding.help { out += "  = help: \(help)\n" }
             out += "\n"
         }
+        if let how = discovery(report) { out += how + "\n" }
         out += verdict(report) + "\n"
         return out
+    }
+
+    /// How the branches were found, in a line, when the analyzer found them.
+    public static func discovery(_ report: Report) -> String? {
+        guard let found = report.discovery, let parent = found.parent else { return nil }
+        let level = parent.isEmpty ? "the model" : parent
+        var line = "branches: children of \(level) whose ops reach separate results (\(found.terminals) in all)"
+        let grouped = found.branches.filter { $0.prefixes.count > 1 }
+        if !grouped.isEmpty {
+            line += "; " + grouped.map { branch in "\(branch.name) with \(list(branch.prefixes.filter { $0 != branch.name }))" }.joined(separator: ", ")
+        }
+        if !found.trunk.isEmpty { line += "; trunk: \(list(found.trunk))" }
+        if let other = found.alternatives.first { line += "; deeper split: \(list(other))" }
+        return line + " (--branch PREFIX chooses others)"
     }
 
     public static func verdict(_ report: Report) -> String {
@@ -27,11 +44,25 @@ public enum TextReporter {
         case .some(false):
             let errors = report.errorCount
             return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
-        case .none where !report.findings.filter(\.undecidable).isEmpty:
-            let count = report.findings.filter(\.undecidable).count
-            return "\(model): \(report.branches.count) branches\(names) \(source) — cannot decide from this input: \(plural(count, "warning")) (see above)"
         case .none:
-            return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — nothing to decide (give branches with --branch PREFIX)"
+            switch report.undecidedReason {
+            case .inputCannotTell:
+                let count = report.findings.filter(\.undecidable).count
+                return "\(model): \(report.branches.count) branches\(names) \(source) — cannot decide from this input: \(plural(count, "warning")) (see above)"
+            case .storageNotRecorded:
+                return "\(model): \(count) branches\(names) \(source) — no sharing visible, but cannot decide from this input: "
+                    + unrecorded(report.basis)
+            case .noBranches, nil:
+                return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
+                    + "(give branches with --branch PREFIX)"
+            }
         }
+    }
+
+    /// What an input without storage identity cannot show, and what can.
+    static func unrecorded(_ basis: StorageIdentity) -> String {
+        let format = basis == .path ? "a TorchScript graph (TensorBoard) knows tensors by attribute path" : "an ONNX model knows tensors by name"
+        return "\(format), so a tensor shared under another module's name (`.data =`, `nn.Parameter(other)`) would not show; "
+            + "export the model with `python -m graphcheck_torch MODULE:FACTORY --input SHAPE -o model.json` to decide"
     }
 }

@@ -68,7 +68,7 @@ public struct CrossBranchDependencyRule: Rule {
                 for s in node.storageInputs + node.writes where !touched.contains(s) { touched.append(s) }
                 // With names only (ONNX), a tensor read across branches may be two equal tensors merged by
                 // the exporter: shared-initializer reports it; only data edges are evidence here.
-                for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity == .exact {
+                for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity.separatesEqualTensors {
                     if let w = lastWriter[s.index], w != j {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
                         edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))

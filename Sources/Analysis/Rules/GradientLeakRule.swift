@@ -49,7 +49,7 @@ public struct GradientLeakRule: Rule {
         var order: [[UInt64]] = []
         var leaks: [[UInt64]: [StorageID]] = [:]
         for s in graph.storageIDs where graph[s].kind == .parameter
-            && (graph.storageIdentity == .exact || map.usedBy[s.index].count < 2)
+            && (graph.storageIdentity.separatesEqualTensors || map.usedBy[s.index].count < 2)
         {
             let owners = map.namedIn[s.index].isEmpty ? map.usedBy[s.index] : map.namedIn[s.index]
             guard !owners.isEmpty else { continue }

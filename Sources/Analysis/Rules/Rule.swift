@@ -24,6 +24,10 @@ public struct AnalysisContext: Sendable {
     let grouping: ModuleGrouping
 
     public init(graph: Graph, branches: [String], allowed: Set<Int> = []) {
+        self.init(graph: graph, branches: branches.map { Branch(name: $0) }, allowed: allowed)
+    }
+
+    public init(graph: Graph, branches: [Branch], allowed: Set<Int> = []) {
         self.graph = graph
         self.allowed = allowed
         map = BranchMap(graph: graph, branches: branches)

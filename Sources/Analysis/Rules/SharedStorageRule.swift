@@ -36,7 +36,7 @@ public struct SharedStorageRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard map.branches.count >= 2 else { return [] }
-        guard graph.storageIdentity == .exact else { return [] }  // shared-initializer speaks for names
+        guard graph.storageIdentity.separatesEqualTensors else { return [] }  // shared-initializer speaks for names
         // Grouped by the set of branches sharing, and by whether the user declared the sharing intended.
         var order: [[UInt64]] = []
         var shared: [[UInt64]: [StorageID]] = [:]

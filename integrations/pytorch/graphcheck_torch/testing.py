@@ -26,7 +26,7 @@ def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), tra
         for pattern in allow_shared:
             command += ["--allow-shared", pattern]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if result.returncode not in (0, 1):
+    if result.returncode not in (0, 1, 3):  # 3: cannot decide (the report says why)
         raise RuntimeError(f"graphcheck failed (exit {result.returncode}): {result.stderr.strip()}")
     return json.loads(result.stdout)
 
@@ -51,7 +51,10 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
     """
     report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train)
     if report["independent"] is None:
-        raise AssertionError(f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]")
+        reason = report.get("undecided_reason")
+        if reason == "no-branches":
+            raise AssertionError(f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]")
+        raise AssertionError(f"{report['model']}: graphcheck cannot decide from this input ({reason})")
     if not report["independent"]:
         raise AssertionError(_describe(report))
     return report

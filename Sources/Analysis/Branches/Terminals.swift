@@ -1,0 +1,68 @@
+import GraphIR
+
+/// The model's results as its heads compute them: the values that leave the last learned op on each path
+/// to an output. Ops after which no parameter or buffer is read (`cat`, `(x + x_dist) / 2`, upsampling,
+/// box decoding and NMS) only post-process; a value that enters them is a terminal, so heads that are
+/// concatenated or averaged at the very end still reach terminals of their own.
+struct Terminals {
+    /// Terminals beyond this share the last bit: models with more separate results than heads are rare,
+    /// and a shared bit can only merge heads (no verdict), never invent one.
+    static let capacity = 64
+
+    /// Per node: the terminals its results flow into (its own result included).
+    let reach: [UInt64]
+    /// Per node: the terminals it produces.
+    let own: [UInt64]
+    let count: Int
+
+    init(_ graph: Graph) {
+        let nodes = graph.nodes
+        // Backward: whether a learned op (one reading a parameter or buffer) follows, or is, this op.
+        var learnedBelow = [Bool](repeating: false, count: nodes.count)
+        for index in stride(from: nodes.count - 1, through: 0, by: -1) {
+            let node = nodes[index]
+            if !node.storageInputs.isEmpty { learnedBelow[index] = true; continue }
+            learnedBelow[index] = node.outputs.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
+        }
+        var bit: [Int: UInt64] = [:]  // value index → terminal bit
+        var count = 0
+        func mark(_ v: ValueID) {
+            guard bit[v.index] == nil, graph[v].producer != nil else { return }
+            bit[v.index] = 1 << UInt64(min(count, Terminals.capacity - 1))
+            count += 1
+        }
+        // In node order, so terminal numbering (and everything named after it) is deterministic.
+        let outputs = Set(graph.outputs)
+        for (index, node) in nodes.enumerated() where learnedBelow[index] {
+            for v in node.outputs where outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] }) {
+                mark(v)
+            }
+        }
+        var own = [UInt64](repeating: 0, count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            for v in node.outputs { own[index] |= bit[v.index] ?? 0 }
+        }
+        self.own = own
+        self.count = count
+        reach = Terminals.propagate(graph, own: own, blocked: nil)
+    }
+
+    /// `reach` recomputed with the ops in `blocked` passing nothing on: which terminals an op reaches
+    /// other than through those ops.
+    func reach(_ graph: Graph, avoiding blocked: [Bool]) -> [UInt64] {
+        Terminals.propagate(graph, own: own, blocked: blocked)
+    }
+
+    private static func propagate(_ graph: Graph, own: [UInt64], blocked: [Bool]?) -> [UInt64] {
+        var reach = own
+        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
+            if let blocked, blocked[index] { reach[index] = 0; continue }
+            let mask = reach[index]
+            guard mask != 0 else { continue }
+            for v in graph.nodes[index].valueInputs {
+                if let p = graph[v].producer { reach[p.index] |= mask }
+            }
+        }
+        return reach
+    }
+}

@@ -1,0 +1,162 @@
+import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Heads are found from the model's results and its module tree, and a sharing bug between them must show
+/// up as a finding between the heads, never make them vanish. Each case is a model written op by op.
+@Suite struct HeadDiscoveryTests {
+    /// A trunk and `heads` heads, each a body module and a classifier called from the model's forward, the
+    /// results concatenated (the seed's shape). `extra` runs between the trunk and the heads.
+    func multiHead(_ heads: Int = 3, extra: (inout SmallGraph) -> Void = { _ in }, head: ((inout SmallGraph, Int) -> Void)? = nil) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        extra(&g)
+        for i in 1...heads {
+            if let head { head(&g, i) } else {
+                g.layer("b\(i)", "branch\(i)", ["t"])
+                g.op("p\(i)", "relu", in: "", ["b\(i)"])
+                g.layer("o\(i)", "classifier\(i)", ["p\(i)"])
+            }
+        }
+        g.op("y", "cat", in: "", (1...heads).map { "o\($0)" })
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func headsConcatenatedAtTheEndAreFoundWithTheirClassifiers() {
+        let found = BranchDiscovery.discover(multiHead())
+        #expect(found.names == ["branch1", "branch2", "branch3"])
+        #expect(found.branches[0].prefixes == ["branch1", "classifier1"])
+        #expect(found.trunk == ["trunk"])
+        #expect(found.parent == "")
+    }
+
+    /// The leak the tool exists to find: head2 reads head1's intermediate. The heads stay, the leak is
+    /// reported between them.
+    @Test func aHeadReadingAnothersIntermediateIsStillAHead() throws {
+        let graph = multiHead(head: { g, i in
+            g.layer("b\(i)", "head\(i).fc1", ["t"])
+            if i == 2 {
+                g.op("m", "add", in: "", ["b2", "b1"])
+                g.layer("o2", "head2.fc2", ["m"])
+            } else {
+                g.layer("o\(i)", "head\(i).fc2", ["b\(i)"])
+            }
+        })
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2", "head3"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("cross-branch-dependency"))
+    }
+
+    /// `t += self.head1(t)`: head1's result folded into the trunk's tensor in place. head1 is still a head
+    /// (the in-place update does not make it the trunk), and the others depend on it.
+    @Test func aHeadAddedInPlaceIntoTheTrunkIsStillAHead() throws {
+        let graph = multiHead(head: { g, i in
+            if i == 1 {
+                g.layer("o1", "head1", ["t"])
+                g.op("t2", "add", in: "", ["t", "o1"], inplace: true)
+            } else {
+                g.layer("o\(i)", "head\(i)", ["t2"])
+            }
+        })
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2", "head3"])
+        let rules = try Analyzer.analyze(graph).findings.map(\.rule)
+        #expect(rules.contains("cross-branch-dependency"))
+        #expect(rules.contains("inplace-hazard"))
+    }
+
+    /// DeepLabV3 with `aux_loss`: the aux head forks from an earlier stage of the backbone. The backbone
+    /// feeds both and is the trunk, not a branch.
+    @Test func auxiliaryHeadsForkingFromAnEarlierStage() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f3", "backbone.layer3", ["x"])
+        g.layer("f4", "backbone.layer4", ["f3"])
+        g.layer("c", "classifier", ["f4"])
+        g.layer("a", "aux_classifier", ["f3"])
+        g.op("out", "upsample_bilinear2d", in: "", ["c"])
+        g.op("aux", "upsample_bilinear2d", in: "", ["a"])
+        g.outputs("out", "aux")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["classifier", "aux_classifier"])
+        #expect(found.trunk == ["backbone"])
+    }
+
+    /// A trunk whose features are returned too is still the trunk: it computes all the heads read.
+    @Test func aTrunkThatIsAlsoAnOutputIsNotABranch() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.layer("b", "head2", ["t"])
+        g.outputs("t", "a", "b")
+        #expect(BranchDiscovery.discover(g.graph).names == ["head1", "head2"])
+    }
+
+    /// BERT pre-training: the two heads read different trunk outputs (sequence and pooled) and sit one level
+    /// down, under `cls`.
+    @Test func headsReadingDifferentTrunkOutputsOneLevelDown() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("seq", "bert.encoder", ["x"])
+        g.layer("pooled", "bert.pooler", ["seq"])
+        g.layer("mlm", "cls.predictions", ["seq"])
+        g.layer("nsp", "cls.seq_relationship", ["pooled"])
+        g.outputs("mlm", "nsp")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["cls.predictions", "cls.seq_relationship"])
+        #expect(found.parent == "cls")
+    }
+
+    /// Heads in a ModuleDict with their pooling written as functional ops in the parent's forward.
+    @Test func moduleDictHeadsWithFunctionalOpsInTheParent() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "backbone", ["x"])
+        for name in ["age", "sex"] {
+            g.op("p_\(name)", "adaptive_avg_pool2d", in: "", ["t"])
+            g.op("f_\(name)", "flatten", in: "", ["p_\(name)"])
+            g.layer("o_\(name)", "heads.\(name)", ["f_\(name)"])
+        }
+        g.outputs("o_age", "o_sex")
+        #expect(BranchDiscovery.discover(g.graph).names == ["heads.age", "heads.sex"])
+    }
+
+    @Test func aSingleResultHasNoBranches() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("a", "block.conv1", ["x"])
+        g.layer("b", "block.downsample", ["x"])
+        g.op("s", "add", in: "block", ["a", "b"])
+        g.layer("y", "fc", ["s"])
+        g.outputs("y")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches.isEmpty)
+        #expect(report.independent == nil && report.undecidedReason == .noBranches)
+    }
+
+    /// A head that only reads another head's result is downstream of it, not beside it.
+    @Test func aModuleFedOnlyByAnotherIsNotItsSibling() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "backbone", ["x"])
+        g.layer("a", "p", ["t"])
+        g.layer("b", "q", ["a"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        #expect(BranchDiscovery.discover(g.graph).names == [])
+    }
+}
+
+extension HeadDiscoveryTests {
+    /// A head starting with `nn.ReLU(inplace=True)` overwrites the trunk's tensor, which the later heads
+    /// then read: the tensor is still the trunk's, and head1 is still a head.
+    @Test func aHeadStartingWithAnInPlaceReLUIsStillAHead() throws {
+        let graph = multiHead(head: { g, i in
+            if i == 1 {
+                g.op("t2", "relu", in: "head1.0", ["t"], inplace: true)
+                g.layer("o1", "head1.1", ["t2"])
+            } else {
+                g.layer("o\(i)", "head\(i)", ["t2"])
+            }
+        })
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2", "head3"])
+        #expect(try Analyzer.analyze(graph).findings.map(\.rule).contains("inplace-hazard"))
+    }
+}

@@ -1,0 +1,59 @@
+import GraphIR
+
+/// A graph written op by op, for analysis tests that must not depend on a tracer: values and tensors by
+/// name, each op with the module path of its call site.
+///
+///     var g = SmallGraph(inputs: ["x"])
+///     g.op("t", "linear", in: "trunk", ["x"], weights: ["trunk.weight"])
+///     g.op("a", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+///     g.outputs("a")
+public struct SmallGraph {
+    private var builder: GraphBuilder
+    private var values: [String: ValueID] = [:]
+    private var storages: [String: StorageID] = [:]
+
+    public init(inputs: [String], mode: String = "train") {
+        builder = GraphBuilder(name: "SmallGraph", mode: mode)
+        for name in inputs {
+            let v = builder.addValue(id: name, shape: [2, 4], dtype: "float32")
+            values[name] = v
+            builder.addInput(v)
+        }
+    }
+
+    /// One parameter that goes by all of `names` (the first is its home): shared storage.
+    public mutating func share(_ names: [String], kind: StorageKind = .parameter) {
+        let s = builder.addStorage(Storage(id: "s\(storages.count)", kind: kind, names: names, shape: [4, 4], dtype: "float32"))
+        for name in names { storages[name] = s }
+    }
+
+    /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
+    /// `out`; `inplace` ops overwrite their first input, `out` naming its new version.
+    public mutating func op(
+        _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
+        inplace: Bool = false
+    ) {
+        for name in weights + writes where storages[name] == nil { share([name]) }
+        var outputs: [ValueID] = []
+        if let out {
+            let v = builder.addValue(id: out, shape: [2, 4], dtype: "float32")
+            values[out] = v
+            outputs = [v]
+        }
+        let operands = inputs.map { Operand.value(values[$0]!) } + weights.map { Operand.storage(storages[$0]!) }
+        builder.addNode(Node(
+            id: "n\(builder.graph.nodes.count)", op: kind, module: module, moduleType: module.isEmpty ? "Model" : "Module",
+            inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace))
+    }
+
+    /// `op` for a module with its own weight, named `<module>.weight`.
+    public mutating func layer(_ out: String, _ module: String, _ inputs: [String], kind: String = "linear") {
+        op(out, kind, in: module, inputs, weights: ["\(module).weight"])
+    }
+
+    public mutating func outputs(_ names: String...) {
+        for name in names { builder.addOutput(values[name]!) }
+    }
+
+    public var graph: Graph { builder.finish() }
+}
