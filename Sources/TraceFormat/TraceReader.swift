@@ -20,7 +20,8 @@ public enum TraceReader {
         case format, version, producer, model, mode, storageIdentity = "storage_identity", inputs, outputs, modules, storages, values, nodes
     }
     enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance }
-    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype }
+    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory }
+    enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
         case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, attrs, source
@@ -56,6 +57,7 @@ struct StreamingTraceReader {
     static let topKeys = JSONKeyTable<TraceReader.TopKey>()
     static let moduleKeys = JSONKeyTable<TraceReader.ModuleKey>()
     static let storageKeys = JSONKeyTable<TraceReader.StorageKey>()
+    static let memoryKeys = JSONKeyTable<TraceReader.MemoryKey>()
     static let valueKeys = JSONKeyTable<TraceReader.ValueKey>()
     static let nodeKeys = JSONKeyTable<TraceReader.NodeKey>()
 
@@ -165,7 +167,7 @@ struct StreamingTraceReader {
     }
 
     private mutating func readStorage() throws(InputError) {
-        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: String?
+        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: String?, memory: StorageMemory?
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
@@ -181,12 +183,34 @@ struct StreamingTraceReader {
                 names = list
             case .shape: shape = try r.shape()
             case .dtype: dtype = try r.scanner.string()
+            case .memory: memory = try r.readMemory()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
         guard let kind else { throw scanner.error("missing required key \"kind\"", at: start) }
         guard let names else { throw scanner.error("missing required key \"names\"", at: start) }
-        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype))
+        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory))
+    }
+
+    /// `{"block": "m0", "bytes": [start, end]}`: which bytes of which memory block the storage covers.
+    private mutating func readMemory() throws(InputError) -> StorageMemory {
+        var block: String?, bytes: [Int]?
+        let start = scanner.valueOffset
+        try readObject(StreamingTraceReader.memoryKeys) { r, key throws(InputError) in
+            switch key {
+            case .block: block = try r.scanner.string()
+            case .bytes:
+                var list: [Int] = []
+                try r.readArray { r throws(InputError) in list.append(try r.scanner.int()) }
+                guard list.count == 2, list[0] >= 0, list[0] <= list[1] else {
+                    throw r.scanner.error("bytes must be [start, end] with 0 <= start <= end")
+                }
+                bytes = list
+            }
+        }
+        guard let block else { throw scanner.error("missing required key \"block\"", at: start) }
+        guard let bytes else { throw scanner.error("missing required key \"bytes\"", at: start) }
+        return StorageMemory(block: block, bytes: bytes[0]..<bytes[1])
     }
 
     private mutating func readValue() throws(InputError) {

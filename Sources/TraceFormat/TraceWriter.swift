@@ -47,7 +47,9 @@ public enum TraceWriter {
 
     private static func storage(_ s: Storage) -> String {
         "{\"id\": \(JSONWriter.quoted(s.id)), \"kind\": \"\(s.kind.rawValue)\", \"names\": \(JSONWriter.stringArray(s.names)), "
-            + shapeAndType(s.shape, s.dtype) + "}"
+            + shapeAndType(s.shape, s.dtype)
+            + (s.memory.map { ", \"memory\": {\"block\": \(JSONWriter.quoted($0.block)), \"bytes\": [\($0.bytes.lowerBound), \($0.bytes.upperBound)]}" } ?? "")
+            + "}"
     }
 
     private static func value(_ v: Value) -> String {

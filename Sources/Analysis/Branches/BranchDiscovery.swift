@@ -119,40 +119,52 @@ public enum BranchDiscovery {
     }
 }
 
-/// Which values descend from a set of ops, following each tensor's origin: an in-place op's result is the
-/// tensor it overwrote, so it descends from wherever that tensor did (`nn.ReLU(inplace=True)` at the start
-/// of a head leaves the trunk's tensor the trunk's).
+/// Which values only a set of ops could have made: every path from the model's inputs to them runs
+/// through those ops (constants aside). That is what a trunk is to a head, and what a head is not to
+/// another head that mixes one of its intermediates with the trunk's output (`head2(t + a)`). An in-place
+/// op's result is the tensor it overwrote, so it keeps that tensor's origin (`nn.ReLU(inplace=True)` at
+/// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's).
 struct Origins {
-    private var from: [Bool]
+    private enum Origin { case elsewhere, dominated, constant }
+    private var origin: [Origin]
 
     init(_ graph: Graph, from ops: [Int]) {
         var isMember = [Bool](repeating: false, count: graph.nodes.count)
         for n in ops { isMember[n] = true }
-        from = [Bool](repeating: false, count: graph.values.count)
-        guard let start = ops.first else { return }
-        for index in start..<graph.nodes.count {
-            let node = graph.nodes[index]
-            let descends: Bool
+        origin = [Origin](repeating: .elsewhere, count: graph.values.count)
+        for (index, node) in graph.nodes.enumerated() {
+            let result: Origin
             if node.inplace, let target = node.valueInputs.first {
-                descends = from[target.index]
+                result = origin[target.index]
             } else if isMember[index] {
-                descends = true
+                result = .dominated
             } else {
-                descends = node.valueInputs.contains { from[$0.index] }
+                var any = false, all = true
+                for v in node.valueInputs {
+                    switch origin[v.index] {
+                    case .dominated: any = true
+                    case .elsewhere: all = false
+                    case .constant: break
+                    }
+                }
+                result = !all ? .elsewhere : any ? .dominated : .constant
             }
-            if descends { for v in node.outputs { from[v.index] = true } }
+            for v in node.outputs { origin[v.index] = result }
         }
     }
 
-    /// Whether every value the ops `reader` read from outside themselves descends from the origin.
+    /// Whether the ops `reader` read, from outside themselves, only values the origin alone made.
     func feedsAll(of reader: [Int], _ graph: Graph) -> Bool {
         let inside = Set(reader)
         var entries = 0
         for n in reader {
             for v in graph.nodes[n].valueInputs {
                 if let p = graph[v].producer, inside.contains(p.index) { continue }
-                guard from[v.index] else { return false }
-                entries += 1
+                switch origin[v.index] {
+                case .elsewhere: return false
+                case .dominated: entries += 1
+                case .constant: break
+                }
             }
         }
         return entries > 0

@@ -33,8 +33,20 @@ struct Terminals {
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
         let outputs = Set(graph.outputs)
+        // A value that learned ops go on computing with is an intermediate, even when the post-processing
+        // reads it too (Faster R-CNN's proposals are decoded into boxes and pooled into the box head). Being
+        // added in place into another tensor does not count: `t += self.head1(t)` keeps head1's result a
+        // result (the tensor written is t, whose origin the trunk keeps) — when it is also returned or
+        // post-processed; a ResNet block's `out += self.downsample(x)` is only added.
+        func computedWith(_ v: ValueID) -> Bool {
+            graph[v].uses.contains { use in
+                learnedBelow[use.node.index] && !(nodes[use.node.index].inplace && nodes[use.node.index].valueInputs.first != v)
+            }
+        }
         for (index, node) in nodes.enumerated() where learnedBelow[index] {
-            for v in node.outputs where outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] }) {
+            for v in node.outputs where !computedWith(v)
+                && (outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] }))
+            {
                 mark(v)
             }
         }

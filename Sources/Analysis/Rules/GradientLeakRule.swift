@@ -40,7 +40,8 @@ public struct GradientLeakRule: Rule {
                 if exits { reaches[index].insert(j) }
             }
             let mask = reaches[index]
-            guard !mask.isEmpty else { continue }
+            // `.detach()` hands on values, not gradients.
+            guard !mask.isEmpty, node.op != "detach" else { continue }
             for v in node.valueInputs {
                 if let p = graph[v].producer { reaches[p.index].formUnion(mask) }
             }
@@ -53,6 +54,9 @@ public struct GradientLeakRule: Rule {
         {
             let owners = map.namedIn[s.index].isEmpty ? map.usedBy[s.index] : map.namedIn[s.index]
             guard !owners.isEmpty else { continue }
+            // A trunk tensor tied into one head (BERT's MLM decoder is the word embedding) is the trunk's:
+            // every head's gradient reaches the trunk, by design.
+            if owners.count == 1, graph[s].names.contains(where: { map.branch(of: $0) == nil }) { continue }
             var reached = BranchSet()
             for reader in graph[s].readers { reached.formUnion(reaches[reader.index]) }
             guard !reached.isEmpty, !(owners.count == 1 && reached == owners) else { continue }

@@ -30,6 +30,14 @@ public struct InplaceHazardRule: Rule {
             // version in another branch (frontends that follow the tensor object) both see the mutation.
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
             let region = map.region[index]
+            // Earlier readers in another branch that compute with a parameter (linear, conv) saved the
+            // tensor for their backward pass, which the overwrite breaks ("modified by an inplace operation").
+            if graph.mode == "train" {
+                for use in graph[target].uses where use.node.index < index && !graph[use.node].storageInputs.isEmpty {
+                    let other = map.region[use.node.index]
+                    if other >= 0 && other != region { readers.append(use.node) }
+                }
+            }
             if region >= 0, let result = node.outputs.first {
                 for use in graph[result].uses where map.region[use.node.index] != region && map.region[use.node.index] >= 0 {
                     readers.append(use.node)
@@ -41,10 +49,15 @@ public struct InplaceHazardRule: Rule {
             var involved = BranchSet()
             for r in readers + [NodeID(index)] where map.region[r.index] >= 0 { involved.insert(map.region[r.index]) }
             let place = node.module.isEmpty ? "the model's forward" : node.module
+            let who = list(readerModules.map { $0.isEmpty ? "the model's forward" : $0 })
+            let message = readers.allSatisfy({ $0.index < index })
+                ? "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(who) read before it and saved for the backward pass: "
+                    + "backward() raises \"modified by an inplace operation\""
+                : "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(who) also read\(readerModules.count == 1 ? "s" : ""): "
+                    + "\(readerModules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"
             findings.append(Finding(
                 rule: Self.description.id, severity: Self.description.severity,
-                message: "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(list(readerModules.map { $0.isEmpty ? "the model's forward" : $0 })) also read\(readerModules.count == 1 ? "s" : ""): "
-                    + "\(readerModules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)",
+                message: message,
                 branches: map.names(involved), modules: [node.module] + readerModules, edges: readers.count,
                 details: readers.map { "\(graph[$0].op) in \(graph[$0].module.isEmpty ? "the model's forward" : graph[$0].module) (\(graph[$0].id))" },
                 help: "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it"))

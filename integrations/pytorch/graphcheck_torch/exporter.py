@@ -35,11 +35,61 @@ _CANONICAL = {
 _BATCH_NORM = {"native_batch_norm", "_native_batch_norm_legit", "cudnn_batch_norm", "miopen_batch_norm"}
 
 
-def _storage_key(tensor):
+def _memory(tensor):
+    """(storage object, first byte, end byte) of the memory a tensor covers. The storage object, not its
+    address: every storage of a model built on the meta device (or under FakeTensorMode) has address 0.
+    Two tensors share memory when they have the same storage and their byte ranges overlap; disjoint
+    views of one flat buffer (fused QKV weights, flat parameters) do not."""
     storage = tensor.untyped_storage()
-    if storage.nbytes() == 0:
-        return ("empty", id(tensor))
-    return (storage.device.type, storage.data_ptr())
+    size = tensor.element_size()
+    start = tensor.storage_offset() * size
+    if tensor.numel() == 0:
+        return storage._cdata, start, start
+    extent = 1 + sum((n - 1) * abs(s) for n, s in zip(tensor.shape, tensor.stride()))
+    return storage._cdata, start, start + extent * size
+
+
+class _Storages:
+    """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
+
+    def __init__(self, model):
+        self.entries = []
+        self.ranges = {}   # storage object -> [(start, end, entry index)]
+        for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
+            for name, tensor in named(remove_duplicate=False):
+                block, start, end = _memory(tensor)
+                found = self._overlapping(block, start, end)
+                if found is None:
+                    found = len(self.entries)
+                    self.ranges.setdefault(block, []).append([start, end, found])
+                    self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
+                                         "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+                else:
+                    self.entries[found]["names"].append(name)
+        # Which storage object each entry lives in, and its bytes, for the trace (`memory`).
+        blocks = {}
+        for block, spans in self.ranges.items():
+            label = blocks.setdefault(block, f"m{len(blocks)}")
+            for start, end, index in spans:
+                self.entries[index]["memory"] = {"block": label, "bytes": [start, end]}
+
+    def _overlapping(self, block, start, end):
+        for span in self.ranges.get(block, ()):
+            if start < span[1] and span[0] < end or (start == end == span[0] == span[1]):
+                span[0], span[1] = min(span[0], start), max(span[1], end)
+                return span[2]
+        return None
+
+    def find(self, tensor):
+        """The entry whose memory a tensor (a parameter, or a view of one) overlaps, or None."""
+        spans = self.ranges.get(tensor.untyped_storage()._cdata)
+        if not spans:
+            return None
+        _, start, end = _memory(tensor)
+        for span_start, span_end, index in spans:
+            if start < span_end and span_start < end or start == end == span_start:
+                return index
+        return None
 
 
 def _dtype(tensor):
@@ -51,17 +101,8 @@ class _Trace:
 
     def __init__(self, model):
         self.model = model
-        self.storages = []
-        self.storage_by_key = {}
-        for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
-            for name, tensor in named(remove_duplicate=False):
-                key = _storage_key(tensor)
-                if key in self.storage_by_key:
-                    self.storages[self.storage_by_key[key]]["names"].append(name)
-                    continue
-                self.storage_by_key[key] = len(self.storages)
-                self.storages.append({"id": f"s{len(self.storages)}", "kind": kind, "names": [name],
-                                      "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+        self.memory = _Storages(model)
+        self.storages = self.memory.entries
         self.modules = []
         instances = {}
         for path, module in model.named_modules(remove_duplicate=False):
@@ -128,7 +169,7 @@ class _Trace:
     def operand(self, tensor):
         """The id of what an op reads: a parameter/buffer storage, or a value (recorded as a constant when
         the tensor was made outside the forward)."""
-        storage = self.storage_by_key.get(_storage_key(tensor))
+        storage = self.memory.find(tensor)
         if storage is not None:
             return self.storages[storage]["id"], True
         index = self.value_of.get(id(tensor))
@@ -181,7 +222,7 @@ class _Trace:
         for tensor in tree_flatten(out)[0]:
             if not isinstance(tensor, torch.Tensor):
                 continue
-            if self.storage_by_key.get(_storage_key(tensor)) is not None:
+            if self.memory.find(tensor) is not None:
                 continue  # a view of a parameter or buffer is that parameter or buffer
             outputs.append(self.new_value(tensor))
         if not outputs and not writes and name in ("t", "transpose", "permute", "expand", "detach", "alias", "view"):

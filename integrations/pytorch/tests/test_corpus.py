@@ -1,0 +1,74 @@
+"""graphcheck on real third-party models and on the sharing bugs users write, against the truth measured on
+the live model (corpus.py). Branches are found automatically. A wrong verdict fails: no false alarm on
+an independent model, no pass on one that shares, leaks or overwrites; "cannot decide" (exit 3) is
+allowed only where the model has no heads or is independent.
+
+With GRAPHCHECK_CORPUS_TABLE=FILE the results are also written as the Markdown table of docs/corpus.md.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+import pytest
+import torch
+
+from corpus import CASES, truth
+from graphcheck_torch.exporter import export
+
+VERDICT = {0: True, 1: False, 3: None}
+_results = []
+
+
+def _check(path):
+    result = subprocess.run([os.environ["GRAPHCHECK"], "check", path, "--format", "json"], capture_output=True, text=True, timeout=600)
+    assert result.returncode in VERDICT, f"exit {result.returncode}: {result.stderr}"
+    return result.returncode, json.loads(result.stdout)
+
+
+def _param(case):
+    marks = [pytest.mark.xfail(strict=True, reason=case.known_miss)] if case.known_miss else []
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_corpus_case(case, graphcheck_binary):
+    expected = truth(case)
+    model, inputs = case.build()
+    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-") as directory:
+        path = os.path.join(directory, "trace.json")
+        export(model, inputs, path, train=case.train)
+        code, report = _check(path)
+    verdict = VERDICT[code]
+    _results.append((case, expected, code, report))
+    if expected["independent"] is None:
+        assert verdict is not True, f"{case.name}: no heads, yet called independent"
+    elif expected["independent"]:
+        assert verdict is not False, f"{case.name}: false alarm: {[f['rule'] + ': ' + f['message'] for f in report['findings'] if f['severity'] == 'error']}"
+    else:
+        assert verdict is False, f"{case.name}: missed ({expected}); graphcheck said {report.get('undecided_reason') or 'independent'}, branches {report['branches']}"
+    if case.expect_branches is not None and expected["independent"] is not None:
+        assert report["branches"] == case.expect_branches, f"{case.name}: branches"
+
+
+def _describe(expected):
+    if expected["independent"] is None:
+        return "no heads"
+    if expected["independent"]:
+        return "independent"
+    return "NOT: " + ", ".join(k for k in ("shared", "leak", "inplace") if expected[k])
+
+
+def teardown_module(_module):
+    table = os.environ.get("GRAPHCHECK_CORPUS_TABLE")
+    if not table or not _results:
+        return
+    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found |", "|---|---|---|---|---|"]
+    for case, expected, code, report in _results:
+        said = {0: "independent (0)", 1: "NOT independent (1)", 3: f"cannot decide (3: {report.get('undecided_reason')})"}[code]
+        rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
+        if rules:
+            said += ": " + ", ".join(rules)
+        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(report['branches']) or '—'} |")
+    with open(table, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
