@@ -47,8 +47,8 @@ public enum BranchDiscovery {
         let tree = ModuleReach(graph, terminals)
         var found: [(parent: String, branches: [Branch], trunk: [String])] = []
         for parent in tree.parentsByDepth {
-            let children = tree.children[parent]!
-            guard children.count >= 2, Set(children.map { tree.reach[$0]! }).count >= 2 else { continue }
+            let children = tree.children(of: parent)
+            guard children.count >= 2, Set(children.map(tree.reach)).count >= 2 else { continue }
             if let level = split(parent, children, tree, graph, terminals) { found.append(level) }
             if found.count > 3 { break }
         }
@@ -71,6 +71,8 @@ public enum BranchDiscovery {
             members = members.map { $0.filter { !merged[$0] } }
         }
         let reach = members.map { $0.reduce(UInt64(0)) { $0 | terminals.reach[$1] } }
+        var owner = [Int](repeating: -1, count: graph.nodes.count)
+        for (c, ops) in members.enumerated() { for n in ops { owner[n] = c } }
         func strictlyFewer(_ d: Int, than c: Int) -> Bool { reach[d] != reach[c] && reach[d] & ~reach[c] == 0 }
         // The trunk: a child that computes everything some sibling reaching fewer results reads.
         var trunk = [Bool](repeating: false, count: children.count)
@@ -78,7 +80,7 @@ public enum BranchDiscovery {
             let fewer = children.indices.filter { strictlyFewer($0, than: c) }
             guard !fewer.isEmpty else { continue }
             let origin = Origins(graph, from: members[c])
-            trunk[c] = fewer.contains { d in origin.feedsAll(of: members[d], graph) }
+            trunk[c] = fewer.contains { d in origin.feedsAll(of: members[d], child: d, owner: owner, graph) }
         }
         // What each remaining child reaches other than through siblings that reach fewer results.
         var own = reach
@@ -153,13 +155,13 @@ struct Origins {
         }
     }
 
-    /// Whether the ops `reader` read, from outside themselves, only values the origin alone made.
-    func feedsAll(of reader: [Int], _ graph: Graph) -> Bool {
-        let inside = Set(reader)
+    /// Whether the ops `reader` (child `child` in `owner`, the child each node lies under) read, from outside
+    /// themselves, only values the origin alone made.
+    func feedsAll(of reader: [Int], child: Int, owner: [Int], _ graph: Graph) -> Bool {
         var entries = 0
         for n in reader {
             for v in graph.nodes[n].valueInputs {
-                if let p = graph[v].producer, inside.contains(p.index) { continue }
+                if let p = graph[v].producer, owner[p.index] == child { continue }
                 switch origin[v.index] {
                 case .elsewhere: return false
                 case .dominated: entries += 1
@@ -171,49 +173,57 @@ struct Origins {
     }
 }
 
-/// The module tree as the ops' call sites give it, with the terminals each subtree reaches.
+/// The module tree as the ops' call sites give it, with the terminals each subtree reaches. Paths are
+/// interned once (a million-op trace has as many module paths), parents before their children.
 struct ModuleReach {
-    /// Module paths that have children, shallowest first, then in the order their first op runs.
-    var parentsByDepth: [String] = []
-    /// Children's full paths, in the order their first op runs.
-    var children: [String: [String]] = [:]
-    var reach: [String: UInt64] = [:]
+    private var index: [String: Int] = ["": 0]
+    private var paths: [String] = [""]
+    private var parent: [Int] = [-1]
+    private var depth: [Int] = [0]
+    private var mask: [UInt64] = [0]
+    private var childIndices: [[Int]] = [[]]
 
     init(_ graph: Graph, _ terminals: Terminals) {
-        var depth: [String: Int] = ["": 0]
-        var modules: [String: UInt64] = [:]
-        var seen: [String] = []
-        for (index, node) in graph.nodes.enumerated() {
-            if modules[node.module] == nil { seen.append(node.module) }
-            modules[node.module, default: 0] |= terminals.reach[index]
-        }
-        for module in seen where !module.isEmpty {
-            let mask = modules[module]!
-            var path = Substring(module)
-            var level = path.split(separator: ".", omittingEmptySubsequences: false).count
-            while true {
-                let key = String(path)
-                let known = reach[key] != nil
-                reach[key, default: 0] |= mask
-                depth[key] = level
-                let parent = path.lastIndex(of: ".").map { path[..<$0] } ?? ""
-                if !known { children[String(parent), default: []].append(key) }
-                if parent.isEmpty { break }
-                path = parent
-                level -= 1
+        var last = "", lastIndex = 0
+        for (n, node) in graph.nodes.enumerated() {
+            if n == 0 || node.module != last {
+                last = node.module
+                lastIndex = intern(node.module)
             }
+            mask[lastIndex] |= terminals.reach[n]
         }
-        // A parent's children list grows in first-op order; order parents the same way within a depth.
-        var firstSeen: [String: Int] = ["": -1]
-        for (i, module) in seen.enumerated() {
-            var path = Substring(module)
-            while !path.isEmpty {
-                if firstSeen[String(path)] == nil { firstSeen[String(path)] = i }
-                path = path.lastIndex(of: ".").map { path[..<$0] } ?? ""
-            }
-        }
-        parentsByDepth = children.keys.sorted { (depth[$0] ?? 0, firstSeen[$0] ?? 0) < (depth[$1] ?? 0, firstSeen[$1] ?? 0) }
+        for i in stride(from: paths.count - 1, through: 1, by: -1) { mask[parent[i]] |= mask[i] }
     }
+
+    private mutating func intern(_ path: String) -> Int {
+        if let i = index[path] { return i }
+        let up = path.lastIndex(of: ".").map { String(path[..<$0]) } ?? ""
+        let p = intern(up)
+        let i = paths.count
+        index[path] = i
+        paths.append(path)
+        parent.append(p)
+        depth.append(depth[p] + 1)
+        mask.append(0)
+        childIndices.append([])
+        childIndices[p].append(i)
+        return i
+    }
+
+    /// Module paths that have children, shallowest first, then in the order their first op runs.
+    /// Only subtrees that reach two or more results can hold heads.
+    var parentsByDepth: [String] {
+        let candidates = paths.indices.filter { childIndices[$0].count >= 2 && mask[$0].nonzeroBitCount >= 2 }
+        return candidates.sorted { (depth[$0], $0) < (depth[$1], $1) }.map { paths[$0] }
+    }
+
+    /// The children of `path` that reach a result, in the order their first op runs.
+    func children(of path: String) -> [String] {
+        guard let i = index[path] else { return [] }
+        return childIndices[i].filter { mask[$0] != 0 }.map { paths[$0] }
+    }
+
+    func reach(_ path: String) -> UInt64 { index[path].map { mask[$0] } ?? 0 }
 
     /// The ops under each of `children`, in node order.
     func members(of children: [String], in graph: Graph) -> [[Int]] {

@@ -11,7 +11,9 @@ public struct InplaceHazardRule: Rule {
         rationale: """
             `F.relu_(t)`, `t += x` or `nn.ReLU(inplace=True)` change the tensor itself. When that tensor is the \
             trunk's output and other heads read it too, they read whatever the first head did to it — the \
-            heads are no longer computed from the same features, and autograd may refuse the backward pass. \
+            heads are no longer computed from the same features. When a head that ran earlier saved the tensor \
+            for its backward pass (a Linear or a convolution keeps its input), the overwrite makes `backward()` \
+            raise "modified by an inplace operation" — even when the in-place head runs last. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
             """,
         fix: """
