@@ -36,14 +36,14 @@ public struct Discovery: Sendable {
 /// A child reaching several results is still a head when, leaving aside the siblings that reach fewer
 /// results than it does, it reaches just its own: the head whose intermediate another head reads (the
 /// leak the rules then report). It is the trunk when some sibling reaching fewer results reads nothing
-/// but what it computed (in-place updates keep a tensor's origin: `t += head1(t)` does not make head1 the
+/// but what it alone computed (in-place updates keep a tensor's origin: `t += head1(t)` does not make head1 the
 /// trunk). Paths that are added back together reach one result and are never heads: a ResNet block's
 /// `conv1` and `downsample`, DenseNet's layers, a transformer's attention and MLP.
 public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
-        var none = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
-        guard terminals.count >= 2 else { return none }
+        var result = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
+        guard terminals.count >= 2 else { return result }
         let tree = ModuleReach(graph, terminals)
         var found: [(parent: String, branches: [Branch], trunk: [String])] = []
         for parent in tree.parentsByDepth {
@@ -52,12 +52,12 @@ public enum BranchDiscovery {
             if let level = split(parent, children, tree, graph, terminals) { found.append(level) }
             if found.count > 3 { break }
         }
-        guard let best = found.first else { return none }
-        none.branches = best.branches
-        none.parent = best.parent
-        none.trunk = best.trunk
-        none.alternatives = found.dropFirst().map { $0.branches.map(\.name) }
-        return none
+        guard let best = found.first else { return result }
+        result.branches = best.branches
+        result.parent = best.parent
+        result.trunk = best.trunk
+        result.alternatives = found.dropFirst().map { $0.branches.map(\.name) }
+        return result
     }
 
     /// The heads among `children` of `parent`, or nil when fewer than two.
