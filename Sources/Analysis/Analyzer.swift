@@ -11,8 +11,9 @@ public enum Analyzer {
         let branches: [Branch]
         var discovery: Discovery?
         if given.isEmpty {
-            discovery = BranchDiscovery.discover(graph)
-            branches = discovery!.branches
+            let found = BranchDiscovery.discover(graph)
+            discovery = found
+            branches = found.branches
         } else {
             try validate(given, in: graph)
             branches = given.map { Branch(name: $0) }

@@ -24,14 +24,8 @@ struct Terminals {
             if !node.storageInputs.isEmpty { learnedBelow[index] = true; continue }
             learnedBelow[index] = node.outputs.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
         }
-        var bit: [Int: UInt64] = [:]  // value index → terminal bit
+        var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
-        func mark(_ v: ValueID) {
-            guard bit[v.index] == nil, graph[v].producer != nil else { return }
-            bit[v.index] = 1 << UInt64(min(count, Terminals.capacity - 1))
-            count += 1
-        }
-        // In node order, so terminal numbering (and everything named after it) is deterministic.
         let outputs = Set(graph.outputs)
         // A value that learned ops go on computing with is an intermediate, even when the post-processing
         // reads it too (Faster R-CNN's proposals are decoded into boxes and pooled into the box head). Being
@@ -43,16 +37,14 @@ struct Terminals {
                 learnedBelow[use.node.index] && !(nodes[use.node.index].inplace && nodes[use.node.index].valueInputs.first != v)
             }
         }
+        // In node order, so terminal numbering (and everything named after it) is deterministic.
         for (index, node) in nodes.enumerated() where learnedBelow[index] {
             for v in node.outputs where !computedWith(v)
                 && (outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] }))
             {
-                mark(v)
+                own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
+                count += 1
             }
-        }
-        var own = [UInt64](repeating: 0, count: nodes.count)
-        for (index, node) in nodes.enumerated() {
-            for v in node.outputs { own[index] |= bit[v.index] ?? 0 }
         }
         self.own = own
         self.count = count
