@@ -116,6 +116,8 @@ public struct Node: Sendable {
     public var attributes: [(name: String, value: AttributeValue)]
     /// `file:line` of the user code that called the module, when the producer knows it.
     public var source: String?
+    /// What the op kind does, from `OpVocabulary`, looked up once when the node is made.
+    public var properties: OpProperties
 
     public init(
         id: String, op: String, module: String, moduleType: String, inputs: [Operand], outputs: [ValueID],
@@ -132,10 +134,20 @@ public struct Node: Sendable {
         self.inplace = inplace
         self.attributes = attributes
         self.source = source
+        self.properties = OpVocabulary.properties(of: op)
     }
 
     public var valueInputs: [ValueID] {
         inputs.compactMap { if case .value(let v) = $0 { return v } else { return nil } }
+    }
+
+    /// The module call an in-place op was written as the direct argument of (`self.head1(F.relu_(t))`): it
+    /// runs in the caller, but the head it was written for is that module's.
+    public var argumentOf: String? {
+        for (name, value) in attributes where name == "argument_of" {
+            if case .string(let path) = value { return path }
+        }
+        return nil
     }
 
     public var storageInputs: [StorageID] {

@@ -31,7 +31,7 @@ public struct SmallGraph {
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version.
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
-        inplace: Bool = false
+        inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = []
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
@@ -43,7 +43,7 @@ public struct SmallGraph {
         let operands = inputs.map { Operand.value(values[$0]!) } + weights.map { Operand.storage(storages[$0]!) }
         builder.addNode(Node(
             id: "n\(builder.graph.nodes.count)", op: kind, module: module, moduleType: module.isEmpty ? "Model" : "Module",
-            inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace))
+            inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace, attributes: attributes))
     }
 
     /// `op` for a module with its own weight, named `<module>.weight`.

@@ -109,6 +109,10 @@ public enum BranchDiscovery {
             if byRoot[root] == nil { order.append(root) }
             byRoot[root, default: []].append(h)
         }
+        // A head learns: a group of children without a parameter or buffer of its own (a returned activation,
+        // a pooling step) is a tap on the trunk, not a head.
+        let learned = members.map { $0.contains { !graph.nodes[$0].storageInputs.isEmpty } }
+        order.removeAll { root in !byRoot[root]!.contains { learned[$0] } }
         guard order.count >= 2, order.count <= BranchSet.capacity else { return nil }
         // Heads in the order their first op runs; each named after its largest member.
         let branches = order.map { root -> (first: Int, branch: Branch) in

@@ -5,7 +5,8 @@ import GraphIR
 /// An op belongs to branch *i* when its module lies under branch *i*'s prefix, or when it lies under no
 /// branch and all the data it depends on comes from branch *i* alone (a head's functional ops and
 /// classifier, written in the parent's forward). Ops that depend on no branch are the trunk; ops that
-/// depend on several are where the branches join.
+/// depend on several are where the branches join. A `.detach()` passes values on but no dependency: a head
+/// that reads another's detached tensor is not tied to it in training.
 public struct BranchMap: Sendable {
     public static let trunk = -1
     public static let join = -2
@@ -40,6 +41,9 @@ public struct BranchMap: Sendable {
             for case .value(let v) in node.inputs {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
+            // A detached value carries no branch's gradient: reading it does not tie two branches in training.
+            let detached = node.properties.contains(.cutsGradient)
+            if detached { mask = BranchSet() }
             if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
                 region[index] = own
                 mask.insert(own)
@@ -48,7 +52,7 @@ public struct BranchMap: Sendable {
             } else if mask.count >= 2 {
                 region[index] = BranchMap.join
             }
-            ancestry[index] = mask
+            ancestry[index] = detached ? BranchSet() : mask
         }
         var namedIn = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
         var usedBy = [BranchSet](repeating: BranchSet(), count: graph.storages.count)

@@ -2,8 +2,10 @@ import GraphIR
 
 /// The model's results as its heads compute them: the values that leave the last learned op on each path
 /// to an output. Ops after which no parameter or buffer is read (`cat`, `(x + x_dist) / 2`, upsampling,
-/// box decoding and NMS) only post-process; a value that enters them is a terminal, so heads that are
-/// concatenated or averaged at the very end still reach terminals of their own.
+/// box decoding and NMS) only post-process; a value that enters them on its way to an output is a terminal,
+/// so heads that are concatenated or averaged at the very end still reach terminals of their own. A value the
+/// model returns is a terminal even when a learned op goes on computing with it: a cascade (`head2(cat(t,
+/// head1(t)))`) keeps head1's result, and the leak is then found between the heads.
 struct Terminals {
     /// Terminals beyond this share the last bit: models with more separate results than heads are rare,
     /// and a shared bit can only merge heads (no verdict), never invent one.
@@ -18,15 +20,19 @@ struct Terminals {
     init(_ graph: Graph) {
         let nodes = graph.nodes
         // Backward: whether a learned op (one reading a parameter or buffer) follows, or is, this op.
+        // And whether its results flow to an output at all: a path that ends nowhere (a base tensor's new
+        // version after a write through a view, a hidden state nobody returns) leads to no result.
+        let outputs = Set(graph.outputs)
         var learnedBelow = [Bool](repeating: false, count: nodes.count)
+        var toOutput = [Bool](repeating: false, count: nodes.count)
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[index]
+            toOutput[index] = node.outputs.contains { v in outputs.contains(v) || graph[v].uses.contains { toOutput[$0.node.index] } }
             if !node.storageInputs.isEmpty { learnedBelow[index] = true; continue }
             learnedBelow[index] = node.outputs.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
-        let outputs = Set(graph.outputs)
         // A value that learned ops go on computing with is an intermediate, even when the post-processing
         // reads it too (Faster R-CNN's proposals are decoded into boxes and pooled into the box head). Being
         // added in place into another tensor does not count: `t += self.head1(t)` keeps head1's result a
@@ -39,8 +45,8 @@ struct Terminals {
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
         for (index, node) in nodes.enumerated() where learnedBelow[index] {
-            for v in node.outputs where !computedWith(v)
-                && (outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] }))
+            for v in node.outputs where outputs.contains(v)
+                || (!computedWith(v) && graph[v].uses.contains(where: { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }))
             {
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1

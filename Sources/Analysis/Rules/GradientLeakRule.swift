@@ -41,7 +41,7 @@ public struct GradientLeakRule: Rule {
             }
             let mask = reaches[index]
             // `.detach()` hands on values, not gradients.
-            guard !mask.isEmpty, node.op != "detach" else { continue }
+            guard !mask.isEmpty, !node.properties.contains(.cutsGradient) else { continue }
             for v in node.valueInputs {
                 if let p = graph[v].producer { reaches[p.index].formUnion(mask) }
             }

@@ -31,7 +31,8 @@ public struct InplaceHazardRule: Rule {
             // Readers of the old version after the op (frontends that keep it) and readers of the new
             // version in another branch (frontends that follow the tensor object) both see the mutation.
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
-            let region = map.region[index]
+            // An op written as a head's argument (`self.head1(F.relu_(t))`) is that head's, wherever it runs.
+            let region = map.region[index] >= 0 ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)) ?? map.region[index]
             // Earlier readers in another branch that compute with a parameter (linear, conv) saved the
             // tensor for their backward pass, which the overwrite breaks ("modified by an inplace operation").
             if graph.mode == "train" {

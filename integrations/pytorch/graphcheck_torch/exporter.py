@@ -114,13 +114,34 @@ class _Trace:
         self.values = []
         self.value_of = {}      # id(tensor) -> value index, for tensors alive in the forward
         self.alive = []         # keeps recorded tensors alive so their ids are not reused
+        self.in_block = {}      # storage object -> {id(tensor): tensor}: the recorded tensors in each block of memory
+        self.last_inplace = None  # (tensor, user frame, line, node index) of the latest in-place op on a value
         self.nodes = []
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
 
     # -- module call stack --------------------------------------------------------------------------
 
-    def enter(self, module):
+    def enter(self, module, args=()):
+        path = self._path(module)
+        self._mark_argument(path, args)
+        self.stack.append((path, module, {}))
+
+    def _mark_argument(self, path, args):
+        """`self.head1(F.relu_(t))`: an in-place op written as the argument of a module call, on the same line
+        of the same frame, belongs to that call (its `argument_of`), although it runs in the caller; another
+        head reading `t` afterwards sees the overwritten values."""
+        if self.last_inplace is None:
+            return
+        tensor, frame, line, index = self.last_inplace
+        if not any(a is tensor for a in tree_flatten(args)[0]):
+            return
+        caller = _user_frame(sys._getframe(1))
+        if caller is frame and caller.f_lineno == line:
+            self.nodes[index].setdefault("attrs", {}).setdefault("argument_of", path)
+        self.last_inplace = None
+
+    def _path(self, module):
         if not self.stack:
             path = "" if module is self.model else self.first_name.get(id(module), type(module).__name__)
         else:
@@ -135,7 +156,7 @@ class _Trace:
                 calls[id(module)] = n + 1
                 name = names[n % len(names)]
                 path = f"{parent_path}.{name}" if parent_path else name
-        self.stack.append((path, module, {}))
+        return path
 
     def names_under(self, parent):
         """id(module) -> every relative path it has below `parent`: direct attributes first, then
@@ -164,7 +185,26 @@ class _Trace:
         self.values.append({"id": f"v{index}", "shape": list(tensor.shape), "dtype": _dtype(tensor)})
         self.value_of[id(tensor)] = index
         self.alive.append(tensor)
+        block = _block(tensor)
+        if block is not None:
+            self.in_block.setdefault(block, {})[id(tensor)] = tensor
         return f"v{index}"
+
+    def aliases(self, tensor):
+        """The other recorded tensors whose memory `tensor` overlaps: the base a view was taken from
+        (`x[:, :4]`, `x.view(...)`) and the other views of it."""
+        block = _block(tensor)
+        if block is None:
+            return []
+        _, start, end = _memory(tensor)
+        found = []
+        for other in self.in_block.get(block, {}).values():
+            if other is tensor:
+                continue
+            _, other_start, other_end = _memory(other)
+            if start < other_end and other_start < end and _share_elements(tensor, other):
+                found.append(other)
+        return found
 
     def operand(self, tensor):
         """The id of what an op reads: a parameter/buffer storage, or a value (recorded as a constant when
@@ -228,7 +268,19 @@ class _Trace:
         if not outputs and not writes and name in ("t", "transpose", "permute", "expand", "detach", "alias", "view"):
             return  # only reshaped a parameter: the reader of the result reads the parameter itself
         inplace = bool(written_values) or bool(writes and name.endswith("_"))
-        self.add_node(_canonical(name, args, inputs), inputs, outputs, writes, inplace, {"aten": str(func)})
+        op = _canonical(name, args, inputs)
+        self.add_node(op, inputs, outputs, writes, inplace, {"aten": str(func)})
+        if not written_values:
+            return
+        frame = _user_frame(sys._getframe(1))
+        self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
+        # Writing into a view writes into its base: every other recorded tensor on those bytes gets a new
+        # version, made by the same op, so its later readers read what the op wrote.
+        for written in written_values:
+            result = f"v{self.value_of[id(written)]}"
+            for other in self.aliases(written):
+                before = f"v{self.value_of[id(other)]}"
+                self.add_node(op, [before, result], [self.new_value(other)], [], True, {"aten": str(func), "through_view": result})
 
     # -- output -------------------------------------------------------------------------------------
 
@@ -257,14 +309,54 @@ def _canonical(name, args, inputs):
     return op
 
 
-def _user_source():
-    frame = sys._getframe(3)
+def _user_frame(frame):
+    """The innermost frame at or above `frame` that is the user's code (not torch's, not ours)."""
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR):
-            return f"{os.path.relpath(filename) if not filename.startswith('/usr') else filename}:{frame.f_lineno}"
+            return frame
         frame = frame.f_back
     return None
+
+
+def _user_source():
+    frame = _user_frame(sys._getframe(3))
+    if frame is None:
+        return None
+    filename = os.path.abspath(frame.f_code.co_filename)
+    return f"{os.path.relpath(filename) if not filename.startswith('/usr') else filename}:{frame.f_lineno}"
+
+
+def _element_offsets(tensor):
+    """The storage offsets of every element of a strided tensor, computed from its geometry alone (meta and
+    fake tensors have no data to look at)."""
+    offsets = torch.tensor([tensor.storage_offset()], dtype=torch.int64)
+    for size, stride in zip(tensor.shape, tensor.stride()):
+        offsets = (offsets.unsqueeze(-1) + torch.arange(size, dtype=torch.int64) * stride).reshape(-1)
+    return offsets
+
+
+# Above this many elements two views whose byte ranges overlap are taken to share elements without
+# enumerating them (the safe side: an overlap seen where there is none can only add a finding).
+_EXACT_OVERLAP_LIMIT = 1 << 22
+
+
+def _share_elements(a, b):
+    """Whether two views of one storage share an element: the chunks of a GRU's gates or a fused QKV
+    projection interleave by byte range but not by element."""
+    if a.dtype != b.dtype or a.numel() == 0 or b.numel() == 0 or max(a.numel(), b.numel()) > _EXACT_OVERLAP_LIMIT:
+        return a.numel() > 0 and b.numel() > 0
+    if a.shape == b.shape and a.stride() == b.stride() and a.storage_offset() == b.storage_offset():
+        return True
+    return bool(torch.isin(_element_offsets(a), _element_offsets(b)).any())
+
+
+def _block(tensor):
+    """The storage object a tensor's memory lies in, or None for tensors without one (sparse, nested)."""
+    try:
+        return tensor.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return None
 
 
 class _Recorder(TorchDispatchMode):
@@ -288,7 +380,7 @@ def trace(model, example_inputs, train=True):
     model.train(train)
     recorder = _Trace(model)
     inputs = [recorder.new_value(t) for t in example_inputs if isinstance(t, torch.Tensor)]
-    pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m))
+    pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
     try:
         with torch.no_grad(), _Recorder(recorder):

@@ -379,6 +379,116 @@ class LastInplaceHead(nn.Module):
         return self.head1(t), self.head2(t), self.head3(t)
 
 
+class CascadeHeads(nn.Module):
+    """head2 reads head1's output, which the model also returns (a cascade); `.detach()` makes it harmless."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head2 = nn.Sequential(nn.Linear(18, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        o1 = self.head1(t)
+        return o1, self.head2(torch.cat([t, o1.detach() if self.detach else o1], 1))
+
+
+class DetachedIntermediate(nn.Module):
+    """head2 reads head1's intermediate through `.detach()`: values cross, gradients do not."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1[0](t)
+        return self.head1[2](self.head1[1](a)), self.head2(t + a.detach())
+
+
+class SliceWriteHead(nn.Module):
+    """Zeroes the first features of its input in place (`x[:, :4] = 0`), or out of place."""
+
+    def __init__(self, inplace):
+        super().__init__()
+        self.inplace = inplace
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x):
+        if self.inplace:
+            x[:, :4] = 0
+        else:
+            x = torch.cat([torch.zeros_like(x[:, :4]), x[:, 4:]], 1)
+        return self.fc(x)
+
+
+class SliceWriteHeads(nn.Module):
+    """A write through a view of the trunk's tensor, in the first head or in the parent between the heads."""
+
+    def __init__(self, where, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = SliceWriteHead(inplace and where == "head")
+        self.head2 = nn.Linear(16, 2)
+        self.where, self.inplace = where, inplace
+
+    def forward(self, x):
+        t = F.gelu(self.trunk(x))  # saves its input, not its result: only the heads can be hurt
+        o1 = self.head1(t)
+        if self.where == "parent":
+            if self.inplace:
+                t[:, 0] = 0
+            else:
+                t = torch.cat([torch.zeros_like(t[:, :1]), t[:, 1:]], 1)
+        return o1, self.head2(t)
+
+
+class ReLUModuleAsArgument(nn.Module):
+    """One `nn.ReLU(inplace=True)` of the parent applied as head1's argument; head2 reads `t` afterwards."""
+
+    def __init__(self, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.relu = nn.ReLU(inplace=inplace)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.head1(self.relu(t))
+        return a, self.head2(t)
+
+
+class RecurrentHeads(nn.Module):
+    """Two GRU encoders over one embedding, each with its classifier; `share` makes the second an alias of
+    the first (the GRU's gates are in-place ops on views of one buffer)."""
+
+    def __init__(self, share):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16)
+        self.enc1 = nn.GRU(16, 16, batch_first=True)
+        self.enc2 = self.enc1 if share else nn.GRU(16, 16, batch_first=True)
+        self.cls1 = nn.Linear(16, 3)
+        self.cls2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        e = self.emb(x)
+        a, _ = self.enc1(e)
+        b, _ = self.enc2(e)
+        return self.cls1(a[:, -1]), self.cls2(b[:, -1])
+
+
+def _recurrent(share):
+    def build():
+        torch.manual_seed(0)
+        return RecurrentHeads(share), (torch.randint(0, 50, (2, 5)),)
+    return build
+
+
 def _module(cls, *args):
     def build():
         torch.manual_seed(0)
@@ -414,15 +524,70 @@ BUGS = [
     Case("t += head1(t)", "bug", _module(LeakHeads, True), NAMED, expect_branches=["head1", "head2", "head3"]),
     Case("F.relu_(t) in the parent before one head", "bug",
          _heads(lambda b: [copy.deepcopy(b) for _ in range(3)], relu_in_parent="inplace"), LIST,
-         twin=_heads(lambda b: [copy.deepcopy(b) for _ in range(3)], relu_in_parent="functional"), expect_branches=NAMES,
-         known_miss="the trace of `heads[0](F.relu_(t))` followed by `heads[1](t)` is op for op the trace of an in-place ReLU "
-                    "at the end of the trunk: which call the argument was written for is not in the data flow"),
+         twin=_heads(lambda b: [copy.deepcopy(b) for _ in range(3)], relu_in_parent="functional"), expect_branches=NAMES),
     Case("last head starts with ReLU(inplace=True)", "bug", _module(LastInplaceHead), NAMED,
          twin=_module(LastInplaceHead, False), expect_branches=["head1", "head2", "head3"]),
     Case("deep-copied heads on the meta device", "bug", _meta_heads(False), LIST, meta=True,
          twin=_heads(lambda b: [copy.deepcopy(b) for _ in range(3)]), expect_branches=NAMES),
     Case("[head] * 3 on the meta device", "bug", _meta_heads(True), LIST, meta=True, twin=_heads(lambda b: [b] * 3),
          expect_branches=NAMES),
+]
+
+TWO = [["head1"], ["head2"]]
+GRU = [["enc1", "cls1"], ["enc2", "cls2"]]
+
+BUGS += [
+    Case("head2 reads head1's output (cascade)", "bug", _module(CascadeHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("cascade through detach()", "bug", _module(CascadeHeads, True), TWO, expect_branches=["head1", "head2"]),
+    Case("head2 reads head1's intermediate through detach()", "bug", _module(DetachedIntermediate), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("x[:, :4] = 0 in the first head", "bug", _module(SliceWriteHeads, "head"), TWO,
+         twin=_module(SliceWriteHeads, "head", False), expect_branches=["head1", "head2"]),
+    Case("t[:, 0] = 0 in the parent after head1 ran", "bug", _module(SliceWriteHeads, "parent"), TWO,
+         twin=_module(SliceWriteHeads, "parent", False), expect_branches=["head1", "head2"]),
+    Case("head1(self.relu(t)) with ReLU(inplace=True)", "bug", _module(ReLUModuleAsArgument), TWO,
+         twin=_module(ReLUModuleAsArgument, False), expect_branches=["head1", "head2"]),
+    Case("GRU encoder aliased (self.enc2 = self.enc1)", "bug", _recurrent(True), GRU, expect_branches=["enc1", "enc2"]),
+    Case("two GRU encoders", "bug", _recurrent(False), GRU, expect_branches=["enc1", "enc2"]),
+]
+
+
+def _inception():
+    import torchvision
+    torch.manual_seed(0)
+    return torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False), (torch.randn(2, 3, 299, 299),)
+
+
+def _features_only():
+    import timm
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", features_only=True, pretrained=False), _image()
+
+
+def _albert():
+    from transformers import AlbertConfig, AlbertForPreTraining
+    torch.manual_seed(0)
+    config = AlbertConfig(vocab_size=64, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=37, max_position_embeddings=32, attn_implementation="eager")
+    return AlbertForPreTraining(config), (torch.randint(0, 64, (2, 8)),)
+
+
+def _ssdlite():
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.detection.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3)
+    return model, ([torch.rand(3, 64, 64)],)
+
+
+THIRD_PARTY += [
+    Case("inception_v3 (aux_logits, train)", "torchvision", _inception, [["AuxLogits"], ["Mixed_7a", "Mixed_7b", "Mixed_7c", "fc"]]),
+    Case("deeplabv3_mobilenet_v3_large (aux_loss)", "torchvision", _tv_segmentation("deeplabv3_mobilenet_v3_large"),
+         [["classifier"], ["aux_classifier"]], expect_branches=["classifier", "aux_classifier"]),
+    Case("ssdlite320_mobilenet_v3_large (eval)", "torchvision", _ssdlite, [["head.classification_head"], ["head.regression_head"]],
+         train=False),
+    Case("resnet18 features_only (no heads)", "timm", _features_only, []),
+    Case("AlbertForPreTraining", "transformers", _albert, [["predictions"], ["sop_classifier"]],
+         expect_branches=["predictions", "sop_classifier"]),
 ]
 
 CASES = THIRD_PARTY + BUGS

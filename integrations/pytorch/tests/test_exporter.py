@@ -158,3 +158,35 @@ def test_inplace_hazard_on_an_exported_trace(graphcheck_binary):
     hazard = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
     assert len(hazard) == 1 and hazard[0]["message"].startswith("relu_ in head1.0") and "head2, head3" in hazard[0]["message"]
     assert graphcheck_report(InplaceHeads(inplace=False), torch.randn(2, 8))["independent"] is True
+
+
+class _ArgumentAndView(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Linear(4, 8)
+        self.head1 = torch.nn.Linear(8, 2)
+        self.head2 = torch.nn.Linear(8, 2)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.head1(torch.nn.functional.relu_(t))
+        t[:, :2] = 0
+        c = t.view(-1)[:4]  # a view whose elements the next write shares
+        g = torch.cat([t[:, 4:5], t[:, 6:7]], 1)  # views on the same bytes, none of the written elements
+        t[:, 0].mul_(2)
+        return a, self.head2(t), c, g
+
+
+def test_inplace_argument_and_writes_through_views_are_recorded():
+    nodes = trace(_ArgumentAndView(), torch.randn(3, 4))["nodes"]
+    relu = next(n for n in nodes if n["op"] == "relu")
+    assert relu["attrs"]["argument_of"] == "head1"
+    through = [n for n in nodes if "through_view" in n.get("attrs", {})]
+    # `t[:, :2] = 0` gives t a new version; `t[:, 0].mul_(2)` gives new versions to t, the view `t[:, :2]`,
+    # `t.view(-1)` and `c` (each holds t[0, 0]), not to the slices t[:, 4:5] and t[:, 6:7], whose bytes
+    # interleave with column 0 but whose elements differ.
+    assert [n["op"] for n in through] == ["fill", "mul", "mul", "mul", "mul"]
+    values = {v["id"]: v for v in trace(_ArgumentAndView(), torch.randn(3, 4))["values"]}
+    assert sorted(values[n["inputs"][0]]["shape"] for n in through[1:]) == [[3, 2], [3, 8], [4], [24]]
+    for n in through:
+        assert n["inplace"] and n["inputs"][1] == n["attrs"]["through_view"]

@@ -1,0 +1,115 @@
+import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Shapes of real models and real bugs that the data flow alone gets wrong unless the analysis knows what
+/// a result is, what a head is, what `.detach()` cuts, and where an in-place op was written.
+@Suite struct CascadeAndViewTests {
+    /// A trunk `t` and two heads; `head2` reads `head2Input` (and `t`).
+    func twoHeads(head2Input: String?, detach: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc1", ["t"])
+        g.layer("o1", "head1.fc2", ["a"])
+        var borrowed = head2Input
+        if detach, let input = head2Input {
+            g.op("d", "detach", in: "", [input])
+            borrowed = "d"
+        }
+        if let borrowed {
+            g.op("m", "cat", in: "", ["t", borrowed])
+            g.layer("o2", "head2", ["m"])
+        } else {
+            g.layer("o2", "head2", ["t"])
+        }
+        g.outputs("o1", "o2")
+        return g.graph
+    }
+
+    /// A cascade: head2 reads head1's *output*, which the model also returns. head1's output is a result
+    /// of its own although a learned op goes on computing with it, so both heads are found and the leak is
+    /// reported between them.
+    @Test func aHeadReadingAnothersReturnedOutputIsALeakBetweenTwoHeads() throws {
+        let graph = twoHeads(head2Input: "o1")
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(Set(report.findings.filter { $0.severity == .error }.map(\.rule)) == ["cross-branch-dependency", "gradient-leak"])
+    }
+
+    /// The same cascade through `.detach()` trains each head apart: no error.
+    @Test func aDetachedCascadeIsIndependent() throws {
+        let report = try Analyzer.analyze(twoHeads(head2Input: "o1", detach: true))
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == true)
+        let intermediate = try Analyzer.analyze(twoHeads(head2Input: "a", detach: true))
+        #expect(intermediate.independent == true)
+        let attached = try Analyzer.analyze(twoHeads(head2Input: "a"))
+        #expect(attached.independent == false)
+    }
+
+    /// timm's `features_only` and transformers' hidden states return the trunk's intermediates; a stage
+    /// that is an in-place activation (no parameter of its own) is a tap on the trunk, not a head.
+    @Test func returnedFeaturesOfAChainAreNotHeads() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("c", "conv1", ["x"])
+        g.op("f0", "relu", in: "act1", ["c"], inplace: true)
+        g.op("p", "max_pool2d", in: "maxpool", ["f0"])
+        g.layer("f1", "layer1", ["p"])
+        g.layer("f2", "layer2", ["f1"])
+        g.outputs("f0", "f1", "f2")
+        #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
+    }
+
+    /// Values on paths that end nowhere (a base tensor's new version after a write through a view that
+    /// nothing reads) are not results; they must not turn an encoder into the trunk.
+    @Test func deadEndsAreNotResults() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for i in 1...2 {
+            g.layer("g\(i)", "enc\(i)", ["t"])
+            g.op("s\(i)", "slice", in: "enc\(i)", ["g\(i)"])
+            g.op("s\(i)b", "sigmoid", in: "enc\(i)", ["s\(i)"], inplace: true)
+            g.op(nil, "sigmoid", in: "enc\(i)", ["g\(i)", "s\(i)b"], inplace: true)
+            g.layer("o\(i)", "cls\(i)", ["s\(i)b"])
+        }
+        g.outputs("o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.terminals == 2)
+        #expect(found.branches.map(\.prefixes) == [["enc1", "cls1"], ["enc2", "cls2"]])
+    }
+
+    /// `self.head1(F.relu_(t))` then `self.head2(t)`: the in-place op runs in the parent, but it was written
+    /// as head1's argument (the exporter's `argument_of`), so head2 reading `t` afterwards is a hazard. The
+    /// same op without `argument_of` is an in-place ReLU at the end of the trunk.
+    @Test(arguments: [true, false])
+    func anInPlaceOpWrittenAsOneHeadsArgument(written: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.op("r", "relu", in: "", ["t"], inplace: true, attributes: written ? [("argument_of", .string("head1"))] : [])
+        g.layer("o1", "head1", ["r"])
+        g.layer("o2", "head2", ["r"])
+        g.outputs("o1", "o2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.findings.map(\.rule) == (written ? ["inplace-hazard"] : []))
+        #expect(report.independent == !written)
+    }
+
+    /// `x[:, :4] = 0` inside head1 writes into the trunk's tensor through a view: the exporter gives the
+    /// base a new version made by the same in-place op, and head2 reading it is a hazard.
+    @Test func aWriteThroughAViewInOneHeadReachesAnother() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.op("v", "slice", in: "head1", ["t"])
+        g.op("v2", "fill", in: "head1", ["v"], inplace: true)
+        g.op("t2", "fill", in: "head1", ["t", "v2"], inplace: true, attributes: [("through_view", .string("v2"))])
+        g.layer("o1", "head1.fc", ["t2"])
+        g.layer("o2", "head2", ["t2"])
+        g.outputs("o1", "o2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.findings.map(\.rule).contains("inplace-hazard"))
+    }
+}
