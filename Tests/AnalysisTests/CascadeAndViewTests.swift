@@ -62,6 +62,23 @@ import TestSupport
         #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
     }
 
+    /// A sequence-to-sequence model returns its encoder's output, which the decoder's cross-attention reads
+    /// alone: the encoder is the decoder's input, not a head beside it (no verdict, no false alarm).
+    @Test func anEncoderOutputReadByTheDecoderIsNotAHead() throws {
+        var g = SmallGraph(inputs: ["ids"])
+        g.op("e", "embedding", in: "shared", ["ids"], weights: ["shared.weight"])
+        g.layer("enc", "encoder", ["e"])
+        g.op("d", "embedding", in: "shared", ["ids"], weights: ["shared.weight"])
+        g.layer("q", "decoder.q", ["d"])
+        g.layer("k", "decoder.k", ["enc"])
+        g.op("att", "matmul", in: "decoder", ["q", "k"])
+        g.layer("logits", "lm_head", ["att"])
+        g.outputs("logits", "enc")
+        let graph = g.graph
+        #expect(BranchDiscovery.discover(graph).branches.isEmpty)
+        #expect(try Analyzer.analyze(graph).independent == nil)
+    }
+
     /// Values on paths that end nowhere (a base tensor's new version after a write through a view that
     /// nothing reads) are not results; they must not turn an encoder into the trunk.
     @Test func deadEndsAreNotResults() {

@@ -4,8 +4,9 @@ import GraphIR
 /// to an output. Ops after which no parameter or buffer is read (`cat`, `(x + x_dist) / 2`, upsampling,
 /// box decoding and NMS) only post-process; a value that enters them on its way to an output is a terminal,
 /// so heads that are concatenated or averaged at the very end still reach terminals of their own. A value the
-/// model returns is a terminal even when a learned op goes on computing with it: a cascade (`head2(cat(t,
-/// head1(t)))`) keeps head1's result, and the leak is then found between the heads.
+/// model returns is a terminal even when a learned op goes on computing with it, if that op mixes it with
+/// what it was computed from: a cascade (`head2(cat(t, head1(t)))`) keeps head1's result, and the leak is
+/// then found between the heads.
 struct Terminals {
     /// Terminals beyond this share the last bit: models with more separate results than heads are rare,
     /// and a shared bit can only merge heads (no verdict), never invent one.
@@ -45,8 +46,9 @@ struct Terminals {
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
         for (index, node) in nodes.enumerated() where learnedBelow[index] {
-            for v in node.outputs where outputs.contains(v)
-                || (!computedWith(v) && graph[v].uses.contains(where: { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }))
+            for v in node.outputs where computedWith(v)
+                ? outputs.contains(v) && Terminals.cascades(v, graph)
+                : outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] && toOutput[$0.node.index] })
             {
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
@@ -55,6 +57,50 @@ struct Terminals {
         self.own = own
         self.count = count
         reach = Terminals.propagate(graph, own: own, blocked: nil)
+    }
+
+    /// Whether a returned value that learned ops go on computing with is still a result of its own: when a
+    /// learned op mixes it with a value it was itself computed from (`head2(cat(t, head1(t)))`, a cascade of
+    /// heads, each trained on its own loss). An encoder's output read by a decoder, a returned feature map
+    /// read by the next stage, or a hidden state read by the next layer is read alone: an intermediate.
+    static func cascades(_ result: ValueID, _ graph: Graph) -> Bool {
+        let nodes = graph.nodes
+        func learned(_ n: NodeID) -> Bool { !nodes[n.index].storageInputs.isEmpty }
+        // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
+        var consumers: [NodeID] = []
+        var seen = Set<Int>()
+        var stack = graph[result].uses.map(\.node)
+        while let n = stack.popLast() {
+            guard seen.insert(n.index).inserted else { continue }
+            if learned(n) { consumers.append(n); continue }
+            for v in nodes[n.index].outputs { stack.append(contentsOf: graph[v].uses.map(\.node)) }
+        }
+        // What each reads besides `result`, back to the nearest learned op or model input.
+        var ancestors: Set<Int>?
+        for consumer in consumers {
+            var sawResult = false
+            var others: [ValueID] = []
+            var visited = Set<Int>()
+            var values = nodes[consumer.index].valueInputs
+            while let v = values.popLast() {
+                guard visited.insert(v.index).inserted else { continue }
+                if v == result { sawResult = true; continue }
+                guard let p = graph[v].producer, !learned(p) else { others.append(v); continue }
+                values.append(contentsOf: nodes[p.index].valueInputs)
+            }
+            guard sawResult, !others.isEmpty else { continue }
+            if ancestors == nil {
+                var found = Set<Int>()
+                var pending = [result]
+                while let v = pending.popLast() {
+                    guard let p = graph[v].producer else { continue }
+                    for input in nodes[p.index].valueInputs where found.insert(input.index).inserted { pending.append(input) }
+                }
+                ancestors = found
+            }
+            if others.contains(where: { ancestors!.contains($0.index) }) { return true }
+        }
+        return false
     }
 
     /// `reach` recomputed with the ops in `blocked` passing nothing on: which terminals an op reaches

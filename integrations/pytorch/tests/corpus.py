@@ -579,7 +579,17 @@ def _ssdlite():
     return model, ([torch.rand(3, 64, 64)],)
 
 
+def _bart():
+    from transformers import BartConfig, BartForConditionalGeneration
+    torch.manual_seed(0)
+    config = BartConfig(vocab_size=64, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                        decoder_attention_heads=2, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=32)
+    ids = torch.randint(0, 64, (2, 8))
+    return BartForConditionalGeneration(config), (ids, None, ids)
+
+
 THIRD_PARTY += [
+    Case("BartForConditionalGeneration (returns the encoder's output; no heads)", "transformers", _bart, []),
     Case("inception_v3 (aux_logits, train)", "torchvision", _inception, [["AuxLogits"], ["Mixed_7a", "Mixed_7b", "Mixed_7c", "fc"]]),
     Case("deeplabv3_mobilenet_v3_large (aux_loss)", "torchvision", _tv_segmentation("deeplabv3_mobilenet_v3_large"),
          [["classifier"], ["aux_classifier"]], expect_branches=["classifier", "aux_classifier"]),
