@@ -10,10 +10,10 @@ public struct LoadedInput: Sendable {
     public var declaredAllowShared: [String] = []
 }
 
-/// Reads a file and dispatches on its content (not its extension, which users get wrong): a trace JSON
-/// carries `"format": "graphcheck.trace"`, a model spec `"format": "graphcheck.model"` or a `"model"` key.
-/// TensorBoard event files are recognized by their name (`events.out.tfevents.*`), and a directory is
-/// read as a TensorBoard log directory.
+/// Reads a file and dispatches on its content (not its name, which users change): TFRecord framing is an
+/// event file, a ModelProto is ONNX, a trace JSON carries `"format": "graphcheck.trace"`, a model spec
+/// `"format": "graphcheck.model"` or a `"model"` key; PyTorch checkpoints, TorchScript and safetensors files
+/// are answered with the command that exports a graph. A directory is a TensorBoard log directory.
 public enum InputLoader {
     /// Files larger than this are refused rather than read into memory.
     public static let maxFileSize = 2 << 30
@@ -24,41 +24,71 @@ public enum InputLoader {
             return try loadLogDirectory(path)
         }
         let bytes = try readFile(path)
-        if ONNXModelReader.isONNXFileName(path) {
+        let kind = InputKind.recognize(bytes)
+        if ONNXModelReader.isONNXFileName(path) || kind == .onnx {
             do {
                 return LoadedInput(graph: try ONNXModelReader.read(bytes), declaredBranches: [], kind: "ONNX model")
             } catch {
                 throw error.inFile(path)
             }
         }
-        if TensorBoardGraphReader.isEventFileName(path) {
+        if TensorBoardGraphReader.isEventFileName(path) || kind == .tensorBoardEvents {
             do {
                 return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")
             } catch {
                 throw error.inFile(path)
             }
+        }
+        if case .torchFile(let description) = kind {
+            throw InputError(file: path, message: InputKind.advice(for: description))
         }
         return try load(bytes: bytes, name: path)
     }
 
-    /// The newest event file in `directory` (by name, which starts with the write time) that has a graph.
+    /// A TensorBoard log directory, as `tensorboard --logdir` takes it: the runs are the folders below it
+    /// that hold event files. One run with a graph is read (its newest event file with a graph); several are
+    /// named, so the user picks one rather than getting a verdict on a run they did not mean.
     static func loadLogDirectory(_ directory: String) throws(InputError) -> LoadedInput {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter(TensorBoardGraphReader.isEventFileName).sorted()
-        guard !names.isEmpty else {
-            throw InputError(file: directory, message: "is a directory without a TensorBoard event file (events.out.tfevents.*)")
-        }
-        for name in names.reversed() {
-            let path = (directory as NSString).appendingPathComponent(name)
-            let bytes = try readFile(path)
-            do {
-                guard try TensorBoardGraphReader.containsGraph(bytes) else { continue }
-                return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")
-            } catch {
-                throw error.inFile(path)
+        var runs: [String: [String]] = [:]
+        if let walker = FileManager.default.enumerator(atPath: directory) {
+            while let relative = walker.nextObject() as? String {
+                guard TensorBoardGraphReader.isEventFileName(relative) else { continue }
+                let run = (relative as NSString).deletingLastPathComponent
+                runs[run, default: []].append(relative)
             }
         }
-        throw InputError(file: directory, message: "none of its \(names.count) event file(s) has a graph (was SummaryWriter.add_graph called?)")
+        guard !runs.isEmpty else {
+            throw InputError(file: directory, message: "is a directory without a TensorBoard event file (events.out.tfevents.*), in it or in its subfolders")
+        }
+        var withGraph: [(run: String, path: String, bytes: [UInt8])] = []
+        for run in runs.keys.sorted() {
+            // The newest file first: event file names start with the time they were written.
+            for relative in runs[run]!.sorted(by: { ($0 as NSString).lastPathComponent > ($1 as NSString).lastPathComponent }) {
+                let path = (directory as NSString).appendingPathComponent(relative)
+                let bytes = try readFile(path)
+                let hasGraph: Bool
+                do { hasGraph = try TensorBoardGraphReader.containsGraph(bytes) } catch { throw error.inFile(path) }
+                if hasGraph {
+                    withGraph.append((run, path, bytes))
+                    break
+                }
+            }
+        }
+        guard let chosen = withGraph.first else {
+            let files = runs.values.reduce(0) { $0 + $1.count }
+            throw InputError(file: directory, message: "none of its \(files) event file(s) has a graph (was SummaryWriter.add_graph called?)")
+        }
+        guard withGraph.count == 1 else {
+            let names = withGraph.map { (directory as NSString).appendingPathComponent($0.run) }
+            throw InputError(
+                file: directory,
+                message: "holds \(withGraph.count) runs with a graph (\(names.joined(separator: ", "))): check one run at a time, e.g. `graphcheck \(names[0])`")
+        }
+        do {
+            return LoadedInput(graph: try TensorBoardGraphReader.read(chosen.bytes), declaredBranches: [], kind: "TensorBoard event file")
+        } catch {
+            throw error.inFile(chosen.path)
+        }
     }
 
     public static func load(bytes: [UInt8], name: String) throws(InputError) -> LoadedInput {

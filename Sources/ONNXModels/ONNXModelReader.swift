@@ -8,6 +8,13 @@ import SwiftProtobuf
 public enum ONNXModelReader {
     public static func isONNXFileName(_ name: String) -> Bool { name.lowercased().hasSuffix(".onnx") }
 
+    /// Whether `bytes` start with the tag of a ModelProto field (ir_version, producer, graph, opset_import,
+    /// metadata, functions, …): a protobuf ModelProto whatever the file is called. JSON starts otherwise.
+    public static func startsLikeModel(_ bytes: [UInt8]) -> Bool {
+        guard let first = bytes.first else { return false }
+        return [0x08, 0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72, 0xA2, 0xCA].contains(first)
+    }
+
     public static func read(_ bytes: [UInt8]) throws(InputError) -> Graph {
         var options = BinaryDecodingOptions()
         options.discardUnknownFields = true

@@ -6,7 +6,16 @@ import SwiftProtobuf
 public enum TensorBoardGraphReader {
     /// Whether a file name looks like a TensorBoard event file.
     public static func isEventFileName(_ name: String) -> Bool {
-        name.split(separator: "/").last?.hasPrefix("events.out.tfevents") ?? false
+        name.split(separator: "/").last?.contains("tfevents") ?? false
+    }
+
+    /// Whether `bytes` start with a TFRecord header (a length and its masked CRC-32C): an event file
+    /// whatever it is called. A random file passes by chance once in four billion.
+    public static func startsLikeEventFile(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 12 else { return false }
+        var crc: UInt32 = 0
+        for k in 0..<4 { crc |= UInt32(bytes[8 + k]) << (8 * UInt32(k)) }
+        return CRC32C.masked(bytes[0..<8]) == crc
     }
 
     /// The graph in an event file's bytes; an error when the file has no graph event.
