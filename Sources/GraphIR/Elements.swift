@@ -103,7 +103,9 @@ public enum AttributeValue: Hashable, Sendable {
 public struct Node: Sendable {
     public var id: String
     /// Canonical lowercase op kind: `conv2d`, `batch_norm`, `relu`, …
-    public var op: String
+    public var op: String {
+        didSet { properties = OpVocabulary.properties(of: op) }
+    }
     /// Dotted module path of the call site as PyTorch names modules; "" is the model's own forward.
     public var module: String
     public var moduleType: String

@@ -178,7 +178,8 @@ class _ArgumentAndView(torch.nn.Module):
 
 
 def test_inplace_argument_and_writes_through_views_are_recorded():
-    nodes = trace(_ArgumentAndView(), torch.randn(3, 4))["nodes"]
+    recorded = trace(_ArgumentAndView(), torch.randn(3, 4))
+    nodes = recorded["nodes"]
     relu = next(n for n in nodes if n["op"] == "relu")
     assert relu["attrs"]["argument_of"] == "head1"
     through = [n for n in nodes if "through_view" in n.get("attrs", {})]
@@ -186,7 +187,7 @@ def test_inplace_argument_and_writes_through_views_are_recorded():
     # `t.view(-1)` and `c` (each holds t[0, 0]), not to the slices t[:, 4:5] and t[:, 6:7], whose bytes
     # interleave with column 0 but whose elements differ.
     assert [n["op"] for n in through] == ["fill", "mul", "mul", "mul", "mul"]
-    values = {v["id"]: v for v in trace(_ArgumentAndView(), torch.randn(3, 4))["values"]}
+    values = {v["id"]: v for v in recorded["values"]}
     assert sorted(values[n["inputs"][0]]["shape"] for n in through[1:]) == [[3, 2], [3, 8], [4], [24]]
     for n in through:
         assert n["inplace"] and n["inputs"][1] == n["attrs"]["through_view"]
