@@ -274,7 +274,7 @@ class _Trace:
             return
         frame = _user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
-        # Writing into a view writes into its base: every other recorded tensor on those bytes gets a new
+        # Writing into a view writes into its base: every other recorded tensor sharing those elements gets a new
         # version, made by the same op, so its later readers read what the op wrote.
         for written in written_values:
             result = f"v{self.value_of[id(written)]}"
