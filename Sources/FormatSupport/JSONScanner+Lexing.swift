@@ -1,7 +1,7 @@
 /// The byte-level half of `JSONScanner`: whitespace, literals, strings (escapes, UTF-8) and numbers.
 extension JSONScanner {
     /// JSON's four whitespace bytes: space, line feed, carriage return, tab.
-    static func isWhitespace(_ byte: UInt8) -> Bool {
+    public static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 

@@ -17,14 +17,12 @@ enum InputKind: Equatable {
         }
         if TensorBoardGraphReader.startsLikeEventFile(bytes) { return .tensorBoardEvents }
         if isSafetensors(bytes) { return .torchFile("a safetensors weights file") }
-        if let first = bytes.first(where: { !JSONWhitespace.contains($0) }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+        if let first = bytes.first(where: { !JSONScanner.isWhitespace($0) }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
             return .json
         }
         if ONNXModelReader.startsLikeModel(bytes) { return .onnx }
         return .json
     }
-
-    private static let JSONWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 
     private static func zipKind(_ names: [String]) -> String {
         if names.contains(where: { $0.hasSuffix("/constants.pkl") || $0.contains("/code/__torch__") }) {

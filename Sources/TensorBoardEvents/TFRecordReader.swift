@@ -20,9 +20,8 @@ struct TFRecordReader {
         guard bytes.count - offset >= 12 else {
             throw InputError(location: "byte \(start)", message: "truncated record header (\(bytes.count - offset) of 12 bytes)")
         }
-        let length = readUInt64(at: offset)
-        let lengthCRC = readUInt32(at: offset + 8)
-        guard CRC32C.masked(bytes[offset..<offset + 8]) == lengthCRC else {
+        let length = TFRecordReader.readUInt64(bytes, at: offset)
+        guard TFRecordReader.headerIsIntact(bytes, at: offset) else {
             throw InputError(location: "byte \(start)", message: "record length checksum mismatch (corrupted file)")
         }
         guard length <= UInt64(TFRecordReader.maxRecordLength) else {
@@ -33,20 +32,25 @@ struct TFRecordReader {
         guard dataEnd + 4 <= bytes.count else {
             throw InputError(location: "byte \(start)", message: "truncated record: \(length) bytes of data declared, \(max(0, bytes.count - dataStart)) present")
         }
-        guard CRC32C.masked(bytes[dataStart..<dataEnd]) == readUInt32(at: dataEnd) else {
+        guard CRC32C.masked(bytes[dataStart..<dataEnd]) == TFRecordReader.readUInt32(bytes, at: dataEnd) else {
             throw InputError(location: "byte \(dataStart)", message: "record data checksum mismatch (corrupted file)")
         }
         offset = dataEnd + 4
         return dataStart..<dataEnd
     }
 
-    private func readUInt64(at i: Int) -> UInt64 {
+    /// Whether the 12 bytes at `offset` are a record header whose length matches its checksum.
+    static func headerIsIntact(_ bytes: [UInt8], at offset: Int) -> Bool {
+        bytes.count - offset >= 12 && CRC32C.masked(bytes[offset..<offset + 8]) == readUInt32(bytes, at: offset + 8)
+    }
+
+    private static func readUInt64(_ bytes: [UInt8], at i: Int) -> UInt64 {
         var value: UInt64 = 0
         for k in 0..<8 { value |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
         return value
     }
 
-    private func readUInt32(at i: Int) -> UInt32 {
+    private static func readUInt32(_ bytes: [UInt8], at i: Int) -> UInt32 {
         var value: UInt32 = 0
         for k in 0..<4 { value |= UInt32(bytes[i + k]) << (8 * UInt32(k)) }
         return value

@@ -12,10 +12,7 @@ public enum TensorBoardGraphReader {
     /// Whether `bytes` start with a TFRecord header (a length and its masked CRC-32C): an event file
     /// whatever it is called. A random file passes by chance once in four billion.
     public static func startsLikeEventFile(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 12 else { return false }
-        var crc: UInt32 = 0
-        for k in 0..<4 { crc |= UInt32(bytes[8 + k]) << (8 * UInt32(k)) }
-        return CRC32C.masked(bytes[0..<8]) == crc
+        TFRecordReader.headerIsIntact(bytes, at: 0)
     }
 
     /// The graph in an event file's bytes; an error when the file has no graph event.

@@ -343,15 +343,17 @@ class AliasHeads(nn.Module):
 
 
 class LeakHeads(nn.Module):
-    """head2 reads head1's intermediate (`t + a`): the leak the tool exists to find."""
+    """head2 reads head1's intermediate (`t + a`): the leak the tool exists to find. Through `.detach()`
+    (`detach=True`) values cross but gradients do not."""
 
-    def __init__(self, inplace_add=False):
+    def __init__(self, inplace_add=False, detach=False):
         super().__init__()
         self.trunk = nn.Linear(8, 16)
         self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
         self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
         self.head3 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
         self.inplace_add = inplace_add
+        self.detach = detach
 
     def forward(self, x):
         t = F.relu(self.trunk(x))
@@ -361,7 +363,7 @@ class LeakHeads(nn.Module):
             return o1, self.head2(t), self.head3(t)
         a = self.head1[0](t)
         o1 = self.head1[2](self.head1[1](a))
-        return o1, self.head2(t + a), self.head3(t)
+        return o1, self.head2(t + (a.detach() if self.detach else a)), self.head3(t)
 
 
 class LastInplaceHead(nn.Module):
@@ -393,21 +395,6 @@ class CascadeHeads(nn.Module):
         t = F.relu(self.trunk(x))
         o1 = self.head1(t)
         return o1, self.head2(torch.cat([t, o1.detach() if self.detach else o1], 1))
-
-
-class DetachedIntermediate(nn.Module):
-    """head2 reads head1's intermediate through `.detach()`: values cross, gradients do not."""
-
-    def __init__(self):
-        super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
-        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
-
-    def forward(self, x):
-        t = F.relu(self.trunk(x))
-        a = self.head1[0](t)
-        return self.head1[2](self.head1[1](a)), self.head2(t + a.detach())
 
 
 class SliceWriteHead(nn.Module):
@@ -539,8 +526,8 @@ GRU = [["enc1", "cls1"], ["enc2", "cls2"]]
 BUGS += [
     Case("head2 reads head1's output (cascade)", "bug", _module(CascadeHeads), TWO, expect_branches=["head1", "head2"]),
     Case("cascade through detach()", "bug", _module(CascadeHeads, True), TWO, expect_branches=["head1", "head2"]),
-    Case("head2 reads head1's intermediate through detach()", "bug", _module(DetachedIntermediate), TWO,
-         expect_branches=["head1", "head2"]),
+    Case("head2 reads head1's intermediate through detach()", "bug", _module(LeakHeads, False, True), NAMED,
+         expect_branches=["head1", "head2", "head3"]),
     Case("x[:, :4] = 0 in the first head", "bug", _module(SliceWriteHeads, "head"), TWO,
          twin=_module(SliceWriteHeads, "head", False), expect_branches=["head1", "head2"]),
     Case("t[:, 0] = 0 in the parent after head1 ran", "bug", _module(SliceWriteHeads, "parent"), TWO,
