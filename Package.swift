@@ -28,7 +28,7 @@ let package = Package(
             dependencies: ["GraphIR", "FormatSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Analysis", dependencies: ["GraphIR", "FormatSupport"]),
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
-        .target(name: "Render", dependencies: ["GraphIR", "Analysis", "CGraphviz"]),
+        .target(name: "Render", dependencies: ["GraphIR", "FormatSupport", "Analysis", "CGraphviz"]),
         .target(
             name: "GraphCheck",
             dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"]),
@@ -48,7 +48,7 @@ let package = Package(
             name: "graphcheck-fuzz",
             dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"],
             path: "fuzz/GraphCheckFuzz"),
-        .target(name: "TestSupport", dependencies: ["GraphCheck", "GraphIR"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GraphCheck", "GraphIR", "Analysis"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "GraphIR", "TraceFormat", "FormatSupport", "Analysis", "TestSupport"]),

@@ -12,11 +12,14 @@ struct FindingStyle {
     static let crossBranchColour = "#d62728"
 
     let report: Report
-    let groups: [(group: StorageGroup, strong: String, light: String)]
+    let groups: [(group: ModuleGroup, strong: String, light: String)]
 
     init(report: Report) {
         self.report = report
-        let shared = report.findings.filter { $0.rule == SharedStorageRule.description.id }.flatMap(\.groups)
+        let shared = report.findings.flatMap { finding -> [ModuleGroup] in
+            guard case .sharedStorage(let evidence) = finding.evidence else { return [] }
+            return evidence.groups
+        }
         groups = shared.enumerated().map { i, group in
             let colour = FindingStyle.palette[i % FindingStyle.palette.count]
             return (group, colour.strong, colour.light)
@@ -47,7 +50,7 @@ struct FindingStyle {
         }
         for entry in groups {
             for s in entry.group.storages {
-                guard let id = storageNode[s.index], view.nodes[id].kind == .storage else { continue }
+                guard let id = storageNode[s.id.index], view.nodes[id].kind == .storage else { continue }
                 view.nodes[id].fill = entry.strong
             }
             for path in entry.group.paths {

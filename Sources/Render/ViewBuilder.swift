@@ -1,4 +1,5 @@
 import Analysis
+import FormatSupport
 import GraphIR
 
 /// Turns a graph (and, optionally, the analyzer's report) into what will be drawn: TensorBoard's view of
@@ -70,7 +71,7 @@ private struct Builder {
         case .all: return graph.storages.indices.filter { !graph.storages[$0].readers.isEmpty || !graph.storages[$0].writers.isEmpty }
         case .findings:
             var seen = Set<Int>()
-            for finding in report?.findings ?? [] { for s in finding.storageIDs { seen.insert(s.index) } }
+            for finding in report?.findings ?? [] { for s in finding.storages { seen.insert(s.id.index) } }
             return seen.sorted()
         }
     }
@@ -365,8 +366,6 @@ func shapeText(_ shape: [Int]?) -> String? {
     guard let shape else { return nil }
     return shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
 }
-
-func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
 
 func abbreviated(_ n: Int) -> String {
     switch n {

@@ -20,6 +20,7 @@ import TestSupport
         #expect(report.independent == true)
         #expect(report.findings.map(\.severity) == [.info, .info])
         #expect(report.findings.map(\.rule) == ["shared-storage", "gradient-leak"])
+        #expect(report.findings[0].sharedStorage?.declared == true && report.findings[1].gradientLeak?.declared == true)
         #expect(TextReporter.verdict(report).hasSuffix("independent apart from declared sharing (2 info findings)"))
     }
 
@@ -29,7 +30,8 @@ import TestSupport
         #expect(report.independent == false)
         let shared = report.findings.filter { $0.rule == "shared-storage" }
         #expect(shared.map(\.severity) == [.error, .info])
-        #expect(shared.map(\.storages) == [192, 5])
+        #expect(shared.compactMap { $0.sharedStorage?.storages.count } == [192, 5])
+        #expect(shared.compactMap { $0.sharedStorage?.declared } == [false, true])
     }
 
     @Test func aPatternThatMatchesNothingIsAnError() throws {

@@ -16,21 +16,36 @@ import TestSupport
         #expect(report.branches == ["branch1", "branch2", "branch3", "branch4", "branch5"])
         #expect(report.findings.map(\.rule) == ["shared-storage", "cross-branch-dependency", "gradient-leak"])
 
-        let shared = report.findings[0]
+        let shared = try #require(report.findings[0].sharedStorage)
         #expect(shared.branches == report.branches)
-        #expect(shared.storages == 197)
-        #expect(shared.modules == (1...5).map { "branch\($0).denseblock4" } + (1...5).map { "branch\($0).norm5" })
-        #expect(shared.details[0].hasPrefix("branch1.denseblock4 ≡ branch2.denseblock4 ≡ branch3.denseblock4 ≡ branch4.denseblock4 ≡ branch5.denseblock4 (_DenseBlock, one object): 96 parameters, 96 buffers"))
-        #expect(shared.notes.contains { $0.contains("running_mean, running_var, num_batches_tracked") && $0.contains("33 BatchNorm modules") })
-        #expect(shared.help?.contains("copy.deepcopy") == true)
+        #expect(shared.storages.count == 197)
+        #expect(shared.storages.filter { $0.kind == .parameter }.count == 98)
+        // Each shared tensor goes by five names, one per branch.
+        #expect(shared.storages.allSatisfy { $0.names.count == 5 })
+        #expect(shared.groups.map(\.paths) == [(1...5).map { "branch\($0).denseblock4" }, (1...5).map { "branch\($0).norm5" }])
+        #expect(shared.groups.map(\.type) == ["_DenseBlock", "BatchNorm2d"])
+        #expect(shared.groups.allSatisfy { $0.sameObject })
+        #expect(shared.groups.map { [$0.parameterCount, $0.storages.count] } == [[96, 192], [2, 5]])
+        #expect(shared.runningStatistics == ["running_mean", "running_var", "num_batches_tracked"])
+        #expect(shared.statisticsModules == 33)
+        #expect(shared.cause == .slicedContainers(types: ["Sequential"]))
+        #expect(!shared.declared)
+        #expect(shared.places.map(\.module).map { $0.split(separator: ".").first.map(String.init) } == report.branches)
 
-        let cross = report.findings[1]
-        #expect(cross.details.contains("branch2 ← branch1: 98 reads of branch1's parameters/buffers, 99 accesses to state branch1's forward wrote"))
-        #expect(cross.notes.contains { $0.contains("TensorBoard") })
+        let cross = try #require(report.findings[1].crossBranchDependency)
+        let pair = try #require(cross.pairs.first { $0.target == "branch2" && $0.source == "branch1" })
+        #expect([pair.data, pair.parameter, pair.state] == [0, 98, 99])
+        // Parameter edges run out of branch1, whose names the shared tensors carry first; state edges out of
+        // the branch whose forward last wrote the running statistics, the one before.
+        #expect(cross.targets == ["branch2", "branch3", "branch4", "branch5"])
+        #expect(cross.edges.filter { $0.kind == .parameter }.allSatisfy { $0.source == 0 && $0.storage != nil })
+        #expect(cross.edges.filter { $0.kind == .state }.allSatisfy { $0.source == $0.target - 1 && $0.storage != nil })
+        #expect(!cross.edges.contains { $0.kind == .data })
 
-        let leak = report.findings[2]
-        #expect(leak.storages == 98)
-        #expect(leak.branches == report.branches)
+        let leak = try #require(report.findings[2].gradientLeak)
+        #expect(leak.parameters.count == 98)
+        #expect(leak.owners == report.branches && leak.reached == report.branches)
+        #expect(leak.groups.map(\.label) == shared.groups.map(\.label))
     }
 
     @Test func copiedHeadsAreIndependent() throws {

@@ -33,11 +33,13 @@ public enum Repository {
 }
 
 /// Compares `text` with `Tests/Snapshots/<name>`; with RECORD_SNAPSHOTS=1 in the environment the
-/// snapshot is (re)written instead, and the diff is reviewed in version control.
+/// snapshot is (re)written instead and the test fails, so that a recording run is never taken for a
+/// passing one; the diff is reviewed in version control.
 public func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let url = Repository.root.appendingPathComponent("Tests/Snapshots/\(name)")
     if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil {
         try Data(text.utf8).write(to: url)
+        Issue.record("recorded snapshot \(name); run the tests again without RECORD_SNAPSHOTS to check it", sourceLocation: sourceLocation)
         return
     }
     guard let expected = try? String(contentsOf: url, encoding: .utf8) else {

@@ -58,6 +58,8 @@ import TestSupport
         #expect(try Analyzer.analyze(try graph("list_heads")).independent == true)
         let tied = try Analyzer.analyze(try graph("dict_heads_tied"))
         #expect(tied.branches == ["heads.age", "heads.sex"])
-        #expect(tied.findings.first { $0.rule == "shared-storage" }?.storages == 1)
+        let shared = try #require(tied.findings.first?.sharedStorage)
+        #expect(shared.storages.map(\.names) == [["heads.age.weight", "heads.sex.weight"]])
+        #expect(shared.cause == .reusedTensors)
     }
 }

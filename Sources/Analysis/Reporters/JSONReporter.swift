@@ -1,7 +1,9 @@
 import FormatSupport
 
-/// The machine-readable report: `{"independent", "branches", "findings": [...]}` with keys in a fixed
-/// order so the same input always gives the same bytes.
+/// The machine-readable report: `{"independent", "branches", "findings": [...], "ops", "tensors"}` with
+/// keys in a fixed order so the same input always gives the same bytes. Each finding carries its words and
+/// its evidence as data; the ops and tensors evidence refers to are described once, in two tables
+/// (docs/report.schema.json).
 public enum JSONReporter {
     public static func render(_ report: Report) -> String {
         let independent = report.independent.map { $0 ? "true" : "false" } ?? "null"
@@ -13,11 +15,14 @@ public enum JSONReporter {
         if let reason = report.undecidedReason { out += "  \"undecided_reason\": \"\(reason.rawValue)\",\n" }
         out += "  \"basis\": \"\(report.basis.rawValue)\",\n"
         if let found = report.discovery { out += "  \"discovery\": \(discovery(found)),\n" }
+        var evidence = EvidenceJSON()
         if report.findings.isEmpty {
-            out += "  \"findings\": []\n"
+            out += "  \"findings\": [],\n"
         } else {
-            out += "  \"findings\": [\n" + report.findings.map(finding).joined(separator: ",\n") + "\n  ]\n"
+            out += "  \"findings\": [\n" + report.findings.map { finding($0, &evidence) }.joined(separator: ",\n") + "\n  ],\n"
         }
+        out += "  \"ops\": " + table(evidence.nodes.keys.sorted().map { EvidenceJSON.describe(evidence.nodes[$0]!) }) + ",\n"
+        out += "  \"tensors\": " + table(evidence.storages.keys.sorted().map { EvidenceJSON.describe(evidence.storages[$0]!) }) + "\n"
         return out + "}\n"
     }
 
@@ -29,20 +34,26 @@ public enum JSONReporter {
             + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]}"
     }
 
-    private static func finding(_ f: Finding) -> String {
+    /// One entry a line.
+    private static func table(_ entries: [String]) -> String {
+        entries.isEmpty ? "[]" : "[\n    " + entries.joined(separator: ",\n    ") + "\n  ]"
+    }
+
+    private static func finding(_ f: Finding, _ evidence: inout EvidenceJSON) -> String {
         var fields = [
             "\"rule\": \(JSONWriter.quoted(f.rule))",
             "\"severity\": \"\(f.severity.rawValue)\"",
             "\"message\": \(JSONWriter.quoted(f.message))",
             "\"branches\": \(JSONWriter.stringArray(f.branches))",
             "\"modules\": \(JSONWriter.stringArray(f.modules))",
-            "\"storages\": \(f.storages)",
-            "\"edges\": \(f.edges)",
+            "\"storages\": \(f.storages.count)",
+            "\"edges\": \(f.edgeCount)",
             "\"details\": \(JSONWriter.stringArray(f.details))",
             "\"notes\": \(JSONWriter.stringArray(f.notes))",
         ]
         if let help = f.help { fields.append("\"help\": \(JSONWriter.quoted(help))") }
         if f.undecidable { fields.append("\"undecidable\": true") }
+        fields.append("\"evidence\": \(evidence.render(f.evidence))")
         return "    {\n      " + fields.joined(separator: ",\n      ") + "\n    }"
     }
 }

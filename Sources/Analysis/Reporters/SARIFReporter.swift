@@ -2,8 +2,9 @@ import FormatSupport
 import GraphIR
 
 /// SARIF 2.1.0 for code-scanning tools: one result per finding, the rules described in the tool's driver.
-/// A finding is located at the user's `file:line` when the trace carries one for an op of the finding's
-/// modules (the PyTorch exporter records them), otherwise at the input file.
+/// A finding is located at the user's `file:line` of the first op its evidence places it at (the PyTorch
+/// exporter records them), its other places as related locations; without one, at an op of the finding's
+/// modules that has one, otherwise at the input file.
 public enum SARIFReporter {
     public static func render(_ report: Report, graph: Graph, inputPath: String, toolVersion: String) -> String {
         let rules = allRules.map { type(of: $0).description }
@@ -28,20 +29,33 @@ public enum SARIFReporter {
             var text = finding.message
             for detail in finding.details.prefix(8) { text += "\n  " + detail }
             if let help = finding.help { text += "\nhelp: " + help }
-            let location = finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
-            let uri = location?.file ?? inputPath
-            var physical = "\"artifactLocation\": {\"uri\": \(JSONWriter.quoted(uri))}"
-            if let line = location?.line { physical += ", \"region\": {\"startLine\": \(line)}" }
+            // One location per distinct line: five heads called from one loop are one place in the code.
+            var lines = Set<String>()
+            let located = finding.places.compactMap { place in
+                place.source.flatMap(fileAndLine).map { (place, $0) }
+            }.filter { lines.insert($0.0.source!).inserted }
+            let location = located.first?.1 ?? finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
             let logical = finding.modules.prefix(20).map { "{\"fullyQualifiedName\": \(JSONWriter.quoted($0)), \"kind\": \"module\"}" }
+            let related = located.dropFirst().prefix(20).enumerated().map { i, entry in
+                "{\"id\": \(i + 1), \"physicalLocation\": {\(physical(entry.1, fallback: inputPath))}, "
+                    + "\"message\": {\"text\": \(JSONWriter.quoted("\(entry.0.op) in \(entry.0.place)"))}}"
+            }
             return "\n        {\"ruleId\": \(JSONWriter.quoted(finding.rule)), \"ruleIndex\": \(ruleIndex), \"level\": \"\(level(finding.severity))\", "
                 + "\"message\": {\"text\": \(JSONWriter.quoted(text))}, "
-                + "\"locations\": [{\"physicalLocation\": {\(physical)}"
-                + (logical.isEmpty ? "" : ", \"logicalLocations\": [\(logical.joined(separator: ", "))]") + "}]}"
+                + "\"locations\": [{\"physicalLocation\": {\(physical(location, fallback: inputPath))}"
+                + (logical.isEmpty ? "" : ", \"logicalLocations\": [\(logical.joined(separator: ", "))]") + "}]"
+                + (related.isEmpty ? "" : ", \"relatedLocations\": [\(related.joined(separator: ", "))]") + "}"
         }
         out += results.joined(separator: ",")
         out += results.isEmpty ? "]\n" : "\n      ]\n"
         out += "    }\n  ]\n}\n"
         return out
+    }
+
+    private static func physical(_ location: (file: String, line: Int?)?, fallback: String) -> String {
+        var text = "\"artifactLocation\": {\"uri\": \(JSONWriter.quoted(location?.file ?? fallback))}"
+        if let line = location?.line { text += ", \"region\": {\"startLine\": \(line)}" }
+        return text
     }
 
     static func level(_ severity: Severity) -> String {

@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Findings the way a compiler prints diagnostics: severity and rule, message, places, notes, help, then

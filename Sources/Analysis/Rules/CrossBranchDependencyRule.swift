@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds ops of one branch that depend on another branch: on a value it computed, a parameter or buffer
@@ -26,23 +27,14 @@ public struct CrossBranchDependencyRule: Rule {
             RuleExamples.separateHeads()
         ])
 
-    /// Edges from one branch into another, by kind.
-    private struct Pair {
-        var data = 0
-        var parameter = 0
-        var state = 0
-    }
-
+    /// The edges found so far, and the order branch pairs were first seen in.
     private struct Collected {
-        var pairs: [[Int]: Pair] = [:]
-        var order: [[Int]] = []
+        var edges: [Evidence.CrossBranchDependency.Edge] = []
         var storages = Set<Int>()
         var modules: [String] = []
 
-        mutating func add(_ kind: WritableKeyPath<Pair, Int>, from source: Int, to target: Int, module: String) {
-            let key = [target, source]
-            if pairs[key] == nil { order.append(key) }
-            pairs[key, default: Pair()][keyPath: kind] += 1
+        mutating func add(_ edge: Evidence.CrossBranchDependency.Edge, module: String) {
+            edges.append(edge)
             if !modules.contains(module) { modules.append(module) }
         }
     }
@@ -50,15 +42,18 @@ public struct CrossBranchDependencyRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard map.branches.count >= 2 else { return [] }
-        var edges = Collected()
+        var found = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
         for (index, node) in graph.nodes.enumerated() {
             let j = map.region[index]
+            let target = NodeID(index)
             if j >= 0 {
                 for v in node.valueInputs {
                     guard let p = graph[v].producer?.index, map.region[p] != j else { continue }
                     for i in map.ancestry[p] where i != j {
-                        edges.add(\.data, from: i, to: j, module: topModule(graph.nodes[p].module, under: map.branches[i]))
+                        found.add(
+                            .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),
+                            module: topModule(graph.nodes[p].module, under: map.branches[i]))
                     }
                 }
                 // One edge per (op, tensor): state when another branch's forward last wrote the tensor,
@@ -71,65 +66,146 @@ public struct CrossBranchDependencyRule: Rule {
                 for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity.separatesEqualTensors {
                     if let w = lastWriter[s.index], w != j {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
-                        edges.add(\.state, from: w, to: j, module: topModule(name, under: map.branches[w]))
-                        edges.storages.insert(s.index)
+                        found.add(.init(kind: .state, source: w, target: j, producer: nil, storage: s, consumer: target), module: topModule(name, under: map.branches[w]))
+                        found.storages.insert(s.index)
                     } else if let h = map.home[s.index], h != j {
-                        edges.add(\.parameter, from: h, to: j, module: topModule(graph[s].names[0], under: map.branches[h]))
-                        edges.storages.insert(s.index)
+                        found.add(
+                            .init(kind: .parameter, source: h, target: j, producer: nil, storage: s, consumer: target),
+                            module: topModule(graph[s].names[0], under: map.branches[h]))
+                        found.storages.insert(s.index)
                     }
                 }
             }
             for s in node.writes { lastWriter[s.index] = j >= 0 ? j : nil }
         }
-        return edges.order.isEmpty ? [] : [finding(edges, context)]
+        guard !found.edges.isEmpty else { return [] }
+        let evidence = Evidence.CrossBranchDependency(
+            branchNames: map.branches, edges: found.edges, modules: found.modules,
+            storages: found.storages.sorted().map { StorageRef(StorageID($0), in: graph) }, graph: graph)
+        return [Finding(severity: Self.description.severity, evidence: .crossBranchDependency(evidence))]
     }
+}
 
-    private func finding(_ edges: Collected, _ context: AnalysisContext) -> Finding {
-        let map = context.map
-        var sources = BranchSet(), targets = BranchSet(), total = Pair()
-        var details: [String] = []
-        for key in edges.order.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let (target, source) = (key[0], key[1])
-            let pair = edges.pairs[key]!
-            targets.insert(target)
-            sources.insert(source)
-            total.data += pair.data
-            total.parameter += pair.parameter
-            total.state += pair.state
-            let sourceName = map.branches[source]
-            var parts: [String] = []
-            if pair.data > 0 { parts.append(plural(pair.data, "data edge")) }
-            if pair.parameter > 0 { parts.append(plural(pair.parameter, "read", "reads") + " of \(sourceName)'s parameters/buffers") }
-            if pair.state > 0 { parts.append(plural(pair.state, "access", "accesses") + " to state \(sourceName)'s forward wrote") }
-            details.append("\(map.branches[target]) ← \(sourceName): \(parts.joined(separator: ", "))")
+extension Evidence {
+    /// Edges from ops, parameters or state of one branch into ops of another.
+    public struct CrossBranchDependency: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { CrossBranchDependencyRule.description }
+
+        public enum Kind: String, Sendable, CaseIterable {
+            /// A value computed in one branch read by an op of another.
+            case data
+            /// A parameter or buffer whose first name is another branch's (TensorBoard draws it from there).
+            case parameter
+            /// A tensor another branch's forward last wrote (BatchNorm running statistics in training).
+            case state
         }
-        var kinds: [String] = []
-        if total.data > 0 { kinds.append(plural(total.data, "data edge")) }
-        if total.parameter > 0 { kinds.append(plural(total.parameter, "parameter/buffer read")) }
-        if total.state > 0 { kinds.append(plural(total.state, "state read/write", "state reads/writes")) }
-        let sourceNames = map.names(sources), targetNames = map.names(targets)
-        var notes: [String] = []
-        if total.parameter > 0 {
-            let homes = Set(edges.pairs.filter { $0.value.parameter > 0 }.map { $0.key[1] }).sorted().map { map.branches[$0] }
-            notes.append(
-                "these are the edges TensorBoard's graph view draws from \(list(homes)) into the other branches: the tensors are "
-                    + "shared and carry \(list(homes))'s name\(homes.count == 1 ? "" : "s") because it is their first name")
+
+        /// One edge: its kind, the branches it runs between (indices into `branchNames`), where it comes from
+        /// (the producing op, or the tensor) and the op that reads it.
+        public struct Edge: Sendable, Equatable {
+            public var kind: Kind
+            public var source: Int
+            public var target: Int
+            public var producer: NodeID?
+            public var storage: StorageID?
+            public var consumer: NodeID
         }
-        if total.state > 0 {
-            notes.append("in training mode each branch's forward updates BatchNorm running statistics that the next branch reads and updates again")
+
+        /// How many edges of each kind run from one branch into another.
+        public struct Pair: Sendable, Equatable {
+            public var source: String
+            public var target: String
+            public var data = 0
+            public var parameter = 0
+            public var state = 0
+            public var total: Int { data + parameter + state }
         }
-        if total.data > 0 {
-            notes.append("values computed in one branch flow into another without going back through the trunk")
+
+        /// Every branch of the analysis, in order; edges index into it.
+        public var branchNames: [String]
+        public var edges: [Edge]
+        /// The top-level modules of the source branches the edges come from.
+        public var modules: [String]
+        public var storages: [StorageRef]
+        /// The ops at both ends of the edges, by node index.
+        public var nodes: [Int: NodeRef]
+
+        init(branchNames: [String], edges: [Edge], modules: [String], storages: [StorageRef], graph: Graph) {
+            self.branchNames = branchNames
+            self.edges = edges
+            self.modules = modules
+            self.storages = storages
+            var nodes: [Int: NodeRef] = [:]
+            for edge in edges {
+                for id in [edge.producer, edge.consumer].compactMap({ $0 }) where nodes[id.index] == nil { nodes[id.index] = NodeRef(id, in: graph) }
+            }
+            self.nodes = nodes
         }
-        return Finding(
-            rule: Self.description.id, severity: Self.description.severity,
-            message: "ops of \(list(targetNames)) depend on \(list(sourceNames)): \(kinds.joined(separator: ", "))",
-            branches: map.names(sources.union(targets)), modules: edges.modules, storages: edges.storages.count,
-            edges: total.data + total.parameter + total.state, details: details, notes: notes,
-            help: total.parameter + total.state > 0
-                ? "the branches share modules (see shared-storage): give each branch its own with `copy.deepcopy(...)`"
-                : "feed each branch from the trunk only, not from another branch's tensors",
-            storageIDs: edges.storages.sorted().map(StorageID.init))
+
+        /// Edge counts per (target, source) pair, in branch order.
+        public var pairs: [Pair] {
+            var counts: [[Int]: Pair] = [:]
+            for edge in edges {
+                let key = [edge.target, edge.source]
+                var pair = counts[key] ?? Pair(source: branchNames[edge.source], target: branchNames[edge.target])
+                switch edge.kind {
+                case .data: pair.data += 1
+                case .parameter: pair.parameter += 1
+                case .state: pair.state += 1
+                }
+                counts[key] = pair
+            }
+            return counts.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { counts[$0]! }
+        }
+
+        private func names(_ indices: some Sequence<Int>) -> [String] { Set(indices).sorted().map { branchNames[$0] } }
+        public var sources: [String] { names(edges.map(\.source)) }
+        public var targets: [String] { names(edges.map(\.target)) }
+        public var branches: [String] { names(edges.flatMap { [$0.source, $0.target] }) }
+        public var edgeCount: Int { edges.count }
+        /// The first op of each target branch that reads across.
+        public var places: [NodeRef] {
+            var seen = Set<Int>()
+            return edges.filter { seen.insert($0.target).inserted }.compactMap { nodes[$0.consumer.index] }
+        }
+
+        public var wording: Wording {
+            var total = Pair(source: "", target: "")
+            var details: [String] = []
+            for pair in pairs {
+                total.data += pair.data
+                total.parameter += pair.parameter
+                total.state += pair.state
+                var parts: [String] = []
+                if pair.data > 0 { parts.append(plural(pair.data, "data edge")) }
+                if pair.parameter > 0 { parts.append(plural(pair.parameter, "read", "reads") + " of \(pair.source)'s parameters/buffers") }
+                if pair.state > 0 { parts.append(plural(pair.state, "access", "accesses") + " to state \(pair.source)'s forward wrote") }
+                details.append("\(pair.target) ← \(pair.source): \(parts.joined(separator: ", "))")
+            }
+            var kinds: [String] = []
+            if total.data > 0 { kinds.append(plural(total.data, "data edge")) }
+            if total.parameter > 0 { kinds.append(plural(total.parameter, "parameter/buffer read")) }
+            if total.state > 0 { kinds.append(plural(total.state, "state read/write", "state reads/writes")) }
+            var notes: [String] = []
+            if total.parameter > 0 {
+                let homes = names(edges.filter { $0.kind == .parameter }.map(\.source))
+                notes.append(
+                    "these are the edges TensorBoard's graph view draws from \(list(homes)) into the other branches: the tensors are "
+                        + "shared and carry \(list(homes))'s name\(homes.count == 1 ? "" : "s") because it is their first name")
+            }
+            if total.state > 0 {
+                notes.append("in training mode each branch's forward updates BatchNorm running statistics that the next branch reads and updates again")
+            }
+            if total.data > 0 {
+                notes.append("values computed in one branch flow into another without going back through the trunk")
+            }
+            return Wording(
+                message: "ops of \(list(targets)) depend on \(list(sources)): \(kinds.joined(separator: ", "))",
+                details: details, notes: notes,
+                help: total.parameter + total.state > 0
+                    ? "the branches share modules (see shared-storage): give each branch its own with `copy.deepcopy(...)`"
+                    : "feed each branch from the trunk only, not from another branch's tensors")
+        }
     }
 }
 

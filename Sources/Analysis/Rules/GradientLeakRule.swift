@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds parameters of one branch that another branch's output reaches by backpropagation.
@@ -64,42 +65,88 @@ public struct GradientLeakRule: Rule {
             if leaks[key] == nil { order.append(key) }
             leaks[key, default: []].append(s)
         }
-        return order.map { finding(owners: BranchSet(bits: $0[0]), reached: BranchSet(bits: $0[1]), leaks[$0]!, declared: $0[2] == 1, context) }
+        return order.map { key in
+            let declared = key[2] == 1
+            let evidence = self.evidence(owners: BranchSet(bits: key[0]), reached: BranchSet(bits: key[1]), leaks[key]!, declared: declared, context)
+            return Finding(severity: declared ? .info : Self.description.severity, evidence: .gradientLeak(evidence))
+        }
     }
 
-    private func finding(owners: BranchSet, reached: BranchSet, _ parameters: [StorageID], declared: Bool, _ context: AnalysisContext) -> Finding {
-        let map = context.map
-        let ownerNames = map.names(owners)
-        let message: String
-        let modules: [String]
-        var details: [String] = []
-        let help: String
+    private func evidence(owners: BranchSet, reached: BranchSet, _ parameters: [StorageID], declared: Bool, _ context: AnalysisContext)
+        -> Evidence.GradientLeak
+    {
+        let graph = context.graph, map = context.map
+        var groups: [ModuleGroup] = []
+        var modules: [String] = []
         if owners.count >= 2 {
-            message = "gradients from the outputs of \(list(map.names(reached))) all reach the same \(plural(parameters.count, "parameter")) "
-                + "of \(list(ownerNames)): a loss on any one of them updates the weights of the others"
-            let groups = context.grouping.group(parameters, among: owners)
-            modules = groups.flatMap(\.paths)
-            details = groups.map { "\(equivalence($0.paths))\($0.type.isEmpty ? "" : " (\($0.type))"): \(plural($0.storages.count, "parameter"))" }
-            help = "the parameters are shared storage (see shared-storage): give each branch its own modules with `copy.deepcopy(...)`"
-        } else {
-            let owner = ownerNames[0]
-            let foreign = map.names(reached.subtracting(owners))
-            message = "gradients from the outputs of \(list(foreign)) reach \(plural(parameters.count, "parameter")) of \(owner)"
-            var seen: [String] = []
-            for s in parameters {
-                let name = context.graph[s].names[0]
-                let module = topModule(name, under: owner)
-                if !seen.contains(module) { seen.append(module) }
+            groups = context.grouping.group(parameters, among: owners).map {
+                ModuleGroup(paths: $0.paths, type: $0.type, sameObject: $0.sameObject, storages: $0.storages.map { StorageRef($0, in: graph) })
             }
-            modules = seen
-            help = "feed \(list(foreign)) from the trunk only, or `.detach()` the tensor taken from \(owner)"
+            modules = groups.flatMap(\.paths)
+        } else {
+            let owner = map.branches[owners.only!]
+            for s in parameters {
+                let module = topModule(graph[s].names[0], under: owner)
+                if !modules.contains(module) { modules.append(module) }
+            }
         }
-        return Finding(
-            rule: Self.description.id, severity: declared ? .info : Self.description.severity,
-            message: declared ? message + ", as declared (allow-shared)" : message,
-            branches: map.names(owners.union(reached)), modules: modules, storages: parameters.count,
-            edges: parameters.reduce(0) { $0 + context.graph[$1].readers.count }, details: details,
-            notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],
-            help: declared ? nil : help, storageIDs: parameters)
+        // Where the foreign gradient enters: the first reader of the parameters in each reaching branch.
+        var places: [NodeRef] = []
+        var placed = BranchSet()
+        for reader in parameters.flatMap({ graph[$0].readers }).sorted() {
+            let b = map.region[reader.index]
+            guard b >= 0, !placed.contains(b) else { continue }
+            placed.insert(b)
+            places.append(NodeRef(reader, in: graph))
+        }
+        return Evidence.GradientLeak(
+            branches: map.names(owners.union(reached)), owners: map.names(owners), reached: map.names(reached), foreign: map.names(reached.subtracting(owners)),
+            parameters: parameters.map { StorageRef($0, in: graph) }, groups: groups, modules: modules,
+            edgeCount: parameters.reduce(0) { $0 + graph[$1].readers.count }, declared: declared, places: places)
+    }
+}
+
+extension Evidence {
+    /// Parameters of one branch (or shared by several) that another branch's output reaches by backpropagation.
+    public struct GradientLeak: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { GradientLeakRule.description }
+
+        /// Owners and reached together, in branch order.
+        public var branches: [String]
+        /// The branches the parameters belong to (several when they are shared).
+        public var owners: [String]
+        /// The branches whose outputs' gradients reach the parameters.
+        public var reached: [String]
+        /// Those of `reached` that do not own the parameters.
+        public var foreign: [String]
+        public var parameters: [StorageRef]
+        /// For shared parameters: the modules that hold them in every owner.
+        public var groups: [ModuleGroup]
+        public var modules: [String]
+        public var edgeCount: Int
+        public var declared: Bool
+        public var places: [NodeRef]
+
+        public var storages: [StorageRef] { parameters }
+
+        public var wording: Wording {
+            var message: String
+            var details: [String] = []
+            let help: String
+            if owners.count >= 2 {
+                message = "gradients from the outputs of \(list(reached)) all reach the same \(plural(parameters.count, "parameter")) "
+                    + "of \(list(owners)): a loss on any one of them updates the weights of the others"
+                details = groups.map { "\($0.label): \(plural($0.storages.count, "parameter"))" }
+                help = "the parameters are shared storage (see shared-storage): give each branch its own modules with `copy.deepcopy(...)`"
+            } else {
+                message = "gradients from the outputs of \(list(foreign)) reach \(plural(parameters.count, "parameter")) of \(owners[0])"
+                help = "feed \(list(foreign)) from the trunk only, or `.detach()` the tensor taken from \(owners[0])"
+            }
+            if declared { message += ", as declared (allow-shared)" }
+            return Wording(
+                message: message, details: details,
+                notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],
+                help: declared ? nil : help)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds in-place ops that overwrite a tensor another branch, or any consumer ordered after them, still reads.
@@ -47,24 +48,59 @@ public struct InplaceHazardRule: Rule {
                 }
             }
             guard !readers.isEmpty else { continue }
-            var readerModules: [String] = []
-            for r in readers where !readerModules.contains(graph[r].module) { readerModules.append(graph[r].module) }
             var involved = BranchSet()
             for r in readers + [NodeID(index)] where map.region[r.index] >= 0 { involved.insert(map.region[r.index]) }
-            let place = node.module.isEmpty ? "the model's forward" : node.module
-            let who = list(readerModules.map { $0.isEmpty ? "the model's forward" : $0 })
-            let message = readers.allSatisfy({ $0.index < index })
-                ? "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(who) read before it and saved for the backward pass: "
-                    + "backward() raises \"modified by an inplace operation\""
-                : "\(node.op)_ in \(place) (\(node.id)) overwrites a tensor that \(who) also read\(readerModules.count == 1 ? "s" : ""): "
-                    + "\(readerModules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"
-            findings.append(Finding(
-                rule: Self.description.id, severity: Self.description.severity,
-                message: message,
-                branches: map.names(involved), modules: [node.module] + readerModules, edges: readers.count,
-                details: readers.map { "\(graph[$0].op) in \(graph[$0].module.isEmpty ? "the model's forward" : graph[$0].module) (\(graph[$0].id))" },
-                help: "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it"))
+            let evidence = Evidence.InplaceHazard(
+                node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
+                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved))
+            findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         return findings
+    }
+}
+
+extension Evidence {
+    /// An in-place op and the ops, in other branches or later, that read the tensor it overwrites.
+    public struct InplaceHazard: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { InplaceHazardRule.description }
+
+        public enum Timing: String, Sendable {
+            /// The readers read after the overwrite: they see the changed values.
+            case readAfter = "read-after"
+            /// The readers read before it and saved the tensor for backward, which the overwrite breaks.
+            case savedForBackward = "saved-for-backward"
+        }
+
+        public var node: NodeRef
+        public var readers: [NodeRef]
+        public var timing: Timing
+        public var branches: [String]
+
+        /// The reading modules, each once, in reader order.
+        public var readerModules: [String] {
+            var seen: [String] = []
+            for r in readers where !seen.contains(r.module) { seen.append(r.module) }
+            return seen
+        }
+        public var modules: [String] { [node.module] + readerModules }
+        public var edgeCount: Int { readers.count }
+        public var places: [NodeRef] { [node] }
+
+        public var wording: Wording {
+            let modules = readerModules
+            let who = list(modules.map { $0.isEmpty ? "the model's forward" : $0 })
+            let message: String
+            switch timing {
+            case .savedForBackward:
+                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) read before it and saved for the backward pass: "
+                    + "backward() raises \"modified by an inplace operation\""
+            case .readAfter:
+                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
+                    + "\(modules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"
+            }
+            return Wording(
+                message: message, details: readers.map { "\($0.op) in \($0.place) (\($0.name))" },
+                help: "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds modules that have initializers in the model but no ops, their tensors read by another module's
@@ -58,15 +59,38 @@ public struct MergedBranchRule: Rule {
         }
         return order.map { key in
             let tensors = merged[key]!
-            return Finding(
-                rule: Self.description.id, severity: Self.description.severity,
-                message: "\(key[0]) has \(plural(tensors.count, "initializer")) but no ops; ops of \(key[1]) read them: "
-                    + "the exporter merged \(key[0])'s computation into \(key[1])'s",
-                branches: [key[0], key[1]], modules: key, storages: tensors.count,
-                edges: tensors.reduce(0) { $0 + graph[$1].readers.count },
+            let evidence = Evidence.MergedBranch(
+                idle: key[0], busy: key[1], initializers: tensors.map { StorageRef($0, in: graph) },
+                edgeCount: tensors.reduce(0) { $0 + graph[$1].readers.count },
+                places: tensors.compactMap { graph[$0].readers.first }.prefix(1).map { NodeRef($0, in: graph) })
+            return Finding(severity: Self.description.severity, evidence: .mergedBranch(evidence))
+        }
+    }
+}
+
+extension Evidence {
+    /// A module with initializers but no ops, whose tensors another module's ops read: merged by the exporter.
+    public struct MergedBranch: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { MergedBranchRule.description }
+
+        /// The module with tensors and no ops.
+        public var idle: String
+        /// The module whose ops read them.
+        public var busy: String
+        public var initializers: [StorageRef]
+        public var edgeCount: Int
+        public var places: [NodeRef]
+
+        public var branches: [String] { [idle, busy] }
+        public var modules: [String] { [idle, busy] }
+        public var storages: [StorageRef] { initializers }
+
+        public var wording: Wording {
+            Wording(
+                message: "\(idle) has \(plural(initializers.count, "initializer")) but no ops; ops of \(busy) read them: "
+                    + "the exporter merged \(idle)'s computation into \(busy)'s",
                 notes: ["a merged model cannot show whether the branches were independent in PyTorch"],
-                help: "check at the source: a graphcheck_torch trace or the TensorBoard event file",
-                storageIDs: tensors, undecidable: true)
+                help: "check at the source: a graphcheck_torch trace or the TensorBoard event file")
         }
     }
 }

@@ -114,20 +114,3 @@ final class ModuleGrouping: Sendable {
         return (zip(paths, relative).map { "\($0.0).\($0.1.split(separator: ".").last!)" }, "", false)
     }
 }
-
-/// Counting words for messages.
-func plural(_ n: Int, _ word: String, _ pluralWord: String? = nil) -> String {
-    "\(n) \(n == 1 ? word : (pluralWord ?? word + "s"))"
-}
-
-/// `a, b, c` — shortened in the middle for long lists.
-func list(_ items: [String], limit: Int = 8) -> String {
-    if items.count <= limit { return items.joined(separator: ", ") }
-    return (items.prefix(limit - 2) + ["…"] + items.suffix(1)).joined(separator: ", ")
-}
-
-/// `a ≡ b ≡ c`.
-func equivalence(_ items: [String]) -> String {
-    if items.count <= 6 { return items.joined(separator: " ≡ ") }
-    return (items.prefix(3) + ["…"] + items.suffix(1)).joined(separator: " ≡ ")
-}

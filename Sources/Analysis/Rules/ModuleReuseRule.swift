@@ -60,11 +60,34 @@ public struct ModuleReuseRule: Rule {
         return reported.map { top in
             let times = leaves.filter { modulePath($0, isWithin: top) }.compactMap { calls[$0] }.max() ?? 2
             let declared = graph.storages.indices.contains { context.allowed.contains($0) && graph.storages[$0].names.contains { modulePath($0, isWithin: top) } }
-            return Finding(
-                rule: Self.description.id, severity: .info,
-                message: "\(top.isEmpty ? "the model" : top)\(types[top].map { " (\($0))" } ?? "") is called \(times) times: its weights are shared between the calls"
-                    + (declared ? ", as declared (allow-shared)" : ""),
-                branches: [], modules: [top])
+            // The calls: the readers of the most-read weight inside the module.
+            let weight = weights.filter { s in storages[s].names.contains { modulePath($0, isWithin: top) } }.max { storages[$0].readers.count < storages[$1].readers.count }
+            let places = (weight.map { storages[$0].readers } ?? []).map { NodeRef($0, in: graph) }
+            let evidence = Evidence.ModuleReuse(module: top, type: types[top], calls: times, declared: declared, places: places)
+            return Finding(severity: .info, evidence: .moduleReuse(evidence))
+        }
+    }
+}
+
+extension Evidence {
+    /// A module with parameters called at several call sites.
+    public struct ModuleReuse: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { ModuleReuseRule.description }
+
+        public var module: String
+        public var type: String?
+        public var calls: Int
+        public var declared: Bool
+        /// One op per call (the reads of its most-read weight).
+        public var places: [NodeRef]
+
+        public var branches: [String] { [] }
+        public var modules: [String] { [module] }
+
+        public var wording: Wording {
+            Wording(
+                message: "\(module.isEmpty ? "the model" : module)\(type.map { " (\($0))" } ?? "") is called \(calls) times: its weights are shared between the calls"
+                    + (declared ? ", as declared (allow-shared)" : ""))
         }
     }
 }

@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds initializers read by ops of several branches in inputs that know tensors only by name (ONNX).
@@ -36,25 +37,52 @@ public struct SharedInitializerRule: Rule {
 
     private func finding(_ set: BranchSet, _ storages: [StorageID], _ context: AnalysisContext) -> Finding {
         let graph = context.graph
-        let names = context.map.names(set)
-        var modules: [String] = []
-        var counts: [String: Int] = [:]
+        var modules: [Evidence.SharedInitializer.Module] = []
+        var index: [String: Int] = [:]
         for s in storages {
             let name = graph[s].names[0]
             let home = context.map.home[s.index].map { context.map.branches[$0] }
             let module = home.map { topModule(name, under: $0) } ?? String(name.split(separator: ".").first ?? "")
-            if counts[module] == nil { modules.append(module) }
-            counts[module, default: 0] += 1
+            if let i = index[module] {
+                modules[i].initializers += 1
+            } else {
+                index[module] = modules.count
+                modules.append(.init(path: module, initializers: 1))
+            }
         }
-        return Finding(
-            rule: Self.description.id, severity: Self.description.severity,
-            message: "\(list(names)) read the same \(plural(storages.count, "initializer")): shared tensors in the PyTorch model, "
-                + "or equal tensors the exporter merged — ONNX cannot tell",
-            branches: names, modules: modules, storages: storages.count,
-            edges: storages.reduce(0) { $0 + graph[$1].readers.count },
-            details: modules.map { "\($0): \(plural(counts[$0]!, "initializer")) read by ops of \(list(names))" },
-            notes: ["exporters deduplicate initializers by value, so equal weights (BatchNorm's ones and zeros when freshly initialized, identical copies) become one"],
-            help: "check at the source: a graphcheck_torch trace or the TensorBoard event file keeps which tensors are the same object",
-            storageIDs: storages, undecidable: true)
+        let evidence = Evidence.SharedInitializer(
+            branches: context.map.names(set), initializers: storages.map { StorageRef($0, in: graph) }, byModule: modules,
+            edgeCount: storages.reduce(0) { $0 + graph[$1].readers.count })
+        return Finding(severity: Self.description.severity, evidence: .sharedInitializer(evidence))
+    }
+}
+
+extension Evidence {
+    /// Initializers read by ops of several branches, in an input that knows tensors only by name.
+    public struct SharedInitializer: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { SharedInitializerRule.description }
+
+        /// A module of the branches and how many of the initializers lie under it.
+        public struct Module: Sendable, Equatable {
+            public var path: String
+            public var initializers: Int
+        }
+
+        public var branches: [String]
+        public var initializers: [StorageRef]
+        public var byModule: [Module]
+        public var edgeCount: Int
+
+        public var modules: [String] { byModule.map(\.path) }
+        public var storages: [StorageRef] { initializers }
+
+        public var wording: Wording {
+            Wording(
+                message: "\(list(branches)) read the same \(plural(initializers.count, "initializer")): shared tensors in the PyTorch model, "
+                    + "or equal tensors the exporter merged — ONNX cannot tell",
+                details: byModule.map { "\($0.path): \(plural($0.initializers, "initializer")) read by ops of \(list(branches))" },
+                notes: ["exporters deduplicate initializers by value, so equal weights (BatchNorm's ones and zeros when freshly initialized, identical copies) become one"],
+                help: "check at the source: a graphcheck_torch trace or the TensorBoard event file keeps which tensors are the same object")
+        }
     }
 }

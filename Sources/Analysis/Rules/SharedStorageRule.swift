@@ -1,3 +1,4 @@
+import FormatSupport
 import GraphIR
 
 /// Finds parameters and buffers that ops of two or more branches use: one tensor, several heads.
@@ -45,67 +46,120 @@ public struct SharedStorageRule: Rule {
             if shared[key] == nil { order.append(key) }
             shared[key, default: []].append(s)
         }
-        return order.map { key in finding(BranchSet(bits: key[0]), shared[key]!, declared: key[1] == 1, context) }
+        return order.map { key in
+            let declared = key[1] == 1
+            let evidence = self.evidence(BranchSet(bits: key[0]), shared[key]!, declared: declared, context)
+            return Finding(severity: declared ? .info : Self.description.severity, evidence: .sharedStorage(evidence))
+        }
     }
 
-    private func finding(_ set: BranchSet, _ storages: [StorageID], declared: Bool, _ context: AnalysisContext) -> Finding {
-        let graph = context.graph
-        let branchNames = context.map.names(set)
+    private func evidence(_ set: BranchSet, _ storages: [StorageID], declared: Bool, _ context: AnalysisContext) -> Evidence.SharedStorage {
+        let graph = context.graph, map = context.map
+        let branches = map.names(set)
         let groups = context.grouping.group(storages, among: set)
-        let parameters = storages.filter { graph[$0].kind == .parameter }.count
-        let buffers = storages.count - parameters
-        var details: [String] = []
-        for group in groups {
-            let p = group.storages.filter { graph[$0].kind == .parameter }.count
-            let kinds = [plural(p, "parameter"), plural(group.storages.count - p, "buffer")]
-            var what = group.type.isEmpty ? "" : group.type
-            if group.sameObject { what += what.isEmpty ? "one object" : ", one object" }
-            details.append("\(equivalence(group.paths))\(what.isEmpty ? "" : " (\(what))"): \(kinds.joined(separator: ", "))")
+        var statistics: [String] = []
+        var statisticsModules = Set<String>()
+        for s in storages where Self.runningStatistics.contains(graph[s].attributeName) {
+            if !statistics.contains(graph[s].attributeName) { statistics.append(graph[s].attributeName) }
+            statisticsModules.insert(graph[s].names[0].split(separator: ".").dropLast().joined(separator: "."))
         }
-        var notes: [String] = []
-        let statistics = storages.filter { Self.runningStatistics.contains(graph[$0].attributeName) }
-        if !statistics.isEmpty {
-            let modules = Set(statistics.map { graph[$0].names[0].split(separator: ".").dropLast().joined(separator: ".") }).count
-            var kinds: [String] = []
-            for s in statistics where !kinds.contains(graph[s].attributeName) { kinds.append(graph[s].attributeName) }
-            notes.append(
-                "includes BatchNorm running statistics (\(kinds.joined(separator: ", "))) of \(plural(modules, "BatchNorm module")): "
-                    + "in training mode every branch's forward pass updates the same statistics")
+        var edges = 0
+        var firstReader = [NodeID?](repeating: nil, count: map.branches.count)
+        for s in storages {
+            for op in graph[s].readers + graph[s].writers where set.contains(map.region[op.index]) {
+                edges += 1
+                let b = map.region[op.index]
+                if firstReader[b].map({ op < $0 }) ?? true { firstReader[b] = op }
+            }
         }
-        notes.append(
-            "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
-                + "can never diverge; deep copies start equal and diverge as soon as their gradients differ")
-        let edges = storages.reduce(0) { count, s in
-            count + (graph[s].readers + graph[s].writers).filter { set.contains(context.map.region[$0.index]) }.count
-        }
-        if declared { notes = ["declared intended with allow-shared (option, model spec or config file)"] }
-        return Finding(
-            rule: Self.description.id, severity: declared ? .info : Self.description.severity,
-            message: "\(list(branchNames)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), \(plural(buffers, "buffer")))"
-                + (declared ? " as declared" : ": the same storage, not copies"),
-            branches: branchNames, modules: groups.flatMap(\.paths), storages: storages.count, edges: edges,
-            details: details, notes: notes, help: declared ? nil : help(groups, set, context), storageIDs: storages,
-            groups: groups.map {
-                StorageGroup(label: equivalence($0.paths) + ($0.type.isEmpty ? "" : " (\($0.type))"), paths: $0.paths, storages: $0.storages)
-            })
+        return Evidence.SharedStorage(
+            branches: branches, storages: storages.map { StorageRef($0, in: graph) },
+            groups: groups.map { ModuleGroup(paths: $0.paths, type: $0.type, sameObject: $0.sameObject, storages: $0.storages.map { StorageRef($0, in: graph) }) },
+            runningStatistics: statistics, statisticsModules: statisticsModules.count, edgeCount: edges, declared: declared,
+            cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) })
     }
 
     /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.
-    private func help(_ groups: [ModuleGrouping.Group], _ set: BranchSet, _ context: AnalysisContext) -> String {
+    private func cause(_ groups: [ModuleGrouping.Group], _ set: BranchSet, _ context: AnalysisContext) -> Evidence.SharedStorage.Cause {
         let branches = context.map.names(set)
         let containers = branches.map { context.grouping.instance(of: $0) }
         let types = Set(branches.map { context.grouping.type(of: $0) })
         let sliced = groups.contains { $0.sameObject && !branches.contains($0.paths[0]) }
             && Set(containers.compactMap { $0 }).count == branches.count
             && types.isSubset(of: ["Sequential", "ModuleList"])
-        if sliced {
-            return "\(list(branches)) are different \(types.sorted().joined(separator: "/")) containers around the same child modules: "
-                + "slicing a Sequential (`features[-2:]`) makes a new container but not new layers. "
-                + "Give each branch its own copy: `copy.deepcopy(original_model.features[-2:])`"
+        if sliced { return .slicedContainers(types: types.sorted()) }
+        if groups.contains(where: { $0.sameObject && branches.contains($0.paths[0]) }) { return .oneObject }
+        return .reusedTensors
+    }
+}
+
+extension Evidence {
+    /// Parameters and buffers that ops of several branches use: one storage, several heads.
+    public struct SharedStorage: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { SharedStorageRule.description }
+
+        /// How the sharing came about, as far as the module table shows.
+        public enum Cause: Sendable, Equatable {
+            /// Distinct containers of these types around the same child modules (`features[-2:]` twice).
+            case slicedContainers(types: [String])
+            /// One module object assigned under several names.
+            case oneObject
+            /// Tensors reused or tied between otherwise separate modules.
+            case reusedTensors
         }
-        if groups.contains(where: { $0.sameObject && branches.contains($0.paths[0]) }) {
-            return "\(list(branches)) are one module object assigned under several names; assign `copy.deepcopy(module)` to each branch instead"
+
+        public var branches: [String]
+        public var storages: [StorageRef]
+        /// The shared storages by the module that holds them in every branch.
+        public var groups: [ModuleGroup]
+        /// BatchNorm running statistics among the storages (attribute names), and how many modules hold them.
+        public var runningStatistics: [String]
+        public var statisticsModules: Int
+        public var edgeCount: Int
+        /// The user declared this sharing intended (`--allow-shared`, the model spec, a config file).
+        public var declared: Bool
+        public var cause: Cause
+        /// The first op of each branch that uses the shared storages.
+        public var places: [NodeRef]
+
+        public var modules: [String] { groups.flatMap(\.paths) }
+
+        public var wording: Wording {
+            let parameters = storages.filter { $0.kind == .parameter }.count
+            let details = groups.map { group in
+                var what = group.type
+                if group.sameObject { what += what.isEmpty ? "one object" : ", one object" }
+                let kinds = [plural(group.parameterCount, "parameter"), plural(group.storages.count - group.parameterCount, "buffer")]
+                return "\(equivalence(group.paths))\(what.isEmpty ? "" : " (\(what))"): \(kinds.joined(separator: ", "))"
+            }
+            let message = "\(list(branches)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), "
+                + "\(plural(storages.count - parameters, "buffer")))" + (declared ? " as declared" : ": the same storage, not copies")
+            if declared {
+                return Wording(message: message, details: details, notes: ["declared intended with allow-shared (option, model spec or config file)"])
+            }
+            var notes: [String] = []
+            if !runningStatistics.isEmpty {
+                notes.append(
+                    "includes BatchNorm running statistics (\(runningStatistics.joined(separator: ", "))) of \(plural(statisticsModules, "BatchNorm module")): "
+                        + "in training mode every branch's forward pass updates the same statistics")
+            }
+            notes.append(
+                "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
+                    + "can never diverge; deep copies start equal and diverge as soon as their gradients differ")
+            return Wording(message: message, details: details, notes: notes, help: help)
         }
-        return "give each branch its own parameters: build its modules anew or with `copy.deepcopy(...)` instead of reusing (or tying) the tensors of another branch"
+
+        private var help: String {
+            switch cause {
+            case .slicedContainers(let types):
+                return "\(list(branches)) are different \(types.joined(separator: "/")) containers around the same child modules: "
+                    + "slicing a Sequential (`features[-2:]`) makes a new container but not new layers. "
+                    + "Give each branch its own copy: `copy.deepcopy(original_model.features[-2:])`"
+            case .oneObject:
+                return "\(list(branches)) are one module object assigned under several names; assign `copy.deepcopy(module)` to each branch instead"
+            case .reusedTensors:
+                return "give each branch its own parameters: build its modules anew or with `copy.deepcopy(...)` instead of reusing (or tying) the tensors of another branch"
+            }
+        }
     }
 }
