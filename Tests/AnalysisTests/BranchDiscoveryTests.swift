@@ -65,7 +65,11 @@ import TestSupport
         #expect(BranchDiscovery.discover(graph).names == [])
         let report = try Analyzer.analyze(graph, branches: ["p", "q"])
         #expect(report.findings.map(\.rule) == ["cross-branch-dependency", "gradient-leak"])
-        #expect(report.findings[0].details == ["q ← p: 1 data edge"])
-        #expect(report.findings[1].message == "gradients from the outputs of q reach 2 parameters of p")
+        let cross = try #require(report.findings[0].crossBranchDependency)
+        #expect(cross.pairs == [.init(source: "p", target: "q", data: 1)])
+        #expect(cross.edges.map { [cross.nodes[$0.producer!.index]!.module, cross.nodes[$0.consumer.index]!.module] } == [["p", "q"]])
+        let leak = try #require(report.findings[1].gradientLeak)
+        #expect(leak.owners == ["p"] && leak.foreign == ["q"])
+        #expect(leak.parameters.map(\.name) == ["p.weight", "p.bias"])
     }
 }

@@ -8,10 +8,11 @@ import TestSupport
     @Test func resnetHeadThatReLUsTheSharedFeaturesInPlace() throws {
         let report = try Analyzer.analyze(try Repository.load("samples/resnet18_heads_inplace.json").graph)
         #expect(report.independent == false)
-        let hazard = try #require(report.findings.first { $0.rule == "inplace-hazard" })
-        #expect(hazard.message.hasPrefix("relu_ in head1"))
-        #expect(hazard.message.contains("head2, head3 also read"))
-        #expect(hazard.details.count == 2)
+        let hazard = try #require(report.findings.first { $0.rule == "inplace-hazard" }?.inplaceHazard)
+        #expect([hazard.node.op, hazard.node.module] == ["relu", "head1"])
+        #expect(hazard.timing == .readAfter)
+        #expect(hazard.readerModules.map { $0.split(separator: ".").first.map(String.init) } == ["head2", "head3"])
+        #expect(hazard.branches == ["head1", "head2", "head3"])
         let fixed = try Analyzer.analyze(try Repository.load("samples/resnet18_heads.json").graph)
         #expect(fixed.independent == true)
         #expect(fixed.findings.isEmpty)
@@ -29,16 +30,20 @@ import TestSupport
         let input = try Repository.trace(RuleExamples_siamese)
         let report = try Analyzer.analyze(input.graph)
         #expect(report.findings.map(\.rule) == ["module-reuse"])
-        #expect(report.findings[0].message == "encoder (Linear) is called 2 times: its weights are shared between the calls")
+        let reuse = try #require(report.findings[0].moduleReuse)
+        #expect([reuse.module, reuse.type] == ["encoder", "Linear"] && reuse.calls == 2 && !reuse.declared)
+        #expect(reuse.places.map(\.module) == ["encoder", "encoder"])
         let allowed = try Analyzer.analyze(input.graph, allowShared: ["encoder"])
-        #expect(allowed.findings[0].message.hasSuffix(", as declared (allow-shared)"))
+        #expect(allowed.findings[0].moduleReuse?.declared == true)
         #expect(allowed.independent == nil, "no branches, no verdict; and no error")
     }
 
     /// TensorBoard cannot tell the slots of a ModuleList holding one head apart, but it shows the reuse.
     @Test func oneHeadInEverySlotShowsAsReuse() throws {
         let report = try Analyzer.analyze(try Repository.load("Tests/Fixtures/torch/tensorboard/list_heads_shared").graph)
-        #expect(report.findings.map(\.message) == ["heads.0 (Sequential) is called 3 times: its weights are shared between the calls"])
+        let reuse = try #require(report.findings.first?.moduleReuse)
+        #expect(report.findings.count == 1)
+        #expect([reuse.module, reuse.type] == ["heads.0", "Sequential"] && reuse.calls == 3)
     }
 }
 

@@ -31,7 +31,9 @@ import TestSupport
         let shared = try Analyzer.analyze(try graph("densenet121_multihead"))
         #expect(shared.independent == false)
         #expect(shared.findings.map(\.rule) == ["shared-storage", "cross-branch-dependency", "gradient-leak"])
-        #expect(shared.findings[0].details[0].hasPrefix("branch1.denseblock4 ≡ branch2.denseblock4 ≡ branch3.denseblock4 ≡ branch4.denseblock4 ≡ branch5.denseblock4 (_DenseBlock, one object)"))
+        let group = try #require(shared.findings[0].sharedStorage?.groups.first)
+        #expect(group.paths == (1...5).map { "branch\($0).denseblock4" })
+        #expect(group.type == "_DenseBlock" && group.sameObject)
         let fixed = try Analyzer.analyze(try graph("densenet121_multihead_fixed"))
         #expect(fixed.independent == true)
     }

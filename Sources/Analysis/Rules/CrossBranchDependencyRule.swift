@@ -119,6 +119,14 @@ extension Evidence {
             public var parameter = 0
             public var state = 0
             public var total: Int { data + parameter + state }
+
+            public init(source: String, target: String, data: Int = 0, parameter: Int = 0, state: Int = 0) {
+                self.source = source
+                self.target = target
+                self.data = data
+                self.parameter = parameter
+                self.state = state
+            }
         }
 
         /// Every branch of the analysis, in order; edges index into it.
