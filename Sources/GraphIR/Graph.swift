@@ -3,8 +3,8 @@
 /// lists both ways in step with the nodes.
 public struct Graph: Sendable {
     public var name: String
-    /// "train" or "eval"; matters because BatchNorm only writes its running statistics in training.
-    public var mode: String
+    /// Matters because BatchNorm only writes its running statistics in training.
+    public var mode: Mode
     /// What makes two reads the same storage. Exporters that deduplicate tensors by value (ONNX) only
     /// give names: one storage there may be two tensors that happened to be equal.
     public var storageIdentity: StorageIdentity = .exact
@@ -15,7 +15,7 @@ public struct Graph: Sendable {
     public internal(set) var inputs: [ValueID] = []
     public internal(set) var outputs: [ValueID] = []
 
-    public init(name: String, mode: String) {
+    public init(name: String, mode: Mode) {
         self.name = name
         self.mode = mode
     }
@@ -35,6 +35,12 @@ public struct Graph: Sendable {
         for node in nodes where types[node.module] == nil { types[node.module] = node.moduleType }
         return types
     }
+}
+
+/// How the model was run when it was traced: `model.train()` or `model.eval()`.
+public enum Mode: String, Sendable {
+    case train
+    case eval
 }
 
 public enum StorageIdentity: String, Sendable {

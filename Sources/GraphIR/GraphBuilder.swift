@@ -4,7 +4,7 @@
 public struct GraphBuilder {
     public private(set) var graph: Graph
 
-    public init(name: String, mode: String) {
+    public init(name: String, mode: Mode) {
         graph = Graph(name: name, mode: mode)
     }
 

@@ -18,3 +18,14 @@ public enum OpVocabulary {
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }
 }
+
+/// The buffers BatchNorm updates in training mode, by attribute name: the state a forward pass writes.
+/// Frontends that know tensors only by name (ONNX, TorchScript) tell these buffers from parameters by it.
+public enum RunningStatistics {
+    public static let names: Set<String> = ["running_mean", "running_var", "num_batches_tracked"]
+}
+
+extension Storage {
+    /// A BatchNorm running statistic (`running_mean`, `running_var`, `num_batches_tracked`).
+    public var isRunningStatistic: Bool { RunningStatistics.names.contains(attributeName) }
+}

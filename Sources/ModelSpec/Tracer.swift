@@ -23,7 +23,7 @@ final class Tracer {
     private let rootLocation: String
 
     init(name: String, training: Bool, rootLocation: String) {
-        builder = GraphBuilder(name: name, mode: training ? "train" : "eval")
+        builder = GraphBuilder(name: name, mode: training ? .train : .eval)
         self.training = training
         self.rootLocation = rootLocation
     }

@@ -43,7 +43,6 @@ struct ONNXNode {
 
 struct ONNXGraphImporter {
     static let maxFunctionDepth = 16
-    private static let runningStatistics: Set<String> = ["running_mean", "running_var", "num_batches_tracked"]
 
     let model: Onnx_ModelProto
 
@@ -51,7 +50,7 @@ struct ONNXGraphImporter {
 
     func importGraph() throws(InputError) -> Graph {
         let g = model.graph
-        var builder = GraphBuilder(name: g.name.isEmpty ? (model.producerName.isEmpty ? "model" : model.producerName) : g.name, mode: "eval")
+        var builder = GraphBuilder(name: g.name.isEmpty ? (model.producerName.isEmpty ? "model" : model.producerName) : g.name, mode: .eval)
         builder.setStorageIdentity(.name)
 
         var storageOf: [String: StorageID] = [:]
@@ -60,7 +59,7 @@ struct ONNXGraphImporter {
             guard storageOf[tensor.name] == nil else { throw InputError(location: "initializer '\(tensor.name)'", message: "initializer name used twice") }
             let attribute = tensor.name.split(separator: ".").last.map(String.init) ?? tensor.name
             storageOf[tensor.name] = builder.addStorage(Storage(
-                id: "s\(storageOf.count)", kind: Self.runningStatistics.contains(attribute) ? .buffer : .parameter,
+                id: "s\(storageOf.count)", kind: RunningStatistics.names.contains(attribute) ? .buffer : .parameter,
                 names: [tensor.name], shape: tensor.dims.map { Int(clamping: $0) }, dtype: dtypeName(tensor.dataType)))
         }
         var shapes: [String: [Int]] = [:]

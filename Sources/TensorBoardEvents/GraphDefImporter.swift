@@ -27,7 +27,6 @@ struct GraphDefImporter {
     }
 
     private static let seeThrough: Set<String> = ["prim::ListConstruct", "prim::TupleConstruct", "prim::ListUnpack", "prim::TupleUnpack"]
-    private static let runningStatistics: Set<String> = ["running_mean", "running_var", "num_batches_tracked"]
     private static let batchNorms: Set<String> = ["aten::batch_norm", "aten::_batch_norm_impl_index", "aten::native_batch_norm"]
 
     private enum Role {
@@ -78,7 +77,7 @@ struct GraphDefImporter {
         }
 
         let modelName = nodes.indices.lazy.filter { self.isOp(roles[$0]) }.compactMap { scopes[$0].root }.first ?? "model"
-        var builder = GraphBuilder(name: modelName, mode: "eval")
+        var builder = GraphBuilder(name: modelName, mode: .eval)
         builder.setStorageIdentity(.path)
         var training = false
 
@@ -98,7 +97,7 @@ struct GraphDefImporter {
         for tensor in storageOrder {
             let attribute = tensor.split(separator: ".").last.map(String.init) ?? tensor
             storageOf[tensor] = builder.addStorage(Storage(
-                id: "s\(storageOf.count)", kind: Self.runningStatistics.contains(attribute) ? .buffer : .parameter,
+                id: "s\(storageOf.count)", kind: RunningStatistics.names.contains(attribute) ? .buffer : .parameter,
                 names: storageNames[tensor]!, shape: nil, dtype: nil))
         }
 
@@ -159,7 +158,7 @@ struct GraphDefImporter {
             }
         }
         var graph = builder.finish()
-        graph.mode = training ? "train" : "eval"
+        graph.mode = training ? .train : .eval
         graph.modules = [ModuleInfo(path: "", type: graph.name)] + moduleOrder.map { ModuleInfo(path: $0, type: typeOf[$0] ?? "Module") }
         if let problem = graph.verify().first {
             throw InputError(location: location, message: "the imported graph is inconsistent: \(problem)")

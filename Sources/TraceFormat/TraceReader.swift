@@ -41,7 +41,7 @@ public enum TraceReader {
 /// The state of one read: the scanner, the graph being built and the id tables.
 struct StreamingTraceReader {
     var scanner: JSONScanner
-    var builder = GraphBuilder(name: "", mode: "train")
+    var builder = GraphBuilder(name: "", mode: .train)
     /// The storages' and values' ids, in one table so that a reference costs one hash and finds the kind.
     var ids: [String: Element] = [:]
     /// Node ids, apart: nodes are read after every storage and value, so they need only be checked
@@ -82,7 +82,7 @@ struct StreamingTraceReader {
         var seen: UInt64 = 0
         var deferred: [TraceReader.TopKey: JSONScanner.Checkpoint] = [:]
         var name = ""
-        var mode = "train"
+        var mode = Mode.train
         func has(_ key: TraceReader.TopKey) -> Bool { seen & (1 << UInt64(TraceReader.TopKey.allCases.firstIndex(of: key)!)) != 0 }
         while let key = try scanner.nextKey(in: Self.topKeys, seen: &seen) {
             if try scanner.skipNull() { continue }
@@ -97,8 +97,8 @@ struct StreamingTraceReader {
             case .producer: _ = try scanner.string()
             case .model: name = try scanner.string()
             case .mode:
-                mode = try scanner.string()
-                guard mode == "train" || mode == "eval" else { throw scanner.error("mode must be \"train\" or \"eval\"") }
+                guard let read = Mode(rawValue: try scanner.string()) else { throw scanner.error("mode must be \"train\" or \"eval\"") }
+                mode = read
             case .storageIdentity:
                 guard let value = StorageIdentity(rawValue: try scanner.string()) else {
                     throw scanner.error("storage_identity must be \"exact\", \"path\" or \"name\"")

@@ -13,7 +13,7 @@ public enum TraceWriter {
         out += "  \"version\": \(version),\n"
         out += "  \"producer\": \(JSONWriter.quoted(producer)),\n"
         out += "  \"model\": \(JSONWriter.quoted(graph.name)),\n"
-        out += "  \"mode\": \(JSONWriter.quoted(graph.mode)),\n"
+        out += "  \"mode\": \(JSONWriter.quoted(graph.mode.rawValue)),\n"
         if graph.storageIdentity != .exact { out += "  \"storage_identity\": \"\(graph.storageIdentity.rawValue)\",\n" }
         out += "  \"inputs\": \(JSONWriter.stringArray(graph.inputs.map { graph[$0].id })),\n"
         out += "  \"outputs\": \(JSONWriter.stringArray(graph.outputs.map { graph[$0].id })),\n"

@@ -4,7 +4,7 @@ import Testing
 @Suite struct GraphBuilderTests {
     /// x → relu → linear(weight) → y, with weight a parameter.
     func smallGraph() -> Graph {
-        var b = GraphBuilder(name: "m", mode: "train")
+        var b = GraphBuilder(name: "m", mode: .train)
         let x = b.addValue(id: "x", shape: [2, 4], dtype: "float32")
         let h = b.addValue(id: "h", shape: [2, 4], dtype: "float32")
         let y = b.addValue(id: "y", shape: [2, 3], dtype: "float32")
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func verifyReportsUseBeforeDefinition() {
-        var b = GraphBuilder(name: "m", mode: "train")
+        var b = GraphBuilder(name: "m", mode: .train)
         let x = b.addValue(id: "x", shape: nil, dtype: nil)
         let y = b.addValue(id: "y", shape: nil, dtype: nil)
         b.addNode(Node(id: "n0", op: "relu", module: "", moduleType: "", inputs: [.value(x)], outputs: [y]))
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func verifyReportsDuplicateIdsAndDoubleProduction() {
-        var b = GraphBuilder(name: "m", mode: "train")
+        var b = GraphBuilder(name: "m", mode: .train)
         let x = b.addValue(id: "x", shape: nil, dtype: nil)
         let y = b.addValue(id: "x", shape: nil, dtype: nil)
         b.addInput(x)
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func verifyReportsDanglingHandlesAndUndefinedOutputs() {
-        var b = GraphBuilder(name: "m", mode: "train")
+        var b = GraphBuilder(name: "m", mode: .train)
         let x = b.addValue(id: "x", shape: nil, dtype: nil)
         let y = b.addValue(id: "y", shape: nil, dtype: nil)
         b.addInput(x)

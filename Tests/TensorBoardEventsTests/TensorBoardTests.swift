@@ -57,7 +57,7 @@ import TestSupport
         #expect(graph.nodes.filter { $0.op == "conv2d" }.count == 248)
         #expect(graph.nodes.filter { $0.op == "linear" }.count == 5)
         // add_graph traces in eval mode: no running-statistic writes are in the file.
-        #expect(graph.mode == "eval")
+        #expect(graph.mode == .eval)
         let norm1 = graph.nodes.filter { $0.op == "batch_norm" && $0.module.hasSuffix("denseblock4.denselayer1.norm1") }
         #expect(norm1.map(\.module) == (1...5).map { "branch\($0).denseblock4.denselayer1.norm1" })
         #expect(norm1.first?.moduleType == "BatchNorm2d")

@@ -12,7 +12,7 @@ public struct SmallGraph {
     private var values: [String: ValueID] = [:]
     private var storages: [String: StorageID] = [:]
 
-    public init(inputs: [String], mode: String = "train") {
+    public init(inputs: [String], mode: Mode = .train) {
         builder = GraphBuilder(name: "SmallGraph", mode: mode)
         for name in inputs {
             let v = builder.addValue(id: name, shape: [2, 4], dtype: "float32")

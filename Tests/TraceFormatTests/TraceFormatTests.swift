@@ -35,7 +35,7 @@ import TestSupport
 
     @Test func minimalTraceReads() throws {
         let graph = try read(Self.minimal)
-        #expect(graph.mode == "train")
+        #expect(graph.mode == .train)
         #expect(graph.nodes[0].storageInputs == [StorageID(0)])
         #expect(graph.nodes[0].attributes.map(\.name) == ["k", "p", "t", "s"])
     }

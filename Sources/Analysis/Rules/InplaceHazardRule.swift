@@ -36,7 +36,7 @@ public struct InplaceHazardRule: Rule {
             let region = map.region[index] >= 0 ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)) ?? map.region[index]
             // Earlier readers in another branch that compute with a parameter (linear, conv) saved the
             // tensor for their backward pass, which the overwrite breaks ("modified by an inplace operation").
-            if graph.mode == "train" {
+            if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && !graph[use.node].storageInputs.isEmpty {
                     let other = map.region[use.node.index]
                     if other >= 0 && other != region { readers.append(use.node) }

@@ -32,8 +32,6 @@ public struct SharedStorageRule: Rule {
                 heads: #""head1": {"ref": "head"}, "head2": {"copy": "head"}"#)
         ])
 
-    static let runningStatistics: Set<String> = ["running_mean", "running_var", "num_batches_tracked"]
-
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard map.branches.count >= 2 else { return [] }
@@ -59,7 +57,7 @@ public struct SharedStorageRule: Rule {
         let groups = context.grouping.group(storages, among: set)
         var statistics: [String] = []
         var statisticsModules = Set<String>()
-        for s in storages where Self.runningStatistics.contains(graph[s].attributeName) {
+        for s in storages where graph[s].isRunningStatistic {
             if !statistics.contains(graph[s].attributeName) { statistics.append(graph[s].attributeName) }
             statisticsModules.insert(graph[s].names[0].split(separator: ".").dropLast().joined(separator: "."))
         }
