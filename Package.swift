@@ -2,13 +2,15 @@
 import PackageDescription
 
 // The folders under Sources/ are the pipeline: bytes → frontend (TraceFormat, ModelSpec, TensorBoardEvents, ONNXModels) → GraphIR →
-// Analysis → reporters; GraphIR + findings → Render (the only user of CGraphviz). GraphCheck is the
-// umbrella that users and tests import.
+// Analysis → reporters; GraphIR + findings → Render (the only user of CGraphviz). GraphCheck holds the
+// one registry of frontends and the checks a test calls; a user imports it and the modules whose types
+// they use (Analysis for the report, GraphIR for the graph). The command line's own code (progress,
+// output files, config files, batch rendering) lives in the executable.
 let package = Package(
     name: "graphcheck",
     platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
-        .library(name: "GraphCheck", targets: ["GraphCheck"]),
+        .library(name: "GraphCheck", targets: ["GraphCheck", "Analysis", "GraphIR", "FormatSupport", "Render"]),
         .executable(name: "graphcheck", targets: ["graphcheck"]),
     ],
     dependencies: [
@@ -34,8 +36,6 @@ let package = Package(
             dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"]),
         .executableTarget(
             name: "graphcheck",
-            // The modules the CLI uses are named (and imported) directly, not only through GraphCheck's
-            // re-exports: incremental builds otherwise miss layout changes in them.
             dependencies: [
                 "GraphCheck", "Analysis", "Render", "TraceFormat", "FormatSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -46,17 +46,17 @@ let package = Package(
         // libFuzzer harness over every reader (fuzz/run.sh builds it with -sanitize=fuzzer).
         .executableTarget(
             name: "graphcheck-fuzz",
-            dependencies: ["GraphIR", "FormatSupport", "TraceFormat", "ModelSpec", "TensorBoardEvents", "ONNXModels", "Analysis", "Render"],
+            dependencies: ["GraphCheck", "GraphIR", "FormatSupport", "TraceFormat", "Analysis", "Render"],
             path: "fuzz/GraphCheckFuzz"),
-        .target(name: "TestSupport", dependencies: ["GraphCheck", "GraphIR", "Analysis"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "FormatSupportTests", dependencies: ["FormatSupport"]),
         .testTarget(name: "TraceFormatTests", dependencies: ["GraphCheck", "GraphIR", "TraceFormat", "FormatSupport", "Analysis", "TestSupport"]),
-        .testTarget(name: "ONNXModelsTests", dependencies: ["GraphCheck", "GraphIR", "ONNXModels", "Analysis", "TestSupport"]),
-        .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "GraphIR", "TensorBoardEvents", "Analysis", "TestSupport"]),
-        .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "GraphIR", "ModelSpec", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "TestSupport"]),
-        .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "GraphIR", "Render", "Analysis", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "GraphIR", "FormatSupport", "TestSupport", "graphcheck", "graphcheck-fuzz"]),
+        .testTarget(name: "ONNXModelsTests", dependencies: ["GraphCheck", "GraphIR", "ONNXModels", "Analysis", "FormatSupport", "TestSupport"]),
+        .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "GraphIR", "TensorBoardEvents", "Analysis", "FormatSupport", "TestSupport"]),
+        .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "GraphIR", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport", "TestSupport"]),
+        .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "GraphIR", "Render", "Analysis", "FormatSupport", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport", "TestSupport", "graphcheck", "graphcheck-fuzz"]),
     ]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes every reader with libFuzzer for a bounded time: `fuzz/run.sh [SECONDS] [TARGET…]`.
+# Fuzzes every frontend of the registry with libFuzzer for a bounded time: `fuzz/run.sh [SECONDS] [TARGET…]`.
 # Builds graphcheck-fuzz with -sanitize=fuzzer,address into .build-fuzz, seeds each corpus from the
 # committed fixtures and samples (plus a trace graphcheck writes from each sample), gives the JSON targets a
 # dictionary of the format's keys taken from docs/, and keeps what the fuzzer finds under .build-fuzz:
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(model-spec trace onnx tensorboard)
+[ ${#targets[@]} -gt 0 ] || targets=(model-spec trace onnx tensorboard torch-file)
 work=.build-fuzz
 
 swift build -c release --product graphcheck >/dev/null
@@ -36,6 +36,8 @@ seed() {
     tensorboard)
         for d in Tests/Fixtures/torch/tensorboard/*/; do cp "$d"events.out.tfevents.* "$dir/$(basename "$d").tfevents"; done
         cp Tests/Fixtures/hostile/events.out.tfevents.* "$dir"/ ;;
+    torch-file)
+        cp Tests/Fixtures/torch/checkpoints/* "$dir"/ ;;
     esac
 }
 

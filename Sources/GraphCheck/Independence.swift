@@ -1,3 +1,5 @@
+import Analysis
+import FormatSupport
 /// The branches of a model were not shown independent: the report says why.
 public struct IndependenceFailure: Error, CustomStringConvertible, Sendable {
     public let report: Report
@@ -23,16 +25,12 @@ public func expectIndependent(_ path: String, branches: [String] = [], allowShar
     return report
 }
 
-/// Analyzes a loaded input with the branches and intended sharing from everywhere they can come from:
-/// branches given here win over the config file's, which win over the input's own (a spec's `branches`);
-/// allowed sharing from all three counts.
-public func check(
-    _ input: LoadedInput, path: String, branches: [String] = [], allowShared: [String] = [],
-    configuration: Configuration = Configuration()
-) throws(InputError) -> Report {
-    let chosen = !branches.isEmpty ? branches : !configuration.branches.isEmpty ? configuration.branches : input.declaredBranches
+/// Analyzes a loaded input: branches given here win over the input's own (a spec's `branches`); intended
+/// sharing given here and declared by the input both count.
+public func check(_ input: LoadedInput, path: String, branches: [String] = [], allowShared: [String] = []) throws(InputError) -> Report {
+    let chosen = !branches.isEmpty ? branches : input.declaredBranches
     do {
-        return try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + configuration.allowShared + input.declaredAllowShared)
+        return try Analyzer.analyze(input.graph, branches: chosen, allowShared: allowShared + input.declaredAllowShared)
     } catch {
         throw error.inFile(path)
     }

@@ -1,19 +1,9 @@
 import Foundation
+import FormatSupport
+import TensorBoardEvents
 
-/// A graph read from one of the inputs graphcheck understands, with what the input says about branches.
-public struct LoadedInput: Sendable {
-    public var graph: Graph
-    public var declaredBranches: [String]
-    /// What kind of file it was, for messages ("model spec", "trace").
-    public var kind: String
-    /// Sharing the input declares intended (a model spec's `"allow_shared"`).
-    public var declaredAllowShared: [String] = []
-}
-
-/// Reads a file and dispatches on its content (not its name, which users change): TFRecord framing is an
-/// event file, a ModelProto is ONNX, a trace JSON carries `"format": "graphcheck.trace"`, a model spec
-/// `"format": "graphcheck.model"` or a `"model"` key; PyTorch checkpoints, TorchScript and safetensors files
-/// are answered with the command that exports a graph. A directory is a TensorBoard log directory.
+/// Reads a file through the frontend its content says it is (`Frontends`); a directory is a TensorBoard
+/// log directory.
 public enum InputLoader {
     /// Files larger than this are refused rather than read into memory.
     public static let maxFileSize = 2 << 30
@@ -23,26 +13,7 @@ public enum InputLoader {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             return try loadLogDirectory(path)
         }
-        let bytes = try readFile(path)
-        let kind = InputKind.recognize(bytes)
-        if ONNXModelReader.isONNXFileName(path) || kind == .onnx {
-            do {
-                return LoadedInput(graph: try ONNXModelReader.read(bytes), declaredBranches: [], kind: "ONNX model")
-            } catch {
-                throw error.inFile(path)
-            }
-        }
-        if TensorBoardGraphReader.isEventFileName(path) || kind == .tensorBoardEvents {
-            do {
-                return LoadedInput(graph: try TensorBoardGraphReader.read(bytes), declaredBranches: [], kind: "TensorBoard event file")
-            } catch {
-                throw error.inFile(path)
-            }
-        }
-        if case .torchFile(let description) = kind {
-            throw InputError(file: path, message: InputKind.advice(for: description))
-        }
-        return try load(bytes: bytes, name: path)
+        return try Frontends.read(try readFile(path), fileName: path)
     }
 
     /// A TensorBoard log directory, as `tensorboard --logdir` takes it: the runs are the folders below it
@@ -84,47 +55,12 @@ public enum InputLoader {
                 file: directory,
                 message: "holds \(withGraph.count) runs with a graph (\(names.joined(separator: ", "))): check one run at a time, e.g. `graphcheck \(names[0])`")
         }
-        do {
-            return LoadedInput(graph: try TensorBoardGraphReader.read(chosen.bytes), declaredBranches: [], kind: "TensorBoard event file")
-        } catch {
-            throw error.inFile(chosen.path)
-        }
+        return try Frontends.read(chosen.bytes, fileName: chosen.path)
     }
 
+    /// Bytes already in memory, recognised and read as a file called `name` would be.
     public static func load(bytes: [UInt8], name: String) throws(InputError) -> LoadedInput {
-        do throws(InputError) {
-            let (format, hasModel) = try sniff(bytes)
-            if format == TraceWriter.format {
-                return LoadedInput(graph: try TraceReader.read(bytes), declaredBranches: [], kind: "trace")
-            }
-            let cursor = JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes))
-            if format == ModelSpecReader.format || (format == nil && hasModel) {
-                let traced = try ModelSpecReader.read(cursor)
-                return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: "model spec", declaredAllowShared: traced.allowShared)
-            }
-            if let format {
-                throw try cursor.required("format").error("unknown format \"\(format)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")
-            }
-            throw cursor.error("not a graphcheck model spec or trace: expected a \"format\" key")
-        } catch {
-            throw error.inFile(name)
-        }
-    }
-
-    /// The top-level `"format"` string and whether there is a `"model"` key, read without building the
-    /// document: a trace is then read by its streaming reader, never as a tree.
-    static func sniff(_ bytes: [UInt8]) throws(InputError) -> (format: String?, hasModel: Bool) {
-        try JSONScanner.scan(bytes) { (scanner) throws(InputError) -> (String?, Bool) in
-            guard try scanner.peek() == .object else { return (nil, false) }
-            try scanner.beginObject()
-            var hasModel = false
-            while let key = try scanner.nextKey() {
-                if key == "format", try scanner.peek() == .string { return (try scanner.string(), hasModel) }
-                hasModel = hasModel || key == "model"
-                try scanner.skipValue()
-            }
-            return (nil, hasModel)
-        }
+        try Frontends.read(bytes, fileName: name)
     }
 
     public static func readFile(_ path: String) throws(InputError) -> [UInt8] {

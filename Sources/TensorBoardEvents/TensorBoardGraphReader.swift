@@ -20,7 +20,7 @@ public enum TensorBoardGraphReader {
         guard let graph = try graphDef(in: bytes) else {
             throw InputError(message: "no graph in this event file (was SummaryWriter.add_graph called?)")
         }
-        return try GraphDefImporter(graph.def, location: "graph event at byte \(graph.offset)").importGraph()
+        return try GraphDefImporter(graph).importGraph()
     }
 
     /// Whether the event file holds a graph event (checks framing and checksums on the way).
@@ -28,10 +28,10 @@ public enum TensorBoardGraphReader {
         try graphDef(in: bytes) != nil
     }
 
-    /// The last graph event's GraphDef and the byte offset of its record.
-    static func graphDef(in bytes: [UInt8]) throws(InputError) -> (def: Tensorboard_GraphDef, offset: Int)? {
+    /// The last graph event's GraphDef.
+    static func graphDef(in bytes: [UInt8]) throws(InputError) -> Tensorboard_GraphDef? {
         var reader = TFRecordReader(bytes: bytes)
-        var found: (def: Tensorboard_GraphDef, offset: Int)?
+        var found: Tensorboard_GraphDef?
         while let range = try reader.next() {
             let event: Tensorboard_Event
             do {
@@ -41,7 +41,7 @@ public enum TensorBoardGraphReader {
             }
             guard case .graphDef(let data) = event.what else { continue }
             do {
-                found = (try Tensorboard_GraphDef(serializedBytes: data), range.lowerBound)
+                found = try Tensorboard_GraphDef(serializedBytes: data)
             } catch {
                 throw InputError(location: "byte \(range.lowerBound)", message: "the graph event's GraphDef does not parse (\(error))")
             }

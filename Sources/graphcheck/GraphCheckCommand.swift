@@ -12,7 +12,7 @@ struct GraphCheckCommand: ParsableCommand {
         commandName: "graphcheck",
         abstract: "Find out whether the branches of a neural network that are meant to be independent really are.",
         version: GraphCheckVersion.current,
-        subcommands: [Check.self, Trace.self, Render.self, Rules.self, Explain.self],
+        subcommands: [Check.self, Trace.self, Render.self, Rules.self, Explain.self, Formats.self],
         defaultSubcommand: Check.self)
 }
 
@@ -26,6 +26,12 @@ struct AnalysisOptions: ParsableArguments {
 
     @Option(help: "A config file (default: .graphcheck.json beside the input, when there is one).")
     var config: String?
+
+    /// Branches given on the command line win over the config file's (which win over the input's own).
+    func branches(_ settings: Configuration) -> [String] { branches.isEmpty ? settings.branches : branches }
+
+    /// Intended sharing from the command line and the config file both count (and the input's own).
+    func allowShared(_ settings: Configuration) -> [String] { allowShared + settings.allowShared }
 }
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
@@ -63,7 +69,7 @@ struct Check: ParsableCommand {
         let input = try InputLoader.load(path: file)
         let loaded = clock.now
         progress.update("analyzing \(input.graph.nodes.count) ops")
-        let report = try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
+        let report = try check(input, path: file, branches: analysis.branches(settings), allowShared: analysis.allowShared(settings))
         progress.finish()
         let format = self.format ?? settings.format.flatMap(ReportFormat.init(rawValue:)) ?? .text
         if timings {
@@ -164,7 +170,7 @@ struct Render: ParsableCommand {
         let input = try InputLoader.load(path: file)
         progress.update("analyzing \(input.graph.nodes.count) ops")
         let report = noFindings
-            ? nil : try check(input, path: file, branches: analysis.branches, allowShared: analysis.allowShared, configuration: settings)
+            ? nil : try check(input, path: file, branches: analysis.branches(settings), allowShared: analysis.allowShared(settings))
         let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
         var options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
         options.nodeLimit = maxNodes
@@ -206,6 +212,18 @@ struct Rules: ParsableCommand {
 
     func run() throws {
         try OutputFile.write(RuleDocumentation.table(), to: "-")
+    }
+}
+
+struct Formats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the inputs graphcheck reads, recognised by content: what each records and what it cannot show.")
+
+    func run() throws {
+        let text = Frontends.all.map { frontend in
+            "\(frontend.name) (\(frontend.id))\n  records: \(frontend.shows)\n  cannot show: \(frontend.cannotShow)\n"
+        }.joined(separator: "\n")
+        try OutputFile.write(text, to: "-")
     }
 }
 

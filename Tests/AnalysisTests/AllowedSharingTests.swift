@@ -3,6 +3,7 @@ import GraphCheck
 import GraphIR
 import Testing
 import TestSupport
+import FormatSupport
 
 /// `--allow-shared`: declared sharing is reported as info and does not make the branches dependent.
 @Suite struct AllowedSharingTests {

@@ -3,6 +3,7 @@ import GraphCheck
 import GraphIR
 import Testing
 import TestSupport
+import FormatSupport
 
 /// The seed: five heads made from `features[-2:]` share everything; their deep copies share nothing.
 @Suite struct SeedModelTests {

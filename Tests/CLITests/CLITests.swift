@@ -4,6 +4,7 @@ import GraphCheck
 import GraphIR
 import Testing
 import TestSupport
+import Analysis
 
 /// The command line as users and CI jobs see it: exit codes, output, files.
 @Suite struct CLITests {

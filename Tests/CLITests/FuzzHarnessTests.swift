@@ -23,7 +23,7 @@ import TestSupport
         return found.sorted()
     }()
 
-    @Test(arguments: ["model-spec", "trace", "onnx", "tensorboard"])
+    @Test(arguments: ["model-spec", "trace", "onnx", "tensorboard", "torch-file"])
     func everyReaderSurvivesEveryFixture(reader: String) throws {
         #expect(Self.files.count > 40)
         let result = try GraphCheckBinary.run([reader] + Self.files, executable: "graphcheck-fuzz")

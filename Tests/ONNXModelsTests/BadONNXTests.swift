@@ -5,6 +5,7 @@ import Testing
 import TestSupport
 
 @testable import ONNXModels
+import FormatSupport
 
 /// Hand-made models for what exporters do not write: aliases, functions, and broken graphs.
 @Suite struct BadONNXTests {

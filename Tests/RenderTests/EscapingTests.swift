@@ -5,6 +5,7 @@ import GraphIR
 import Render
 import Testing
 import TestSupport
+import FormatSupport
 
 /// Module and op names come from files we do not control. They may only ever be label text.
 @Suite struct EscapingTests {

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 
 @testable import TensorBoardEvents
+import FormatSupport
 
 /// TensorBoard event files written by real PyTorch (Tests/Fixtures/torch/make_fixtures.py).
 @Suite struct TensorBoardTests {

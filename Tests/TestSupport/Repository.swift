@@ -1,6 +1,7 @@
 import Foundation
 import GraphCheck
 import Testing
+import FormatSupport
 
 /// Paths inside the repository, found from this file's location so tests run from any directory.
 public enum Repository {

@@ -4,6 +4,7 @@ import GraphCheck
 import GraphIR
 import Testing
 import TestSupport
+import TraceFormat
 
 @Suite struct TraceFormatTests {
     func read(_ text: String) throws -> Graph {

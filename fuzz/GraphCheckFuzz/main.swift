@@ -15,11 +15,11 @@ func runFuzzerDriver(
 ) -> CInt
 #endif
 
-nonisolated(unsafe) var selected = FuzzTarget.trace
+nonisolated(unsafe) var selected = FuzzTarget("trace")!
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, let target = FuzzTarget(rawValue: arguments[1]) else {
-    let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
+guard arguments.count >= 2, let target = FuzzTarget(arguments[1]) else {
+    let names = FuzzTarget.names.joined(separator: "|")
     FileHandle.standardError.write(Data("usage: graphcheck-fuzz \(names) [libFuzzer options | files to replay]\n".utf8))
     exit(2)
 }

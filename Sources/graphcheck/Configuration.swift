@@ -1,4 +1,6 @@
 import Foundation
+import FormatSupport
+import GraphCheck
 
 /// Settings a project keeps beside its model instead of on every command line: `.graphcheck.json` in the
 /// model's directory, or a file given with `--config`. Command-line options win over it.

@@ -1,4 +1,5 @@
 import Foundation
+import FormatSupport
 
 /// Draws many inputs with one child process per drawing. libgvc (2.43) leaks part of every clustered
 /// layout — tens of kilobytes for the seed at default depth, growing with the graph — so a process that

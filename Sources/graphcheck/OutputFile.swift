@@ -1,4 +1,5 @@
 import Foundation
+import FormatSupport
 
 /// Writes output all at once or not at all: to a temporary file beside the target, renamed into place,
 /// so an interrupted or failed run never leaves half a file where the user expects a result.

@@ -1,27 +1,28 @@
-/// What a file is, from its first bytes rather than its name (users rename files, and TensorBoard names
-/// event files as it likes). Files that are PyTorch models but not graphs are recognised so the answer can
-/// be the command that exports a graph from them.
-enum InputKind: Equatable {
-    case json
-    case tensorBoardEvents
-    case onnx
-    /// A PyTorch file graphcheck cannot read: what it is, in words.
-    case torchFile(String)
+import FormatSupport
 
-    static func recognize(_ bytes: [UInt8]) -> InputKind {
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
-            return .torchFile(zipKind(ZipNames.list(bytes)))
-        }
+/// PyTorch files that hold weights or compiled code, not a forward pass: `torch.save` checkpoints (zip and
+/// legacy pickle), TorchScript archives, `torch.export` archives and safetensors files. Recognised so that
+/// the answer is the command that exports a graph from the model, not a JSON parse error.
+struct TorchFileFrontend: Frontend {
+    let id = "torch-file"
+    let name = "PyTorch file"
+    let shows = "weights (and, for TorchScript and torch.export archives, compiled code)"
+    let cannotShow = "the forward pass: which ops read which tensors; export a graph with graphcheck_torch instead"
+
+    func recognizes(_ bytes: [UInt8]) -> Bool { Self.describe(bytes) != nil }
+
+    func read(_ bytes: [UInt8]) throws(InputError) -> LoadedInput {
+        throw InputError(message: Self.advice(for: Self.describe(bytes) ?? "a PyTorch file"))
+    }
+
+    /// What the file is, in words, or nil when it is none of these.
+    static func describe(_ bytes: [UInt8]) -> String? {
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return zipKind(ZipNames.list(bytes)) }
         if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
-            return .torchFile("a pickled PyTorch checkpoint (torch.save, legacy format)")
+            return "a pickled PyTorch checkpoint (torch.save, legacy format)"
         }
-        if TensorBoardGraphReader.startsLikeEventFile(bytes) { return .tensorBoardEvents }
-        if isSafetensors(bytes) { return .torchFile("a safetensors weights file") }
-        if let first = bytes.first(where: { !JSONScanner.isWhitespace($0) }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-            return .json
-        }
-        if ONNXModelReader.startsLikeModel(bytes) { return .onnx }
-        return .json
+        if isSafetensors(bytes) { return "a safetensors weights file" }
+        return nil
     }
 
     private static func zipKind(_ names: [String]) -> String {
