@@ -16,9 +16,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "FormatSupport"),
+        .target(name: "FormatSupport", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "GraphIR"),
         .target(name: "TraceFormat", dependencies: ["GraphIR", "FormatSupport"]),
         .target(name: "ModelSpec", dependencies: ["GraphIR", "FormatSupport"]),
@@ -28,7 +29,9 @@ let package = Package(
         .target(
             name: "TensorBoardEvents",
             dependencies: ["GraphIR", "FormatSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "Analysis", dependencies: ["GraphIR", "FormatSupport"]),
+        .target(
+            name: "Analysis",
+            dependencies: ["GraphIR", "FormatSupport", .product(name: "OrderedCollections", package: "swift-collections")]),
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
         .target(name: "Render", dependencies: ["GraphIR", "FormatSupport", "Analysis", "CGraphviz"]),
         .target(

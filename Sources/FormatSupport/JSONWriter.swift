@@ -1,10 +1,6 @@
-/// Writes JSON text with keys in the order they are given, so the same data always gives the same bytes.
-/// Callers build output directly instead of going through a dictionary, whose order is not stable.
-public struct JSONWriter {
-    public private(set) var text = ""
-
-    public init() {}
-
+/// The pieces of JSON text: callers write keys in the order they choose, so the same data always gives
+/// the same bytes (a dictionary's order is not stable).
+public enum JSONWriter {
     /// `s` as a JSON string literal. Non-ASCII is kept as UTF-8; control characters and the characters
     /// that could close a surrounding HTML/XML context (`<`, `>`, `&`) are escaped.
     public static func quoted(_ s: String) -> String {
@@ -48,6 +44,4 @@ public struct JSONWriter {
     public static func stringArray(_ values: [String]) -> String {
         "[" + values.map(quoted).joined(separator: ",") + "]"
     }
-
-    public mutating func raw(_ s: String) { text += s }
 }

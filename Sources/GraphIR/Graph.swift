@@ -25,7 +25,6 @@ public struct Graph: Sendable {
     public subscript(id: ValueID) -> Value { _read { yield values[id.index] } }
     public subscript(id: StorageID) -> Storage { _read { yield storages[id.index] } }
 
-    public var nodeIDs: [NodeID] { (0..<nodes.count).map(NodeID.init) }
     public var storageIDs: [StorageID] { (0..<storages.count).map(StorageID.init) }
 
     /// Module type by path, for labelling groups of modules in reports.

@@ -177,38 +177,18 @@ struct ONNXGraphImporter {
                 producer[output] = i
             }
         }
-        var waiting = [Int](repeating: 0, count: nodes.count)
-        var dependents: [[Int]] = Array(repeating: [], count: nodes.count)
-        for (i, node) in nodes.enumerated() {
-            for (k, input) in node.inputs.enumerated() where !input.isEmpty {
-                if let p = producer[input] {
-                    dependents[p].append(i)
-                    waiting[i] += 1
-                } else if !produced.contains(input) && storages[input] == nil {
-                    throw InputError(
-                        location: "node '\(node.name)' input \(k)",
-                        message: "'\(input)' is not produced by any node, not an initializer and not a graph input")
-                }
+        for node in nodes {
+            for (k, input) in node.inputs.enumerated() where !input.isEmpty && producer[input] == nil && !produced.contains(input) && storages[input] == nil {
+                throw InputError(
+                    location: "node '\(node.name)' input \(k)",
+                    message: "'\(input)' is not produced by any node, not an initializer and not a graph input")
             }
         }
-        var ready = nodes.indices.filter { waiting[$0] == 0 }.reversed().map { $0 }
-        var result: [ONNXNode] = []
-        result.reserveCapacity(nodes.count)
-        while let next = ready.popLast() {
-            result.append(nodes[next])
-            for dependent in dependents[next] {
-                waiting[dependent] -= 1
-                if waiting[dependent] == 0 {
-                    let at = ready.firstIndex { $0 < dependent } ?? ready.endIndex
-                    ready.insert(dependent, at: at)
-                }
-            }
+        switch TopologicalOrder.sort(Array(nodes.indices), dependencies: { nodes[$0].inputs.compactMap { producer[$0] } }) {
+        case .success(let order): return order.map { nodes[$0] }
+        case .failure(let cycle):
+            throw InputError(location: "node '\(nodes[cycle.item].name)'", message: "the graph has a cycle through this node")
         }
-        guard result.count == nodes.count else {
-            let stuck = nodes.indices.first { waiting[$0] > 0 }!
-            throw InputError(location: "node '\(nodes[stuck].name)'", message: "the graph has a cycle through this node")
-        }
-        return result
     }
 
     /// The module path an initializer name hangs under (`branch1.norm5` for `branch1.norm5.weight`).

@@ -188,33 +188,12 @@ struct GraphDefImporter {
     /// Ops in an order where every op comes after the ops it reads (GraphDef order is not that), ties
     /// broken by GraphDef order so the result is deterministic.
     private func order(_ nodes: [Tensorboard_NodeDef], _ index: [String: Int], _ roles: [Role]) throws(InputError) -> [Int] {
-        var dependents: [Int: [Int]] = [:]
-        var waiting = [Int](repeating: 0, count: nodes.count)
-        var ops: [Int] = []
-        for (i, node) in nodes.enumerated() where isOp(roles[i]) {
-            ops.append(i)
-            for argument in Set(flatInputs(node, index, roles)) where isOp(roles[argument]) {
-                dependents[argument, default: []].append(i)
-                waiting[i] += 1
-            }
+        let ops = nodes.indices.filter { isOp(roles[$0]) }
+        switch TopologicalOrder.sort(ops, dependencies: { flatInputs(nodes[$0], index, roles) }) {
+        case .success(let order): return order
+        case .failure(let cycle):
+            throw InputError(location: "node '\(nodes[cycle.item].name)'", message: "the graph has a cycle through this node")
         }
-        var ready = ops.filter { waiting[$0] == 0 }.sorted(by: >)
-        var result: [Int] = []
-        while let next = ready.popLast() {
-            result.append(next)
-            for dependent in dependents[next] ?? [] {
-                waiting[dependent] -= 1
-                if waiting[dependent] == 0 {
-                    let at = ready.firstIndex { $0 < dependent } ?? ready.endIndex
-                    ready.insert(dependent, at: at)
-                }
-            }
-        }
-        guard result.count == ops.count else {
-            let stuck = ops.first { waiting[$0] > 0 }!
-            throw InputError(location: "node '\(nodes[stuck].name)'", message: "the graph has a cycle through this node")
-        }
-        return result
     }
 
     private func stringAttribute(_ node: Tensorboard_NodeDef, _ key: String) -> String {

@@ -1,5 +1,6 @@
 import FormatSupport
 import GraphIR
+import OrderedCollections
 
 /// Finds parameters of one branch that another branch's output reaches by backpropagation.
 public struct GradientLeakRule: Rule {
@@ -48,8 +49,7 @@ public struct GradientLeakRule: Rule {
             }
         }
 
-        var order: [[UInt64]] = []
-        var leaks: [[UInt64]: [StorageID]] = [:]
+        var leaks: OrderedDictionary<[UInt64], [StorageID]> = [:]
         for s in graph.storageIDs where graph[s].kind == .parameter
             && (graph.storageIdentity.separatesEqualTensors || map.usedBy[s.index].count < 2)
         {
@@ -62,12 +62,11 @@ public struct GradientLeakRule: Rule {
             for reader in graph[s].readers { reached.formUnion(reaches[reader.index]) }
             guard !reached.isEmpty, !(owners.count == 1 && reached == owners) else { continue }
             let key = [owners.bits, reached.bits, context.allowed.contains(s.index) ? 1 : 0]
-            if leaks[key] == nil { order.append(key) }
             leaks[key, default: []].append(s)
         }
-        return order.map { key in
+        return leaks.map { key, parameters in
             let declared = key[2] == 1
-            let evidence = self.evidence(owners: BranchSet(bits: key[0]), reached: BranchSet(bits: key[1]), leaks[key]!, declared: declared, context)
+            let evidence = self.evidence(owners: BranchSet(bits: key[0]), reached: BranchSet(bits: key[1]), parameters, declared: declared, context)
             return Finding(severity: declared ? .info : Self.description.severity, evidence: .gradientLeak(evidence))
         }
     }

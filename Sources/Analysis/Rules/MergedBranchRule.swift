@@ -1,5 +1,6 @@
 import FormatSupport
 import GraphIR
+import OrderedCollections
 
 /// Finds modules that have initializers in the model but no ops, their tensors read by another module's
 /// ops: the exporter merged their computation into another's (ONNX).
@@ -36,8 +37,7 @@ public struct MergedBranchRule: Rule {
             }
         }
         // (module without ops, module whose ops read its tensors) → tensors
-        var order: [[String]] = []
-        var merged: [[String]: [StorageID]] = [:]
+        var merged: OrderedDictionary<[String], [StorageID]> = [:]
         for s in graph.storageIDs {
             let name = graph[s].names[0]
             let components = name.split(separator: ".").dropLast().map(String.init)
@@ -54,11 +54,9 @@ public struct MergedBranchRule: Rule {
                 readerComponents[depth + 1] == components[depth + 1]
             else { continue }
             let key = [idle, busy]
-            if merged[key] == nil { order.append(key) }
             merged[key, default: []].append(s)
         }
-        return order.map { key in
-            let tensors = merged[key]!
+        return merged.map { key, tensors in
             let evidence = Evidence.MergedBranch(
                 idle: key[0], busy: key[1], initializers: tensors.map { StorageRef($0, in: graph) },
                 edgeCount: tensors.reduce(0) { $0 + graph[$1].readers.count },

@@ -1,4 +1,5 @@
 import GraphIR
+import OrderedCollections
 import Synchronization
 
 /// Groups shared storages at the highest module that is shared, so that 197 shared tensors read as two
@@ -63,18 +64,12 @@ final class ModuleGrouping: Sendable {
 
     /// Groups `storages`, each shared among `branches`, in storage order.
     func group(_ storages: [StorageID], among branches: BranchSet) -> [Group] {
-        var groups: [Group] = []
-        var index: [[String]: Int] = [:]
+        var groups: OrderedDictionary<[String], Group> = [:]
         for s in storages {
             let key = groupPaths(s, branches)
-            if let i = index[key.paths] {
-                groups[i].storages.append(s)
-            } else {
-                index[key.paths] = groups.count
-                groups.append(Group(paths: key.paths, type: key.type, sameObject: key.sameObject, storages: [s]))
-            }
+            groups[key.paths, default: Group(paths: key.paths, type: key.type, sameObject: key.sameObject, storages: [])].storages.append(s)
         }
-        return groups
+        return Array(groups.values)
     }
 
     /// The highest module paths, one per branch, that are one object and hold `s`; or the storage's own

@@ -24,18 +24,16 @@ public struct ModuleReuseRule: Rule {
         // Call sites of each parameterized module: ops reading the same tensor under the same path. Only
         // a tensor read twice can be a reuse, so the common case (one reader) costs nothing.
         var calls: [String: Int] = [:]
-        var order: [String] = []
         let storages = graph.storages  // indexed in place: copying a Storage per test costs its retains
         let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
         for s in weights where storages[s].readers.count >= 2 {
             var perModule: [String: Int] = [:]
             for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
             for (module, count) in perModule where count >= 2 {
-                if calls[module] == nil { order.append(module) }
                 calls[module] = max(calls[module] ?? 0, count)
             }
         }
-        guard !order.isEmpty else { return [] }
+        guard !calls.isEmpty else { return [] }
         var leaves = Set<String>()
         for s in weights {
             for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { leaves.insert(graph.nodes[r.index].module) }
@@ -44,7 +42,7 @@ public struct ModuleReuseRule: Rule {
         // never called themselves, ModuleList and ModuleDict, are not climbed into).
         let types = graph.moduleTypes()
         var reported: [String] = []
-        for module in order.sorted() {
+        for module in calls.keys.sorted() {
             var top = module
             var components = module.split(separator: ".").map(String.init)
             while components.count > 1 {

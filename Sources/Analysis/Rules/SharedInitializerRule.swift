@@ -1,5 +1,6 @@
 import FormatSupport
 import GraphIR
+import OrderedCollections
 
 /// Finds initializers read by ops of several branches in inputs that know tensors only by name (ONNX).
 public struct SharedInitializerRule: Rule {
@@ -25,31 +26,23 @@ public struct SharedInitializerRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard graph.storageIdentity == .name, map.branches.count >= 2 else { return [] }
-        var order: [UInt64] = []
-        var shared: [UInt64: [StorageID]] = [:]
+        var shared: OrderedDictionary<UInt64, [StorageID]> = [:]
         for s in graph.storageIDs where map.usedBy[s.index].count >= 2 && !context.allowed.contains(s.index) && graph[s].mayBeWeight {
             let key = map.usedBy[s.index].bits
-            if shared[key] == nil { order.append(key) }
             shared[key, default: []].append(s)
         }
-        return order.map { finding(BranchSet(bits: $0), shared[$0]!, context) }
+        return shared.map { finding(BranchSet(bits: $0.key), $0.value, context) }
     }
 
     private func finding(_ set: BranchSet, _ storages: [StorageID], _ context: AnalysisContext) -> Finding {
         let graph = context.graph
-        var modules: [Evidence.SharedInitializer.Module] = []
-        var index: [String: Int] = [:]
+        var counts: OrderedDictionary<String, Int> = [:]
         for s in storages {
             let name = graph[s].names[0]
             let home = context.map.home[s.index].map { context.map.branches[$0] }
-            let module = home.map { topModule(name, under: $0) } ?? String(name.split(separator: ".").first ?? "")
-            if let i = index[module] {
-                modules[i].initializers += 1
-            } else {
-                index[module] = modules.count
-                modules.append(.init(path: module, initializers: 1))
-            }
+            counts[home.map { topModule(name, under: $0) } ?? String(name.split(separator: ".").first ?? ""), default: 0] += 1
         }
+        let modules = counts.map { Evidence.SharedInitializer.Module(path: $0.key, initializers: $0.value) }
         let evidence = Evidence.SharedInitializer(
             branches: context.map.names(set), initializers: storages.map { StorageRef($0, in: graph) }, byModule: modules,
             edgeCount: storages.reduce(0) { $0 + graph[$1].readers.count })

@@ -1,5 +1,6 @@
 import FormatSupport
 import GraphIR
+import OrderedCollections
 
 /// Finds parameters and buffers that ops of two or more branches use: one tensor, several heads.
 public struct SharedStorageRule: Rule {
@@ -37,16 +38,14 @@ public struct SharedStorageRule: Rule {
         guard map.branches.count >= 2 else { return [] }
         guard graph.storageIdentity.separatesEqualTensors else { return [] }  // shared-initializer speaks for names
         // Grouped by the set of branches sharing, and by whether the user declared the sharing intended.
-        var order: [[UInt64]] = []
-        var shared: [[UInt64]: [StorageID]] = [:]
+        var shared: OrderedDictionary<[UInt64], [StorageID]> = [:]
         for s in graph.storageIDs where map.usedBy[s.index].count >= 2 {
             let key = [map.usedBy[s.index].bits, context.allowed.contains(s.index) ? 1 : 0]
-            if shared[key] == nil { order.append(key) }
             shared[key, default: []].append(s)
         }
-        return order.map { key in
+        return shared.map { key, storages in
             let declared = key[1] == 1
-            let evidence = self.evidence(BranchSet(bits: key[0]), shared[key]!, declared: declared, context)
+            let evidence = self.evidence(BranchSet(bits: key[0]), storages, declared: declared, context)
             return Finding(severity: declared ? .info : Self.description.severity, evidence: .sharedStorage(evidence))
         }
     }
