@@ -4,9 +4,10 @@ import GraphIR
 /// to an output. Ops after which no parameter or buffer is read (`cat`, `(x + x_dist) / 2`, upsampling,
 /// box decoding and NMS) only post-process; a value that enters them on its way to an output is a terminal,
 /// so heads that are concatenated or averaged at the very end still reach terminals of their own. A value the
-/// model returns is a terminal even when a learned op goes on computing with it, if that op mixes it with
-/// what it was computed from: a cascade (`head2(cat(t, head1(t)))`) keeps head1's result, and the leak is
-/// then found between the heads.
+/// model returns (or post-processes into what it returns) is a terminal even when a learned op goes on
+/// computing with it, if that op mixes it with what it was computed from: a cascade
+/// (`head2(cat(t, head1(t)))`, `head2(t + head1(t))`) keeps head1's result, and the leak is then found
+/// between the heads.
 struct Terminals {
     /// Terminals beyond this share the last bit: models with more separate results than heads are rare,
     /// and a shared bit can only merge heads (no verdict), never invent one.
@@ -46,10 +47,9 @@ struct Terminals {
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
         for (index, node) in nodes.enumerated() where learnedBelow[index] {
-            for v in node.outputs where computedWith(v)
-                ? outputs.contains(v) && Terminals.cascades(v, graph)
-                : outputs.contains(v) || graph[v].uses.contains(where: { !learnedBelow[$0.node.index] && toOutput[$0.node.index] })
-            {
+            for v in node.outputs {
+                let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
+                guard returned, !computedWith(v) || Terminals.cascades(v, graph) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }

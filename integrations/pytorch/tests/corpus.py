@@ -397,6 +397,22 @@ class CascadeHeads(nn.Module):
         return o1, self.head2(torch.cat([t, o1.detach() if self.detach else o1], 1))
 
 
+class LeakIntoConcatenatedHeads(nn.Module):
+    """head2 reads `t + head1(t)`, and the heads' outputs are concatenated into one returned tensor: head1's
+    output is a result only through the `cat`, and still the leak must be found between the heads."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        return torch.cat([a, self.head2(t + a)], 1)
+
+
 class SliceWriteHead(nn.Module):
     """Zeroes the first features of its input in place (`x[:, :4] = 0`), or out of place."""
 
@@ -526,6 +542,7 @@ GRU = [["enc1", "cls1"], ["enc2", "cls2"]]
 BUGS += [
     Case("head2 reads head1's output (cascade)", "bug", _module(CascadeHeads), TWO, expect_branches=["head1", "head2"]),
     Case("cascade through detach()", "bug", _module(CascadeHeads, True), TWO, expect_branches=["head1", "head2"]),
+    Case("head2(t + head1(t)), outputs concatenated", "bug", _module(LeakIntoConcatenatedHeads), TWO, expect_branches=["head1", "head2"]),
     Case("head2 reads head1's intermediate through detach()", "bug", _module(LeakHeads, False, True), NAMED,
          expect_branches=["head1", "head2", "head3"]),
     Case("x[:, :4] = 0 in the first head", "bug", _module(SliceWriteHeads, "head"), TWO,
