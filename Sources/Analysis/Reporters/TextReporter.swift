@@ -4,17 +4,23 @@ import GraphIR
 /// Findings the way a compiler prints diagnostics: severity and rule, message, places, notes, help, then
 /// a one-line verdict.
 public enum TextReporter {
-    public static func render(_ report: Report) -> String {
+    /// `style` colours severities and the verdict on a terminal; the words are the same either way.
+    public static func render(_ report: Report, style: TerminalStyle = .plain) -> String {
         var out = ""
         for finding in report.findings {
-            out += "\(finding.severity.rawValue)[\(finding.rule)]: \(finding.message)\n"
+            out += style.severity(finding.severity, "\(finding.severity.rawValue)[\(finding.rule)]") + ": \(finding.message)\n"
             for detail in finding.details { out += "  --> \(detail)\n" }
             for note in finding.notes { out += "  = note: \(note)\n" }
             if let help = finding.help { out += "  = help: \(help)\n" }
             out += "\n"
         }
         if let how = discovery(report) { out += how + "\n" }
-        out += verdict(report) + "\n"
+        let line = verdict(report)
+        switch report.independent {
+        case .some(true): out += style.green(line) + "\n"
+        case .some(false): out += style.red(line) + "\n"
+        case .none: out += style.yellow(line) + "\n"
+        }
         return out
     }
 

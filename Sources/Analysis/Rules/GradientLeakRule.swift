@@ -19,12 +19,46 @@ public struct GradientLeakRule: Rule {
             For shared tensors, give each branch its own modules with copy.deepcopy. For data flowing \
             between branches, feed each branch from the trunk only (or detach the tensor it borrows).
             """,
-        triggeringExamples: [
-            RuleExamples.separateHeads(head2Input: "a")
-        ],
-        nonTriggeringExamples: [
-            RuleExamples.separateHeads()
-        ])
+        triggeringExamples: [RuleExamples.separateHeads(leak: true)],
+        nonTriggeringExamples: [RuleExamples.separateHeads(leak: false)],
+        pytorch: PyTorchExample(
+            triggering: """
+                import torch
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.trunk = nn.Linear(8, 4)
+                        self.head1 = nn.Linear(4, 4)
+                        self.head2 = nn.Linear(4, 4)
+
+                    def forward(self, x):
+                        t = self.trunk(x)
+                        a = self.head1(t)
+                        b = self.head2(t + a)  # head1's output flows into head2
+                        return torch.cat([a, b], dim=1)
+                """,
+            nonTriggering: """
+                import torch
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.trunk = nn.Linear(8, 4)
+                        self.head1 = nn.Linear(4, 4)
+                        self.head2 = nn.Linear(4, 4)
+
+                    def forward(self, x):
+                        t = self.trunk(x)
+                        a = self.head1(t)
+                        b = self.head2(t)  # each head reads the trunk only
+                        return torch.cat([a, b], dim=1)
+                """,
+            commands: RuleExamples.exportAndCheck()))
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map

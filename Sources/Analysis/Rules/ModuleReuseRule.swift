@@ -17,7 +17,34 @@ public struct ModuleReuseRule: Rule {
             """,
         fix: "If each call should have its own weights, give each call site its own module (`copy.deepcopy`).",
         triggeringExamples: [RuleExamples.siamese(sharedEncoder: true)],
-        nonTriggeringExamples: [RuleExamples.siamese(sharedEncoder: false)])
+        nonTriggeringExamples: [RuleExamples.siamese(sharedEncoder: false)],
+        pytorch: PyTorchExample(
+            triggering: """
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.encoder = nn.Linear(8, 4)
+
+                    def forward(self, a, b):
+                        return self.encoder(a) - self.encoder(b)  # one encoder, two calls
+                """,
+            nonTriggering: """
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.encoder = nn.Linear(8, 4)
+                        self.encoder2 = nn.Linear(8, 4)
+
+                    def forward(self, a, b):
+                        return self.encoder(a) - self.encoder2(b)
+                """,
+            commands: RuleExamples.exportAndCheck(inputs: "--input 2x8 --input 2x8")))
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph
@@ -61,7 +88,7 @@ public struct ModuleReuseRule: Rule {
             // The calls: the readers of the most-read weight inside the module.
             let weight = weights.filter { s in storages[s].names.contains { modulePath($0, isWithin: top) } }.max { storages[$0].readers.count < storages[$1].readers.count }
             let places = (weight.map { storages[$0].readers } ?? []).map { NodeRef($0, in: graph) }
-            let evidence = Evidence.ModuleReuse(module: top, type: types[top], calls: times, declared: declared, places: places)
+            let evidence = Evidence.ModuleReuse(module: top, type: types[top].flatMap { $0.isEmpty ? nil : $0 }, calls: times, declared: declared, places: places)
             return Finding(severity: .info, evidence: .moduleReuse(evidence))
         }
     }

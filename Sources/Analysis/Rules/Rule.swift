@@ -13,6 +13,16 @@ public struct RuleDescription: Sendable {
     public var fix: String
     public var triggeringExamples: [String]
     public var nonTriggeringExamples: [String]
+    /// The first example of each kind as the PyTorch a user writes (a pytest runs it against real torch).
+    public var pytorch: PyTorchExample
+}
+
+/// A rule's example in PyTorch: `example.py` defining `Model` that triggers the rule, the same file that
+/// does not, and the shell commands that check it (from the folder holding `example.py`).
+public struct PyTorchExample: Sendable {
+    public var triggering: String
+    public var nonTriggering: String
+    public var commands: [String]
 }
 
 /// Everything the rules share about one graph, computed once.

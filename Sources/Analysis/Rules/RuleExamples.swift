@@ -1,30 +1,55 @@
-/// The tiny models the rules' examples are written in: a trunk, two heads, their outputs concatenated.
-/// `heads` gives the two head entries of `children`; `head2Input` is what head2 is called on (the trunk's
-/// output `t`, or head1's output `a`).
+/// The tiny models the rules' examples are written in, each the model spec of a PyTorch `Model` the rule's
+/// description also gives as code: a trunk and heads whose outputs are concatenated.
 enum RuleExamples {
-    static func twoHeads(lets: String = "", heads: String, head2Input: String = "t", branches: String = "") -> String {
+    /// A trunk and two heads reading its output; `heads` gives the two head entries of `children`.
+    static func twoHeads(lets: String = "", heads: String) -> String {
         """
         {
           "format": "graphcheck.model", "version": 1, "mode": "train",
           "let": {\(lets)},
-          "model": {"type": "Module", "class": "TwoHeads",
+          "model": {"type": "Module", "class": "Model",
             "children": {"trunk": {"type": "Linear", "in_features": 8, "out_features": 4}, \(heads)},
             "forward": {"inputs": ["x"], "body": [
               {"out": "t", "call": "trunk", "args": ["x"]},
               {"out": "a", "call": "head1", "args": ["t"]},
-              {"out": "b", "call": "head2", "args": ["\(head2Input)"]},
+              {"out": "b", "call": "head2", "args": ["t"]},
               {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}
             ], "outputs": ["y"]}},
-          "inputs": [{"name": "x", "shape": [2, 8]}]\(branches.isEmpty ? "" : ",\n  \"branches\": [\(branches)]")
+          "inputs": [{"name": "x", "shape": [2, 8]}]
         }
         """
     }
 
-    /// Two heads built separately and declared as the branches; head2 is called on `head2Input`.
-    static func separateHeads(head2Input: String = "t") -> String {
-        twoHeads(
-            heads: #""head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}"#,
-            head2Input: head2Input, branches: #""head1", "head2""#)
+    /// Two heads built separately; head2 reads the trunk's output, or (`leak`) the trunk's output plus head1's.
+    static func separateHeads(leak: Bool) -> String {
+        """
+        {
+          "format": "graphcheck.model", "version": 1, "mode": "train",
+          "model": {"type": "Module", "class": "Model",
+            "children": {"trunk": {"type": "Linear", "in_features": 8, "out_features": 4},
+              "head1": {"type": "Linear", "in_features": 4, "out_features": 4}, "head2": {"type": "Linear", "in_features": 4, "out_features": 4}},
+            "forward": {"inputs": ["x"], "body": [
+              {"out": "t", "call": "trunk", "args": ["x"]},
+              {"out": "a", "call": "head1", "args": ["t"]},\(leak ? "\n      {\"out\": \"m\", \"op\": \"add\", \"args\": [\"t\", \"a\"]}," : "")
+              {"out": "b", "call": "head2", "args": ["\(leak ? "m" : "t")"]},
+              {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}
+            ], "outputs": ["y"]}},
+          "inputs": [{"name": "x", "shape": [2, 8]}]
+        }
+        """
+    }
+
+    /// The commands that check `example.py` through the PyTorch exporter.
+    static func exportAndCheck(inputs: String = "--input 2x8") -> [String] {
+        ["python -m graphcheck_torch example:Model \(inputs) -o model.json", "graphcheck model.json"]
+    }
+
+    /// The commands that check `example.py` through an ONNX export.
+    static func onnxExportAndCheck(dynamo: Bool) -> [String] {
+        [
+            "python -c \"import torch, example; torch.onnx.export(example.Model(), (torch.randn(2, 8),), 'model.onnx', dynamo=\(dynamo ? "True" : "False"))\"",
+            "graphcheck model.onnx",
+        ]
     }
 
     /// A trunk and three heads reading its output; head1's own forward applies ReLU to its input first,
@@ -33,7 +58,7 @@ enum RuleExamples {
         """
         {
           "format": "graphcheck.model", "version": 1, "mode": "train",
-          "model": {"type": "Module", "class": "ThreeHeads",
+          "model": {"type": "Module", "class": "Model",
             "children": {
               "trunk": {"type": "Linear", "in_features": 8, "out_features": 4},
               "head1": {"type": "Module", "class": "ReluHead", "children": {"fc": {"type": "Linear", "in_features": 4, "out_features": 2}},
@@ -63,7 +88,7 @@ enum RuleExamples {
         return """
             {
               "format": "graphcheck.model", "version": 1, "mode": "train",
-              "model": {"type": "Module", "class": "Siamese", "children": {\(children)},
+              "model": {"type": "Module", "class": "Model", "children": {\(children)},
                 "forward": {"inputs": ["a", "b"], "body": [
                   {"out": "ea", "call": "encoder", "args": ["a"]},
                   {"out": "eb", "call": "\(second)", "args": ["b"]},

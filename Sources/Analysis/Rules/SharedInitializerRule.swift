@@ -21,7 +21,41 @@ public struct SharedInitializerRule: Rule {
             model's TensorBoard event file; both keep which tensors are the same object.
             """,
         triggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "a")],
-        nonTriggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b")])
+        nonTriggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b")],
+        pytorch: PyTorchExample(
+            triggering: """
+                import copy
+
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.trunk = nn.Linear(8, 4)
+                        self.head1 = nn.Linear(4, 2)
+                        self.head2 = copy.deepcopy(self.head1)  # equal values: the exporter keeps one initializer
+
+                    def forward(self, x):
+                        t = self.trunk(x)
+                        return self.head1(t), self.head2(t)
+                """,
+            nonTriggering: """
+                from torch import nn
+
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.trunk = nn.Linear(8, 4)
+                        self.head1 = nn.Linear(4, 2)
+                        self.head2 = nn.Linear(4, 2)  # its own random values
+
+                    def forward(self, x):
+                        t = self.trunk(x)
+                        return self.head1(t), self.head2(t)
+                """,
+            commands: RuleExamples.onnxExportAndCheck(dynamo: false)))
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map

@@ -70,7 +70,7 @@ def test_every_rules_example_report_validates(graphcheck_binary, tmp_path):
     rules = rule_ids(graphcheck_binary)
     assert len(rules) >= 7
     for rule in rules:
-        page = subprocess.run([graphcheck_binary, "explain", rule], capture_output=True, text=True, check=True).stdout
+        page = subprocess.run([graphcheck_binary, "explain", rule, "--format", "markdown"], capture_output=True, text=True, check=True).stdout
         example = re.search(r"```json\n(.*?)```", page, re.S).group(1)
         path = tmp_path / f"{rule}.json"
         path.write_text(example)
