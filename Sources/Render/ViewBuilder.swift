@@ -24,7 +24,7 @@ private struct Builder {
 
     var view = ViewGraph()
     var owner: [String?] = []
-    var region: [Int] = []
+    var region: [Region] = []
     var element: [Int] = []
     var boxes: [String: Int] = [:]
     var storageNode: [Int: Int] = [:]
@@ -160,12 +160,12 @@ private struct Builder {
 
         var inputNode: [ValueID: Int] = [:]
         for input in graph.inputs {
-            inputNode[input] = add(.input, ["input", shapeText(graph[input].shape) ?? "?"], owner: nil, region: BranchMap.trunk)
+            inputNode[input] = add(.input, ["input", shapeText(graph[input].shape) ?? "?"], owner: nil, region: .trunk)
         }
-        var regionsOfBox: [Int: Set<Int>] = [:]
+        var regionsOfBox: [Int: Set<Region>] = [:]
         var boxContents: [Int: (ops: Int, parameters: Set<Int>)] = [:]
         for (index, node) in graph.nodes.enumerated() {
-            let r = map?.region[index] ?? BranchMap.trunk
+            let r = map?.region[index] ?? .trunk
             if let path = box(for: node.module, depth: depth) {
                 if let existing = boxes[path] {
                     element.append(existing)
@@ -184,7 +184,7 @@ private struct Builder {
                 element.append(add(.op, [node.op + (node.inplace ? "_" : "")], owner: node.module, region: r))
             }
         }
-        for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : BranchMap.trunk }
+        for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : .trunk }
         for (path, id) in boxes {
             let contents = boxContents[id]!
             view.nodes[id].lines = boxLines(path, ops: contents.ops, parameters: contents.parameters)
@@ -194,12 +194,12 @@ private struct Builder {
             if let path = box(for: parent(home), depth: depth), let id = boxes[path] {
                 storageNode[s] = id
             } else {
-                storageNode[s] = add(.storage, [graph.storages[s].attributeName], owner: parent(home), region: map?.home[s] ?? BranchMap.trunk)
+                storageNode[s] = add(.storage, [graph.storages[s].attributeName], owner: parent(home), region: map?.home[s].map(Region.branch) ?? .trunk)
             }
         }
         var outputNodes: [Int] = []
         for output in graph.outputs {
-            outputNodes.append(add(.output, ["output", shapeText(graph[output].shape) ?? "?"], owner: nil, region: BranchMap.trunk))
+            outputNodes.append(add(.output, ["output", shapeText(graph[output].shape) ?? "?"], owner: nil, region: .trunk))
         }
         addEdges(inputNode: inputNode, outputNodes: outputNodes, storages: storages)
         anchorIsolatedOps()
@@ -211,7 +211,7 @@ private struct Builder {
         return view
     }
 
-    mutating func add(_ kind: ViewGraph.NodeKind, _ lines: [String], owner path: String?, region r: Int) -> Int {
+    mutating func add(_ kind: ViewGraph.NodeKind, _ lines: [String], owner path: String?, region r: Region) -> Int {
         view.nodes.append(ViewGraph.Node(kind: kind, lines: lines))
         owner.append(path.flatMap { $0.isEmpty ? nil : $0 })
         region.append(r)
@@ -271,7 +271,7 @@ private struct Builder {
         }
         for key in order {
             let (from, to) = (key[0], key[1])
-            let cross = report != nil && region[from] >= 0 && region[to] >= 0 && region[from] != region[to]
+            let cross = report != nil && region[from].branch != nil && region[to].branch != nil && region[from] != region[to]
             var label: String?
             if let list = values[key] {
                 label = list.count == 1 ? shapeText(graph[list[0]].shape) : "\(list.count) tensors"

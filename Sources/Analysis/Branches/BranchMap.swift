@@ -8,14 +8,11 @@ import GraphIR
 /// depend on several are where the branches join. A `.detach()` passes values on but no dependency: a head
 /// that reads another's detached tensor is not tied to it in training.
 public struct BranchMap: Sendable {
-    public static let trunk = -1
-    public static let join = -2
-
     /// Branch names (each a module prefix), and every prefix of each branch.
     public let branches: [String]
     public let prefixes: [[String]]
-    /// Per node: branch index, `trunk` or `join`.
-    public let region: [Int]
+    /// Per node: its branch, the trunk, or a join.
+    public let region: [Region]
     /// Per node: the branches whose data it depends on (itself included).
     public let ancestry: [BranchSet]
     /// Per storage: branches with a name under their prefix.
@@ -33,7 +30,7 @@ public struct BranchMap: Sendable {
         let branches = given.map(\.prefixes)
         self.branches = given.map(\.name)
         self.prefixes = branches
-        var region = [Int](repeating: BranchMap.trunk, count: graph.nodes.count)
+        var region = [Region](repeating: .trunk, count: graph.nodes.count)
         var ancestry = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
         for (index, node) in graph.nodes.enumerated() {
@@ -45,12 +42,12 @@ public struct BranchMap: Sendable {
             let detached = node.properties.contains(.cutsGradient)
             if detached { mask = BranchSet() }
             if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
-                region[index] = own
+                region[index] = .branch(own)
                 mask.insert(own)
             } else if let only = mask.only {
-                region[index] = only
+                region[index] = .branch(only)
             } else if mask.count >= 2 {
-                region[index] = BranchMap.join
+                region[index] = .join
             }
             ancestry[index] = detached ? BranchSet() : mask
         }
@@ -65,8 +62,7 @@ public struct BranchMap: Sendable {
                 if let b { namedIn[index].insert(b) }
                 if n == 0 { home[index] = b }
             }
-            for node in storage.readers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
-            for node in storage.writers where region[node.index] >= 0 { usedBy[index].insert(region[node.index]) }
+            for node in storage.readers + storage.writers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
         }
         self.region = region
         self.ancestry = ancestry

@@ -79,11 +79,10 @@ public struct CrossBranchDependencyRule: Rule {
         var found = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
         for (index, node) in graph.nodes.enumerated() {
-            let j = map.region[index]
             let target = NodeID(index)
-            if j >= 0 {
+            if let j = map.region[index].branch {
                 for v in node.valueInputs {
-                    guard let p = graph[v].producer?.index, map.region[p] != j else { continue }
+                    guard let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
                     for i in map.ancestry[p] where i != j {
                         found.add(
                             .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),
@@ -110,7 +109,7 @@ public struct CrossBranchDependencyRule: Rule {
                     }
                 }
             }
-            for s in node.writes { lastWriter[s.index] = j >= 0 ? j : nil }
+            for s in node.writes { lastWriter[s.index] = map.region[index].branch }
         }
         guard !found.edges.isEmpty else { return [] }
         let evidence = Evidence.CrossBranchDependency(

@@ -68,10 +68,9 @@ public struct GradientLeakRule: Rule {
         let outputs = Set(graph.outputs)
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
             let node = graph.nodes[index]
-            let j = map.region[index]
-            if j >= 0 {
+            if let j = map.region[index].branch {
                 let exits = node.outputs.contains { v in
-                    outputs.contains(v) || graph[v].uses.contains { map.region[$0.node.index] != j }
+                    outputs.contains(v) || graph[v].uses.contains { map.region[$0.node.index] != .branch(j) }
                 }
                 if exits { reaches[index].insert(j) }
             }
@@ -127,8 +126,7 @@ public struct GradientLeakRule: Rule {
         var places: [NodeRef] = []
         var placed = BranchSet()
         for reader in parameters.flatMap({ graph[$0].readers }).sorted() {
-            let b = map.region[reader.index]
-            guard b >= 0, !placed.contains(b) else { continue }
+            guard let b = map.region[reader.index].branch, !placed.contains(b) else { continue }
             placed.insert(b)
             places.append(NodeRef(reader, in: graph))
         }

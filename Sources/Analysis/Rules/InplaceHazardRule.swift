@@ -69,23 +69,23 @@ public struct InplaceHazardRule: Rule {
             // version in another branch (frontends that follow the tensor object) both see the mutation.
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
             // An op written as a head's argument (`self.head1(F.relu_(t))`) is that head's, wherever it runs.
-            let region = map.region[index] >= 0 ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)) ?? map.region[index]
+            let region = map.region[index].branch != nil ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)).map(Region.branch) ?? map.region[index]
             // Earlier readers in another branch that compute with a parameter (linear, conv) saved the
             // tensor for their backward pass, which the overwrite breaks ("modified by an inplace operation").
             if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && !graph[use.node].storageInputs.isEmpty {
                     let other = map.region[use.node.index]
-                    if other >= 0 && other != region { readers.append(use.node) }
+                    if other.branch != nil && other != region { readers.append(use.node) }
                 }
             }
-            if region >= 0, let result = node.outputs.first {
-                for use in graph[result].uses where map.region[use.node.index] != region && map.region[use.node.index] >= 0 {
+            if region.branch != nil, let result = node.outputs.first {
+                for use in graph[result].uses where map.region[use.node.index] != region && map.region[use.node.index].branch != nil {
                     readers.append(use.node)
                 }
             }
             guard !readers.isEmpty else { continue }
             var involved = BranchSet()
-            for r in readers + [NodeID(index)] where map.region[r.index] >= 0 { involved.insert(map.region[r.index]) }
+            for r in readers + [NodeID(index)] { if let b = map.region[r.index].branch { involved.insert(b) } }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
                 timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved))

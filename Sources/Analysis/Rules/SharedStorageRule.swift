@@ -103,7 +103,7 @@ public struct SharedStorageRule: Rule {
         for s in storages {
             for op in graph[s].readers + graph[s].writers where set.contains(map.region[op.index]) {
                 edges += 1
-                let b = map.region[op.index]
+                let b = map.region[op.index].branch!
                 if firstReader[b].map({ op < $0 }) ?? true { firstReader[b] = op }
             }
         }
