@@ -30,12 +30,7 @@ public struct AllowedSharing: Sendable {
     /// Whether `pattern` matches `name` or one of the module paths it lies under.
     private func covers(_ pattern: String, _ name: String) -> Bool {
         if glob(pattern, name) { return true }
-        var path = Substring(name)
-        while let dot = path.lastIndex(of: ".") {
-            path = path[..<dot]
-            if glob(pattern, path) { return true }
-        }
-        return false
+        return ModulePath.ancestors(of: name).contains { glob(pattern, $0) }
     }
 }
 

@@ -86,7 +86,7 @@ public struct Storage: Sendable {
     /// The last dotted component of the home name (`running_mean`, `weight`).
     public var attributeName: String {
         guard let name = names.first else { return "" }
-        return name.split(separator: ".").last.map(String.init) ?? name
+        return String(ModulePath.split(tensor: name).attribute)
     }
 }
 

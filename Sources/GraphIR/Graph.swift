@@ -57,13 +57,3 @@ public enum StorageIdentity: String, Sendable {
     /// Whether every tensor sharing memory with another is known to: only then can "no sharing" be a pass.
     public var recordsStorage: Bool { self == .exact }
 }
-
-/// Whether `path` is `prefix` itself or lies below it in the module tree (`a.b` is under `a`, `ab` is not).
-/// Compares bytes: module paths are identifiers, and this runs for every op against every branch.
-public func modulePath(_ path: String, isWithin prefix: String) -> Bool {
-    let path = path.utf8, prefix = prefix.utf8
-    if prefix.isEmpty { return true }
-    guard path.count >= prefix.count, path.starts(with: prefix) else { return false }
-    if path.count == prefix.count { return true }
-    return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: ".")
-}

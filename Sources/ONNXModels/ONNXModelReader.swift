@@ -105,7 +105,7 @@ struct ONNXGraphImporter {
                 valueOf[output] = v
                 outputs.append(v)
             }
-            let path = node.module ?? readNames.first.map(ownerPath) ?? ""
+            let path = node.module ?? readNames.first.map { String(ModulePath.split(tensor: $0).module) } ?? ""
             if !path.isEmpty && moduleTypes[path] == nil {
                 modules.append(path)
                 moduleTypes[path] = node.moduleType
@@ -189,12 +189,6 @@ struct ONNXGraphImporter {
         case .failure(let cycle):
             throw InputError(location: "node '\(nodes[cycle.item].name)'", message: "the graph has a cycle through this node")
         }
-    }
-
-    /// The module path an initializer name hangs under (`branch1.norm5` for `branch1.norm5.weight`).
-    private func ownerPath(_ name: String) -> String {
-        guard let dot = name.lastIndex(of: ".") else { return "" }
-        return String(name[..<dot])
     }
 
     private func canonical(_ op: String, weightRank: Int?, readsInitializer: Bool) -> String {

@@ -40,11 +40,9 @@ private struct Builder {
         var counts: [String: Int] = [:]
         var deepest = 0
         for node in graph.nodes where !node.module.isEmpty {
-            var path = Substring(node.module)
             var depth = 1
-            counts[String(path), default: 0] += 1
-            while let dot = path.lastIndex(of: ".") {
-                path = path[..<dot]
+            counts[node.module, default: 0] += 1
+            for path in ModulePath.ancestors(of: node.module) {
                 counts[String(path), default: 0] += 1
                 depth += 1
             }
@@ -357,10 +355,7 @@ func prefixes(_ path: String) -> [String] {
 }
 
 /// The module path a tensor name or op path hangs under (`a.b` for `a.b.weight`; "" at the top).
-func parent(_ path: String) -> String {
-    guard let dot = path.lastIndex(of: ".") else { return "" }
-    return String(path[..<dot])
-}
+func parent(_ path: String) -> String { String(ModulePath.split(tensor: path).module) }
 
 func shapeText(_ shape: [Int]?) -> String? {
     guard let shape else { return nil }

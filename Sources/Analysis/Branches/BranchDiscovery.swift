@@ -201,7 +201,7 @@ struct ModuleReach {
 
     private mutating func intern(_ path: String) -> Int {
         if let i = index[path] { return i }
-        let up = path.lastIndex(of: ".").map { String(path[..<$0]) } ?? ""
+        let up = String(ModulePath.parent(of: path) ?? "")
         let p = intern(up)
         let i = paths.count
         index[path] = i

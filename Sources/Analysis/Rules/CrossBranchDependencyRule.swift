@@ -86,7 +86,7 @@ public struct CrossBranchDependencyRule: Rule {
                     for i in map.ancestry[p] where i != j {
                         found.add(
                             .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),
-                            module: topModule(graph.nodes[p].module, under: map.branches[i]))
+                            module: ModulePath.child(of: map.branches[i], containing: graph.nodes[p].module))
                     }
                 }
                 // One edge per (op, tensor): state when another branch's forward last wrote the tensor,
@@ -99,12 +99,12 @@ public struct CrossBranchDependencyRule: Rule {
                 for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity.separatesEqualTensors {
                     if let w = lastWriter[s.index], w != j {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
-                        found.add(.init(kind: .state, source: w, target: j, producer: nil, storage: s, consumer: target), module: topModule(name, under: map.branches[w]))
+                        found.add(.init(kind: .state, source: w, target: j, producer: nil, storage: s, consumer: target), module: ModulePath.child(of: map.branches[w], containing: name))
                         found.storages.insert(s.index)
                     } else if let h = map.home[s.index], h != j {
                         found.add(
                             .init(kind: .parameter, source: h, target: j, producer: nil, storage: s, consumer: target),
-                            module: topModule(graph[s].names[0], under: map.branches[h]))
+                            module: ModulePath.child(of: map.branches[h], containing: graph[s].names[0]))
                         found.storages.insert(s.index)
                     }
                 }
@@ -248,12 +248,4 @@ extension Evidence {
                     : "feed each branch from the trunk only, not from another branch's tensors")
         }
     }
-}
-
-/// `prefix.child` for a name under `prefix`: the top-level module of a branch that a name lies in.
-func topModule(_ name: String, under prefix: String) -> String {
-    guard modulePath(name, isWithin: prefix), name.count > prefix.count else { return name }
-    let rest = prefix.isEmpty ? Substring(name) : name.dropFirst(prefix.count + 1)
-    guard let component = rest.split(separator: ".").first else { return prefix }
-    return prefix.isEmpty ? String(component) : "\(prefix).\(component)"
 }

@@ -118,7 +118,7 @@ public struct GradientLeakRule: Rule {
         } else {
             let owner = map.branches[owners.only!]
             for s in parameters {
-                let module = topModule(graph[s].names[0], under: owner)
+                let module = ModulePath.child(of: owner, containing: graph[s].names[0])
                 if !modules.contains(module) { modules.append(module) }
             }
         }

@@ -61,12 +61,8 @@ public struct MergedBranchRule: Rule {
         guard graph.storageIdentity == .name else { return [] }
         var withOps = Set<String>()
         for node in graph.nodes {
-            var path = Substring(node.module)
-            withOps.insert(String(path))
-            while let dot = path.lastIndex(of: ".") {
-                path = path[..<dot]
-                withOps.insert(String(path))
-            }
+            withOps.insert(node.module)
+            for path in ModulePath.ancestors(of: node.module) { withOps.insert(String(path)) }
         }
         // (module without ops, module whose ops read its tensors) → tensors
         var merged: OrderedDictionary<[String], [StorageID]> = [:]

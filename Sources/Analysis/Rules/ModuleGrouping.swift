@@ -45,9 +45,7 @@ final class ModuleGrouping: Sendable {
             if made.instanceByPath.isEmpty {
                 for (index, storage) in graph.storages.enumerated() {
                     for name in storage.names {
-                        var path = Substring(name)
-                        while let dot = path.lastIndex(of: ".") {
-                            path = path[..<dot]
+                        for path in ModulePath.ancestors(of: name) {
                             made.contentsByPath[String(path), default: [:]][String(name.dropFirst(path.count + 1))] = index
                         }
                         made.contentsByPath["", default: [:]][name] = index

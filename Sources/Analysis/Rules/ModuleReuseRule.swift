@@ -71,10 +71,8 @@ public struct ModuleReuseRule: Rule {
         var reported: [String] = []
         for module in calls.keys.sorted() {
             var top = module
-            var components = module.split(separator: ".").map(String.init)
-            while components.count > 1 {
-                components.removeLast()
-                let parent = components.joined(separator: ".")
+            for ancestor in ModulePath.ancestors(of: module) {
+                let parent = String(ancestor)
                 guard !["ModuleList", "ModuleDict"].contains(types[parent] ?? ""),
                     leaves.filter({ modulePath($0, isWithin: parent) }).allSatisfy({ calls[$0] != nil })
                 else { break }

@@ -74,7 +74,7 @@ public struct SharedInitializerRule: Rule {
         for s in storages {
             let name = graph[s].names[0]
             let home = context.map.home[s.index].map { context.map.branches[$0] }
-            counts[home.map { topModule(name, under: $0) } ?? String(name.split(separator: ".").first ?? ""), default: 0] += 1
+            counts[home.map { ModulePath.child(of: $0, containing: name) } ?? String(name.split(separator: ".").first ?? ""), default: 0] += 1
         }
         let modules = counts.map { Evidence.SharedInitializer.Module(path: $0.key, initializers: $0.value) }
         let evidence = Evidence.SharedInitializer(

@@ -96,7 +96,7 @@ public struct SharedStorageRule: Rule {
         var statisticsModules = Set<String>()
         for s in storages where graph[s].isRunningStatistic {
             if !statistics.contains(graph[s].attributeName) { statistics.append(graph[s].attributeName) }
-            statisticsModules.insert(graph[s].names[0].split(separator: ".").dropLast().joined(separator: "."))
+            statisticsModules.insert(String(ModulePath.split(tensor: graph[s].names[0]).module))
         }
         var edges = 0
         var firstReader = [NodeID?](repeating: nil, count: map.branches.count)
