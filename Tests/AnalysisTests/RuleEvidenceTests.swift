@@ -1,0 +1,235 @@
+import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Each rule on graphs written op by op (no tracer in between, so a tracer bug cannot fail these), with
+/// what it must find asserted as evidence: positive and negative cases, the rule's executable spec.
+@Suite struct RuleEvidenceTests {
+    /// A trunk and two heads reading its output, the heads' results concatenated; `head2` builds head2's op.
+    func twoHeads(
+        mode: Mode = .train, prepare: (inout SmallGraph) -> Void = { _ in },
+        head2: (inout SmallGraph) -> Void = { $0.layer("b", "head2.fc", ["t"]) }
+    ) -> Graph {
+        var g = SmallGraph(inputs: ["x"], mode: mode)
+        prepare(&g)
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc", ["t"])
+        head2(&g)
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    func check(_ rule: some Rule, _ graph: Graph, branches: [String] = ["head1", "head2"]) -> [Finding] {
+        rule.check(AnalysisContext(graph: graph, branches: branches))
+    }
+
+    // MARK: shared-storage
+
+    @Test func oneWeightUnderTwoHeadsIsSharedStorage() throws {
+        let graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })
+        let found = check(SharedStorageRule(), graph)
+        let evidence = try #require(found.first?.sharedStorage)
+        #expect(found.count == 1 && found[0].severity == .error)
+        #expect(evidence.branches == ["head1", "head2"])
+        #expect(evidence.storages.map(\.names) == [["head1.fc.weight", "head2.fc.weight"]])
+        // Without a module table, modules holding the same tensors under the same names are one group.
+        #expect(evidence.groups.map(\.paths) == [["head1", "head2"]])
+        #expect(evidence.cause == .reusedTensors, "no module table says the modules are one object")
+        #expect(evidence.places.map(\.module) == ["head1.fc", "head2.fc"])
+        #expect(evidence.runningStatistics.isEmpty)
+    }
+
+    @Test func oneModuleObjectUnderTwoNamesIsSaidSo() throws {
+        var graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })
+        graph.modules = [
+            ModuleInfo(path: "", type: "Model", instance: "m"), ModuleInfo(path: "head1", type: "Linear", instance: "h"),
+            ModuleInfo(path: "head2", type: "Linear", instance: "h"),
+        ]
+        let evidence = try #require(check(SharedStorageRule(), graph).first?.sharedStorage)
+        #expect(evidence.cause == .oneObject)
+    }
+
+    @Test func sharedBatchNormStatisticsAreNamed() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["head1.bn.running_mean", "head2.bn.running_mean"], kind: .buffer)
+        g.layer("t", "trunk", ["x"])
+        g.op("a", "batch_norm", in: "head1.bn", ["t"], weights: ["head1.bn.running_mean"])
+        g.op("b", "batch_norm", in: "head2.bn", ["t"], weights: ["head2.bn.running_mean"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let evidence = try #require(check(SharedStorageRule(), g.graph).first?.sharedStorage)
+        #expect(evidence.runningStatistics == ["running_mean"] && evidence.statisticsModules == 1)
+        #expect(evidence.storages.map(\.kind) == [.buffer])
+    }
+
+    @Test func separateWeightsAreNotShared() {
+        #expect(check(SharedStorageRule(), twoHeads()).isEmpty)
+    }
+
+    // MARK: cross-branch-dependency and gradient-leak
+
+    /// head2 reads head1's output: one data edge, and head2's loss reaches head1's weight.
+    func leaking(detached: Bool = false) -> Graph {
+        twoHeads(head2: { g in
+            if detached {
+                g.op("d", "detach", in: "", ["a"])
+                g.layer("b", "head2.fc", ["d"])
+            } else {
+                g.layer("b", "head2.fc", ["a"])
+            }
+        })
+    }
+
+    @Test func aHeadReadingAnothersOutputIsADataEdge() throws {
+        let cross = try #require(check(CrossBranchDependencyRule(), leaking()).first?.crossBranchDependency)
+        #expect(cross.pairs == [.init(source: "head1", target: "head2", data: 1)])
+        let edge = try #require(cross.edges.first)
+        #expect(cross.nodes[edge.producer!.index]?.module == "head1.fc" && cross.nodes[edge.consumer.index]?.module == "head2.fc")
+        #expect(cross.places.map(\.module) == ["head2.fc"])
+    }
+
+    /// Both heads' BatchNorms are one module: head2 reads statistics head1's forward wrote.
+    @Test func stateOneHeadWroteIsAStateEdge() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["head1.bn.running_mean", "head2.bn.running_mean"], kind: .buffer)
+        g.layer("t", "trunk", ["x"])
+        g.op("a", "batch_norm", in: "head1.bn", ["t"], weights: ["head1.bn.running_mean"], writes: ["head1.bn.running_mean"])
+        g.op("b", "batch_norm", in: "head2.bn", ["t"], weights: ["head2.bn.running_mean"], writes: ["head2.bn.running_mean"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let cross = try #require(check(CrossBranchDependencyRule(), g.graph).first?.crossBranchDependency)
+        #expect(cross.pairs == [.init(source: "head1", target: "head2", state: 1)])
+        #expect(cross.storages.map(\.name) == ["head1.bn.running_mean"])
+    }
+
+    /// A tensor named after head1 that head2 reads (TensorBoard draws the edge from head1): a parameter edge.
+    @Test func aTensorNamedAfterAnotherHeadIsAParameterEdge() throws {
+        let graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })
+        let cross = try #require(check(CrossBranchDependencyRule(), graph).first?.crossBranchDependency)
+        #expect(cross.pairs == [.init(source: "head1", target: "head2", parameter: 1)])
+    }
+
+    @Test func headsReadingTheTrunkOnlyHaveNoCrossEdges() {
+        #expect(check(CrossBranchDependencyRule(), twoHeads()).isEmpty)
+        #expect(check(GradientLeakRule(), twoHeads()).isEmpty)
+    }
+
+    @Test func head2sLossReachesHead1sWeight() throws {
+        let leak = try #require(check(GradientLeakRule(), leaking()).first?.gradientLeak)
+        #expect(leak.owners == ["head1"] && leak.foreign == ["head2"] && leak.reached == ["head1", "head2"])
+        #expect(leak.parameters.map(\.name) == ["head1.fc.weight"])
+        #expect(leak.modules == ["head1.fc"])
+    }
+
+    @Test func throughDetachNoGradientLeaks() {
+        #expect(check(GradientLeakRule(), leaking(detached: true)).isEmpty)
+    }
+
+    // MARK: inplace-hazard
+
+    /// head1 applies ReLU in place to the trunk's output, then head2 reads it.
+    @Test func anInPlaceOpOnSharedFeaturesIsAHazard() throws {
+        #expect(check(InplaceHazardRule(), twoHeads()).isEmpty, "no in-place op")
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.op("r", "relu", in: "head1.act", ["t"], inplace: true)
+        g.layer("a", "head1.fc", ["r"])
+        g.layer("b", "head2.fc", ["t"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let hazard = try #require(check(InplaceHazardRule(), g.graph).first?.inplaceHazard)
+        #expect([hazard.node.op, hazard.node.module] == ["relu", "head1.act"])
+        #expect(hazard.timing == .readAfter)
+        #expect(hazard.readers.map(\.module) == ["head2.fc"])
+        #expect(hazard.branches == ["head1", "head2"])
+    }
+
+    /// The in-place head runs last: head2 saved the tensor for its backward before the overwrite.
+    @Test func anInPlaceOpAfterAnotherHeadSavedTheTensorBreaksBackward() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("b", "head2.fc", ["t"])
+        g.op("r", "relu", in: "head1.act", ["t"], inplace: true)
+        g.layer("a", "head1.fc", ["r"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let hazard = try #require(check(InplaceHazardRule(), g.graph).first?.inplaceHazard)
+        #expect(hazard.timing == .savedForBackward && hazard.readers.map(\.module) == ["head2.fc"])
+    }
+
+    @Test func anInPlaceOpOnATensorNothingElseReadsIsFine() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("h", "head1.fc1", ["t"])
+        g.op("r", "relu", in: "head1.act", ["h"], inplace: true)
+        g.layer("a", "head1.fc2", ["r"])
+        g.layer("b", "head2.fc", ["t"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        #expect(check(InplaceHazardRule(), g.graph).isEmpty)
+    }
+
+    // MARK: module-reuse
+
+    func siamese(shared: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["p", "q"])
+        g.layer("ep", "encoder", ["p"])
+        if shared {
+            g.op("eq", "linear", in: "encoder", ["q"], weights: ["encoder.weight"])
+        } else {
+            g.layer("eq", "encoder2", ["q"])
+        }
+        g.op("d", "sub", in: "", ["ep", "eq"])
+        g.outputs("d")
+        return g.graph
+    }
+
+    @Test func oneEncoderCalledTwiceIsReuse() throws {
+        let found = check(ModuleReuseRule(), siamese(shared: true), branches: [])
+        let reuse = try #require(found.first?.moduleReuse)
+        #expect(found[0].severity == .info)
+        #expect(reuse.module == "encoder" && reuse.calls == 2 && !reuse.declared)
+        #expect(reuse.places.count == 2)
+    }
+
+    @Test func twoEncodersAreNoReuse() {
+        #expect(check(ModuleReuseRule(), siamese(shared: false), branches: []).isEmpty)
+    }
+
+    // MARK: shared-initializer and merged-branch (inputs that know tensors by name)
+
+    func namesOnly(head2Reads: String, head2Module: String = "head2.fc") -> Graph {
+        var g = SmallGraph(inputs: ["x"], mode: .eval)
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc", ["t"])
+        g.op("b", "linear", in: head2Module, ["t"], weights: [head2Reads])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        var graph = g.graph
+        graph.storageIdentity = .name
+        return graph
+    }
+
+    @Test func oneInitializerReadByTwoHeadsCannotBeToldApart() throws {
+        let found = check(SharedInitializerRule(), namesOnly(head2Reads: "head1.fc.weight"))
+        let evidence = try #require(found.first?.sharedInitializer)
+        #expect(found[0].undecidable && found[0].severity == .warning)
+        #expect(evidence.initializers.map(\.name) == ["head1.fc.weight"])
+        #expect(evidence.byModule.map(\.path) == ["head1.fc"])
+        #expect(check(SharedStorageRule(), namesOnly(head2Reads: "head1.fc.weight")).isEmpty, "names are not storage")
+    }
+
+    @Test func separateInitializersAreFine() {
+        #expect(check(SharedInitializerRule(), namesOnly(head2Reads: "head2.fc.weight")).isEmpty)
+    }
+
+    @Test func initializersOfAModuleWithoutOpsReadByAnotherWereMerged() throws {
+        let graph = namesOnly(head2Reads: "head2.fc.weight", head2Module: "head1.fc")
+        let merged = try #require(check(MergedBranchRule(), graph).first?.mergedBranch)
+        #expect([merged.idle, merged.busy] == ["head2", "head1"])
+        #expect(merged.initializers.map(\.name) == ["head2.fc.weight"])
+        #expect(check(MergedBranchRule(), namesOnly(head2Reads: "head2.fc.weight")).isEmpty)
+    }
+}
