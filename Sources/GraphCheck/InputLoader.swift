@@ -31,7 +31,8 @@ public enum InputLoader {
         guard !runs.isEmpty else {
             throw InputError(file: directory, message: "is a directory without a TensorBoard event file (events.out.tfevents.*), in it or in its subfolders")
         }
-        var withGraph: [(run: String, path: String, bytes: [UInt8])] = []
+        var withGraph: [(run: String, path: String)] = []
+        var chosenBytes: [UInt8] = []
         for run in runs.keys.sorted() {
             // The newest file first: event file names start with the time they were written.
             for relative in runs[run]!.sorted(by: { ($0 as NSString).lastPathComponent > ($1 as NSString).lastPathComponent }) {
@@ -40,7 +41,8 @@ public enum InputLoader {
                 let hasGraph: Bool
                 do { hasGraph = try TensorBoardGraphReader.containsGraph(bytes) } catch { throw error.inFile(path) }
                 if hasGraph {
-                    withGraph.append((run, path, bytes))
+                    if withGraph.isEmpty { chosenBytes = bytes }
+                    withGraph.append((run, path))
                     break
                 }
             }
@@ -55,7 +57,7 @@ public enum InputLoader {
                 file: directory,
                 message: "holds \(withGraph.count) runs with a graph (\(names.joined(separator: ", "))): check one run at a time, e.g. `graphcheck \(names[0])`")
         }
-        return try Frontends.read(chosen.bytes, fileName: chosen.path)
+        return try Frontends.read(chosenBytes, fileName: chosen.path)
     }
 
     /// Bytes already in memory, recognised and read as a file called `name` would be.

@@ -1,3 +1,4 @@
+import Foundation
 import FormatSupport
 import GraphIR
 import SwiftProtobuf
@@ -23,15 +24,26 @@ public enum TensorBoardGraphReader {
         return try GraphDefImporter(graph).importGraph()
     }
 
-    /// Whether the event file holds a graph event (checks framing and checksums on the way).
+    /// Whether the event file holds a graph event (checks framing and checksums on the way, but leaves the
+    /// graph itself unparsed: a log directory is searched with this, and only the chosen file is read).
     public static func containsGraph(_ bytes: [UInt8]) throws(InputError) -> Bool {
-        try graphDef(in: bytes) != nil
+        try lastGraphEvent(in: bytes) != nil
     }
 
     /// The last graph event's GraphDef.
     static func graphDef(in bytes: [UInt8]) throws(InputError) -> Tensorboard_GraphDef? {
+        guard let (data, offset) = try lastGraphEvent(in: bytes) else { return nil }
+        do {
+            return try Tensorboard_GraphDef(serializedBytes: data)
+        } catch {
+            throw InputError(location: "byte \(offset)", message: "the graph event's GraphDef does not parse (\(error))")
+        }
+    }
+
+    /// The serialized GraphDef of the last graph event and the byte offset of its record.
+    private static func lastGraphEvent(in bytes: [UInt8]) throws(InputError) -> (Data, Int)? {
         var reader = TFRecordReader(bytes: bytes)
-        var found: Tensorboard_GraphDef?
+        var found: (Data, Int)?
         while let range = try reader.next() {
             let event: Tensorboard_Event
             do {
@@ -39,12 +51,7 @@ public enum TensorBoardGraphReader {
             } catch {
                 throw InputError(location: "byte \(range.lowerBound)", message: "not a TensorBoard event record (\(error))")
             }
-            guard case .graphDef(let data) = event.what else { continue }
-            do {
-                found = try Tensorboard_GraphDef(serializedBytes: data)
-            } catch {
-                throw InputError(location: "byte \(range.lowerBound)", message: "the graph event's GraphDef does not parse (\(error))")
-            }
+            if case .graphDef(let data) = event.what { found = (data, range.lowerBound) }
         }
         return found
     }
