@@ -57,3 +57,9 @@ public enum StorageIdentity: String, Sendable {
     /// Whether every tensor sharing memory with another is known to: only then can "no sharing" be a pass.
     public var recordsStorage: Bool { self == .exact }
 }
+
+extension Graph {
+    /// Whether a `.detach()` would show. ONNX — the one input that knows tensors only by name — drops it
+    /// (it is the identity at inference), so there a detached read between branches looks like any other.
+    public var showsDetach: Bool { storageIdentity != .name }
+}

@@ -221,6 +221,22 @@ import TestSupport
         #expect(check(SharedStorageRule(), namesOnly(head2Reads: "head1.fc.weight")).isEmpty, "names are not storage")
     }
 
+    /// ONNX exporters drop `.detach()`: a head reading another's output there may or may not take gradients
+    /// across, so the data edge is a warning without a verdict, never an error.
+    @Test func aDataEdgeInAnInputWithoutDetachIsUndecided() throws {
+        // head2 reads cat(t, a) (written in the model's forward, as exporters keep it).
+        var graph = twoHeads(head2: { g in
+            g.op("m", "cat", in: "", ["t", "a"])
+            g.layer("b", "head2.fc", ["m"])
+        })
+        graph.storageIdentity = .name
+        let cross = try #require(check(CrossBranchDependencyRule(), graph).first)
+        #expect(cross.severity == .warning && cross.undecidable && cross.crossBranchDependency?.detachUnknown == true)
+        let leak = try #require(check(GradientLeakRule(), graph).first)
+        #expect(leak.severity == .warning && leak.undecidable && leak.gradientLeak?.detachUnknown == true)
+        #expect(check(CrossBranchDependencyRule(), leaking()).first?.undecidable == false, "a trace shows detach: an error")
+    }
+
     @Test func separateInitializersAreFine() {
         #expect(check(SharedInitializerRule(), namesOnly(head2Reads: "head2.fc.weight")).isEmpty)
     }

@@ -114,8 +114,8 @@ public struct CrossBranchDependencyRule: Rule {
         guard !found.edges.isEmpty else { return [] }
         let evidence = Evidence.CrossBranchDependency(
             branchNames: map.branches, edges: found.edges, modules: found.modules,
-            storages: found.storages.sorted().map { StorageRef(StorageID($0), in: graph) }, graph: graph)
-        return [Finding(severity: Self.description.severity, evidence: .crossBranchDependency(evidence))]
+            storages: found.storages.sorted().map { StorageRef(StorageID($0), in: graph) }, detachUnknown: !graph.showsDetach, graph: graph)
+        return [Finding(severity: graph.showsDetach ? Self.description.severity : .warning, evidence: .crossBranchDependency(evidence))]
     }
 }
 
@@ -168,14 +168,17 @@ extension Evidence {
         /// The top-level modules of the source branches the edges come from.
         public var modules: [String]
         public var storages: [StorageRef]
+        /// The input drops `.detach()` (ONNX): data edges may carry values without gradients.
+        public var detachUnknown: Bool
         /// The ops at both ends of the edges, by node index.
         public var nodes: [Int: NodeRef]
 
-        init(branchNames: [String], edges: [Edge], modules: [String], storages: [StorageRef], graph: Graph) {
+        init(branchNames: [String], edges: [Edge], modules: [String], storages: [StorageRef], detachUnknown: Bool, graph: Graph) {
             self.branchNames = branchNames
             self.edges = edges
             self.modules = modules
             self.storages = storages
+            self.detachUnknown = detachUnknown
             var nodes: [Int: NodeRef] = [:]
             for edge in edges {
                 for id in [edge.producer, edge.consumer].compactMap({ $0 }) where nodes[id.index] == nil { nodes[id.index] = NodeRef(id, in: graph) }
@@ -239,6 +242,11 @@ extension Evidence {
             }
             if total.data > 0 {
                 notes.append("values computed in one branch flow into another without going back through the trunk")
+            }
+            if detachUnknown {
+                notes.append(
+                    "ONNX exporters drop `.detach()`, so whether gradients cross with these values cannot be told here; "
+                        + "a graphcheck_torch trace shows it")
             }
             return Wording(
                 message: "ops of \(list(targets)) depend on \(list(sources)): \(kinds.joined(separator: ", "))",

@@ -100,7 +100,8 @@ public struct GradientLeakRule: Rule {
         return leaks.map { key, parameters in
             let declared = key[2] == 1
             let evidence = self.evidence(owners: BranchSet(bits: key[0]), reached: BranchSet(bits: key[1]), parameters, declared: declared, context)
-            return Finding(severity: declared ? .info : Self.description.severity, evidence: .gradientLeak(evidence))
+            let severity: Severity = declared ? .info : evidence.detachUnknown ? .warning : Self.description.severity
+            return Finding(severity: severity, evidence: .gradientLeak(evidence))
         }
     }
 
@@ -133,7 +134,8 @@ public struct GradientLeakRule: Rule {
         return Evidence.GradientLeak(
             branches: map.names(owners.union(reached)), owners: map.names(owners), reached: map.names(reached), foreign: map.names(reached.subtracting(owners)),
             parameters: parameters.map { StorageRef($0, in: graph) }, groups: groups, modules: modules,
-            edgeCount: parameters.reduce(0) { $0 + graph[$1].readers.count }, declared: declared, places: places)
+            edgeCount: parameters.reduce(0) { $0 + graph[$1].readers.count }, declared: declared,
+            detachUnknown: !graph.showsDetach && owners.count == 1, places: places)
     }
 }
 
@@ -156,6 +158,8 @@ extension Evidence {
         public var modules: [String]
         public var edgeCount: Int
         public var declared: Bool
+        /// The gradient would travel along data edges in an input that drops `.detach()` (ONNX).
+        public var detachUnknown: Bool
         public var places: [NodeRef]
 
         public var storages: [StorageRef] { parameters }
@@ -174,10 +178,12 @@ extension Evidence {
                 help = "feed \(list(foreign)) from the trunk only, or `.detach()` the tensor taken from \(owners[0])"
             }
             if declared { message += ", as declared (allow-shared)" }
-            return Wording(
-                message: message, details: details,
-                notes: ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"],
-                help: declared ? nil : help)
+            var notes = ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"]
+            if detachUnknown {
+                message += ", unless the values were detached"
+                notes.append("ONNX exporters drop `.detach()`, so this input cannot tell; a graphcheck_torch trace shows it")
+            }
+            return Wording(message: message, details: details, notes: notes, help: declared ? nil : help)
         }
     }
 }

@@ -3,6 +3,10 @@ the live model (corpus.py). Branches are found automatically. A wrong verdict fa
 an independent model, no pass on one that shares, leaks or overwrites; "cannot decide" (exit 3) is
 allowed only where the model has no heads or is independent.
 
+The same models exported to ONNX (torch.onnx.export, the TorchScript-based exporter) must never give a
+false verdict either: ONNX cannot show storage identity or `.detach()`, so there "cannot decide" is
+allowed everywhere, a pass never happens, and an error must be a real problem.
+
 With GRAPHCHECK_CORPUS_TABLE=FILE the results are also written as the Markdown table of docs/corpus.md.
 """
 import json
@@ -18,6 +22,14 @@ from graphcheck_torch.exporter import export
 
 VERDICT = {0: True, 1: False, 3: None}
 _results = []
+_onnx_results = {}
+_truths = {}
+
+
+def _truth(case):
+    if case.name not in _truths:
+        _truths[case.name] = truth(case)
+    return _truths[case.name]
 
 
 def _check(path):
@@ -33,7 +45,7 @@ def _param(case):
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_corpus_case(case, graphcheck_binary):
-    expected = truth(case)
+    expected = _truth(case)
     model, inputs = case.build()
     with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-") as directory:
         path = os.path.join(directory, "trace.json")
@@ -51,6 +63,35 @@ def test_corpus_case(case, graphcheck_binary):
         assert report["branches"] == case.expect_branches, f"{case.name}: branches"
 
 
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES if not c.meta])
+def test_corpus_case_through_onnx(case, graphcheck_binary):
+    import contextlib
+    import io
+    import warnings
+
+    expected = _truth(case)
+    model, inputs = case.build()
+    model.train(case.train)
+    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-onnx-") as directory:
+        path = os.path.join(directory, "model.onnx")
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, inputs, path, dynamo=False)
+        except RuntimeError as error:
+            # The exporter's own limit (dict outputs of transformers models): nothing for graphcheck to read.
+            assert "Dictionaries and strings" in str(error) or "JIT" in str(error), error
+            _onnx_results[case.name] = "export fails (dict outputs)"
+            return
+        code, report = _check(path)
+    verdict = VERDICT[code]
+    rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
+    _onnx_results[case.name] = f"{code}" + (f": {', '.join(rules)}" if rules else f" ({report.get('undecided_reason')})" if code == 3 else "")
+    assert verdict is not True, f"{case.name}: a pass from ONNX, which cannot show storage identity"
+    if expected["independent"] is not False:
+        assert verdict is not False, f"{case.name}: false alarm from ONNX: {rules}"
+
+
 def _describe(expected):
     if expected["independent"] is None:
         return "no heads"
@@ -63,12 +104,14 @@ def teardown_module(_module):
     table = os.environ.get("GRAPHCHECK_CORPUS_TABLE")
     if not table or not _results:
         return
-    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found |", "|---|---|---|---|---|"]
+    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found | ONNX (TorchScript exporter) |",
+             "|---|---|---|---|---|---|"]
     for case, expected, code, report in _results:
         said = {0: "independent (0)", 1: "NOT independent (1)", 3: f"cannot decide (3: {report.get('undecided_reason')})"}[code]
         rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
         if rules:
             said += ": " + ", ".join(rules)
-        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(report['branches']) or '—'} |")
+        onnx = _onnx_results.get(case.name, "— (meta device)" if case.meta else "not run")
+        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(report['branches']) or '—'} | {onnx} |")
     with open(table, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
