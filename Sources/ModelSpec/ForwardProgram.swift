@@ -1,7 +1,8 @@
 import FormatSupport
 
 /// The body of a custom module's `forward`: statements over named values, each a call of a submodule or
-/// a functional op, parsed and validated up front so errors point at the statement.
+/// a functional op, decoded and validated up front; each keeps its source location so that an error found
+/// while tracing points at the statement.
 struct ForwardProgram {
     struct Statement {
         enum Action {
@@ -10,14 +11,14 @@ struct ForwardProgram {
         }
 
         var action: Action
-        var args: [(name: String, cursor: JSONCursor)]
+        var args: [String]
         var outs: [String]
-        var cursor: JSONCursor
+        var location: SourceLocation
     }
 
     var inputs: [String]
     var body: [Statement]
-    var outputs: [(name: String, cursor: JSONCursor)]
+    var outputs: [String]
 
     init(_ cursor: JSONCursor) throws(InputError) {
         try cursor.checkKeys(["inputs", "body", "outputs"])
@@ -25,10 +26,10 @@ struct ForwardProgram {
         body = []
         var defined = Set(inputs)
         for statement in try cursor.required("body").elements() {
-            let parsed = try Self.statement(statement)
-            for arg in parsed.args where !defined.contains(arg.name) {
-                throw arg.cursor.error("value \"\(arg.name)\" is used before it is defined")
+            for arg in try statement.optional("args")?.elements() ?? [] where !defined.contains(try arg.string()) {
+                throw arg.error("value \"\(try arg.string())\" is used before it is defined")
             }
+            let parsed = try Self.statement(statement)
             defined.formUnion(parsed.outs)
             body.append(parsed)
         }
@@ -37,14 +38,14 @@ struct ForwardProgram {
         for element in try outs.elements() {
             let name = try element.string()
             guard defined.contains(name) else { throw element.error("output \"\(name)\" is never defined") }
-            outputs.append((name, element))
+            outputs.append(name)
         }
         guard !outputs.isEmpty else { throw outs.error("a forward needs at least one output") }
     }
 
     private static func statement(_ cursor: JSONCursor) throws(InputError) -> Statement {
-        var args: [(name: String, cursor: JSONCursor)] = []
-        for arg in try cursor.optional("args")?.elements() ?? [] { args.append((try arg.string(), arg)) }
+        var args: [String] = []
+        for arg in try cursor.optional("args")?.elements() ?? [] { args.append(try arg.string()) }
         let outCursor = try cursor.required("out")
         let outs: [String]
         if case .array = outCursor.node.value { outs = try outCursor.strings() } else { outs = [try outCursor.string()] }
@@ -53,16 +54,16 @@ struct ForwardProgram {
         if let call = try cursor.optional("call") {
             if try cursor.optional("op") != nil { throw cursor.error("a statement has either \"call\" or \"op\", not both") }
             try cursor.checkKeys(["call", "args", "out"])
-            let path = try ModulePathExpression(try call.string(), at: call)
+            let path = try ModulePathExpression(try call.string(), at: SourceLocation(call))
             if path.steps.contains(where: { if case .slice = $0 { true } else { false } }) {
                 throw call.error("call a registered submodule, not a slice of one")
             }
-            return Statement(action: .call(path), args: args, outs: outs, cursor: cursor)
+            return Statement(action: .call(path), args: args, outs: outs, location: SourceLocation(cursor))
         }
         guard let opCursor = try cursor.optional("op") else { throw cursor.error("a statement needs \"call\" or \"op\"") }
         let op = try FunctionalOp(try opCursor.string(), cursor, argCount: args.count)
         guard outs.count == 1 else { throw outCursor.error("a functional op has exactly one output") }
-        return Statement(action: .op(op), args: args, outs: outs, cursor: cursor)
+        return Statement(action: .op(op), args: args, outs: outs, location: SourceLocation(cursor))
     }
 }
 

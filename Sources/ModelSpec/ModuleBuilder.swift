@@ -1,131 +1,74 @@
 import FormatSupport
 
-/// Turns module expressions into module objects with Python's identity semantics: `ref` names an
-/// existing object (aliasing), `copy` deep-copies it, `type` builds a new one. `let` bindings are built
-/// on first use, so they may be written in any order; a binding that needs itself is a cycle error.
+/// Turns module syntax into module objects with Python's identity semantics: `ref` names an existing
+/// object (aliasing), `copy` deep-copies it, a `type` builds a new one. `let` bindings are built on first
+/// use, so they may be written in any order; a binding that needs itself is a cycle error.
 struct ModuleBuilder {
-    private let bindings: [String: JSONCursor]
+    private let bindings: [String: ModuleSyntax]
     private var built: [String: ModuleInstance] = [:]
     private var inProgress: [String] = []
 
-    init(bindings: [(key: String, value: JSONCursor)]) {
-        var map: [String: JSONCursor] = [:]
-        for (key, value) in bindings { map[key] = value }
-        self.bindings = map
-    }
+    init(bindings: [String: ModuleSyntax]) { self.bindings = bindings }
 
-    mutating func build(_ cursor: JSONCursor) throws(InputError) -> ModuleInstance {
-        if let ref = try cursor.optional("ref") {
-            try cursor.checkKeys(["ref"])
-            return try resolve(ref)
-        }
-        if let copy = try cursor.optional("copy") {
-            try cursor.checkKeys(["copy"])
-            return try resolve(copy).deepCopy()
-        }
-        guard let typeCursor = try cursor.optional("type") else {
-            throw cursor.error("a module needs \"type\", \"ref\" or \"copy\"")
-        }
-        let type = try typeCursor.string()
-        switch type {
-        case "Sequential", "ModuleList", "ModuleDict":
-            return try container(type, cursor)
-        case "Module":
-            try cursor.checkKeys(["type", "class", "children", "forward"])
-            let className = try cursor.optional("class")?.string() ?? "Module"
-            let children = try namedChildren(try cursor.optional("children"), allowList: false)
-            let program = try ForwardProgram(try cursor.required("forward"))
-            return ModuleInstance(className, .custom(program), children: children)
-        default:
-            if TorchvisionModels.names.contains(type) {
-                try cursor.checkKeys(["type", "num_classes"])
-                let numClasses = try LayerOptions(cursor: cursor).int("num_classes", default: 1000)
-                guard numClasses > 0 else { throw try cursor.required("num_classes").error("num_classes must be positive") }
-                return TorchvisionModels.make(type, numClasses: numClasses)!
-            }
-            if let layer = try LayerCatalog.make(type, cursor.removing("tie")) {
-                if let ties = try cursor.optional("tie") { try tie(layer, ties) }
-                return layer
-            }
-            let known = (LayerCatalog.names + ["Sequential", "ModuleList", "ModuleDict", "Module"] + TorchvisionModels.names)
-            throw typeCursor.error("unknown layer type \"\(type)\" (known: \(known.joined(separator: ", ")))")
+    mutating func build(_ syntax: ModuleSyntax) throws(InputError) -> ModuleInstance {
+        switch syntax {
+        case .ref(let path, let location):
+            return try resolve(path, at: location)
+        case .copy(let path, let location):
+            return try resolve(path, at: location).deepCopy()
+        case .layer(let prototype, let ties):
+            let layer = prototype.deepCopy()
+            for tie in ties { try self.tie(layer, tie) }
+            return layer
+        case .container(let type, let kind, let children):
+            return ModuleInstance(type, kind, children: try build(children))
+        case .custom(let className, let children, let forward):
+            return ModuleInstance(className, .custom(forward), children: try build(children))
         }
     }
 
-    private mutating func container(_ type: String, _ cursor: JSONCursor) throws(InputError) -> ModuleInstance {
-        try cursor.checkKeys(["type", "children"])
-        let childrenCursor = try cursor.optional("children")
-        let children = try namedChildren(childrenCursor, allowList: type != "ModuleDict")
-        if type == "ModuleList", let childrenCursor, case .object = childrenCursor.node.value {
-            throw childrenCursor.error("ModuleList children are a list")
-        }
-        let kind: ModuleKind = type == "Sequential" ? .sequential : type == "ModuleList" ? .moduleList : .moduleDict
-        return ModuleInstance(type, kind, children: children)
-    }
-
-    /// Children as `{"name": module}` or, where allowed, `[module, …]` named "0", "1", ….
-    private mutating func namedChildren(_ cursor: JSONCursor?, allowList: Bool) throws(InputError) -> [(String, ModuleInstance)] {
-        guard let cursor else { return [] }
+    private mutating func build(_ children: [(name: String, module: ModuleSyntax)]) throws(InputError) -> [(String, ModuleInstance)] {
         var result: [(String, ModuleInstance)] = []
-        if case .array = cursor.node.value {
-            guard allowList else { throw cursor.error("children must be an object of name: module") }
-            for (i, element) in try cursor.elements().enumerated() { result.append((String(i), try build(element))) }
-            return result
-        }
-        for (name, element) in try cursor.members() {
-            guard !name.isEmpty, !name.contains(".") else { throw element.error("module name \"\(name)\" must be non-empty and contain no '.'") }
-            result.append((name, try build(element)))
-        }
+        for child in children { result.append((child.name, try build(child.module))) }
         return result
     }
 
-    /// `"tie": {"weight": "embedding.weight"}`: the layer's parameter is another module's tensor — weight
-    /// tying, `self.lm_head.weight = self.embedding.weight` in Python.
-    private mutating func tie(_ layer: ModuleInstance, _ ties: JSONCursor) throws(InputError) {
-        for (name, target) in try ties.members() {
-            let text = try target.string()
-            guard let dot = text.lastIndex(of: ".") else { throw target.error("expected MODULE.PARAMETER, e.g. \"embedding.weight\"") }
-            let owner = try resolve(text: String(text[..<dot]), at: target)
-            let parameter = String(text[text.index(after: dot)...])
-            guard let slot = owner.parameters.first(where: { $0.name == parameter })?.slot else {
-                throw target.error("\(owner.typeName) has no parameter \"\(parameter)\"")
-            }
-            guard let own = layer.parameters.first(where: { $0.name == name }) else {
-                throw target.error("\(layer.typeName) has no parameter \"\(name)\" to tie")
-            }
-            guard own.slot.shape == slot.shape else {
-                throw target.error("cannot tie \(layer.typeName).\(name) of shape \(own.slot.shape) to \(text) of shape \(slot.shape)")
-            }
-            _ = layer.tie(name, to: slot)
+    /// `self.lm_head.weight = self.embedding.weight` in Python: the layer's parameter becomes the owner's.
+    private mutating func tie(_ layer: ModuleInstance, _ tie: ModuleSyntax.Tie) throws(InputError) {
+        let owner = try resolve(tie.owner, at: tie.location)
+        guard let slot = owner.parameters.first(where: { $0.name == tie.ownerParameter })?.slot else {
+            throw tie.location.error("\(owner.typeName) has no parameter \"\(tie.ownerParameter)\"")
         }
+        let own = layer.parameters.first { $0.name == tie.parameter }!
+        guard own.slot.shape == slot.shape else {
+            throw tie.location.error(
+                "cannot tie \(layer.typeName).\(tie.parameter) of shape \(own.slot.shape) to \(tie.owner.text).\(tie.ownerParameter) of shape \(slot.shape)")
+        }
+        _ = layer.tie(tie.parameter, to: slot)
     }
 
     /// Resolves `let_name.child[1:]…` to a module object.
-    private mutating func resolve(_ cursor: JSONCursor) throws(InputError) -> ModuleInstance {
-        try resolve(text: try cursor.string(), at: cursor)
-    }
-
-    private mutating func resolve(text: String, at cursor: JSONCursor) throws(InputError) -> ModuleInstance {
-        let path = try ModulePathExpression(text, at: cursor)
-        guard case .name(let root) = path.steps[0] else { throw cursor.error("a reference starts with a name") }
-        var module = try binding(root, cursor)
+    private mutating func resolve(_ path: ModulePathExpression, at location: SourceLocation) throws(InputError) -> ModuleInstance {
+        guard case .name(let root) = path.steps[0] else { throw location.error("a reference starts with a name") }
+        var module = try binding(root, location)
         for step in path.steps.dropFirst() {
             switch module.resolve(step) {
             case .success(let next): module = next.module
-            case .failure(let failure): throw cursor.error("in \"\(path.text)\": \(failure.describe(in: module))")
+            case .failure(let failure): throw location.error("in \"\(path.text)\": \(failure.describe(in: module))")
             }
         }
         return module
     }
 
-    private mutating func binding(_ name: String, _ cursor: JSONCursor) throws(InputError) -> ModuleInstance {
+    private mutating func binding(_ name: String, _ location: SourceLocation) throws(InputError) -> ModuleInstance {
         if let done = built[name] { return done }
         guard let definition = bindings[name] else {
             let known = bindings.keys.sorted()
-            throw cursor.error("reference to unknown module \"\(name)\"" + (known.isEmpty ? " (no \"let\" bindings are defined)" : " (defined: \(known.joined(separator: ", ")))"))
+            throw location.error(
+                "reference to unknown module \"\(name)\"" + (known.isEmpty ? " (no \"let\" bindings are defined)" : " (defined: \(known.joined(separator: ", ")))"))
         }
         if inProgress.contains(name) {
-            throw cursor.error("cycle in module references: \((inProgress + [name]).joined(separator: " → "))")
+            throw location.error("cycle in module references: \((inProgress + [name]).joined(separator: " → "))")
         }
         inProgress.append(name)
         let module = try build(definition)

@@ -13,12 +13,12 @@ struct ModulePathExpression {
     let text: String
     let steps: [Step]
 
-    /// Parses `text`; `cursor` locates errors.
-    init(_ text: String, at cursor: JSONCursor) throws(InputError) {
+    /// Parses `text`; `location` locates errors.
+    init(_ text: String, at location: SourceLocation) throws(InputError) {
         self.text = text
         var steps: [Step] = []
         var chars = Substring(text)
-        func fail(_ why: String) -> InputError { cursor.error("invalid module path \"\(text)\": \(why)") }
+        func fail(_ why: String) -> InputError { location.error("invalid module path \"\(text)\": \(why)") }
         func readName() -> String {
             let name = chars.prefix { $0 == "_" || $0.isLetter || $0.isNumber }
             chars = chars.dropFirst(name.count)

@@ -19,7 +19,7 @@ final class Tracer {
     private let training: Bool
     private var storageOf: [ObjectIdentifier: StorageID] = [:]
     private var scopes: [(path: String, type: String)] = []
-    private var statements: [JSONCursor] = []
+    private var statements: [SourceLocation] = []
     private let rootLocation: String
 
     init(name: String, training: Bool, rootLocation: String) {
@@ -123,7 +123,7 @@ final class Tracer {
     func fail(_ message: String) -> InputError {
         let scope = scopes.last ?? (path: "", type: "")
         let place = scope.path.isEmpty ? "in the model's forward (\(scope.type))" : "in module '\(scope.path)' (\(scope.type))"
-        return InputError(location: statements.last?.location ?? rootLocation, message: "\(place): \(message)")
+        return InputError(location: statements.last?.text ?? rootLocation, message: "\(place): \(message)")
     }
 
     func check<T>(_ body: () throws(ShapeError) -> T) throws(InputError) -> T {
@@ -154,15 +154,15 @@ final class Tracer {
         var env: [String: TracedValue] = [:]
         for (name, value) in zip(program.inputs, args) { env[name] = value }
         for statement in program.body {
-            statements.append(statement.cursor)
+            statements.append(statement.location)
             defer { statements.removeLast() }
-            let values = statement.args.map { env[$0.name]! }
+            let values = statement.args.map { env[$0]! }
             switch statement.action {
             case .call(let path):
-                let (target, relative) = try locate(path, from: module, at: statement.cursor)
+                let (target, relative) = try locate(path, from: module, at: statement.location)
                 let results = try call(target, path: currentPath.isEmpty ? relative : currentPath + "." + relative, values)
                 guard results.count == statement.outs.count else {
-                    throw statement.cursor.error("\"\(path.text)\" returns \(results.count) value\(results.count == 1 ? "" : "s"), but \(statement.outs.count) output names are given")
+                    throw statement.location.error("\"\(path.text)\" returns \(results.count) value\(results.count == 1 ? "" : "s"), but \(statement.outs.count) output names are given")
                 }
                 for (name, value) in zip(statement.outs, results) { env[name] = value }
             case .op(let op):
@@ -174,11 +174,11 @@ final class Tracer {
                 env[statement.outs[0]] = result
             }
         }
-        return program.outputs.map { env[$0.name]! }
+        return program.outputs.map { env[$0]! }
     }
 
     /// Resolves a call path relative to `module` to the module object and its dotted call-site suffix.
-    private func locate(_ path: ModulePathExpression, from module: ModuleInstance, at cursor: JSONCursor) throws(InputError)
+    private func locate(_ path: ModulePathExpression, from module: ModuleInstance, at location: SourceLocation) throws(InputError)
         -> (ModuleInstance, String)
     {
         var target = module
@@ -189,7 +189,7 @@ final class Tracer {
                 target = next.module
                 names.append(next.name ?? "")
             case .failure(let failure):
-                throw cursor.error("cannot call \"\(path.text)\": \(failure.describe(in: target))")
+                throw location.error("cannot call \"\(path.text)\": \(failure.describe(in: target))")
             }
         }
         return (target, names.joined(separator: "."))
