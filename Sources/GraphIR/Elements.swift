@@ -14,12 +14,12 @@ public func elementCount<C: Collection>(_ shape: C) -> Int where C.Element == In
 public struct Value: Sendable {
     public var id: String
     public var shape: [Int]?
-    public var dtype: String?
+    public var dtype: DType?
     public internal(set) var producer: NodeID?
     /// Every (node, input position) that reads this value, in node order.
     public internal(set) var uses: [Use] = []
 
-    public init(id: String, shape: [Int]?, dtype: String?) {
+    public init(id: String, shape: [Int]?, dtype: DType?) {
         self.id = id
         self.shape = shape
         self.dtype = dtype
@@ -61,13 +61,13 @@ public struct Storage: Sendable {
     /// All names, in `named_parameters(remove_duplicate=False)` order; the first is the "home" name.
     public var names: [String]
     public var shape: [Int]?
-    public var dtype: String?
+    public var dtype: DType?
     /// The memory it covers, when the producer knows it (the PyTorch exporter).
     public var memory: StorageMemory?
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 
-    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: String?, memory: StorageMemory? = nil) {
+    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: DType?, memory: StorageMemory? = nil) {
         self.id = id
         self.kind = kind
         self.names = names
@@ -79,7 +79,7 @@ public struct Storage: Sendable {
     /// Whether this can be a learned weight: floating point with more than one element (or unknown). Shape
     /// and index constants an exporter creates (`val_1332`: int64[2]) are shared by design.
     public var mayBeWeight: Bool {
-        if let dtype, !(dtype.utf8.starts(with: "float".utf8) || dtype.utf8.starts(with: "bfloat".utf8)) { return false }
+        if let dtype, !dtype.isFloatingPoint { return false }
         return (shape.map(elementCount) ?? 2) > 1
     }
 

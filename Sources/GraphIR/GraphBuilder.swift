@@ -9,7 +9,7 @@ public struct GraphBuilder {
     }
 
     @discardableResult
-    public mutating func addValue(id: String, shape: [Int]?, dtype: String?) -> ValueID {
+    public mutating func addValue(id: String, shape: [Int]?, dtype: DType?) -> ValueID {
         graph.values.append(Value(id: id, shape: shape, dtype: dtype))
         return ValueID(graph.values.count - 1)
     }

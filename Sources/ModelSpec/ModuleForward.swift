@@ -96,11 +96,11 @@ extension Tracer {
         case .identity:
             return x
         case .embedding(let count, let dim):
-            guard x.dtype.hasPrefix("int") || x.dtype.hasPrefix("uint") else {
+            guard x.dtype.isInteger else {
                 throw fail("expects integer indices, got \(x.dtype) input (give the input \"dtype\": \"int64\")")
             }
             _ = count
-            return emit("embedding", [x], reads: parameters(), shape: x.shape + [dim], dtype: "float32")
+            return emit("embedding", [x], reads: parameters(), shape: x.shape + [dim], dtype: .float32)
         case .layerNorm(let normalized, let eps):
             guard x.shape.count >= normalized.count, Array(x.shape.suffix(normalized.count)) == normalized else {
                 throw fail("expects input whose last dimensions are \(ShapeRules.describe(normalized)) (normalized_shape), got \(ShapeRules.describe(x.shape))")

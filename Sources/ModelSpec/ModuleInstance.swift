@@ -5,9 +5,9 @@ import GraphIR
 final class TensorSlot {
     let kind: StorageKind
     let shape: [Int]
-    let dtype: String
+    let dtype: DType
 
-    init(_ kind: StorageKind, _ shape: [Int], dtype: String = "float32") {
+    init(_ kind: StorageKind, _ shape: [Int], dtype: DType = .float32) {
         self.kind = kind
         self.shape = shape
         self.dtype = dtype

@@ -28,8 +28,8 @@ enum SpecDecoder {
             allowShared: try root.optional("allow_shared")?.strings() ?? [])
     }
 
-    private static func inputs(_ cursor: JSONCursor) throws(InputError) -> [(shape: [Int], dtype: String)] {
-        var inputs: [(shape: [Int], dtype: String)] = []
+    private static func inputs(_ cursor: JSONCursor) throws(InputError) -> [(shape: [Int], dtype: DType)] {
+        var inputs: [(shape: [Int], dtype: DType)] = []
         for input in try cursor.elements() {
             try input.checkKeys(["name", "shape", "dtype"])
             let shapeCursor = try input.required("shape")
@@ -43,7 +43,7 @@ enum SpecDecoder {
             guard elementCount(shape) <= 1 << 40 else {
                 throw shapeCursor.error("an input of \(ShapeRules.describe(shape)) has more than 2^40 elements")
             }
-            inputs.append((shape, try input.optional("dtype")?.string() ?? "float32"))
+            inputs.append((shape, try input.optional("dtype").map { c throws(InputError) in DType(try c.string()) } ?? .float32))
         }
         guard !inputs.isEmpty else { throw cursor.error("the model needs at least one input") }
         return inputs

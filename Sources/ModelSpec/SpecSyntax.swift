@@ -20,7 +20,7 @@ struct SpecDocument {
     var bindings: [String: ModuleSyntax]
     var model: ModuleSyntax
     var modelLocation: SourceLocation
-    var inputs: [(shape: [Int], dtype: String)]
+    var inputs: [(shape: [Int], dtype: DType)]
     var branches: [String]
     var allowShared: [String]
 }

@@ -5,7 +5,7 @@ import GraphIR
 struct TracedValue {
     let id: ValueID
     let shape: [Int]
-    let dtype: String
+    let dtype: DType
 }
 
 /// Runs a module tree's forward on example input shapes and records every op into a graph, tagged with
@@ -30,7 +30,7 @@ final class Tracer {
 
     /// Registers the model's modules and tensors (all names, as `named_modules(remove_duplicate=False)`
     /// walks them), then traces one call of `root` on inputs of the given shapes.
-    func trace(_ root: ModuleInstance, inputs: [(shape: [Int], dtype: String)]) throws(InputError) -> Graph {
+    func trace(_ root: ModuleInstance, inputs: [(shape: [Int], dtype: DType)]) throws(InputError) -> Graph {
         try register(root)
         var args: [TracedValue] = []
         for input in inputs {
@@ -88,7 +88,7 @@ final class Tracer {
 
     // MARK: - Emitting
 
-    private func newValue(_ shape: [Int], _ dtype: String) -> TracedValue {
+    private func newValue(_ shape: [Int], _ dtype: DType) -> TracedValue {
         let id = builder.addValue(id: "v\(builder.graph.values.count)", shape: shape, dtype: dtype)
         return TracedValue(id: id, shape: shape, dtype: dtype)
     }
@@ -104,10 +104,10 @@ final class Tracer {
     /// Records one op in the current module and returns its output.
     @discardableResult
     func emit(
-        _ op: String, _ inputs: [TracedValue], reads: [TensorSlot] = [], shape: [Int], dtype: String? = nil,
+        _ op: String, _ inputs: [TracedValue], reads: [TensorSlot] = [], shape: [Int], dtype: DType? = nil,
         writes: [TensorSlot] = [], inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = []
     ) -> TracedValue {
-        let output = newValue(shape, dtype ?? inputs.first?.dtype ?? "float32")
+        let output = newValue(shape, dtype ?? inputs.first?.dtype ?? .float32)
         let scope = scopes.last ?? (path: "", type: "")
         builder.addNode(Node(
             id: "n\(builder.graph.nodes.count)", op: op, module: scope.path, moduleType: scope.type,

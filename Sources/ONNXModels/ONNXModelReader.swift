@@ -63,7 +63,7 @@ struct ONNXGraphImporter {
                 names: [tensor.name], shape: tensor.dims.map { Int(clamping: $0) }, dtype: dtypeName(tensor.dataType)))
         }
         var shapes: [String: [Int]] = [:]
-        var dtypes: [String: String] = [:]
+        var dtypes: [String: DType] = [:]
         for info in g.input + g.output + g.valueInfo {
             guard case .tensorType(let tensor)? = info.type.value else { continue }
             dtypes[info.name] = dtypeName(tensor.elemType)
@@ -213,7 +213,7 @@ struct ONNXGraphImporter {
         }
     }
 
-    private func dtypeName(_ code: Int32) -> String? {
+    private func dtypeName(_ code: Int32) -> DType? {
         [1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64", 16: "bfloat16"][code]
     }
 }

@@ -164,7 +164,7 @@ struct StreamingTraceReader {
     }
 
     private mutating func readStorage() throws(InputError) {
-        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: String?, memory: StorageMemory?
+        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: DType?, memory: StorageMemory?
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
@@ -179,7 +179,7 @@ struct StreamingTraceReader {
                 guard !list.isEmpty else { throw r.scanner.error("a storage needs at least one name") }
                 names = list
             case .shape: shape = try r.shape()
-            case .dtype: dtype = try r.scanner.string()
+            case .dtype: dtype = DType(try r.scanner.string())
             case .memory: memory = try r.readMemory()
             }
         }
@@ -211,13 +211,13 @@ struct StreamingTraceReader {
     }
 
     private mutating func readValue() throws(InputError) {
-        var id: String?, shape: [Int]?, dtype: String?
+        var id: String?, shape: [Int]?, dtype: DType?
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.valueKeys) { r, key throws(InputError) in
             switch key {
             case .id: id = try r.newID(.value(ValueID(r.builder.graph.values.count)))
             case .shape: shape = try r.shape()
-            case .dtype: dtype = try r.scanner.string()
+            case .dtype: dtype = DType(try r.scanner.string())
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }

@@ -39,9 +39,9 @@ public enum TraceWriter {
         return s + "}"
     }
 
-    private static func shapeAndType(_ shape: [Int]?, _ dtype: String?) -> String {
+    private static func shapeAndType(_ shape: [Int]?, _ dtype: DType?) -> String {
         let shapeText = shape.map(JSONWriter.intArray) ?? "null"
-        let dtypeText = dtype.map(JSONWriter.quoted) ?? "null"
+        let dtypeText = dtype.map { JSONWriter.quoted($0.name) } ?? "null"
         return "\"shape\": \(shapeText), \"dtype\": \(dtypeText)"
     }
 

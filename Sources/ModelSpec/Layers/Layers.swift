@@ -31,7 +31,7 @@ enum Layers {
             buffers = [
                 ("running_mean", TensorSlot(.buffer, [numFeatures])),
                 ("running_var", TensorSlot(.buffer, [numFeatures])),
-                ("num_batches_tracked", TensorSlot(.buffer, [], dtype: "int64")),
+                ("num_batches_tracked", TensorSlot(.buffer, [], dtype: .int64)),
             ]
         }
         let options = BatchNormOptions(
