@@ -27,6 +27,9 @@ public struct JSONCursor: Sendable {
         return "\(pathText) (line \(line), column \(column))"
     }
 
+    /// The 1-based line the node starts on.
+    public var line: Int { source.lineColumn(of: node.offset).line }
+
     public func error(_ message: String) -> InputError {
         InputError(location: location, message: message)
     }

@@ -163,10 +163,14 @@ public struct ModuleInfo: Hashable, Sendable {
     public var path: String
     public var type: String
     public var instance: String?
+    /// The line of the input that declares the module at this path, where the input has one (a model
+    /// spec's `{"ref": …}` that aliases it): where a report points for sharing the module creates.
+    public var line: Int?
 
-    public init(path: String, type: String, instance: String? = nil) {
+    public init(path: String, type: String, instance: String? = nil, line: Int? = nil) {
         self.path = path
         self.type = type
         self.instance = instance
+        self.line = line
     }
 }

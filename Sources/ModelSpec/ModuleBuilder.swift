@@ -21,16 +21,22 @@ struct ModuleBuilder {
             for tie in ties { try self.tie(layer, tie) }
             return layer
         case .container(let type, let kind, let children):
-            return ModuleInstance(type, kind, children: try build(children))
+            return declared(ModuleInstance(type, kind, children: try build(children)), children)
         case .custom(let className, let children, let forward):
-            return ModuleInstance(className, .custom(forward), children: try build(children))
+            return declared(ModuleInstance(className, .custom(forward), children: try build(children)), children)
         }
     }
 
-    private mutating func build(_ children: [(name: String, module: ModuleSyntax)]) throws(InputError) -> [(String, ModuleInstance)] {
+    private mutating func build(_ children: [ModuleSyntax.Child]) throws(InputError) -> [(String, ModuleInstance)] {
         var result: [(String, ModuleInstance)] = []
         for child in children { result.append((child.name, try build(child.module))) }
         return result
+    }
+
+    /// Remembers the line each child is declared on, for reports that point at the spec.
+    private func declared(_ module: ModuleInstance, _ children: [ModuleSyntax.Child]) -> ModuleInstance {
+        for child in children { module.childLines[child.name] = child.location.line }
+        return module
     }
 
     /// `self.lm_head.weight = self.embedding.weight` in Python: the layer's parameter becomes the owner's.

@@ -20,6 +20,8 @@ final class ModuleInstance {
     let typeName: String
     let kind: ModuleKind
     private(set) var children: [(name: String, module: ModuleInstance)]
+    /// The spec line that declares each child (a `ref`, `copy` or `type` object), where there is one.
+    var childLines: [String: Int] = [:]
     private(set) var parameters: [(name: String, slot: TensorSlot)]
     let buffers: [(name: String, slot: TensorSlot)]
 
@@ -69,6 +71,7 @@ final class ModuleInstance {
             buffers: buffers.map { ($0.name, copySlot($0.slot)) })
         modules[ObjectIdentifier(self)] = copy
         copy.children = children.map { (name: $0.name, module: $0.module.deepCopy(&modules, &slots)) }
+        copy.childLines = childLines
         return copy
     }
 

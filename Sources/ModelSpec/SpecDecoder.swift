@@ -93,17 +93,19 @@ enum SpecDecoder {
     }
 
     /// Children as `{"name": module}` or, where allowed, `[module, …]` named "0", "1", ….
-    private static func children(_ cursor: JSONCursor?, allowList: Bool) throws(InputError) -> [(name: String, module: ModuleSyntax)] {
+    private static func children(_ cursor: JSONCursor?, allowList: Bool) throws(InputError) -> [ModuleSyntax.Child] {
         guard let cursor else { return [] }
-        var result: [(name: String, module: ModuleSyntax)] = []
+        var result: [ModuleSyntax.Child] = []
         if case .array = cursor.node.value {
             guard allowList else { throw cursor.error("children must be an object of name: module") }
-            for (i, element) in try cursor.elements().enumerated() { result.append((String(i), try module(element))) }
+            for (i, element) in try cursor.elements().enumerated() {
+                result.append(ModuleSyntax.Child(name: String(i), module: try module(element), location: SourceLocation(element)))
+            }
             return result
         }
         for (name, element) in try cursor.members() {
             guard !name.isEmpty, !name.contains(".") else { throw element.error("module name \"\(name)\" must be non-empty and contain no '.'") }
-            result.append((name, try module(element)))
+            result.append(ModuleSyntax.Child(name: name, module: try module(element), location: SourceLocation(element)))
         }
         return result
     }

@@ -5,8 +5,12 @@ import GraphIR
 /// error found while building or tracing still points at what the user must edit.
 struct SourceLocation: Sendable {
     let text: String
+    let line: Int
 
-    init(_ cursor: JSONCursor) { text = cursor.location }
+    init(_ cursor: JSONCursor) {
+        text = cursor.location
+        line = cursor.line
+    }
 
     func error(_ message: String) -> InputError { InputError(location: text, message: message) }
 }
@@ -35,9 +39,16 @@ indirect enum ModuleSyntax {
     /// the parameters it ties to other modules' tensors.
     case layer(prototype: ModuleInstance, ties: [Tie])
     /// `Sequential`, `ModuleList` or `ModuleDict` around its children.
-    case container(type: String, kind: ModuleKind, children: [(name: String, module: ModuleSyntax)])
+    case container(type: String, kind: ModuleKind, children: [Child])
     /// `{"type": "Module", "class": …, "children": …, "forward": …}`.
-    case custom(className: String, children: [(name: String, module: ModuleSyntax)], forward: ForwardProgram)
+    case custom(className: String, children: [Child], forward: ForwardProgram)
+
+    /// A named child and where it is declared (the line that aliases, copies or builds it).
+    struct Child {
+        var name: String
+        var module: ModuleSyntax
+        var location: SourceLocation
+    }
 
     /// `"tie": {"weight": "embedding.weight"}`: a parameter that is another module's tensor.
     struct Tie {

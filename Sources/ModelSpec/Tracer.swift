@@ -53,15 +53,15 @@ final class Tracer {
         var parameterIndex: [ObjectIdentifier: Int] = [:]
         var bufferIndex: [ObjectIdentifier: Int] = [:]
 
-        var stack: [(ModuleInstance, String)] = [(root, "")]
-        while let (module, path) = stack.popLast() {
+        var stack: [(ModuleInstance, String, Int?)] = [(root, "", nil)]
+        while let (module, path, line) = stack.popLast() {
             guard modules.count < Tracer.maxModulePaths else {
                 throw InputError(location: rootLocation, message: "the model has more than \(Tracer.maxModulePaths) module paths (modules aliased under each other too many times)")
             }
             let key = ObjectIdentifier(module)
             let instance = instanceIDs[key] ?? "m\(instanceIDs.count)"
             instanceIDs[key] = instance
-            modules.append(ModuleInfo(path: path, type: module.typeName, instance: instance))
+            modules.append(ModuleInfo(path: path, type: module.typeName, instance: instance, line: line))
             func join(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
             for (name, slot) in module.parameters {
                 let k = ObjectIdentifier(slot)
@@ -77,7 +77,7 @@ final class Tracer {
                     bufferNames.append((slot, [join(name)]))
                 }
             }
-            for child in module.children.reversed() { stack.append((child.module, join(child.name))) }
+            for child in module.children.reversed() { stack.append((child.module, join(child.name), module.childLines[child.name])) }
         }
         builder.setModules(modules)
         for (slot, names) in parameterNames + bufferNames {

@@ -16,10 +16,7 @@ struct FindingStyle {
 
     init(report: Report) {
         self.report = report
-        let shared = report.findings.flatMap { finding -> [ModuleGroup] in
-            guard case .sharedStorage(let evidence) = finding.evidence else { return [] }
-            return evidence.groups
-        }
+        let shared = report.findings.flatMap { $0.sharedStorage?.groups ?? [] }
         groups = shared.enumerated().map { i, group in
             let colour = FindingStyle.palette[i % FindingStyle.palette.count]
             return (group, colour.strong, colour.light)

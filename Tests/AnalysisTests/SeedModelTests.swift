@@ -32,6 +32,8 @@ import FormatSupport
         #expect(shared.cause == .slicedContainers(types: ["Sequential"]))
         #expect(!shared.declared)
         #expect(shared.places.map(\.module).map { $0.split(separator: ".").first.map(String.init) } == report.branches)
+        // The spec's lines that create the sharing: `"branchN": {"ref": "original_model.features[-2:]"}`.
+        #expect(shared.declarations == [15, 16, 17, 18, 19])
 
         let cross = try #require(report.findings[1].crossBranchDependency)
         let pair = try #require(cross.pairs.first { $0.target == "branch2" && $0.source == "branch1" })

@@ -82,9 +82,10 @@ import Analysis
         #expect(try GraphCheckBinary.run(["trace", first, "-o", second]).status == 0)
         let a = try String(contentsOfFile: first, encoding: .utf8), b = try String(contentsOfFile: second, encoding: .utf8)
         #expect(a == b)
-        // The verdict from the trace is the verdict from the spec.
-        let fromSpec = try GraphCheckBinary.run([shared, "--format", "json"])
-        let fromTrace = try GraphCheckBinary.run([first, "--format", "json"])
+        // The report from the trace is the report from the spec (the JSON differs only in the spec lines that
+        // declare the shared modules, which a trace does not carry: they point into the spec).
+        let fromSpec = try GraphCheckBinary.run([shared])
+        let fromTrace = try GraphCheckBinary.run([first])
         #expect(fromTrace.status == 1)
         #expect(fromTrace.stdout == fromSpec.stdout)
         #expect(dir.contents() == ["again.trace.json", "shared.trace.json"], "no temporary files left behind")

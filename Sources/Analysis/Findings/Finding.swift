@@ -42,6 +42,20 @@ public struct Finding: Sendable, Equatable {
     public var edgeCount: Int { evidence.content.edgeCount }
     /// The ops a reader should look at first: where in the user's code the finding shows.
     public var places: [NodeRef] { evidence.content.places }
+
+}
+
+/// One accessor per evidence case, so that a reader writes `finding.sharedStorage?.groups`, not a switch.
+extension Finding {
+    public var sharedStorage: Evidence.SharedStorage? { if case .sharedStorage(let e) = evidence { e } else { nil } }
+    public var sharedInitializer: Evidence.SharedInitializer? { if case .sharedInitializer(let e) = evidence { e } else { nil } }
+    public var mergedBranch: Evidence.MergedBranch? { if case .mergedBranch(let e) = evidence { e } else { nil } }
+    public var crossBranchDependency: Evidence.CrossBranchDependency? {
+        if case .crossBranchDependency(let e) = evidence { e } else { nil }
+    }
+    public var gradientLeak: Evidence.GradientLeak? { if case .gradientLeak(let e) = evidence { e } else { nil } }
+    public var inplaceHazard: Evidence.InplaceHazard? { if case .inplaceHazard(let e) = evidence { e } else { nil } }
+    public var moduleReuse: Evidence.ModuleReuse? { if case .moduleReuse(let e) = evidence { e } else { nil } }
 }
 
 /// A finding in words, the way a compiler prints a diagnostic: a one-line message, one line per place,

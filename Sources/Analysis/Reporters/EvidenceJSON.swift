@@ -17,7 +17,7 @@ struct EvidenceJSON {
                 ("running_statistics", strings(e.runningStatistics)), ("statistics_modules", "\(e.statisticsModules)"),
             ]
             if case .slicedContainers(let types) = e.cause { fields.insert(("container_types", strings(types)), at: 3) }
-            return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places))])
+            return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places)), ("declared_at", JSONWriter.intArray(e.declarations))])
         case .sharedInitializer(let e):
             return object([
                 ("branches", strings(e.branches)), ("initializers", tensors(e.initializers)),

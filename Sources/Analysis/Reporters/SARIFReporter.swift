@@ -34,17 +34,23 @@ public enum SARIFReporter {
             let located = finding.places.compactMap { place in
                 place.source.flatMap(fileAndLine).map { (place, $0) }
             }.filter { lines.insert($0.0.source!).inserted }
-            let location = located.first?.1 ?? finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
+            // An input without source lines for ops may still have the lines that declare the shared
+            // modules (a model spec's `ref`s): the place to edit.
+            let declared = (finding.sharedStorage?.declarations ?? []).map { (file: inputPath, line: Optional($0)) }
+            let location = located.first?.1 ?? declared.first ?? finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
             let logical = finding.modules.prefix(20).map { "{\"fullyQualifiedName\": \(JSONWriter.quoted($0)), \"kind\": \"module\"}" }
-            let related = located.dropFirst().prefix(20).enumerated().map { i, entry in
-                "{\"id\": \(i + 1), \"physicalLocation\": {\(physical(entry.1, fallback: inputPath))}, "
-                    + "\"message\": {\"text\": \(JSONWriter.quoted("\(entry.0.op) in \(entry.0.place)"))}}"
+            var related = located.dropFirst().prefix(20).map { entry in (physical(entry.1, fallback: inputPath), "\(entry.0.op) in \(entry.0.place)") }
+            if located.isEmpty {
+                related = declared.dropFirst().prefix(20).map { (physical($0, fallback: inputPath), "declares a module of the shared group") }
+            }
+            let relatedText = related.enumerated().map { i, entry in
+                "{\"id\": \(i + 1), \"physicalLocation\": {\(entry.0)}, \"message\": {\"text\": \(JSONWriter.quoted(entry.1))}}"
             }
             return "\n        {\"ruleId\": \(JSONWriter.quoted(finding.rule)), \"ruleIndex\": \(ruleIndex), \"level\": \"\(level(finding.severity))\", "
                 + "\"message\": {\"text\": \(JSONWriter.quoted(text))}, "
                 + "\"locations\": [{\"physicalLocation\": {\(physical(location, fallback: inputPath))}"
                 + (logical.isEmpty ? "" : ", \"logicalLocations\": [\(logical.joined(separator: ", "))]") + "}]"
-                + (related.isEmpty ? "" : ", \"relatedLocations\": [\(related.joined(separator: ", "))]") + "}"
+                + (relatedText.isEmpty ? "" : ", \"relatedLocations\": [\(relatedText.joined(separator: ", "))]") + "}"
         }
         out += results.joined(separator: ",")
         out += results.isEmpty ? "]\n" : "\n      ]\n"

@@ -107,11 +107,23 @@ public struct SharedStorageRule: Rule {
                 if firstReader[b].map({ op < $0 }) ?? true { firstReader[b] = op }
             }
         }
+        // Where the input declares the shared modules (a model spec's `ref` lines): the nearest declared
+        // module at or above each group's path.
+        var lineOf: [String: Int] = [:]
+        for module in graph.modules { if let line = module.line { lineOf[module.path] = line } }
+        var declarations: [Int] = []
+        if !lineOf.isEmpty {
+            for path in groups.flatMap(\.paths) {
+                let line = lineOf[path] ?? ModulePath.ancestors(of: path).lazy.compactMap { lineOf[String($0)] }.first
+                if let line, !declarations.contains(line) { declarations.append(line) }
+            }
+        }
         return Evidence.SharedStorage(
             branches: branches, storages: storages.map { StorageRef($0, in: graph) },
             groups: groups.map { ModuleGroup(paths: $0.paths, type: $0.type, sameObject: $0.sameObject, storages: $0.storages.map { StorageRef($0, in: graph) }) },
             runningStatistics: statistics, statisticsModules: statisticsModules.count, edgeCount: edges, declared: declared,
-            cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) })
+            cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) },
+            declarations: declarations)
     }
 
     /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.
@@ -156,6 +168,8 @@ extension Evidence {
         public var cause: Cause
         /// The first op of each branch that uses the shared storages.
         public var places: [NodeRef]
+        /// The input's lines that declare the shared modules (a model spec's `ref`s), when it has them.
+        public var declarations: [Int]
 
         public var modules: [String] { groups.flatMap(\.paths) }
 

