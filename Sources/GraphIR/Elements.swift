@@ -118,6 +118,8 @@ public struct Node: Sendable {
     public var attributes: [(name: String, value: AttributeValue)]
     /// `file:line` of the user code that called the module, when the producer knows it.
     public var source: String?
+    /// The line of the input itself that states the op (a model spec's forward statement), where it has one.
+    public var line: Int?
     /// What the op kind does, from `OpVocabulary`, looked up once when the node is made.
     public var properties: OpProperties
 

@@ -109,10 +109,12 @@ final class Tracer {
     ) -> TracedValue {
         let output = newValue(shape, dtype ?? inputs.first?.dtype ?? .float32)
         let scope = scopes.last ?? (path: "", type: "")
-        builder.addNode(Node(
+        var node = Node(
             id: "n\(builder.graph.nodes.count)", op: op, module: scope.path, moduleType: scope.type,
             inputs: inputs.map { .value($0.id) } + reads.map { .storage(storage($0)) }, outputs: [output.id],
-            writes: writes.map(storage), inplace: inplace, attributes: attributes))
+            writes: writes.map(storage), inplace: inplace, attributes: attributes)
+        node.line = statements.last?.line
+        builder.addNode(node)
         return output
     }
 

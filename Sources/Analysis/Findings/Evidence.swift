@@ -84,6 +84,8 @@ public struct NodeRef: Sendable, Equatable {
     public var op: String
     public var module: String
     public var source: String?
+    /// The line of the input that states the op (a model spec's statement), where it has one.
+    public var line: Int?
 
     public init(_ id: NodeID, in graph: Graph) {
         let node = graph[id]
@@ -92,6 +94,7 @@ public struct NodeRef: Sendable, Equatable {
         op = node.op
         module = node.module
         source = node.source
+        line = node.line
     }
 
     /// The module path as a sentence names it.

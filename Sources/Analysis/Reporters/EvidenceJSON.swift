@@ -84,6 +84,7 @@ struct EvidenceJSON {
     static func describe(_ n: NodeRef) -> String {
         var fields = [("index", "\(n.id.index)"), ("id", quoted(n.name)), ("op", quoted(n.op)), ("module", quoted(n.module))]
         if let source = n.source { fields.append(("source", quoted(source))) }
+        if let line = n.line { fields.append(("line", "\(line)")) }
         return object(fields)
     }
 

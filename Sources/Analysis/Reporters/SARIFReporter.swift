@@ -29,20 +29,25 @@ public enum SARIFReporter {
             var text = finding.message
             for detail in finding.details.prefix(8) { text += "\n  " + detail }
             if let help = finding.help { text += "\nhelp: " + help }
-            // One location per distinct line: five heads called from one loop are one place in the code.
-            var lines = Set<String>()
-            let located = finding.places.compactMap { place in
-                place.source.flatMap(fileAndLine).map { (place, $0) }
-            }.filter { lines.insert($0.0.source!).inserted }
-            // An input without source lines for ops may still have the lines that declare the shared
-            // modules (a model spec's `ref`s): the place to edit.
-            let declared = (finding.sharedStorage?.declarations ?? []).map { (file: inputPath, line: Optional($0)) }
-            let location = located.first?.1 ?? declared.first ?? finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
-            let logical = finding.modules.prefix(20).map { "{\"fullyQualifiedName\": \(JSONWriter.quoted($0)), \"kind\": \"module\"}" }
-            var related = located.dropFirst().prefix(20).map { entry in (physical(entry.1, fallback: inputPath), "\(entry.0.op) in \(entry.0.place)") }
-            if located.isEmpty {
-                related = declared.dropFirst().prefix(20).map { (physical($0, fallback: inputPath), "declares a module of the shared group") }
+            // Where to look, best first: for sharing created in the input itself (a model spec's `ref`s) the
+            // lines that declare the shared modules; otherwise the ops the evidence names, at the user's
+            // `file:line` or the input's own line. One place per distinct line: five heads called from one
+            // loop are one place in the code.
+            var spots: [(location: (file: String, line: Int?), message: String)] = []
+            if let declarations = finding.sharedStorage?.declarations, !declarations.isEmpty {
+                spots = declarations.map { ((inputPath, $0), "declares a module of the shared group") }
+            } else {
+                var seen = Set<String>()
+                for place in finding.places {
+                    guard let spot = place.source.flatMap(fileAndLine) ?? place.line.map({ (file: inputPath, line: Optional($0)) }),
+                        seen.insert("\(spot.file):\(spot.line ?? 0)").inserted
+                    else { continue }
+                    spots.append((spot, "\(place.op) in \(place.place)"))
+                }
             }
+            let location = spots.first?.location ?? finding.modules.lazy.compactMap { sources[$0] }.first.flatMap(fileAndLine)
+            let logical = finding.modules.prefix(20).map { "{\"fullyQualifiedName\": \(JSONWriter.quoted($0)), \"kind\": \"module\"}" }
+            let related = spots.dropFirst().prefix(20).map { (physical($0.location, fallback: inputPath), $0.message) }
             let relatedText = related.enumerated().map { i, entry in
                 "{\"id\": \(i + 1), \"physicalLocation\": {\(entry.0)}, \"message\": {\"text\": \(JSONWriter.quoted(entry.1))}}"
             }

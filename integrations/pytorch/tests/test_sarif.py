@@ -53,3 +53,7 @@ def test_sarif_of_a_model_spec_points_at_the_refs_that_share(graphcheck_binary):
     places = [shared["locations"][0]] + shared["relatedLocations"]
     declared = [lines[p["physicalLocation"]["region"]["startLine"] - 1].strip() for p in places]
     assert declared == [f'"branch{i}": {{"ref": "original_model.features[-2:]"}},' for i in range(1, 6)]
+    # Every result sits at a line: the others at the forward statements that call the heads.
+    for result in sarif["runs"][0]["results"][1:]:
+        line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        assert '"call": "branch' in lines[line - 1], (result["ruleId"], lines[line - 1])
