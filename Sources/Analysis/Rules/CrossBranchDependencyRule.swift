@@ -22,44 +22,7 @@ public struct CrossBranchDependencyRule: Rule {
             """,
         triggeringExamples: [RuleExamples.separateHeads(leak: true)],
         nonTriggeringExamples: [RuleExamples.separateHeads(leak: false)],
-        pytorch: PyTorchExample(
-            triggering: """
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Linear(4, 4)
-                        self.head2 = nn.Linear(4, 4)
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        a = self.head1(t)
-                        b = self.head2(t + a)  # head1's output flows into head2
-                        return torch.cat([a, b], dim=1)
-                """,
-            nonTriggering: """
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Linear(4, 4)
-                        self.head2 = nn.Linear(4, 4)
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        a = self.head1(t)
-                        b = self.head2(t)  # each head reads the trunk only
-                        return torch.cat([a, b], dim=1)
-                """,
-            commands: RuleExamples.exportAndCheck()))
+        pytorch: RuleExamples.leak)
 
     /// The edges found so far, and the order branch pairs were first seen in.
     private struct Collected {

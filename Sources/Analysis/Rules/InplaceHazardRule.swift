@@ -23,42 +23,7 @@ public struct InplaceHazardRule: Rule {
             """,
         triggeringExamples: [RuleExamples.threeHeads(head1Inplace: true)],
         nonTriggeringExamples: [RuleExamples.threeHeads(head1Inplace: false)],
-        pytorch: PyTorchExample(
-            triggering: """
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(4, 2))  # overwrites t, which head2 and head3 read
-                        self.head2 = nn.Linear(4, 2)
-                        self.head3 = nn.Linear(4, 2)
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return torch.cat([self.head1(t), self.head2(t), self.head3(t)], dim=1)
-                """,
-            nonTriggering: """
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Sequential(nn.ReLU(), nn.Linear(4, 2))  # a new tensor: t stays as the trunk left it
-                        self.head2 = nn.Linear(4, 2)
-                        self.head3 = nn.Linear(4, 2)
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return torch.cat([self.head1(t), self.head2(t), self.head3(t)], dim=1)
-                """,
-            commands: RuleExamples.exportAndCheck()))
+        pytorch: RuleExamples.inplace)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map

@@ -23,38 +23,7 @@ public struct MergedBranchRule: Rule {
             """,
         triggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b", head2Module: "head1.fc")],
         nonTriggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b")],
-        pytorch: PyTorchExample(
-            triggering: """
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
-                        self.head2 = self.head1  # one computation twice: the exporter keeps one
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return self.head1(t), self.head2(t)
-                """,
-            nonTriggering: """
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
-                        self.head2 = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return self.head1(t), self.head2(t)
-                """,
-            commands: RuleExamples.onnxExportAndCheck(dynamo: true)))
+        pytorch: RuleExamples.mergedBranch)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph

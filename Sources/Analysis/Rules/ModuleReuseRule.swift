@@ -18,33 +18,7 @@ public struct ModuleReuseRule: Rule {
         fix: "If each call should have its own weights, give each call site its own module (`copy.deepcopy`).",
         triggeringExamples: [RuleExamples.siamese(sharedEncoder: true)],
         nonTriggeringExamples: [RuleExamples.siamese(sharedEncoder: false)],
-        pytorch: PyTorchExample(
-            triggering: """
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.encoder = nn.Linear(8, 4)
-
-                    def forward(self, a, b):
-                        return self.encoder(a) - self.encoder(b)  # one encoder, two calls
-                """,
-            nonTriggering: """
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.encoder = nn.Linear(8, 4)
-                        self.encoder2 = nn.Linear(8, 4)
-
-                    def forward(self, a, b):
-                        return self.encoder(a) - self.encoder2(b)
-                """,
-            commands: RuleExamples.exportAndCheck(inputs: "--input 2x8 --input 2x8")))
+        pytorch: RuleExamples.siamese)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph

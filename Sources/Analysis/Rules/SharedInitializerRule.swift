@@ -22,40 +22,7 @@ public struct SharedInitializerRule: Rule {
             """,
         triggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "a")],
         nonTriggeringExamples: [RuleExamples.namesOnly(head1Reads: "a", head2Reads: "b")],
-        pytorch: PyTorchExample(
-            triggering: """
-                import copy
-
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Linear(4, 2)
-                        self.head2 = copy.deepcopy(self.head1)  # equal values: the exporter keeps one initializer
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return self.head1(t), self.head2(t)
-                """,
-            nonTriggering: """
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        self.head1 = nn.Linear(4, 2)
-                        self.head2 = nn.Linear(4, 2)  # its own random values
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return self.head1(t), self.head2(t)
-                """,
-            commands: RuleExamples.onnxExportAndCheck(dynamo: false)))
+        pytorch: RuleExamples.sharedInitializer)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map

@@ -32,44 +32,7 @@ public struct SharedStorageRule: Rule {
                 lets: #""head": {"type": "Linear", "in_features": 4, "out_features": 2}"#,
                 heads: #""head1": {"ref": "head"}, "head2": {"copy": "head"}"#)
         ],
-        pytorch: PyTorchExample(
-            triggering: """
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        head = nn.Linear(4, 2)
-                        self.head1 = head
-                        self.head2 = head  # the same module object under a second name
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return torch.cat([self.head1(t), self.head2(t)], dim=1)
-                """,
-            nonTriggering: """
-                import copy
-
-                import torch
-                from torch import nn
-
-
-                class Model(nn.Module):
-                    def __init__(self):
-                        super().__init__()
-                        self.trunk = nn.Linear(8, 4)
-                        head = nn.Linear(4, 2)
-                        self.head1 = head
-                        self.head2 = copy.deepcopy(head)  # equal at first, trained apart
-
-                    def forward(self, x):
-                        t = self.trunk(x)
-                        return torch.cat([self.head1(t), self.head2(t)], dim=1)
-                """,
-            commands: RuleExamples.exportAndCheck()))
+        pytorch: RuleExamples.sharedStorage)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
