@@ -267,9 +267,18 @@ private struct Builder {
             }
             for t in targets { connect(from, t, value: nil) }
         }
+        // Red where the cross-branch evidence has an edge: an op's value or a tensor read by another branch.
+        var crossKeys = Set<[Int]>()
+        for finding in report?.findings ?? [] {
+            for edge in finding.crossBranchDependency?.edges ?? [] {
+                let to = element[edge.consumer.index]
+                if let p = edge.producer { crossKeys.insert([element[p.index], to]) }
+                if let s = edge.storage, let from = storageNode[s.index] { crossKeys.insert([from, to]) }
+            }
+        }
         for key in order {
             let (from, to) = (key[0], key[1])
-            let cross = report != nil && region[from].branch != nil && region[to].branch != nil && region[from] != region[to]
+            let cross = crossKeys.contains(key)
             var label: String?
             if let list = values[key] {
                 label = list.count == 1 ? shapeText(graph[list[0]].shape) : "\(list.count) tensors"
