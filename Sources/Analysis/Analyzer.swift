@@ -21,9 +21,13 @@ public enum Analyzer {
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         let findings = run(allRules, on: context)
-        return Report(
+        var report = Report(
             model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,
             basis: graph.storageIdentity, discovery: discovery)
+        var ran = BranchSet()
+        for region in context.map.region { if let b = region.branch { ran.insert(b) } }
+        report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }
+        return report
     }
 
     /// The rules' findings in rule order; the rules themselves run on every core (they only read).
@@ -58,7 +62,8 @@ public enum Analyzer {
                 let tops = Set(known.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted()
                 throw InputError(
                     location: "branch '\(prefix)'",
-                    message: "unknown branch prefix: no module or tensor path starts with it (top-level modules: \(list(tops, limit: 12)))")
+                    message: "unknown branch prefix: no module or tensor path starts with it (top-level modules: \(list(tops, limit: 12))); "
+                        + "a head that did not run for the traced input (an auxiliary classifier in eval mode) is not in the trace either")
             }
         }
     }

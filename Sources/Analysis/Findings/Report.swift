@@ -9,6 +9,9 @@ public enum UndecidedReason: String, Sendable {
     /// No finding, but the input does not record storage identity, so sharing under other names
     /// (`.data =`, `nn.Parameter(other)`) would not show.
     case storageNotRecorded = "storage-not-recorded"
+    /// A branch that was asked for has no ops in the trace: the module exists but did not run for this
+    /// input (an auxiliary classifier in an eval-mode export), so nothing about it can be checked.
+    case branchNotRun = "branch-not-run"
 }
 
 /// The analyzer's answer for one graph.
@@ -24,6 +27,8 @@ public struct Report: Sendable {
     public var basis: StorageIdentity
     /// How the branches were found (nil when they were given).
     public var discovery: Discovery?
+    /// Branches with no op in the graph: they did not run for the traced input.
+    public var branchesNotRun: [String] = []
 
     public init(
         model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil,
@@ -43,6 +48,7 @@ public struct Report: Sendable {
     public var undecidedReason: UndecidedReason? {
         if findings.contains(where: { $0.severity == .error }) { return nil }
         if branches.count < 2 { return .noBranches }
+        if !branchesNotRun.isEmpty { return .branchNotRun }
         if findings.contains(where: \.undecidable) { return .inputCannotTell }
         if !basis.recordsStorage { return .storageNotRecorded }
         return nil

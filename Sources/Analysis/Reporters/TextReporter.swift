@@ -59,6 +59,11 @@ public enum TextReporter {
             case .storageNotRecorded:
                 return "\(model): \(count) branches\(names) \(source) — no sharing visible, but cannot decide from this input: "
                     + unrecorded(report.basis)
+            case .branchNotRun:
+                let missing = report.branchesNotRun
+                return "\(model): \(count) branches\(names) \(source) — cannot decide: \(list(missing)) did not run in this trace "
+                    + "(\(missing.count == 1 ? "a registered module" : "registered modules") without ops; an eval-mode export skips "
+                    + "training-only heads such as auxiliary classifiers: export in training mode to check \(missing.count == 1 ? "it" : "them"))"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
                     + "(give branches with --branch PREFIX)"
