@@ -7,6 +7,8 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Hands on values but no gradient (`.detach()`): nothing computed from its result backpropagates
     /// into what it read.
     public static let cutsGradient = OpProperties(rawValue: 1 << 0)
+    /// Draws random numbers (dropout in training): two calls on the same tensor give different values.
+    public static let random = OpProperties(rawValue: 1 << 1)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -14,6 +16,10 @@ public enum OpVocabulary {
     static let table: [String: OpProperties] = [
         "detach": .cutsGradient,
         "stop_gradient": .cutsGradient,
+        "dropout": .random, "native_dropout": .random, "feature_dropout": .random, "alpha_dropout": .random,
+        "feature_alpha_dropout": .random, "dropout2d": .random, "dropout3d": .random, "bernoulli": .random,
+        "rand": .random, "randn": .random, "randint": .random, "rand_like": .random, "randn_like": .random,
+        "randint_like": .random, "normal": .random, "uniform": .random, "multinomial": .random, "randperm": .random,
     ]
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }

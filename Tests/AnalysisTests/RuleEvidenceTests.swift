@@ -171,6 +171,50 @@ import TestSupport
         #expect(check(InplaceHazardRule(), g.graph).isEmpty)
     }
 
+    // MARK: duplicate-computation
+
+    /// One head module called twice on the trunk's output, its results concatenated.
+    func oneHeadTwice(between: String? = nil) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for (out, input) in [("a", "t"), ("b", "t")] {
+            var read = input
+            if let between {
+                g.op("\(out)0", between, in: "head", [input])
+                read = "\(out)0"
+            }
+            g.op(out, "linear", in: "head", [read], weights: ["head.weight"])
+        }
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func twoResultsThatAreOneComputationAreOneHead() throws {
+        let found = check(DuplicateComputationRule(), oneHeadTwice(), branches: [])
+        let duplicate = try #require(found.first?.duplicateComputation)
+        #expect(found[0].severity == .error)
+        #expect(duplicate.modules == ["head", "head"] && duplicate.calls == 2 && !duplicate.declared)
+        // Through ops that compute the same values again (a flatten before the layer) it is still one computation.
+        #expect(check(DuplicateComputationRule(), oneHeadTwice(between: "flatten"), branches: []).count == 1)
+    }
+
+    @Test func randomOpsNeverComputeTheSameTwice() {
+        #expect(check(DuplicateComputationRule(), oneHeadTwice(between: "dropout"), branches: []).isEmpty)
+    }
+
+    /// A trunk computed twice, once for each of two different heads, is wasteful but no bug: the results differ.
+    @Test func aTrunkComputedTwiceForTwoHeadsIsNot() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t1", "trunk", ["x"])
+        g.layer("a", "head1.fc", ["t1"])
+        g.op("t2", "linear", in: "trunk", ["x"], weights: ["trunk.weight"])
+        g.layer("b", "head2.fc", ["t2"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        #expect(check(DuplicateComputationRule(), g.graph).isEmpty)
+    }
+
     // MARK: module-reuse
 
     func siamese(shared: Bool) -> Graph {

@@ -81,14 +81,17 @@ import FormatSupport
     }
 
     /// One head object in all three slots of a ModuleList: TorchScript scopes all three calls, and names
-    /// all their tensors, as `heads.0`. The file cannot tell the slots apart, so there is nothing to
-    /// compare — and certainly no "independent".
-    @Test func oneHeadInEverySlotCannotBeToldApart() throws {
+    /// all their tensors, as `heads.0`. The file cannot tell the slots apart as branches, but it shows the
+    /// bug itself: the three results are one computation, the same weights on the same features.
+    @Test func oneHeadInEverySlotIsOneComputationThreeTimes() throws {
         let graph = try Repository.load(Self.eventFile("list_heads_shared")).graph
         #expect(graph.nodes.filter { $0.op == "linear" }.map(\.module) == ["heads.0.5", "heads.0.5", "heads.0.5"])
         let report = try Analyzer.analyze(graph)
         #expect(report.branches.isEmpty)
-        #expect(report.independent == nil)
+        #expect(report.independent == false)
+        let duplicate = try #require(report.findings.first?.duplicateComputation)
+        #expect(duplicate.modules == ["heads.0.5", "heads.0.5", "heads.0.5"] && duplicate.calls == 3)
+        #expect(try Analyzer.analyze(try Repository.load(Self.eventFile("list_heads")).graph).findings.isEmpty, "deep copies: no finding")
     }
 
     @Test func directoryIsReadAsALogDirectory() throws {

@@ -6,6 +6,7 @@ import GraphIR
 /// reported without the graph.
 public enum Evidence: Sendable, Equatable {
     case sharedStorage(SharedStorage)
+    case duplicateComputation(DuplicateComputation)
     case sharedInitializer(SharedInitializer)
     case mergedBranch(MergedBranch)
     case crossBranchDependency(CrossBranchDependency)
@@ -16,6 +17,7 @@ public enum Evidence: Sendable, Equatable {
     public var content: any EvidenceContent {
         switch self {
         case .sharedStorage(let e): return e
+        case .duplicateComputation(let e): return e
         case .sharedInitializer(let e): return e
         case .mergedBranch(let e): return e
         case .crossBranchDependency(let e): return e

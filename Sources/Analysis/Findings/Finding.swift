@@ -48,6 +48,9 @@ public struct Finding: Sendable, Equatable {
 /// One accessor per evidence case, so that a reader writes `finding.sharedStorage?.groups`, not a switch.
 extension Finding {
     public var sharedStorage: Evidence.SharedStorage? { if case .sharedStorage(let e) = evidence { e } else { nil } }
+    public var duplicateComputation: Evidence.DuplicateComputation? {
+        if case .duplicateComputation(let e) = evidence { e } else { nil }
+    }
     public var sharedInitializer: Evidence.SharedInitializer? { if case .sharedInitializer(let e) = evidence { e } else { nil } }
     public var mergedBranch: Evidence.MergedBranch? { if case .mergedBranch(let e) = evidence { e } else { nil } }
     public var crossBranchDependency: Evidence.CrossBranchDependency? {

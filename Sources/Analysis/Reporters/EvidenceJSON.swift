@@ -18,6 +18,11 @@ struct EvidenceJSON {
             ]
             if case .slicedContainers(let types) = e.cause { fields.insert(("container_types", strings(types)), at: 3) }
             return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places)), ("declared_at", JSONWriter.intArray(e.declarations))])
+        case .duplicateComputation(let e):
+            return object([
+                ("modules", strings(e.modules)), ("type", e.type.map(quoted) ?? "null"), ("calls", "\(e.calls)"), ("declared", "\(e.declared)"),
+                ("places", ops(e.places)),
+            ])
         case .sharedInitializer(let e):
             return object([
                 ("branches", strings(e.branches)), ("initializers", tensors(e.initializers)),

@@ -52,6 +52,6 @@ public protocol Rule: Sendable {
 
 /// Every rule, in the order findings are reported.
 public let allRules: [any Rule] = [
-    SharedStorageRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
+    SharedStorageRule(), DuplicateComputationRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
     InplaceHazardRule(), ModuleReuseRule(),
 ]

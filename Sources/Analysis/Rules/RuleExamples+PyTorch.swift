@@ -34,6 +34,15 @@ extension RuleExamples {
             ])
     }
 
+    static let duplicateComputation = PyTorchExample(
+        triggering: pytorch(
+            members: [trunk, "head = nn.Linear(4, 2)", "self.heads = nn.ModuleList([head] * 2)  # one module in both slots"],
+            forward: ["t = self.trunk(x)", "return torch.cat([h(t) for h in self.heads], dim=1)"]),
+        nonTriggering: pytorch(
+            copying: true, members: [trunk, "head = nn.Linear(4, 2)", "self.heads = nn.ModuleList([copy.deepcopy(head) for _ in range(2)])"],
+            forward: ["t = self.trunk(x)", "return torch.cat([h(t) for h in self.heads], dim=1)"]),
+        commands: exportAndCheck())
+
     static let leak = PyTorchExample(triggering: leak(true), nonTriggering: leak(false), commands: exportAndCheck())
 
     private static func inplaceHead(_ flag: String, _ comment: String) -> String {

@@ -39,6 +39,26 @@ enum RuleExamples {
         """
     }
 
+    /// A trunk and a ModuleList of two heads called on its output: one head object in both slots, or a copy.
+    static func oneHeadTwice(copied: Bool) -> String {
+        """
+        {
+          "format": "graphcheck.model", "version": 1, "mode": "train",
+          "let": {"head": {"type": "Linear", "in_features": 4, "out_features": 2}},
+          "model": {"type": "Module", "class": "Model",
+            "children": {"trunk": {"type": "Linear", "in_features": 8, "out_features": 4},
+              "heads": {"type": "ModuleList", "children": [{"ref": "head"}, {"\(copied ? "copy" : "ref")": "head"}]}},
+            "forward": {"inputs": ["x"], "body": [
+              {"out": "t", "call": "trunk", "args": ["x"]},
+              {"out": "a", "call": "heads[0]", "args": ["t"]},
+              {"out": "b", "call": "heads[1]", "args": ["t"]},
+              {"out": "y", "op": "cat", "args": ["a", "b"], "dim": 1}
+            ], "outputs": ["y"]}},
+          "inputs": [{"name": "x", "shape": [2, 8]}]
+        }
+        """
+    }
+
     /// The commands that check `example.py` through the PyTorch exporter.
     static func exportAndCheck(inputs: String = "--input 2x8") -> [String] {
         ["python -m graphcheck_torch example:Model \(inputs) -o model.json", "graphcheck model.json"]

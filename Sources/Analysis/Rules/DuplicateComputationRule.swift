@@ -1,0 +1,125 @@
+import FormatSupport
+import GraphIR
+import OrderedCollections
+
+/// Finds results the model computes more than once from the same weights and the same tensors: heads made
+/// of one module object called on the same features (`nn.ModuleList([head] * 3)`) return identical
+/// outputs, so they are one head, however many names or slots it has. A trunk computed twice for two
+/// different heads is not this: the heads' results differ.
+public struct DuplicateComputationRule: Rule {
+    public init() {}
+
+    public static let description = RuleDescription(
+        id: "duplicate-computation",
+        severity: .error,
+        summary: "Several of the model's results are one computation: the same weights applied to the same tensors.",
+        rationale: """
+            Heads that are one module object called on the same features compute the same output: they are \
+            one head, trained by every head's loss, and can never tell different things. It is what \
+            `nn.ModuleList([head] * 3)` or `self.head2 = self.head1` builds. TensorBoard's graph (TorchScript) \
+            shows such heads under a single module path, which is why they look like one reused module there; \
+            the repeated computation on the same tensor is what gives them away.
+            """,
+        fix: """
+            Give each head its own module: `nn.ModuleList([copy.deepcopy(head) for _ in range(3)])`, or build \
+            each anew. If one output is meant, compute it once.
+            """,
+        triggeringExamples: [RuleExamples.oneHeadTwice(copied: false)],
+        nonTriggeringExamples: [RuleExamples.oneHeadTwice(copied: true), RuleExamples.siamese(sharedEncoder: true)],
+        pytorch: RuleExamples.duplicateComputation)
+
+    public func check(_ context: AnalysisContext) -> [Finding] {
+        // Value numbering: an op with the same kind, attributes and (numbered) operands as an earlier one
+        // computes the same value. Random ops (dropout) and in-place ops never do.
+        let graph = context.graph
+        guard graph.storageIdentity.separatesEqualTensors else { return [] }  // ONNX merges equal weights: shared-initializer speaks
+        var number = [Int](graph.values.indices)
+        var first: [Call: [ValueID]] = [:]
+        for node in graph.nodes where !node.outputs.isEmpty && !node.inplace && !node.properties.contains(.random) {
+            let call = Call(
+                op: node.op,
+                inputs: node.inputs.map { if case .value(let v) = $0 { return .value(ValueID(number[v.index])) } else { return $0 } },
+                attributes: node.attributes.map { Call.Attribute(name: $0.name, value: $0.value) })
+            if let earlier = first[call], earlier.count == node.outputs.count {
+                for (output, same) in zip(node.outputs, earlier) { number[output.index] = number[same.index] }
+            } else {
+                first[call] = node.outputs
+            }
+        }
+        // The heads' results: the values that leave the last learned op on each path to an output.
+        var results: [ValueID] = []
+        var seen = Set<Int>()
+        var pending = graph.outputs
+        while let v = pending.popLast() {
+            guard seen.insert(v.index).inserted, let p = graph[v].producer else { continue }
+            if graph[p].storageInputs.isEmpty { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
+        }
+        // Results that are one value computed several times: heads that are one head.
+        var byNumber: OrderedDictionary<Int, [ValueID]> = [:]
+        for v in results.sorted() { byNumber[number[v.index], default: []].append(v) }
+        let types = graph.moduleTypes()
+        return byNumber.values.filter { $0.count >= 2 }.map { values in
+            let producers = values.map { graph[$0].producer! }
+            let modules = producers.map { graph[$0].module }
+            // Sharing the user declared intended (tied heads) makes the repetition intended too.
+            let declared = producers.allSatisfy { p in !graph[p].storageInputs.isEmpty && graph[p].storageInputs.allSatisfy { context.allowed.contains($0.index) } }
+            let evidence = Evidence.DuplicateComputation(
+                modules: modules, type: types[modules[0]].flatMap { $0.isEmpty ? nil : $0 }, calls: values.count,
+                declared: declared, places: producers.map { NodeRef($0, in: graph) })
+            return Finding(severity: declared ? .info : Self.description.severity, evidence: .duplicateComputation(evidence))
+        }
+    }
+
+    /// What an op computes: its kind, its attributes and everything it reads, in order.
+    private struct Call: Hashable {
+        struct Attribute: Hashable {
+            var name: String
+            var value: AttributeValue
+        }
+
+        var op: String
+        var inputs: [Operand]
+        var attributes: [Attribute]
+    }
+}
+
+extension Evidence {
+    /// Ops that compute the same values from the same tensors, more than once.
+    public struct DuplicateComputation: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { DuplicateComputationRule.description }
+
+        /// The module path of each call, in call order (the same path repeated when the input names one module).
+        public var modules: [String]
+        public var type: String?
+        /// How many times the same result is computed.
+        public var calls: Int
+        /// The weights are shared as the user declared intended (`--allow-shared`): reported as info.
+        public var declared: Bool
+        /// The last learned op of each computation (the head's output layer).
+        public var places: [NodeRef]
+
+        public var branches: [String] { [] }
+        public var edgeCount: Int { calls }
+
+        private var distinct: [String] {
+            var result: [String] = []
+            for module in modules where !result.contains(module) { result.append(module) }
+            return result
+        }
+
+        public var wording: Wording {
+            let who = distinct.count == 1
+                ? (distinct[0].isEmpty ? "the model" : distinct[0]) + (type.map { " (\($0))" } ?? "") + " computes"
+                : equivalence(distinct) + " compute"
+            return Wording(
+                message: "\(who) the same result \(calls) times: the same weights applied to the same tensors"
+                    + (declared ? ", as declared (allow-shared)" : ""),
+                details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
+                notes: [
+                    "heads that are one module object called on the same features return identical outputs: they are one head, "
+                        + "trained by every head's loss, whatever names or slots they have"
+                ],
+                help: declared ? nil : "give each head its own module (`copy.deepcopy(head)` per slot, not `[head] * n`)")
+        }
+    }
+}
