@@ -4,9 +4,10 @@
 /// the million; the walking up and splitting lives here.
 public enum ModulePath {
     /// The enclosing module: `a.b` for `a.b.c`, "" for a top-level `a`, nil for the model itself.
-    public static func parent<S: StringProtocol>(of path: S) -> S.SubSequence? {
+    public static func parent(of path: String) -> Substring? {
         guard !path.isEmpty else { return nil }
-        return path.lastIndex(of: ".").map { path[..<$0] } ?? path.prefix(0)
+        guard let dot = path.utf8.lastIndex(of: UInt8(ascii: ".")) else { return path[path.startIndex..<path.startIndex] }
+        return path[..<dot]
     }
 
     /// The enclosing modules of `path`, nearest first, the model itself ("") left out: `a.b`, `a` for `a.b.c`.
@@ -16,7 +17,7 @@ public enum ModulePath {
         var rest: Substring
 
         public mutating func next() -> Substring? {
-            guard let dot = rest.lastIndex(of: ".") else { return nil }
+            guard let dot = rest.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
             rest = rest[..<dot]
             return rest
         }
@@ -24,7 +25,7 @@ public enum ModulePath {
 
     /// A tensor name as its module and attribute: (`a.b`, `weight`) for `a.b.weight`, ("", `w`) for `w`.
     public static func split(tensor name: String) -> (module: Substring, attribute: Substring) {
-        guard let dot = name.lastIndex(of: ".") else { return (name.prefix(0), Substring(name)) }
+        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")) else { return (name.prefix(0), Substring(name)) }
         return (name[..<dot], name[name.index(after: dot)...])
     }
 

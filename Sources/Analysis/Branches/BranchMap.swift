@@ -62,7 +62,8 @@ public struct BranchMap: Sendable {
                 if let b { namedIn[index].insert(b) }
                 if n == 0 { home[index] = b }
             }
-            for node in storage.readers + storage.writers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
+            for node in storage.readers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
+            for node in storage.writers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
         }
         self.region = region
         self.ancestry = ancestry

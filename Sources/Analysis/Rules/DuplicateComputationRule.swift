@@ -29,10 +29,23 @@ public struct DuplicateComputationRule: Rule {
         pytorch: RuleExamples.duplicateComputation)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
-        // Value numbering: an op with the same kind, attributes and (numbered) operands as an earlier one
-        // computes the same value. Random ops (dropout) and in-place ops never do.
         let graph = context.graph
         guard graph.storageIdentity.separatesEqualTensors else { return [] }  // ONNX merges equal weights: shared-initializer speaks
+        // The heads' results: the values that leave the last learned op on each path to an output.
+        var results: [ValueID] = []
+        var seen = Set<Int>()
+        var pending = graph.outputs
+        while let v = pending.popLast() {
+            guard seen.insert(v.index).inserted, let p = graph[v].producer else { continue }
+            if graph[p].storageInputs.isEmpty { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
+        }
+        // Equal results come from one op kind reading the same weights: without two such, nothing to number
+        // (the common case, and value numbering costs a hash of every op).
+        var candidates: [[Int]: Int] = [:]
+        for v in results { candidates[graph[graph[v].producer!].storageInputs.map(\.index), default: 0] += 1 }
+        guard candidates.values.contains(where: { $0 >= 2 }) else { return [] }
+        // Value numbering: an op with the same kind, attributes and (numbered) operands as an earlier one
+        // computes the same value. Random ops (dropout) and in-place ops never do.
         var number = [Int](graph.values.indices)
         var first: [Call: [ValueID]] = [:]
         for node in graph.nodes where !node.outputs.isEmpty && !node.inplace && !node.properties.contains(.random) {
@@ -45,14 +58,6 @@ public struct DuplicateComputationRule: Rule {
             } else {
                 first[call] = node.outputs
             }
-        }
-        // The heads' results: the values that leave the last learned op on each path to an output.
-        var results: [ValueID] = []
-        var seen = Set<Int>()
-        var pending = graph.outputs
-        while let v = pending.popLast() {
-            guard seen.insert(v.index).inserted, let p = graph[v].producer else { continue }
-            if graph[p].storageInputs.isEmpty { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
         }
         // Results that are one value computed several times: heads that are one head.
         var byNumber: OrderedDictionary<Int, [ValueID]> = [:]
