@@ -3,9 +3,10 @@ the live model (corpus.py). Branches are found automatically. A wrong verdict fa
 an independent model, no pass on one that shares, leaks or overwrites; "cannot decide" (exit 3) is
 allowed only where the model has no heads or is independent.
 
-The same models exported to ONNX (torch.onnx.export, the TorchScript-based exporter) must never give a
-false verdict either: ONNX cannot show storage identity or `.detach()`, so there "cannot decide" is
-allowed everywhere, a pass never happens, and an error must be a real problem.
+The same models exported to ONNX (torch.onnx.export, the TorchScript-based exporter) and to TensorBoard
+(SummaryWriter.add_graph) must never give a false verdict either: neither format shows storage identity
+(and ONNX drops `.detach()`), so there "cannot decide" is allowed everywhere, a pass never happens, and an
+error must be a real problem.
 
 With GRAPHCHECK_CORPUS_TABLE=FILE the results are also written as the Markdown table of docs/corpus.md.
 """
@@ -23,6 +24,7 @@ from graphcheck_torch.exporter import export
 VERDICT = {0: True, 1: False, 3: None}
 _results = []
 _onnx_results = {}
+_tensorboard_results = {}
 _truths = {}
 
 
@@ -92,6 +94,37 @@ def test_corpus_case_through_onnx(case, graphcheck_binary):
         assert verdict is not False, f"{case.name}: false alarm from ONNX: {rules}"
 
 
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES if not c.meta])
+def test_corpus_case_through_tensorboard(case, graphcheck_binary):
+    import contextlib
+    import io
+    import warnings
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    expected = _truth(case)
+    model, inputs = case.build()
+    model.train(case.train)
+    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-tb-") as directory:
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                writer = SummaryWriter(directory)
+                writer.add_graph(model, inputs if len(inputs) > 1 else inputs[0], use_strict_trace=False)
+                writer.close()
+        except (RuntimeError, ValueError) as error:
+            # torch.jit.trace's own limits: dict or dataclass outputs, detection models' list inputs.
+            _tensorboard_results[case.name] = f"export fails ({type(error).__name__})"
+            return
+        code, report = _check(directory)
+    verdict = VERDICT[code]
+    rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
+    _tensorboard_results[case.name] = f"{code}" + (f": {', '.join(rules)}" if rules else f" ({report.get('undecided_reason')})" if code == 3 else "")
+    assert verdict is not True, f"{case.name}: a pass from TensorBoard, which cannot show storage identity"
+    if expected["independent"] is not False:
+        assert verdict is not False, f"{case.name}: false alarm from TensorBoard: {rules}"
+
+
 def _describe(expected):
     if expected["independent"] is None:
         return "no heads"
@@ -104,14 +137,15 @@ def teardown_module(_module):
     table = os.environ.get("GRAPHCHECK_CORPUS_TABLE")
     if not table or not _results:
         return
-    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found | ONNX (TorchScript exporter) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found | ONNX (TorchScript exporter) | TensorBoard (add_graph) |",
+             "|---|---|---|---|---|---|---|"]
     for case, expected, code, report in _results:
         said = {0: "independent (0)", 1: "NOT independent (1)", 3: f"cannot decide (3: {report.get('undecided_reason')})"}[code]
         rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
         if rules:
             said += ": " + ", ".join(rules)
         onnx = _onnx_results.get(case.name, "— (meta device)" if case.meta else "not run")
-        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(report['branches']) or '—'} | {onnx} |")
+        tensorboard = _tensorboard_results.get(case.name, "— (meta device)" if case.meta else "not run")
+        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(report['branches']) or '—'} | {onnx} | {tensorboard} |")
     with open(table, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
