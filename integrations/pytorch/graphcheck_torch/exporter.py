@@ -377,6 +377,12 @@ def trace(model, example_inputs, train=True):
         example_inputs = (example_inputs,)
     example_inputs = tuple(example_inputs)
     was_training = model.training
+    # The forward runs for real: in training mode BatchNorm updates its running statistics, and dropout
+    # draws from the global generator. Both are put back, so exporting never changes the user's model or
+    # the random numbers their program draws next.
+    buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+    rng = torch.random.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     model.train(train)
     recorder = _Trace(model)
     inputs = [recorder.new_value(t) for t in example_inputs if isinstance(t, torch.Tensor)]
@@ -389,6 +395,12 @@ def trace(model, example_inputs, train=True):
         pre.remove()
         post.remove()
         model.train(was_training)
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
+        torch.random.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
     outputs = []
     for tensor in tree_flatten(out)[0]:
         if isinstance(tensor, torch.Tensor):

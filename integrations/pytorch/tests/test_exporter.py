@@ -191,3 +191,21 @@ def test_inplace_argument_and_writes_through_views_are_recorded():
     assert sorted(values[n["inputs"][0]]["shape"] for n in through[1:]) == [[3, 2], [3, 8], [4], [24]]
     for n in through:
         assert n["inplace"] and n["inputs"][1] == n["attrs"]["through_view"]
+
+
+def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path):
+    """A training-mode export runs BatchNorm and dropout for real; the running statistics, the mode and the
+    global random generator are as they were before."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5))
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(2, 3, 8, 8)
+    torch.manual_seed(1)
+    expected_next = torch.rand(3)
+    torch.manual_seed(1)
+    export(model, x, str(tmp_path / "m.json"), train=True)
+    assert torch.equal(torch.rand(3), expected_next), "the export drew from the user's random stream"
+    assert not model.training
+    after = model.state_dict()
+    assert [k for k in before if not torch.equal(before[k], after[k])] == [], "the export changed the model's state"
