@@ -9,7 +9,11 @@ from .exporter import export
 
 
 def _graphcheck():
-    path = os.environ.get("GRAPHCHECK") or shutil.which("graphcheck")
+    """The executable, found before any export is spent: GRAPHCHECK, else PATH."""
+    path = os.environ.get("GRAPHCHECK")
+    if path and not os.access(path, os.X_OK):
+        raise RuntimeError(f"GRAPHCHECK is {path!r}, which is not an executable file: build graphcheck or fix the variable")
+    path = path or shutil.which("graphcheck")
     if not path:
         raise RuntimeError("graphcheck executable not found: set GRAPHCHECK to its path or put it on PATH")
     return path
@@ -17,10 +21,12 @@ def _graphcheck():
 
 def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True):
     """Exports `model` and returns graphcheck's JSON report as a dict."""
+    __tracebackhide__ = True
+    binary = _graphcheck()
     with tempfile.TemporaryDirectory(prefix="graphcheck-") as directory:
         path = os.path.join(directory, "model.trace.json")
         export(model, example_inputs, path, train=train)
-        command = [_graphcheck(), "check", path, "--format", "json"]
+        command = [binary, "check", path, "--format", "json"]
         for branch in branches or ():
             command += ["--branch", branch]
         for pattern in allow_shared:
@@ -38,6 +44,7 @@ def _describe(report):
             continue
         lines.append(f"  {finding['rule']}: {finding['message']}")
         lines.extend(f"    {detail}" for detail in finding.get("details", [])[:6])
+        lines.extend(f"    note: {note}" for note in finding.get("notes", []))
         if finding.get("help"):
             lines.append(f"    help: {finding['help']}")
     return "\n".join(lines)
@@ -49,11 +56,16 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
     `branches`: module prefixes of the branches (default: found by graphcheck). `allow_shared`: module
     paths or tensor names whose sharing is intended.
     """
+    __tracebackhide__ = True  # pytest shows the assertion, not this helper's frames (and the model's repr)
     report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train)
     if report["independent"] is None:
         reason = report.get("undecided_reason")
         if reason == "no-branches":
             raise AssertionError(f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]")
+        if reason == "branch-not-run":
+            raise AssertionError(
+                f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
+                "(a training-only head in eval mode?); nothing about them was checked")
         raise AssertionError(f"{report['model']}: graphcheck cannot decide from this input ({reason})")
     if not report["independent"]:
         raise AssertionError(_describe(report))

@@ -209,3 +209,21 @@ def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path):
     assert not model.training
     after = model.state_dict()
     assert [k for k in before if not torch.equal(before[k], after[k])] == [], "the export changed the model's state"
+
+
+def test_a_missing_executable_is_reported_before_any_export(monkeypatch, tmp_path):
+    import graphcheck_torch.testing as testing
+
+    monkeypatch.setenv("GRAPHCHECK", str(tmp_path / "no-such-graphcheck"))
+    monkeypatch.setattr(testing, "export", lambda *a, **k: pytest.fail("exported before finding the executable"))
+    with pytest.raises(RuntimeError, match="not an executable file"):
+        assert_independent(torch.nn.Linear(2, 2), torch.randn(1, 2))
+
+
+def test_the_failure_keeps_the_notes_that_answer_the_users_questions(graphcheck_binary):
+    torch.manual_seed(0)
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(DenseNet121MultiHead(), torch.randn(2, 3, 64, 64))
+    text = str(failure.value)
+    assert "note: shared storage makes these branches one set of weights forever" in text
+    assert "note: these are the edges TensorBoard's graph view draws" in text
