@@ -65,64 +65,55 @@ def test_corpus_case(case, graphcheck_binary):
         assert report["branches"] == case.expect_branches, f"{case.name}: branches"
 
 
+def _export_onnx(model, inputs, directory):
+    path = os.path.join(directory, "model.onnx")
+    torch.onnx.export(model, inputs, path, dynamo=False)
+    return path
+
+
+def _export_tensorboard(model, inputs, directory):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(directory)
+    writer.add_graph(model, inputs if len(inputs) > 1 else inputs[0], use_strict_trace=False)
+    writer.close()
+    return directory
+
+
+# Formats without storage identity: (name, exporter, what the exporter itself cannot do, results by case).
+FORMATS = {
+    "ONNX": (_export_onnx, (RuntimeError,), _onnx_results),  # dict outputs of transformers models
+    # torch.jit.trace's limits: dict or dataclass outputs, the detection models' list inputs.
+    "TensorBoard": (_export_tensorboard, (RuntimeError, ValueError), _tensorboard_results),
+}
+
+
+@pytest.mark.parametrize("format_name", list(FORMATS))
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES if not c.meta])
-def test_corpus_case_through_onnx(case, graphcheck_binary):
+def test_corpus_case_through_a_format_without_storage_identity(case, format_name, graphcheck_binary):
     import contextlib
     import io
     import warnings
 
+    exporter, limits, results = FORMATS[format_name]
     expected = _truth(case)
     model, inputs = case.build()
     model.train(case.train)
-    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-onnx-") as directory:
-        path = os.path.join(directory, "model.onnx")
+    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-") as directory:
         try:
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore")
-                torch.onnx.export(model, inputs, path, dynamo=False)
-        except RuntimeError as error:
-            # The exporter's own limit (dict outputs of transformers models): nothing for graphcheck to read.
-            assert "Dictionaries and strings" in str(error) or "JIT" in str(error), error
-            _onnx_results[case.name] = "export fails (dict outputs)"
+                path = exporter(model, inputs, directory)
+        except limits as error:
+            results[case.name] = f"export fails ({type(error).__name__})"
             return
         code, report = _check(path)
     verdict = VERDICT[code]
     rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
-    _onnx_results[case.name] = f"{code}" + (f": {', '.join(rules)}" if rules else f" ({report.get('undecided_reason')})" if code == 3 else "")
-    assert verdict is not True, f"{case.name}: a pass from ONNX, which cannot show storage identity"
+    results[case.name] = f"{code}" + (f": {', '.join(rules)}" if rules else f" ({report.get('undecided_reason')})" if code == 3 else "")
+    assert verdict is not True, f"{case.name}: a pass from {format_name}, which cannot show storage identity"
     if expected["independent"] is not False:
-        assert verdict is not False, f"{case.name}: false alarm from ONNX: {rules}"
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES if not c.meta])
-def test_corpus_case_through_tensorboard(case, graphcheck_binary):
-    import contextlib
-    import io
-    import warnings
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    expected = _truth(case)
-    model, inputs = case.build()
-    model.train(case.train)
-    with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-tb-") as directory:
-        try:
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                writer = SummaryWriter(directory)
-                writer.add_graph(model, inputs if len(inputs) > 1 else inputs[0], use_strict_trace=False)
-                writer.close()
-        except (RuntimeError, ValueError) as error:
-            # torch.jit.trace's own limits: dict or dataclass outputs, detection models' list inputs.
-            _tensorboard_results[case.name] = f"export fails ({type(error).__name__})"
-            return
-        code, report = _check(directory)
-    verdict = VERDICT[code]
-    rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
-    _tensorboard_results[case.name] = f"{code}" + (f": {', '.join(rules)}" if rules else f" ({report.get('undecided_reason')})" if code == 3 else "")
-    assert verdict is not True, f"{case.name}: a pass from TensorBoard, which cannot show storage identity"
-    if expected["independent"] is not False:
-        assert verdict is not False, f"{case.name}: false alarm from TensorBoard: {rules}"
+        assert verdict is not False, f"{case.name}: false alarm from {format_name}: {rules}"
 
 
 def _describe(expected):
