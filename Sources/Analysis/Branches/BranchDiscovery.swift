@@ -1,4 +1,5 @@
 import GraphIR
+import OrderedCollections
 
 /// A branch: the module subtrees that compute one head. Its name is the subtree with the most ops (a
 /// valid `--branch` prefix); the other members are the head's own siblings (its classifier, its pooling
@@ -102,21 +103,15 @@ public enum BranchDiscovery {
                 if ra != rb { group[max(ra, rb)] = min(ra, rb) }
             }
         }
-        var order: [Int] = []
-        var byRoot: [Int: [Int]] = [:]
-        for h in heads {
-            let root = find(h)
-            if byRoot[root] == nil { order.append(root) }
-            byRoot[root, default: []].append(h)
-        }
+        var byRoot: OrderedDictionary<Int, [Int]> = [:]
+        for h in heads { byRoot[find(h), default: []].append(h) }
         // A head learns: a group of children without a parameter or buffer of its own (a returned activation,
         // a pooling step) is a tap on the trunk, not a head.
         let learned = members.map { $0.contains { !graph.nodes[$0].storageInputs.isEmpty } }
-        order.removeAll { root in !byRoot[root]!.contains { learned[$0] } }
-        guard order.count >= 2, order.count <= BranchSet.capacity else { return nil }
+        byRoot.removeAll { !$0.value.contains { learned[$0] } }
+        guard byRoot.count >= 2, byRoot.count <= BranchSet.capacity else { return nil }
         // Heads in the order their first op runs; each named after its largest member.
-        let branches = order.map { root -> (first: Int, branch: Branch) in
-            let group = byRoot[root]!
+        let branches = byRoot.values.map { group -> (first: Int, branch: Branch) in
             let name = group.max { (members[$0].count, $1) < (members[$1].count, $0) }!
             return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }))
         }.sorted { $0.first < $1.first }.map(\.branch)

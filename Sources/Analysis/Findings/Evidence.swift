@@ -74,8 +74,6 @@ public struct StorageRef: Sendable, Equatable {
     }
 
     public var name: String { names[0] }
-    /// The attribute name under its module (`running_mean`).
-    public var attributeName: Substring { ModulePath.split(tensor: name).attribute }
 }
 
 /// An op as evidence names it: its id in the input, its kind, the module path of its call site, and the

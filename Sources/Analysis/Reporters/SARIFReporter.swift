@@ -2,9 +2,9 @@ import FormatSupport
 import GraphIR
 
 /// SARIF 2.1.0 for code-scanning tools: one result per finding, the rules described in the tool's driver.
-/// A finding is located at the user's `file:line` of the first op its evidence places it at (the PyTorch
-/// exporter records them), its other places as related locations; without one, at an op of the finding's
-/// modules that has one, otherwise at the input file.
+/// A finding is located at the first place its evidence names — the spec lines that declare shared
+/// modules, else an op at the user's `file:line` (the PyTorch exporter records them) or at the input's own
+/// line — its other places as related locations; without any, at the input file.
 public enum SARIFReporter {
     public static func render(_ report: Report, graph: Graph, inputPath: String, toolVersion: String) -> String {
         let rules = allRules.map { type(of: $0).description }

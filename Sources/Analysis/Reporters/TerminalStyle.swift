@@ -14,7 +14,6 @@ public struct TerminalStyle: Sendable {
     public func yellow(_ text: String) -> String { wrap(text, "1;33") }
     public func green(_ text: String) -> String { wrap(text, "1;32") }
     public func cyan(_ text: String) -> String { wrap(text, "36") }
-    public func dim(_ text: String) -> String { wrap(text, "2") }
 
     /// A severity as a compiler colours it: errors red, warnings yellow, infos cyan.
     public func severity(_ severity: Severity, _ text: String) -> String {

@@ -24,7 +24,7 @@ public struct CrossBranchDependencyRule: Rule {
         nonTriggeringExamples: [RuleExamples.separateHeads(leak: false)],
         pytorch: RuleExamples.leak)
 
-    /// The edges found so far, and the order branch pairs were first seen in.
+    /// The edges found so far, the tensors they involve, and the source branches' top-level modules.
     private struct Collected {
         var edges: [Evidence.CrossBranchDependency.Edge] = []
         var storages = Set<Int>()
@@ -114,7 +114,6 @@ extension Evidence {
             public var data = 0
             public var parameter = 0
             public var state = 0
-            public var total: Int { data + parameter + state }
 
             public init(source: String, target: String, data: Int = 0, parameter: Int = 0, state: Int = 0) {
                 self.source = source

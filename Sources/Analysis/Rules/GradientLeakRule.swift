@@ -75,9 +75,7 @@ public struct GradientLeakRule: Rule {
         var groups: [ModuleGroup] = []
         var modules: [String] = []
         if owners.count >= 2 {
-            groups = context.grouping.group(parameters, among: owners).map {
-                ModuleGroup(paths: $0.paths, type: $0.type, sameObject: $0.sameObject, storages: $0.storages.map { StorageRef($0, in: graph) })
-            }
+            groups = context.grouping.group(parameters, among: owners)
             modules = groups.flatMap(\.paths)
         } else {
             let owner = map.branches[owners.only!]

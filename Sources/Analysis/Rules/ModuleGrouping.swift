@@ -10,15 +10,6 @@ import Synchronization
 /// every module and storage name (a second or more at a million ops). Rules run concurrently, so the first
 /// use builds them under a lock.
 final class ModuleGrouping: Sendable {
-    /// Equivalent module paths, one per branch, and the storages under them.
-    struct Group {
-        var paths: [String]
-        var type: String
-        /// The paths name one module object (known from the trace's module table).
-        var sameObject: Bool
-        var storages: [StorageID]
-    }
-
     private struct Tables {
         var instanceByPath: [String: String] = [:]
         var typeByPath: [String: String] = [:]
@@ -61,11 +52,12 @@ final class ModuleGrouping: Sendable {
     func instance(of path: String) -> String? { tables.instanceByPath[path] }
 
     /// Groups `storages`, each shared among `branches`, in storage order.
-    func group(_ storages: [StorageID], among branches: BranchSet) -> [Group] {
-        var groups: OrderedDictionary<[String], Group> = [:]
+    func group(_ storages: [StorageID], among branches: BranchSet) -> [ModuleGroup] {
+        var groups: OrderedDictionary<[String], ModuleGroup> = [:]
         for s in storages {
             let key = groupPaths(s, branches)
-            groups[key.paths, default: Group(paths: key.paths, type: key.type, sameObject: key.sameObject, storages: [])].storages.append(s)
+            groups[key.paths, default: ModuleGroup(paths: key.paths, type: key.type, sameObject: key.sameObject, storages: [])]
+                .storages.append(StorageRef(s, in: graph))
         }
         return Array(groups.values)
     }

@@ -83,14 +83,14 @@ public struct SharedStorageRule: Rule {
         }
         return Evidence.SharedStorage(
             branches: branches, storages: storages.map { StorageRef($0, in: graph) },
-            groups: groups.map { ModuleGroup(paths: $0.paths, type: $0.type, sameObject: $0.sameObject, storages: $0.storages.map { StorageRef($0, in: graph) }) },
+            groups: groups,
             runningStatistics: statistics, statisticsModules: statisticsModules.count, edgeCount: edges, declared: declared,
             cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) },
             declarations: declarations)
     }
 
     /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.
-    private func cause(_ groups: [ModuleGrouping.Group], _ set: BranchSet, _ context: AnalysisContext) -> Evidence.SharedStorage.Cause {
+    private func cause(_ groups: [ModuleGroup], _ set: BranchSet, _ context: AnalysisContext) -> Evidence.SharedStorage.Cause {
         let branches = context.map.names(set)
         let containers = branches.map { context.grouping.instance(of: $0) }
         let types = Set(branches.map { context.grouping.type(of: $0) })
