@@ -26,10 +26,7 @@ struct ForwardProgram {
         body = []
         var defined = Set(inputs)
         for statement in try cursor.required("body").elements() {
-            for arg in try statement.optional("args")?.elements() ?? [] where !defined.contains(try arg.string()) {
-                throw arg.error("value \"\(try arg.string())\" is used before it is defined")
-            }
-            let parsed = try Self.statement(statement)
+            let parsed = try Self.statement(statement, defined: defined)
             defined.formUnion(parsed.outs)
             body.append(parsed)
         }
@@ -43,9 +40,14 @@ struct ForwardProgram {
         guard !outputs.isEmpty else { throw outs.error("a forward needs at least one output") }
     }
 
-    private static func statement(_ cursor: JSONCursor) throws(InputError) -> Statement {
+    /// One statement, whose arguments must be among the values `defined` before it.
+    private static func statement(_ cursor: JSONCursor, defined: Set<String>) throws(InputError) -> Statement {
         var args: [String] = []
-        for arg in try cursor.optional("args")?.elements() ?? [] { args.append(try arg.string()) }
+        for arg in try cursor.optional("args")?.elements() ?? [] {
+            let name = try arg.string()
+            guard defined.contains(name) else { throw arg.error("value \"\(name)\" is used before it is defined") }
+            args.append(name)
+        }
         let outCursor = try cursor.required("out")
         let outs: [String]
         if case .array = outCursor.node.value { outs = try outCursor.strings() } else { outs = [try outCursor.string()] }

@@ -13,13 +13,13 @@ struct ModelSpecFrontend: Frontend {
 
     func recognizes(_ bytes: [UInt8]) -> Bool {
         guard let header = try? JSONHeader.read(bytes) else { return false }
-        return header.format == ModelSpecReader.format || (header.format == nil && header.hasModel)
+        return Self.isSpec(format: header.format, hasModel: header.hasModel)
     }
 
     func read(_ bytes: [UInt8]) throws(InputError) -> LoadedInput {
-        let (format, hasModel) = try JSONHeader.read(bytes)
         let cursor = JSONCursor(root: try JSONParser.parse(bytes), source: JSONSource(bytes: bytes))
-        if format == ModelSpecReader.format || (format == nil && hasModel) {
+        let format = try? cursor.optional("format")?.string()
+        if Self.isSpec(format: format, hasModel: (try? cursor.optional("model")) != nil) {
             let traced = try ModelSpecReader.read(cursor)
             return LoadedInput(graph: traced.graph, declaredBranches: traced.branches, kind: name, declaredAllowShared: traced.allowShared)
         }
@@ -27,5 +27,10 @@ struct ModelSpecFrontend: Frontend {
             throw try cursor.required("format").error("unknown format \"\(format)\" (expected \"\(ModelSpecReader.format)\" or \"\(TraceWriter.format)\")")
         }
         throw cursor.error("not a graphcheck model spec or trace: expected a \"format\" key")
+    }
+
+    /// A spec says so, or (written before the format key existed) has a model.
+    private static func isSpec(format: String?, hasModel: Bool) -> Bool {
+        format == ModelSpecReader.format || (format == nil && hasModel)
     }
 }
