@@ -4,13 +4,22 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build demo test pytest bench bench-compare fuzz clean docs-picture
+.PHONY: setup build install demo test pytest bench bench-compare fuzz clean docs-picture
 
 setup:
 	@./scripts/setup.sh
 
 build: setup
 	$(SWIFT) build -c release --product graphcheck
+
+# Puts the release binary on PATH: $(PREFIX)/bin/graphcheck (default ~/.local/bin, which Debian's login
+# shells put on PATH when it exists). The Python package looks there too.
+PREFIX ?= $(HOME)/.local
+install: build
+	install -d "$(PREFIX)/bin"
+	install -m 755 $(RELEASE) "$(PREFIX)/bin/graphcheck"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "install: $(PREFIX)/bin is not on PATH; add it: export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
+	@echo "install: wrote $(PREFIX)/bin/graphcheck"
 
 # Runs graphcheck on the seed sample (exit 1 = "not independent" is the expected answer for it) and on
 # the fixed sample, and draws both.

@@ -2,14 +2,19 @@
 
 The call-site module path of each op comes from the live module call stack, kept by global forward
 pre/post hooks; parameters and buffers are identified by their untyped storage and carry every name they
-go by. See docs/trace-format.md in the graphcheck repository.
+go by. By default the forward runs on fake tensors (torch's FakeTensorMode): every op, shape and dtype is
+recorded but no arithmetic runs on the inputs and no activation takes memory, so the batch size costs
+nothing. See docs/trace-format.md in the graphcheck repository.
 """
 import json
 import os
 import sys
+import traceback
+import warnings
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten
 
 FORMAT = "graphcheck.trace"
@@ -53,6 +58,7 @@ class _Storages:
     """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
 
     def __init__(self, model):
+        self.model = model
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
         for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
@@ -79,6 +85,22 @@ class _Storages:
                 span[0], span[1] = min(span[0], start), max(span[1], end)
                 return span[2]
         return None
+
+    def add_fake(self, fake_mode):
+        """Registers the fake twin of every parameter and buffer (FakeTensorMode turns the real ones into
+        fakes as ops read them, memoised, with storage sharing and offsets preserved): a view of a fake
+        parameter is that parameter, as a view of the real one is."""
+        self.fakes = []
+        for named in (self.model.named_parameters, self.model.named_buffers):
+            for _, tensor in named(remove_duplicate=False):
+                real_block, real_start, _ = _memory(tensor)
+                index = next(i for s, e, i in self.ranges[real_block] if s <= real_start < e or s == real_start)
+                fake = fake_mode.from_tensor(tensor)
+                self.fakes.append(fake)  # alive, so its storage object is not reused
+                block, start, end = _memory(fake)
+                spans = self.ranges.setdefault(block, [])
+                if not any(s <= start and end <= e and i == index for s, e, i in spans):
+                    spans.append([start, end, index])
 
     def find(self, tensor):
         """The entry whose memory a tensor (a parameter, or a view of one) overlaps, or None."""
@@ -117,6 +139,8 @@ class _Trace:
         self.in_block = {}      # storage object -> {id(tensor): tensor}: the recorded tensors in each block of memory
         self.last_inplace = None  # (tensor, user frame, line, node index) of the latest in-place op on a value
         self.nodes = []
+        self.protected = set()  # storage objects of the model and the inputs: restored after the forward if written
+        self.saved = {}         # id(tensor) -> (tensor, its values before the first write)
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
 
@@ -134,7 +158,7 @@ class _Trace:
         if self.last_inplace is None:
             return
         tensor, frame, line, index = self.last_inplace
-        if not any(a is tensor for a in tree_flatten(args)[0]):
+        if not any(a is tensor for a in tree_flatten(args)[0]):  # module arguments: any Python structure
             return
         caller = _user_frame(sys._getframe(1))
         if caller is frame and caller.f_lineno == line:
@@ -234,21 +258,44 @@ class _Trace:
             node["source"] = source
         self.nodes.append(node)
 
+    # -- leaving the user's tensors as they were --------------------------------------------------------
+
+    def protect(self, tensors):
+        self.protected.update(b for b in map(_block, tensors) if b is not None)
+
+    def save_before_write(self, func, bound):
+        """Copies a real parameter, buffer or input before an op first writes it, so `restore` can put it
+        back: BatchNorm's running statistics in training mode, `num_batches_tracked.add_(1)`, an in-place op
+        on the input. Only what is written is copied (a 7B-parameter model is not cloned to be traced)."""
+        name = func.overloadpacket.__name__
+        for argument, value in bound:
+            written = (argument.alias_info is not None and argument.alias_info.is_write) or \
+                (name in _BATCH_NORM and argument.name in ("running_mean", "running_var"))
+            if not written:
+                continue
+            for tensor in _tensors(value):
+                if not isinstance(tensor, FakeTensor) \
+                        and id(tensor) not in self.saved and _block(tensor) in self.protected:
+                    with _disable_current_modes():  # a real copy, also while fake tensors are being traced
+                        self.saved[id(tensor)] = (tensor, tensor.detach().clone())
+
+    def restore(self):
+        with torch.no_grad():
+            for tensor, value in reversed(list(self.saved.values())):  # the first copy of a region is its original
+                tensor.copy_(value)
+        self.saved.clear()
+
     # -- ops ----------------------------------------------------------------------------------------
 
-    def record(self, func, args, kwargs, out):
+    def record(self, func, args, bound, out):
+        if func.namespace == "prim":
+            return  # metadata queries (`prim.device`) that fake tensors answer through dispatch
         name = func.overloadpacket.__name__
         schema = func._schema
         inputs, writes, written_values = [], [], []
-        bound = []
-        for i, argument in enumerate(schema.arguments):
-            if i < len(args):
-                bound.append((argument, args[i]))
-            elif argument.name in kwargs:
-                bound.append((argument, kwargs[argument.name]))
         training = any(a.name == "training" and v is True for a, v in bound)
         for argument, value in bound:
-            tensors = [t for t in tree_flatten(value)[0] if isinstance(t, torch.Tensor)]
+            tensors = _tensors(value)
             is_write = argument.alias_info is not None and argument.alias_info.is_write
             for tensor in tensors:
                 ref, is_storage = self.operand(tensor)
@@ -259,9 +306,7 @@ class _Trace:
                     else:
                         written_values.append(tensor)
         outputs = []
-        for tensor in tree_flatten(out)[0]:
-            if not isinstance(tensor, torch.Tensor):
-                continue
+        for tensor in _tensors(_written_result(schema, bound, out)):
             if self.memory.find(tensor) is not None:
                 continue  # a view of a parameter or buffer is that parameter or buffer
             outputs.append(self.new_value(tensor))
@@ -298,6 +343,41 @@ class _Trace:
         }
 
 
+def _tensors(value):
+    """The tensors in an op's argument or result: a tensor, or a (nested) list or tuple of them."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    return []
+
+
+def _bound(schema, args, kwargs):
+    """(schema argument, value) for each argument an op was called with."""
+    bound = []
+    for i, argument in enumerate(schema.arguments):
+        if i < len(args):
+            bound.append((argument, args[i]))
+        elif argument.name in kwargs:
+            bound.append((argument, kwargs[argument.name]))
+    return bound
+
+
+def _written_result(schema, bound, out):
+    """What an in-place op returns is the argument it wrote (`add_` returns `self`). Fake tensor mode may
+    hand back a fresh fake for a small real tensor it computed on (`num_batches_tracked.add_(1)`); the
+    argument itself is what the rest of the forward goes on reading."""
+    if len(schema.returns) != 1 or not isinstance(out, torch.Tensor):
+        return out
+    alias = schema.returns[0].alias_info
+    if alias is None or not alias.is_write:
+        return out
+    for argument, value in bound:
+        if argument.alias_info is not None and argument.alias_info.before_set == alias.before_set and isinstance(value, torch.Tensor):
+            return value
+    return out
+
+
 def _canonical(name, args, inputs):
     if name == "convolution" and len(args) > 1 and isinstance(args[1], torch.Tensor):
         return {3: "conv1d", 4: "conv2d", 5: "conv3d"}.get(args[1].dim(), "convolution")
@@ -309,11 +389,18 @@ def _canonical(name, args, inputs):
     return op
 
 
+_USER_CODE = {}  # code object -> whether it is the user's (not torch's, not ours)
+
+
 def _user_frame(frame):
     """The innermost frame at or above `frame` that is the user's code (not torch's, not ours)."""
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR):
+        code = frame.f_code
+        user = _USER_CODE.get(code)
+        if user is None:
+            filename = os.path.abspath(code.co_filename)
+            user = _USER_CODE[code] = not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR)
+        if user:
             return frame
         frame = frame.f_back
     return None
@@ -348,7 +435,8 @@ def _share_elements(a, b):
         return a.numel() > 0 and b.numel() > 0
     if a.shape == b.shape and a.stride() == b.stride() and a.storage_offset() == b.storage_offset():
         return True
-    return bool(torch.isin(_element_offsets(a), _element_offsets(b)).any())
+    with _disable_current_modes():  # real integer arithmetic, also while fake tensors are being traced
+        return bool(torch.isin(_element_offsets(a), _element_offsets(b)).any())
 
 
 def _block(tensor):
@@ -359,45 +447,119 @@ def _block(tensor):
         return None
 
 
+def _fake_batch_norm(func, args, kwargs):
+    """native_batch_norm's results as the CPU kernel makes them (the output laid out like the input; the saved
+    mean and inverse deviation of the input's dtype, one per channel in training, empty otherwise), made
+    directly: fake tensor mode's batch norm is a Python decomposition that took two thirds of fake tracing
+    time on DenseNet. The trace-mode comparison test holds it to the real kernel, op for op. None when the
+    case is not that plain one (not CPU, not densely laid out)."""
+    if func is not torch.ops.aten.native_batch_norm.default or kwargs or len(args) < 6:
+        return None
+    x, training = args[0], args[5]
+    if not isinstance(x, FakeTensor) or x.device.type != "cpu" or x.dim() < 2 or not _dense(x):
+        return None
+    channels = x.shape[1] if training else 0
+    return torch.empty_like(x), x.new_empty((channels,)), x.new_empty((channels,))
+
+
+def _real_scalars(bound):
+    """Whether an op reads only real one-element tensors (`num_batches_tracked.add_(1)`): fake tensor mode
+    would compute it for real anyway, then wrap the result in a new fake; computing it directly keeps the
+    buffer's identity, as in a real trace (the buffer is put back afterwards)."""
+    tensors = [t for _, value in bound for t in _tensors(value)]
+    return bool(tensors) and all(not isinstance(t, FakeTensor) and t.numel() <= 1 for t in tensors)
+
+
+def _dense(tensor):
+    """Whether a tensor's elements fill its memory with no gap or overlap, in some dimension order."""
+    expected = 1
+    for size, stride in sorted(zip(tensor.shape, tensor.stride()), key=lambda p: p[1]):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 class _Recorder(TorchDispatchMode):
-    def __init__(self, trace):
+    def __init__(self, trace, fake=False):
         super().__init__()
         self.trace = trace
+        self.fake = fake
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        self.trace.record(func, args, kwargs, out)
+        bound = _bound(func._schema, args, kwargs)
+        self.trace.save_before_write(func, bound)
+        out = None
+        if self.fake:
+            if _real_scalars(bound):
+                with _disable_current_modes():
+                    out = func(*args, **kwargs)
+            else:
+                out = _fake_batch_norm(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
+        self.trace.record(func, args, bound, out)
         return out
 
 
-def trace(model, example_inputs, train=True):
-    """Runs `model` once on `example_inputs` and returns the trace as a dict (the trace JSON)."""
+TENSORS = ("auto", "fake", "real")
+
+
+def trace(model, example_inputs, train=True, tensors="auto"):
+    """Runs `model` once on `example_inputs` and returns the trace as a dict (the trace JSON).
+
+    `tensors`: "fake" runs the forward on fake tensors (shapes and dtypes only: no arithmetic on the inputs,
+    no activation memory); "real" runs it on the inputs themselves, for models whose control flow reads
+    values; "auto" (the default) tries fake and, when the model cannot run that way, warns and runs real.
+    Either way the model is left as it was: parameters and buffers the forward wrote, its mode, and the
+    global random generator are put back.
+    """
+    if tensors not in TENSORS:
+        raise ValueError(f"tensors must be one of {', '.join(TENSORS)}, not {tensors!r}")
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    example_inputs = tuple(example_inputs)
+    example_inputs = tuple(_on_model_device(model, t) for t in example_inputs)
+    if tensors != "real":
+        try:
+            return _trace(model, example_inputs, train, fake=True)
+        except Exception as error:  # any failure of fake execution; the real run shows the model's own errors
+            if tensors == "fake":
+                raise
+            warnings.warn(f"graphcheck_torch: {type(model).__name__} cannot run on fake tensors ({_reason(error)}); "
+                          "tracing it on the real inputs instead, which runs the forward for real", stacklevel=2)
+    return _trace(model, example_inputs, train, fake=False)
+
+
+def _trace(model, example_inputs, train, fake):
     was_training = model.training
-    # The forward runs for real: in training mode BatchNorm updates its running statistics, and dropout
-    # draws from the global generator. Both are put back, so exporting never changes the user's model or
-    # the random numbers their program draws next.
-    buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
     rng = torch.random.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     model.train(train)
     recorder = _Trace(model)
+    recorder.protect(list(model.parameters()) + list(model.buffers()) + [t for t in example_inputs if isinstance(t, torch.Tensor)])
+    fake_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else None
+    if fake_mode is not None:
+        # The inputs become fake up front, so in-place ops on them write the fake copies, and every later
+        # reader reads the tensor the recorder knows.
+        example_inputs = tuple(fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t for t in example_inputs)
+        recorder.memory.add_fake(fake_mode)
     inputs = [recorder.new_value(t) for t in example_inputs if isinstance(t, torch.Tensor)]
     pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
     try:
-        with torch.no_grad(), _Recorder(recorder):
-            out = model(*example_inputs)
+        with torch.no_grad():
+            if fake_mode is not None:
+                with fake_mode, _Recorder(recorder, fake=True):
+                    out = model(*example_inputs)
+            else:
+                with _Recorder(recorder):
+                    out = model(*example_inputs)
     finally:
         pre.remove()
         post.remove()
         model.train(was_training)
-        with torch.no_grad():
-            for buffer, value in buffers:
-                buffer.copy_(value)
+        recorder.restore()
         torch.random.set_rng_state(rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
@@ -408,6 +570,28 @@ def trace(model, example_inputs, train=True):
             if not is_storage:
                 outputs.append(ref)
     return recorder.finish(inputs, outputs, type(model).__name__, "train" if train else "eval")
+
+
+def _on_model_device(model, value):
+    """An input moved to the meta device when the whole model is there (built under `torch.device("meta")`
+    to be inspected without allocating it); anything else as given."""
+    if not isinstance(value, torch.Tensor) or value.is_meta:
+        return value
+    tensors = list(model.parameters()) + list(model.buffers())
+    if tensors and all(t.is_meta for t in tensors):
+        return value.to("meta")
+    return value
+
+
+def _reason(error):
+    """What failed and where in the user's code: the exception's first line and the innermost user frame."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    where = ""
+    for frame, line in reversed(list(traceback.walk_tb(error.__traceback__))):
+        if _user_frame(frame) is frame:
+            where = f" at {os.path.relpath(frame.f_code.co_filename)}:{line}"
+            break
+    return f"{type(error).__name__}{': ' + message[:200] if message else ''}{where}"
 
 
 def dumps(trace_dict):
@@ -430,9 +614,9 @@ def dumps(trace_dict):
     return "\n".join(lines) + "\n"
 
 
-def export(model, example_inputs, path, train=True):
+def export(model, example_inputs, path, train=True, tensors="auto"):
     """Traces `model` on `example_inputs` and writes the trace JSON to `path` (atomically)."""
-    text = dumps(trace(model, example_inputs, train=train))
+    text = dumps(trace(model, example_inputs, train=train, tensors=tensors))
     directory = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     with open(temporary, "w", encoding="utf-8") as f:

@@ -8,15 +8,26 @@ import tempfile
 from .exporter import export
 
 
+# Where `make install` puts the binary by default (PREFIX=~/.local): found even when that folder is not on PATH.
+_DEFAULT_INSTALL = os.path.join("~", ".local", "bin", "graphcheck")
+
+
 def _graphcheck():
-    """The executable, found before any export is spent: GRAPHCHECK, else PATH."""
+    """The executable, found before any export is spent: GRAPHCHECK, else PATH, else `make install`'s default."""
     path = os.environ.get("GRAPHCHECK")
-    if path and not os.access(path, os.X_OK):
-        raise RuntimeError(f"GRAPHCHECK is {path!r}, which is not an executable file: build graphcheck or fix the variable")
-    path = path or shutil.which("graphcheck")
-    if not path:
-        raise RuntimeError("graphcheck executable not found: set GRAPHCHECK to its path or put it on PATH")
-    return path
+    if path:
+        if not os.access(path, os.X_OK):
+            raise RuntimeError(f"GRAPHCHECK is {path!r}, which is not an executable file: build graphcheck or fix the variable")
+        return path
+    path = shutil.which("graphcheck")
+    if path:
+        return path
+    installed = os.path.expanduser(_DEFAULT_INSTALL)
+    if os.access(installed, os.X_OK):
+        return installed
+    raise RuntimeError(
+        "graphcheck executable not found (looked at $GRAPHCHECK, PATH and ~/.local/bin): in a graphcheck checkout run "
+        "`make install` (or `make install PREFIX=/some/prefix` and put its bin/ on PATH), or set GRAPHCHECK=/path/to/graphcheck")
 
 
 def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True):

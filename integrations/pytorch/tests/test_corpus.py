@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from corpus import CASES, truth
-from graphcheck_torch.exporter import export
+from graphcheck_torch.exporter import export, trace
 
 VERDICT = {0: True, 1: False, 3: None}
 _results = []
@@ -63,6 +63,47 @@ def test_corpus_case(case, graphcheck_binary):
         assert verdict is False, f"{case.name}: missed ({expected}); graphcheck said {report.get('undecided_reason') or 'independent'}, branches {report['branches']}"
     if case.expect_branches is not None and expected["independent"] is not None:
         assert report["branches"] == case.expect_branches, f"{case.name}: branches"
+
+
+def _trace(model, inputs, case, tensors):
+    """One call site for both modes, so the ops' `source` lines agree."""
+    return trace(model, inputs, train=case.train, tensors=tensors)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_fake_tensor_trace_is_the_real_trace_op_for_op(case, graphcheck_binary):
+    """The default export runs the model on fake tensors; it must record what a real forward records: the same
+    ops with the same call sites, shapes, dtypes, storages, in-place writes and BatchNorm state writes. A
+    model fake tensors cannot run (data-dependent shapes: the detection models' `nonzero`) falls back to
+    real tensors, with a warning. Where the model's own code tells fake from real tensors and takes another
+    path (`case.fake_path`), the two traces must give the same verdict. Models that set themselves up on their
+    first call are traced once before (MultiScaleRoIAlign infers its scales then)."""
+    import warnings
+
+    model, inputs = case.build()
+    _trace(model, inputs, case, "real")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        automatic = _trace(model, inputs, case, "auto")
+    real = _trace(model, inputs, case, "real")
+    fell_back = [w for w in caught if "cannot run on fake tensors" in str(w.message)]
+    if case.fake_path:
+        assert not fell_back
+        with tempfile.TemporaryDirectory(prefix="graphcheck-corpus-") as directory:
+            verdicts = []
+            for recorded in (real, automatic):
+                path = os.path.join(directory, "trace.json")
+                with open(path, "w") as f:
+                    json.dump(recorded, f)
+                verdicts.append(_check(path)[0])
+        assert verdicts[0] == verdicts[1], f"{case.name}: the fake trace says {verdicts[1]}, the real one {verdicts[0]}"
+        return
+    for key in real:
+        if real[key] != automatic[key] and isinstance(real[key], list):
+            first = next((i for i, (a, b) in enumerate(zip(real[key], automatic[key])) if a != b), min(len(real[key]), len(automatic[key])))
+            pytest.fail(f"{case.name}: {key}[{first}] differs (fallback: {bool(fell_back)}): real "
+                        f"{real[key][first] if first < len(real[key]) else None}, fake {automatic[key][first] if first < len(automatic[key]) else None}")
+        assert real[key] == automatic[key], key
 
 
 def _export_onnx(model, inputs, directory):

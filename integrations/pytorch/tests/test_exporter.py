@@ -193,22 +193,84 @@ def test_inplace_argument_and_writes_through_views_are_recorded():
         assert n["inplace"] and n["inputs"][1] == n["attrs"]["through_view"]
 
 
-def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path):
-    """A training-mode export runs BatchNorm and dropout for real; the running statistics, the mode and the
-    global random generator are as they were before."""
+class _WritesItsInput(torch.nn.Module):
+    """BatchNorm and dropout, a parameter written in the forward, and an in-place op on the caller's input."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5))
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        x.mul_(2)
+        with torch.no_grad():
+            self.scale.add_(1)
+        return self.body(x) * self.scale
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path, tensors):
+    """A training-mode export runs BatchNorm and dropout (for real in "real" mode); the parameters and buffers
+    the forward wrote, the input it wrote, the mode, hooks, `requires_grad` and the global random generator
+    are as they were before."""
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5))
+    model = _WritesItsInput()
     model.eval()
+    model.body[0].weight.requires_grad_(False)
+    flags = [p.requires_grad for p in model.parameters()]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.randn(2, 3, 8, 8)
+    x_before = x.clone()
+    hooks = (len(torch.nn.modules.module._global_forward_hooks), len(torch.nn.modules.module._global_forward_pre_hooks))
     torch.manual_seed(1)
     expected_next = torch.rand(3)
     torch.manual_seed(1)
-    export(model, x, str(tmp_path / "m.json"), train=True)
+    export(model, x, str(tmp_path / "m.json"), train=True, tensors=tensors)
     assert torch.equal(torch.rand(3), expected_next), "the export drew from the user's random stream"
     assert not model.training
     after = model.state_dict()
     assert [k for k in before if not torch.equal(before[k], after[k])] == [], "the export changed the model's state"
+    assert torch.equal(x, x_before), "the export changed the input"
+    assert [p.requires_grad for p in model.parameters()] == flags
+    assert hooks == (len(torch.nn.modules.module._global_forward_hooks), len(torch.nn.modules.module._global_forward_pre_hooks))
+    recorded = json.loads((tmp_path / "m.json").read_text())
+    assert any(n["op"] == "mul" and n.get("inplace") for n in recorded["nodes"]), "the in-place op on the input was not recorded"
+
+
+class _ValueDependent(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        if x.sum() > 0:  # reads a value: fake tensors have none
+            x = -x
+        return self.head(x)
+
+
+def test_a_model_that_reads_values_is_traced_on_real_tensors_with_a_warning():
+    model, x = _ValueDependent(), torch.randn(3, 4)
+    with pytest.raises(Exception, match="DataDependent|data-dependent|_local_scalar_dense"):
+        trace(model, x, tensors="fake")
+    with pytest.warns(UserWarning, match=r"cannot run on fake tensors \(.*test_exporter.py:\d+\); tracing it on the real inputs"):
+        recorded = trace(model, x)
+    assert recorded == trace(model, x, tensors="real")
+    with pytest.raises(ValueError, match="tensors must be one of"):
+        trace(model, x, tensors="meta")
+
+
+def test_the_default_export_keeps_no_activation_alive():
+    """The batch size costs nothing: a 4096-image batch through a conv net is traced without its activations
+    (about 3 GB if computed) being made."""
+    import resource
+
+    model = torch.nn.Sequential(*[torch.nn.Conv2d(16, 16, 3, padding=1) for _ in range(6)])
+    x = torch.randn(4096, 16, 32, 32)  # 256 MiB: each activation as large
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    recorded = trace(model, x)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # MiB
+    assert [v["shape"] for v in recorded["values"]][-1] == [4096, 16, 32, 32]
+    assert grown < 256, f"peak memory grew by {grown:.0f} MiB while tracing"
 
 
 def test_a_missing_executable_is_reported_before_any_export(monkeypatch, tmp_path):

@@ -1,0 +1,89 @@
+"""The README's two install lines, run as written in a clean prefix: `make install PREFIX=…` puts the
+binary there, `pip install ./integrations/pytorch` the package, and `assert_independent` then finds the
+binary with no GRAPHCHECK variable — on PATH, or in `make install`'s default prefix when PATH lacks it —
+and says what to run when it is nowhere."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import REPO
+
+_CHECK = textwrap.dedent("""
+    import copy, torch, graphcheck_torch
+    from graphcheck_torch import assert_independent
+    assert graphcheck_torch.__file__.startswith({site!r}), graphcheck_torch.__file__
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self, shared):
+            super().__init__()
+            self.trunk = torch.nn.Linear(4, 4)
+            self.head1 = torch.nn.Linear(4, 2)
+            self.head2 = self.head1 if shared else copy.deepcopy(self.head1)
+        def forward(self, x):
+            t = self.trunk(x)
+            return self.head1(t), self.head2(t)
+
+    assert_independent(TwoHeads(shared=False), torch.randn(2, 4))
+    try:
+        assert_independent(TwoHeads(shared=True), torch.randn(2, 4))
+    except AssertionError as failure:
+        assert "shared-storage" in str(failure)
+    else:
+        raise SystemExit("the shared model passed")
+    print("checked")
+""")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A prefix and a package folder filled by the documented commands (pip with --target, so the test venv
+    is left as it was; without dependencies, since torch is already there)."""
+    root = tmp_path_factory.mktemp("install")
+    home = root / "home"
+    prefix = home / ".local"
+    subprocess.run(["make", "-s", "install", f"PREFIX={prefix}"], cwd=REPO, check=True, capture_output=True, timeout=1800)
+    site = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--target", str(site), os.path.join(REPO, "integrations", "pytorch")],
+                   check=True, capture_output=True, timeout=600)
+    return home, prefix, site
+
+
+def _run(home, site, path):
+    environment = {k: v for k, v in os.environ.items() if k not in ("GRAPHCHECK", "PYTHONPATH")}
+    environment.update(HOME=str(home), PATH=path, PYTHONPATH=str(site))
+    return subprocess.run([sys.executable, "-c", _CHECK.format(site=str(site))], cwd=str(home.parent),
+                          env=environment, capture_output=True, text=True, timeout=600)
+
+
+def test_make_install_puts_an_executable_graphcheck_in_the_prefix(installed):
+    _, prefix, _ = installed
+    binary = prefix / "bin" / "graphcheck"
+    assert os.access(binary, os.X_OK)
+    result = subprocess.run([str(binary), "formats"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "onnx" in result.stdout.lower()
+
+
+def test_the_package_finds_the_installed_binary_on_path(installed):
+    home, prefix, site = installed
+    result = _run(home, site, f"{prefix / 'bin'}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "checked"
+
+
+def test_the_package_finds_the_default_prefix_when_path_lacks_it(installed):
+    home, _, site = installed
+    result = _run(home, site, "/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_missing_binary_is_answered_with_the_command_to_run(installed, tmp_path):
+    _, _, site = installed
+    empty_home = tmp_path / "nobody"
+    empty_home.mkdir()
+    result = _run(empty_home, site, "/usr/bin:/bin")
+    assert result.returncode != 0
+    assert "graphcheck executable not found" in result.stderr and "make install" in result.stderr
