@@ -1,38 +1,107 @@
 """python -m graphcheck_torch MODULE:FACTORY --input 2x3x224x224 -o model.json
 
 Imports MODULE, calls FACTORY() to build the model, runs it on random inputs of the given shapes and
-writes the trace JSON.
+writes the trace JSON. By default the forward runs on fake tensors: the batch size costs neither time nor
+memory.
+
+An --input is [NAME=]SHAPE[:DTYPE]: `2x3x224x224`, `2x16:int64` (token ids), `attention_mask=2x16:int64`
+(a keyword argument). Every problem is reported in one line naming what to change (exit 2).
 """
 import argparse
 import importlib
+import inspect
 import os
 import sys
+import warnings
 
 import torch
 
-from .exporter import export
+from .exporter import TENSORS, export, failure_reason
 
 
-def _shape(text):
+class _Input:
+    def __init__(self, text):
+        self.text = text
+        name, equals, rest = text.rpartition("=")
+        self.name = name if equals else None
+        shape, _, dtype = rest.partition(":")
+        try:
+            self.shape = [int(d) for d in shape.lower().split("x")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not [NAME=]SHAPE[:DTYPE] like 2x3x224x224 or ids=2x16:int64")
+        if not self.shape or any(d <= 0 for d in self.shape) or (self.name is not None and not self.name.isidentifier()):
+            raise argparse.ArgumentTypeError(f"'{text}' is not [NAME=]SHAPE[:DTYPE] like 2x3x224x224 or ids=2x16:int64")
+        self.dtype = dtype or None
+
+    def tensor(self, default_dtype):
+        dtype = _dtype(self.dtype or default_dtype)
+        if dtype.is_floating_point or dtype.is_complex:
+            return torch.randn(self.shape, dtype=dtype)
+        if dtype == torch.bool:
+            return torch.ones(self.shape, dtype=dtype)
+        return torch.randint(0, 2, self.shape, dtype=dtype)  # token ids and masks: 0 and 1 are valid everywhere
+
+
+def _dtype(name):
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise argparse.ArgumentTypeError(f"unknown dtype '{name}' (float32, float16, bfloat16, int64, bool, …)")
+    return dtype
+
+
+def _check_arity(model, positional, keywords):
+    """The forward's own signature against the --input options, before anything runs."""
     try:
-        dims = [int(d) for d in text.lower().split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 2x3x224x224")
-    if not dims or any(d <= 0 for d in dims):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 2x3x224x224")
-    return dims
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*positional, **keywords)
+    except TypeError as error:
+        names = [p.name for p in signature.parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+        return (f"{type(model).__name__}.forward{signature} does not take these inputs ({error}); give one --input per "
+                f"argument{' (' + ', '.join(names) + ')' if names else ''}, NAME=SHAPE for a keyword argument")
+    return None
+
+
+def _hint(error):
+    text = str(error)
+    if "Expected more than 1 value per channel when training" in text:
+        return "; a batch of 1 cannot be normalised in training mode: give a batch of at least 2, or --eval"
+    if "to have" in text and "channels" in text:
+        return "; the input's second dimension is its channel count"
+    return ""
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m graphcheck_torch", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m graphcheck_torch", description=__doc__.split("\n\n")[1],
+                                     epilog=__doc__.split("\n\n")[2])
     parser.add_argument("factory", help="MODULE:FACTORY, e.g. mypackage.models:build_model")
-    parser.add_argument("--input", type=_shape, action="append", required=True, help="an input shape (repeatable)")
-    parser.add_argument("--dtype", default="float32", help="dtype of the inputs (default float32; int64 for token ids)")
+    parser.add_argument("--input", type=_Input, action="append", required=True,
+                        help="an input: [NAME=]SHAPE[:DTYPE] (repeatable, in the forward's order)")
+    parser.add_argument("--dtype", default="float32", help="dtype of inputs that name none (default float32)")
     parser.add_argument("--eval", action="store_true", help="trace in eval mode (default: training mode)")
+    parser.add_argument("--tensors", choices=TENSORS, default="auto",
+                        help="fake: no arithmetic runs; real: the forward runs on the inputs; auto (default): fake, "
+                             "or real with a warning when the model reads values")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="where to write the trace JSON")
     args = parser.parse_args(argv)
 
+    def fail(message):
+        parser.exit(2, f"graphcheck_torch: error: {message}\n")
+
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        fail(f"cannot write {args.output}: the folder {folder} does not exist")
+    try:
+        _dtype(args.dtype)
+        for given in args.input:
+            if given.dtype:
+                _dtype(given.dtype)
+    except argparse.ArgumentTypeError as error:
+        fail(str(error))
     module_name, _, factory_name = args.factory.partition(":")
     if not factory_name:
         parser.error("the model is given as MODULE:FACTORY")
@@ -40,17 +109,32 @@ def main(argv=None):
     try:
         factory = getattr(importlib.import_module(module_name), factory_name)
     except (ImportError, AttributeError) as error:
-        parser.exit(2, f"graphcheck_torch: error: cannot load {args.factory}: {error}\n")
-    model = factory()
+        fail(f"cannot load {args.factory}: {error}")
+    try:
+        model = factory()
+    except Exception as error:
+        fail(f"{args.factory}() failed: {failure_reason(error)}")
     if not isinstance(model, torch.nn.Module):
-        parser.exit(2, f"graphcheck_torch: error: {args.factory}() returned {type(model).__name__}, not an nn.Module\n")
-    dtype = getattr(torch, args.dtype, None)
-    if not isinstance(dtype, torch.dtype):
-        parser.exit(2, f"graphcheck_torch: error: unknown dtype '{args.dtype}'\n")
+        fail(f"{args.factory}() returned {type(model).__name__}, not an nn.Module")
     torch.manual_seed(args.seed)
-    inputs = [torch.randint(0, 2, shape, dtype=dtype) if not dtype.is_floating_point else torch.randn(shape, dtype=dtype)
-              for shape in args.input]
-    export(model, inputs, args.output, train=not args.eval)
+    positional = [given.tensor(args.dtype) for given in args.input if given.name is None]
+    keywords = {given.name: given.tensor(args.dtype) for given in args.input if given.name is not None}
+    if positional and keywords:
+        fail("give the inputs all by position or all by NAME=, not both")
+    problem = _check_arity(model, positional, keywords)
+    if problem:
+        fail(problem)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            export(model, keywords or tuple(positional), args.output, train=not args.eval, tensors=args.tensors)
+        except Exception as error:
+            shapes = ", ".join(given.text for given in args.input)
+            fail(f"{type(model).__name__}'s forward failed on {shapes} ({'eval' if args.eval else 'training'} mode): "
+                 f"{failure_reason(error)}{_hint(error)}")
+    for warning in caught:
+        if str(warning.message).startswith("graphcheck_torch: "):
+            print(f"graphcheck_torch: warning: {str(warning.message)[len('graphcheck_torch: '):]}", file=sys.stderr)
     print(f"graphcheck_torch: wrote {args.output}", file=sys.stderr)
 
 

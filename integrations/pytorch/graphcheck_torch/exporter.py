@@ -509,6 +509,7 @@ TENSORS = ("auto", "fake", "real")
 def trace(model, example_inputs, train=True, tensors="auto"):
     """Runs `model` once on `example_inputs` and returns the trace as a dict (the trace JSON).
 
+    `example_inputs`: a tensor, a tuple of positional arguments, or a dict of keyword arguments.
     `tensors`: "fake" runs the forward on fake tensors (shapes and dtypes only: no arithmetic on the inputs,
     no activation memory); "real" runs it on the inputs themselves, for models whose control flow reads
     values; "auto" (the default) tries fake and, when the model cannot run that way, warns and runs real.
@@ -519,42 +520,54 @@ def trace(model, example_inputs, train=True, tensors="auto"):
         raise ValueError(f"tensors must be one of {', '.join(TENSORS)}, not {tensors!r}")
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    example_inputs = tuple(_on_model_device(model, t) for t in example_inputs)
-    if tensors != "real":
-        try:
-            return _trace(model, example_inputs, train, fake=True)
-        except Exception as error:  # any failure of fake execution; the real run shows the model's own errors
-            if tensors == "fake":
-                raise
-            warnings.warn(f"graphcheck_torch: {type(model).__name__} cannot run on fake tensors ({_reason(error)}); "
-                          "tracing it on the real inputs instead, which runs the forward for real", stacklevel=2)
-    return _trace(model, example_inputs, train, fake=False)
+    if isinstance(example_inputs, dict):
+        args, kwargs = (), {k: _on_model_device(model, v) for k, v in example_inputs.items()}
+    else:
+        args, kwargs = tuple(_on_model_device(model, v) for v in example_inputs), {}
+    if tensors == "real":
+        return _trace(model, args, kwargs, train, fake=False)
+    try:
+        return _trace(model, args, kwargs, train, fake=True)
+    except Exception as error:  # any failure of fake execution
+        if tensors == "fake":
+            raise
+        fake_error = error
+    # A model that fails on real tensors too has an error of its own, which is raised as it is; one that runs
+    # reads values fake tensors do not have (or uses an op they do not support), which the user is told.
+    recorded = _trace(model, args, kwargs, train, fake=False)
+    warnings.warn(f"graphcheck_torch: {type(model).__name__} cannot run on fake tensors ({failure_reason(fake_error)}); "
+                  "traced it on the real inputs instead, which runs the forward for real", stacklevel=2)
+    return recorded
 
 
-def _trace(model, example_inputs, train, fake):
+def _trace(model, args, kwargs, train, fake):
     was_training = model.training
     rng = torch.random.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     model.train(train)
     recorder = _Trace(model)
-    recorder.protect(list(model.parameters()) + list(model.buffers()) + [t for t in example_inputs if isinstance(t, torch.Tensor)])
+    given = [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
+    recorder.protect(list(model.parameters()) + list(model.buffers()) + given)
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else None
     if fake_mode is not None:
         # The inputs become fake up front, so in-place ops on them write the fake copies, and every later
         # reader reads the tensor the recorder knows.
-        example_inputs = tuple(fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t for t in example_inputs)
+        fake_of = {id(t): fake_mode.from_tensor(t) for t in given}
+        args = tuple(fake_of.get(id(v), v) for v in args)
+        kwargs = {k: fake_of.get(id(v), v) for k, v in kwargs.items()}
+        given = [fake_of[id(t)] for t in given]
         recorder.memory.add_fake(fake_mode)
-    inputs = [recorder.new_value(t) for t in example_inputs if isinstance(t, torch.Tensor)]
+    inputs = [recorder.new_value(t) for t in given]
     pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
     try:
         with torch.no_grad():
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):
-                    out = model(*example_inputs)
+                    out = model(*args, **kwargs)
             else:
                 with _Recorder(recorder):
-                    out = model(*example_inputs)
+                    out = model(*args, **kwargs)
     finally:
         pre.remove()
         post.remove()
@@ -583,7 +596,7 @@ def _on_model_device(model, value):
     return value
 
 
-def _reason(error):
+def failure_reason(error):
     """What failed and where in the user's code: the exception's first line and the innermost user frame."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = ""

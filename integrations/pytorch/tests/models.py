@@ -33,3 +33,17 @@ class DictHeads(nn.Module):
     def forward(self, x):
         t = F.relu(self.trunk(x))
         return torch.cat([self.heads["age"](t), self.heads["sex"](t)], dim=1)
+
+
+class TokenHeads(nn.Module):
+    """Token ids and an attention mask, given by keyword as a language model takes them; two heads."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 8)
+        self.start = nn.Linear(8, 1)
+        self.end = nn.Linear(8, 1)
+
+    def forward(self, input_ids, attention_mask):
+        t = self.embed(input_ids) * attention_mask.unsqueeze(-1)
+        return self.start(t), self.end(t)

@@ -129,6 +129,44 @@ def test_command_line_writes_a_trace(tmp_path, graphcheck_binary):
     assert bad.returncode == 2 and "cannot load models:Nope" in bad.stderr
 
 
+def _cli(tmp_path, *arguments, output=None):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = output or str(tmp_path / "m.json")
+    return subprocess.run([sys.executable, "-m", "graphcheck_torch", *arguments, "-o", out],
+                          capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__), timeout=600)
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["models:DictHeads", "--input", "2x16", "--input", "2x16"], "DictHeads.forward(x) does not take these inputs"),
+    (["models:TokenHeads", "--input", "2x5:int64"], "give one --input per argument (input_ids, attention_mask)"),
+    (["models:ListHeads", "--input", "1x3x1x1"], "a batch of 1 cannot be normalised in training mode: give a batch of at least 2, or --eval"),
+    (["models:ListHeads", "--input", "2x4x8x8"], "ListHeads's forward failed on 2x4x8x8 (training mode): RuntimeError"),
+    (["models:ListHeads", "--input", "2x3x8x8:float99"], "unknown dtype 'float99'"),
+    (["models:ListHeads", "--input", "2x3x8x8", "--input", "ids=2x3"], "all by position or all by NAME=, not both"),
+    (["models:ListHeads", "--input", "2xthree"], "is not [NAME=]SHAPE[:DTYPE]"),
+])
+def test_command_line_errors_say_what_to_change(tmp_path, arguments, says):
+    result = _cli(tmp_path, *arguments)
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_command_line_refuses_a_missing_output_folder_before_building_the_model(tmp_path):
+    result = _cli(tmp_path, "models:ListHeads", "--input", "2x3x8x8", output=str(tmp_path / "nowhere" / "m.json"))
+    assert result.returncode == 2 and f"the folder {tmp_path / 'nowhere'} does not exist" in result.stderr
+
+
+def test_command_line_takes_keyword_inputs_with_their_own_dtypes(tmp_path, graphcheck_binary):
+    result = _cli(tmp_path, "models:TokenHeads", "--input", "input_ids=2x5:int64", "--input", "attention_mask=2x5")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "m.json").read_text())
+    first = {v["id"]: v for v in data["values"]}
+    assert [first[i]["dtype"] for i in data["inputs"]] == ["int64", "float32"]
+    check = subprocess.run([graphcheck_binary, str(tmp_path / "m.json")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+
+
 def test_export_writes_atomically(tmp_path):
     path = tmp_path / "m.json"
     export(ListHeads(), torch.randn(2, 3, 8, 8), str(path))
@@ -252,7 +290,7 @@ def test_a_model_that_reads_values_is_traced_on_real_tensors_with_a_warning():
     model, x = _ValueDependent(), torch.randn(3, 4)
     with pytest.raises(Exception, match="DataDependent|data-dependent|_local_scalar_dense"):
         trace(model, x, tensors="fake")
-    with pytest.warns(UserWarning, match=r"cannot run on fake tensors \(.*test_exporter.py:\d+\); tracing it on the real inputs"):
+    with pytest.warns(UserWarning, match=r"cannot run on fake tensors \(.*test_exporter.py:\d+\); traced it on the real inputs"):
         recorded = trace(model, x)
     assert recorded == trace(model, x, tensors="real")
     with pytest.raises(ValueError, match="tensors must be one of"):
