@@ -50,6 +50,7 @@ bench: build
 	./bench/check-speed.sh
 	./bench/render-speed.sh
 	./bench/onnx-speed.sh
+	./bench/export-speed.sh
 	./bench/scale.sh 10000 100000 1000000
 
 # graphcheck next to TensorBoard's add_graph, torchviz, torchview and onnx.load on the same models, in one run;

@@ -9,6 +9,7 @@ nothing. See docs/trace-format.md in the graphcheck repository.
 import json
 import os
 import sys
+import sysconfig
 import traceback
 import warnings
 
@@ -19,8 +20,9 @@ from torch.utils._pytree import tree_flatten
 
 FORMAT = "graphcheck.trace"
 VERSION = 1
-_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
-_THIS_DIR = os.path.dirname(os.path.abspath(__file__))
+# Folders whose frames are not the user's code (with the separator: torchvision's folder starts with "torch").
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
+_THIS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 # ATen op names → graphcheck's canonical op kinds. Ops not listed keep their ATen name.
 _CANONICAL = {
@@ -389,25 +391,40 @@ def _canonical(name, args, inputs):
     return op
 
 
-_USER_CODE = {}  # code object -> whether it is the user's (not torch's, not ours)
+_CALL_SITE = {}  # code object -> whether it is model code (not torch's, not ours)
+_USERS_OWN = {}  # code object -> whether it is the user's own file (not an installed library, not the standard library)
+_LIBRARIES = tuple(os.path.abspath(p) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")})
 
 
 def _user_frame(frame):
-    """The innermost frame at or above `frame` that is the user's code (not torch's, not ours)."""
+    """The innermost frame at or above `frame` of model code (not torch's, not ours): where an op or a module
+    call is written, also inside torchvision or transformers."""
     while frame is not None:
         code = frame.f_code
-        user = _USER_CODE.get(code)
-        if user is None:
+        model_code = _CALL_SITE.get(code)
+        if model_code is None:
             filename = os.path.abspath(code.co_filename)
-            user = _USER_CODE[code] = not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR)
-        if user:
+            model_code = _CALL_SITE[code] = not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR)
+        if model_code:
             return frame
         frame = frame.f_back
     return None
 
 
 def _user_source():
-    frame = _user_frame(sys._getframe(3))
+    """`file:line` for a report: the innermost frame in the user's own files (what a code review can point
+    at), else the innermost model-code frame (a model run from an installed library only)."""
+    first = frame = _user_frame(sys._getframe(3))
+    while frame is not None:
+        code = frame.f_code
+        own = _USERS_OWN.get(code)
+        if own is None:
+            filename = os.path.abspath(code.co_filename)
+            own = _USERS_OWN[code] = not filename.startswith((_TORCH_DIR, _THIS_DIR) + _LIBRARIES)
+        if own:
+            break
+        frame = frame.f_back
+    frame = frame or first
     if frame is None:
         return None
     filename = os.path.abspath(frame.f_code.co_filename)

@@ -1,0 +1,116 @@
+"""The exporter's cost against the model's own forward pass (issue: "export without computing").
+
+    bench/export-speed.sh [RUNS]
+
+1. The seed model (DenseNet-121 trunk, five heads) at the seed user's batch of 16: one real forward pass
+   (training mode, autograd on: what the user's training step runs) against export (fake tensors) plus
+   `graphcheck check` on the trace. Interleaved, RUNS times each, in one process; medians and the ratio.
+2. The batch size: export time and peak memory at batch 2 and batch 64, each export in a fresh process
+   (peak memory is the process's maximum resident set), RUNS processes each; medians and the ratios.
+3. A 7B-parameter decoder (Llama-2-7B's configuration) built on the meta device: export time and peak
+   memory in a fresh process.
+"""
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path[:0] = [os.path.join(REPO, "integrations", "pytorch"), os.path.join(REPO, "samples")]
+
+import torch  # noqa: E402
+
+from graphcheck_torch.exporter import export  # noqa: E402
+
+BINARY = os.path.join(REPO, ".build", "release", "graphcheck")
+TRACE = os.path.join("/tmp", f"graphcheck-export-speed-{os.getpid()}.json")
+
+
+def _seed(batch):
+    from densenet121_multihead import DenseNet121MultiHead
+
+    torch.manual_seed(0)
+    return DenseNet121MultiHead(), torch.randn(batch, 3, 224, 224)
+
+
+def _llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
+                         num_key_value_heads=32, vocab_size=32000)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    return model, torch.randint(0, 32000, (1, 128))
+
+
+def child(kind, batch):
+    """One export in this process: its seconds and the process's peak resident memory."""
+    model, inputs = _llama() if kind == "llama" else _seed(batch)
+    start = time.perf_counter()
+    export(model, inputs, TRACE, train=kind != "llama")
+    seconds = time.perf_counter() - start
+    os.remove(TRACE)
+    parameters = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib(), "parameters": parameters}))
+
+
+def _peak_mib():
+    """This process's peak resident memory: VmHWM (getrusage's maximum would carry the parent's over exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_child(kind, batch):
+    output = subprocess.run([sys.executable, __file__, "--child", kind, str(batch)], check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def seed_against_forward(runs):
+    model, x = _seed(16)
+    forward, exported = [], []
+    for _ in range(runs):
+        model.train()
+        start = time.perf_counter()
+        model(x)
+        forward.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        export(model, x, TRACE)
+        subprocess.run([BINARY, "check", TRACE], capture_output=True, check=False)
+        exported.append(time.perf_counter() - start)
+    os.remove(TRACE)
+    f, e = statistics.median(forward), statistics.median(exported)
+    print(f"seed, batch 16: one real forward pass (train, autograd)   {f:8.2f} s")
+    print(f"seed, batch 16: export (fake tensors) + graphcheck check  {e:8.2f} s   forward / export = {f / e:.1f}x")
+
+
+def batch_size(runs):
+    results = {}
+    for batch in (2, 64):
+        samples = [_in_child("seed", batch) for _ in range(runs)]
+        results[batch] = (statistics.median(s["seconds"] for s in samples), statistics.median(s["peak_mib"] for s in samples))
+        print(f"seed, batch {batch:2d}: export {results[batch][0]:6.2f} s, peak {results[batch][1]:6.0f} MiB (process)")
+    print(f"batch 64 / batch 2: time {results[64][0] / results[2][0]:.2f}x, peak memory {results[64][1] / results[2][1]:.2f}x")
+
+
+def seven_billion():
+    sample = _in_child("llama", 1)
+    print(f"Llama-2-7B configuration on the meta device ({sample['parameters'] / 1e9:.2f}B parameters), 1x128 tokens: "
+          f"export {sample['seconds']:.2f} s, peak {sample['peak_mib']:.0f} MiB (process)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]))
+    else:
+        runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {runs} runs")
+        seed_against_forward(runs)
+        batch_size(runs)
+        seven_billion()
