@@ -30,22 +30,55 @@ def _graphcheck():
         "`make install` (or `make install PREFIX=/some/prefix` and put its bin/ on PATH), or set GRAPHCHECK=/path/to/graphcheck")
 
 
-def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True):
-    """Exports `model` and returns graphcheck's JSON report as a dict."""
+def declared_ties(model):
+    """Weights the model itself declares tied — Hugging Face's `_tied_weights_keys` (`{tied: source}`, resolved
+    in `all_tied_weights_keys` by transformers 5; a list of tied names before, whose source is the input
+    embedding when `config.tie_word_embeddings`) — as (tied, source) name pairs, kept only where the two
+    really are one tensor. Such sharing is intended: passed to graphcheck as allowed, and said in the report."""
+    keys = getattr(model, "all_tied_weights_keys", None) or getattr(model, "_tied_weights_keys", None)
+    if not keys:
+        return []
+    if isinstance(keys, dict):
+        pairs = list(keys.items())
+    else:
+        config = getattr(model, "config", None)
+        embedding = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+        if not (config is not None and getattr(config, "tie_word_embeddings", False) and embedding is not None):
+            return []
+        source = next((f"{name}.weight" for name, module in model.named_modules() if module is embedding), None)
+        pairs = [(key, source) for key in keys] if source else []
+    parameters = dict(model.named_parameters(remove_duplicate=False))
+    return [(tied, source) for tied, source in pairs
+            if tied in parameters and source in parameters
+            and parameters[tied].untyped_storage()._cdata == parameters[source].untyped_storage()._cdata]
+
+
+def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True, picture=None):
+    """Exports `model` and returns graphcheck's JSON report as a dict. Ties the model declares are allowed
+    sharing (listed under the report's `declared_ties`). With `picture`, a model that is not independent is
+    also drawn there (`graphcheck render`, any of its formats)."""
     __tracebackhide__ = True
     binary = _graphcheck()
+    ties = declared_ties(model)
     with tempfile.TemporaryDirectory(prefix="graphcheck-") as directory:
         path = os.path.join(directory, "model.trace.json")
         export(model, example_inputs, path, train=train)
         command = [binary, "check", path, "--format", "json"]
         for branch in branches or ():
             command += ["--branch", branch]
-        for pattern in allow_shared:
+        for pattern in list(allow_shared) + [name for pair in ties for name in pair]:
             command += ["--allow-shared", pattern]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if result.returncode not in (0, 1, 3):  # 3: cannot decide (the report says why)
-        raise RuntimeError(f"graphcheck failed (exit {result.returncode}): {result.stderr.strip()}")
-    return json.loads(result.stdout)
+        if result.returncode not in (0, 1, 3):  # 3: cannot decide (the report says why)
+            raise RuntimeError(f"graphcheck failed (exit {result.returncode}): {result.stderr.strip()}")
+        report = json.loads(result.stdout)
+        report["declared_ties"] = [{"tied": tied, "source": source} for tied, source in ties]
+        if picture and report["independent"] is not True:
+            os.makedirs(os.path.dirname(os.path.abspath(picture)), exist_ok=True)
+            drawn = subprocess.run([binary, "render", path, "-o", picture] + [a for b in branches or () for a in ("--branch", b)],
+                                   capture_output=True, text=True, timeout=600)
+            report["picture"] = picture if drawn.returncode == 0 else None
+    return report
 
 
 def _describe(report):
@@ -54,30 +87,40 @@ def _describe(report):
         if finding["severity"] != "error":
             continue
         lines.append(f"  {finding['rule']}: {finding['message']}")
-        lines.extend(f"    {detail}" for detail in finding.get("details", [])[:6])
+        lines.extend(f"    {detail}" for detail in finding.get("details", []))
         lines.extend(f"    note: {note}" for note in finding.get("notes", []))
         if finding.get("help"):
             lines.append(f"    help: {finding['help']}")
+    lines.extend(_context(report))
     return "\n".join(lines)
 
 
-def assert_independent(model, example_inputs, branches=None, allow_shared=(), train=True):
+def _context(report):
+    lines = [f"  declared by the model (intended, allowed): {t['tied']} is {t['source']}" for t in report.get("declared_ties", [])]
+    if report.get("picture"):
+        lines.append(f"  picture: {report['picture']}")
+    return lines
+
+
+def assert_independent(model, example_inputs, branches=None, allow_shared=(), train=True, picture=None):
     """Raises AssertionError, listing the findings, unless the model's branches are independent.
 
     `branches`: module prefixes of the branches (default: found by graphcheck). `allow_shared`: module
-    paths or tensor names whose sharing is intended.
+    paths or tensor names whose sharing is intended (ties the model declares are added). `picture`: where to
+    draw a model that fails (.svg, .png, .pdf, .dot).
     """
     __tracebackhide__ = True  # pytest shows the assertion, not this helper's frames (and the model's repr)
-    report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train)
+    report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train, picture=picture)
     if report["independent"] is None:
         reason = report.get("undecided_reason")
         if reason == "no-branches":
-            raise AssertionError(f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]")
-        if reason == "branch-not-run":
-            raise AssertionError(
-                f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
-                "(a training-only head in eval mode?); nothing about them was checked")
-        raise AssertionError(f"{report['model']}: graphcheck cannot decide from this input ({reason})")
+            message = f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]"
+        elif reason == "branch-not-run":
+            message = (f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
+                       "(a training-only head in eval mode?); nothing about them was checked")
+        else:
+            message = f"{report['model']}: graphcheck cannot decide from this input ({reason})"
+        raise AssertionError("\n".join([message] + _context(report)))
     if not report["independent"]:
         raise AssertionError(_describe(report))
     return report

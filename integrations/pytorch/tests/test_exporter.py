@@ -327,3 +327,37 @@ def test_the_failure_keeps_the_notes_that_answer_the_users_questions(graphcheck_
     text = str(failure.value)
     assert "note: shared storage makes these branches one set of weights forever" in text
     assert "note: these are the edges TensorBoard's graph view draws" in text
+
+
+class _DeclaredTie(torch.nn.Module):
+    """Two heads tied the way a Hugging Face model declares it (`_tied_weights_keys`), or tied undeclared."""
+
+    def __init__(self, declared):
+        super().__init__()
+        self.trunk = torch.nn.Linear(4, 4)
+        self.head1 = torch.nn.Linear(4, 2)
+        self.head2 = torch.nn.Linear(4, 2)
+        self.head2.weight = self.head1.weight
+        if declared:
+            self._tied_weights_keys = {"head2.weight": "head1.weight"}
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return self.head1(t), self.head2(t)
+
+
+def test_ties_the_model_declares_are_intended_sharing(graphcheck_binary):
+    report = assert_independent(_DeclaredTie(declared=True), torch.randn(2, 4))
+    assert report["declared_ties"] == [{"tied": "head2.weight", "source": "head1.weight"}]
+    with pytest.raises(AssertionError, match="shared-storage"):
+        assert_independent(_DeclaredTie(declared=False), torch.randn(2, 4))
+
+
+def test_a_transformers_models_declared_tie_is_found():
+    from graphcheck_torch.testing import declared_ties
+    from transformers import GPT2Config, GPT2DoubleHeadsModel
+
+    model = GPT2DoubleHeadsModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=32, bos_token_id=0, eos_token_id=0))
+    assert declared_ties(model) == [("lm_head.weight", "transformer.wte.weight")]
+    model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())  # untied: no longer declared sharing
+    assert declared_ties(model) == []

@@ -3,6 +3,7 @@ binary there, `pip install ./integrations/pytorch` the package, and `assert_inde
 binary with no GRAPHCHECK variable — on PATH, or in `make install`'s default prefix when PATH lacks it —
 and says what to run when it is nowhere."""
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -46,8 +47,10 @@ def installed(tmp_path_factory):
     prefix = home / ".local"
     subprocess.run(["make", "-s", "install", f"PREFIX={prefix}"], cwd=REPO, check=True, capture_output=True, timeout=1800)
     site = root / "site"
+    package = root / "package"  # pip builds in the folder it is given: a copy keeps the checkout clean
+    shutil.copytree(os.path.join(REPO, "integrations", "pytorch"), package, ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-                    "--target", str(site), os.path.join(REPO, "integrations", "pytorch")],
+                    "--target", str(site), str(package)],
                    check=True, capture_output=True, timeout=600)
     return home, prefix, site
 
@@ -87,3 +90,45 @@ def test_a_missing_binary_is_answered_with_the_command_to_run(installed, tmp_pat
     result = _run(empty_home, site, "/usr/bin:/bin")
     assert result.returncode != 0
     assert "graphcheck executable not found" in result.stderr and "make install" in result.stderr
+
+
+_PLUGIN_TESTS = textwrap.dedent("""
+    import copy, torch
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self, shared):
+            super().__init__()
+            self.trunk = torch.nn.Linear(4, 4)
+            self.head1 = torch.nn.Linear(4, 2)
+            self.head2 = self.head1 if shared else copy.deepcopy(self.head1)
+        def forward(self, x):
+            t = self.trunk(x)
+            return self.head1(t), self.head2(t)
+
+    def test_copies(graphcheck):
+        graphcheck.assert_independent(TwoHeads(shared=False), torch.randn(2, 4))
+
+    def test_shared(graphcheck):
+        graphcheck.assert_independent(TwoHeads(shared=True), torch.randn(2, 4))
+""")
+
+
+def test_the_installed_plugin_gives_a_fixture_that_draws_the_failing_model(installed, tmp_path):
+    home, prefix, site = installed
+    (tmp_path / "test_heads.py").write_text(_PLUGIN_TESTS)
+    reports = tmp_path / "reports"
+    environment = {k: v for k, v in os.environ.items() if k not in ("GRAPHCHECK", "PYTHONPATH")}
+    environment.update(HOME=str(home), PATH=f"{prefix / 'bin'}:/usr/bin:/bin", PYTHONPATH=str(site))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={reports / 'junit.xml'}",
+                             "test_heads.py"], cwd=str(tmp_path), env=environment, capture_output=True, text=True, timeout=600)
+    out = result.stdout
+    assert result.returncode == 1 and "1 failed, 1 passed" in out, out + result.stderr
+    # The whole finding: message, every detail, the notes that answer the user's questions, the fix.
+    assert "shared-storage: head1, head2 share" in out
+    assert "note: shared storage makes these branches one set of weights forever" in out
+    assert "help:" in out and "deepcopy" in out
+    assert "(trunk): Linear(in_features" not in out, "pytest printed the model's repr: the helper's frames are not hidden"
+    picture = reports / "test_heads.py_test_shared.svg"
+    assert picture.exists() and picture.read_text().lstrip().startswith("<?xml")
+    assert f"picture: {picture}" in out
+    assert not (reports / "test_heads.py_test_copies.svg").exists()
