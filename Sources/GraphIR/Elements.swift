@@ -64,16 +64,22 @@ public struct Storage: Sendable {
     public var dtype: DType?
     /// The memory it covers, when the producer knows it (the PyTorch exporter).
     public var memory: StorageMemory?
+    /// A fingerprint of its values when the export began, for tensors whose values are not all one number:
+    /// two storages with the same digest hold equal values (copies). Absent when unknown (meta tensors,
+    /// formats without values) and for constant fills (BatchNorm's ones and zeros), whose equality says
+    /// nothing about copying.
+    public var digest: String?
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 
-    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: DType?, memory: StorageMemory? = nil) {
+    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: DType?, memory: StorageMemory? = nil, digest: String? = nil) {
         self.id = id
         self.kind = kind
         self.names = names
         self.shape = shape
         self.dtype = dtype
         self.memory = memory
+        self.digest = digest
     }
 
     /// Whether this can be a learned weight: floating point with more than one element (or unknown). Shape

@@ -6,12 +6,31 @@ final class TensorSlot {
     let kind: StorageKind
     let shape: [Int]
     let dtype: DType
+    /// Initialised to one number throughout (BatchNorm's and LayerNorm's ones and zeros, every buffer):
+    /// equal values then say nothing about copying.
+    let constant: Bool
+    /// What `copy.deepcopy` copied this tensor from (the first original), nil for an original.
+    private let copiedFrom: TensorSlot?
 
-    init(_ kind: StorageKind, _ shape: [Int], dtype: DType = .float32) {
+    init(_ kind: StorageKind, _ shape: [Int], dtype: DType = .float32, constant: Bool = false) {
         self.kind = kind
         self.shape = shape
         self.dtype = dtype
+        self.constant = constant || kind == .buffer
+        copiedFrom = nil
     }
+
+    /// A deep copy: new storage, equal values.
+    init(copying slot: TensorSlot) {
+        kind = slot.kind
+        shape = slot.shape
+        dtype = slot.dtype
+        constant = slot.constant
+        copiedFrom = slot.origin
+    }
+
+    /// The tensor whose values this one started as: itself, or the original it was copied from.
+    var origin: TensorSlot { copiedFrom ?? self }
 }
 
 /// A module object. A class for the same reason as `TensorSlot`: naming one instance in two places in
@@ -61,7 +80,7 @@ final class ModuleInstance {
         if let done = modules[ObjectIdentifier(self)] { return done }
         func copySlot(_ slot: TensorSlot) -> TensorSlot {
             if let done = slots[ObjectIdentifier(slot)] { return done }
-            let fresh = TensorSlot(slot.kind, slot.shape, dtype: slot.dtype)
+            let fresh = TensorSlot(copying: slot)
             slots[ObjectIdentifier(slot)] = fresh
             return fresh
         }

@@ -18,6 +18,8 @@ final class Tracer {
     private var builder: GraphBuilder
     private let training: Bool
     private var storageOf: [ObjectIdentifier: StorageID] = [:]
+    /// The original tensor behind each digest's number.
+    private var initialValues: [ObjectIdentifier: Int] = [:]
     private var scopes: [(path: String, type: String)] = []
     private var statements: [SourceLocation] = []
     private let rootLocation: String
@@ -81,9 +83,20 @@ final class Tracer {
         }
         builder.setModules(modules)
         for (slot, names) in parameterNames + bufferNames {
-            let id = builder.addStorage(Storage(id: "s\(storageOf.count)", kind: slot.kind, names: names, shape: slot.shape, dtype: slot.dtype))
+            let id = builder.addStorage(
+                Storage(id: "s\(storageOf.count)", kind: slot.kind, names: names, shape: slot.shape, dtype: slot.dtype, digest: digest(slot)))
             storageOf[ObjectIdentifier(slot)] = id
         }
+    }
+
+    /// `init-N`: one N per freshly initialised tensor, shared by its deep copies (equal values); none for
+    /// constant fills.
+    private func digest(_ slot: TensorSlot) -> String? {
+        guard !slot.constant else { return nil }
+        let origin = ObjectIdentifier(slot.origin)
+        if let n = initialValues[origin] { return "init-\(n)" }
+        initialValues[origin] = initialValues.count
+        return "init-\(initialValues.count - 1)"
     }
 
     // MARK: - Emitting

@@ -20,7 +20,7 @@ public enum TraceReader {
         case format, version, producer, model, mode, storageIdentity = "storage_identity", inputs, outputs, modules, storages, values, nodes
     }
     enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance }
-    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory }
+    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest }
     enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
@@ -164,7 +164,7 @@ struct StreamingTraceReader {
     }
 
     private mutating func readStorage() throws(InputError) {
-        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: DType?, memory: StorageMemory?
+        var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: DType?, memory: StorageMemory?, digest: String?
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
@@ -181,12 +181,13 @@ struct StreamingTraceReader {
             case .shape: shape = try r.shape()
             case .dtype: dtype = DType(try r.scanner.string())
             case .memory: memory = try r.readMemory()
+            case .digest: digest = try r.scanner.string()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
         guard let kind else { throw scanner.error("missing required key \"kind\"", at: start) }
         guard let names else { throw scanner.error("missing required key \"names\"", at: start) }
-        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory))
+        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory, digest: digest))
     }
 
     /// `{"block": "m0", "bytes": [start, end]}`: which bytes of which memory block the storage covers.

@@ -49,6 +49,7 @@ public enum TraceWriter {
         "{\"id\": \(JSONWriter.quoted(s.id)), \"kind\": \"\(s.kind.rawValue)\", \"names\": \(JSONWriter.stringArray(s.names)), "
             + shapeAndType(s.shape, s.dtype)
             + (s.memory.map { ", \"memory\": {\"block\": \(JSONWriter.quoted($0.block)), \"bytes\": [\($0.bytes.lowerBound), \($0.bytes.upperBound)]}" } ?? "")
+            + (s.digest.map { ", \"digest\": \(JSONWriter.quoted($0))" } ?? "")
             + "}"
     }
 

@@ -242,6 +242,51 @@ import TestSupport
         #expect(check(ModuleReuseRule(), siamese(shared: false), branches: []).isEmpty)
     }
 
+    // MARK: equal-copies
+
+    /// Two heads of two layers each (`fc`, then `out`), their weights' values given as digests.
+    func copiedHeads(_ digests: [String: String?]) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        for (name, digest) in digests.sorted(by: { $0.key < $1.key }) { g.share([name], digest: digest) }
+        g.layer("t", "trunk", ["x"])
+        for head in ["head1", "head2"] {
+            g.layer("\(head)-h", "\(head).fc", ["t"])
+            g.layer("\(head)-o", "\(head).out", ["\(head)-h"])
+        }
+        g.op("y", "cat", in: "", ["head1-o", "head2-o"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func separateTensorsWithEqualValuesAreEqualCopies() throws {
+        let graph = copiedHeads([
+            "head1.fc.weight": "w", "head2.fc.weight": "w", "head1.out.weight": "o", "head2.out.weight": "o",
+        ])
+        let found = check(EqualCopiesRule(), graph)
+        let copies = try #require(found.first?.equalCopies)
+        #expect(found.count == 1 && found[0].severity == .info)
+        #expect(copies.branches == ["head1", "head2"] && copies.parameters == 2)
+        #expect(copies.groups.map(\.paths) == [["head1.fc", "head2.fc"], ["head1.out", "head2.out"]])
+        #expect(copies.places.map(\.module) == ["head1.fc", "head2.fc"])
+    }
+
+    @Test func onlyTheLayersWithEqualValuesAreCopies() throws {
+        // A copied body with a classifier initialised on its own, like the seed's fixed heads.
+        let graph = copiedHeads(["head1.fc.weight": "w", "head2.fc.weight": "w", "head1.out.weight": "p", "head2.out.weight": "q"])
+        let copies = try #require(check(EqualCopiesRule(), graph).first?.equalCopies)
+        #expect(copies.parameters == 1 && copies.groups.map(\.paths) == [["head1.fc", "head2.fc"]])
+    }
+
+    @Test func differentValuesOrUnknownValuesAreNoCopies() {
+        #expect(check(EqualCopiesRule(), copiedHeads(["head1.fc.weight": "a", "head2.fc.weight": "b"])).isEmpty)
+        #expect(check(EqualCopiesRule(), copiedHeads(["head1.fc.weight": nil, "head2.fc.weight": nil])).isEmpty)
+    }
+
+    @Test func sharedStorageIsNotACopy() {
+        let graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"], digest: "w") })
+        #expect(check(EqualCopiesRule(), graph).isEmpty)
+    }
+
     // MARK: shared-initializer and merged-branch (inputs that know tensors by name)
 
     func namesOnly(head2Reads: String, head2Module: String = "head2.fc") -> Graph {

@@ -51,11 +51,16 @@ import FormatSupport
         #expect(leak.groups.map(\.label) == shared.groups.map(\.label))
     }
 
-    @Test func copiedHeadsAreIndependent() throws {
+    @Test func copiedHeadsAreIndependentAndStartEqual() throws {
         let report = try report("densenet121_multihead_fixed.json")
         #expect(report.branches == ["branch1", "branch2", "branch3", "branch4", "branch5"])
-        #expect(report.findings.isEmpty)
         #expect(report.independent == true)
+        // The user's last question: the deep copies start from equal weights (the copied slice's 32 conv
+        // weights; BatchNorm's constant fills and the classifiers, each initialised on its own, are not copies).
+        #expect(report.findings.count == 1)
+        let copies = try #require(report.findings.first?.equalCopies)
+        #expect(copies.branches == report.branches && copies.parameters == 32)
+        #expect(copies.groups.map(\.paths) == [(1...5).map { "branch\($0).denseblock4" }])
     }
 
     @Test func textReportSnapshot() throws {

@@ -13,6 +13,7 @@ public enum Evidence: Sendable, Equatable {
     case gradientLeak(GradientLeak)
     case inplaceHazard(InplaceHazard)
     case moduleReuse(ModuleReuse)
+    case equalCopies(EqualCopies)
 
     public var content: any EvidenceContent {
         switch self {
@@ -24,6 +25,7 @@ public enum Evidence: Sendable, Equatable {
         case .gradientLeak(let e): return e
         case .inplaceHazard(let e): return e
         case .moduleReuse(let e): return e
+        case .equalCopies(let e): return e
         }
     }
 

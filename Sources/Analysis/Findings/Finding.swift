@@ -59,6 +59,7 @@ extension Finding {
     public var gradientLeak: Evidence.GradientLeak? { if case .gradientLeak(let e) = evidence { e } else { nil } }
     public var inplaceHazard: Evidence.InplaceHazard? { if case .inplaceHazard(let e) = evidence { e } else { nil } }
     public var moduleReuse: Evidence.ModuleReuse? { if case .moduleReuse(let e) = evidence { e } else { nil } }
+    public var equalCopies: Evidence.EqualCopies? { if case .equalCopies(let e) = evidence { e } else { nil } }
 }
 
 /// A finding in words, the way a compiler prints a diagnostic: a one-line message, one line per place,

@@ -69,6 +69,8 @@ struct EvidenceJSON {
                 ("module", quoted(e.module)), ("type", e.type.map(quoted) ?? "null"), ("calls", "\(e.calls)"), ("declared", "\(e.declared)"),
                 ("places", ops(e.places)),
             ])
+        case .equalCopies(let e):
+            return object([("branches", strings(e.branches)), ("parameters", "\(e.parameters)"), ("places", ops(e.places))])
         }
     }
 

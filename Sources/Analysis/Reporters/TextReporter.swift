@@ -45,9 +45,11 @@ public enum TextReporter {
         let source = report.branchesDiscovered ? "found" : "given"
         switch report.independent {
         case .some(true):
-            let declared = report.findings.filter { $0.severity == .info }.count
+            let declared = report.findings.filter { $0.severity == .info && $0.equalCopies == nil }.count
+            let copies = report.findings.compactMap(\.equalCopies).flatMap(\.branches)
             return "\(model): \(count) branches\(names) \(source) — independent"
                 + (declared > 0 ? " apart from declared sharing (\(plural(declared, "info finding")))" : "")
+                + (copies.isEmpty ? "" : "; \(copies.count == count ? "they" : list(copies)) start as equal copies and train apart")
         case .some(false):
             let errors = report.errorCount
             return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"

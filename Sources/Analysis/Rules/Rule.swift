@@ -53,5 +53,5 @@ public protocol Rule: Sendable {
 /// Every rule, in the order findings are reported.
 public let allRules: [any Rule] = [
     SharedStorageRule(), DuplicateComputationRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
-    InplaceHazardRule(), ModuleReuseRule(),
+    InplaceHazardRule(), ModuleReuseRule(), EqualCopiesRule(),
 ]

@@ -23,6 +23,16 @@ extension RuleExamples {
             forward: catOfTwo),
         commands: exportAndCheck())
 
+    static let equalCopies = PyTorchExample(
+        triggering: pytorch(
+            copying: true,
+            members: [trunk, "head = nn.Linear(4, 2)", "self.head1 = copy.deepcopy(head)", "self.head2 = copy.deepcopy(head)  # equal values, separate tensors"],
+            forward: catOfTwo),
+        nonTriggering: pytorch(
+            members: [trunk, "self.head1 = nn.Linear(4, 2)", "self.head2 = nn.Linear(4, 2)  # initialised on its own"],
+            forward: catOfTwo),
+        commands: exportAndCheck())
+
     /// head2 reads the trunk's output plus head1's (`leak`), or the trunk's only.
     private static func leak(_ leak: Bool) -> String {
         pytorch(

@@ -24,7 +24,7 @@ enum Layers {
     ) -> ModuleInstance {
         var parameters: [(String, TensorSlot)] = []
         if affine {
-            parameters = [("weight", TensorSlot(.parameter, [numFeatures])), ("bias", TensorSlot(.parameter, [numFeatures]))]
+            parameters = [("weight", TensorSlot(.parameter, [numFeatures], constant: true)), ("bias", TensorSlot(.parameter, [numFeatures], constant: true))]
         }
         var buffers: [(String, TensorSlot)] = []
         if trackRunningStats {
@@ -76,8 +76,8 @@ enum Layers {
     {
         var parameters: [(String, TensorSlot)] = []
         if elementwiseAffine {
-            parameters.append(("weight", TensorSlot(.parameter, normalizedShape)))
-            if bias { parameters.append(("bias", TensorSlot(.parameter, normalizedShape))) }
+            parameters.append(("weight", TensorSlot(.parameter, normalizedShape, constant: true)))
+            if bias { parameters.append(("bias", TensorSlot(.parameter, normalizedShape, constant: true))) }
         }
         return ModuleInstance("LayerNorm", .layerNorm(normalizedShape: normalizedShape, eps: eps), parameters: parameters)
     }

@@ -6,6 +6,7 @@ go by. By default the forward runs on fake tensors (torch's FakeTensorMode): eve
 recorded but no arithmetic runs on the inputs and no activation takes memory, so the batch size costs
 nothing. See docs/trace-format.md in the graphcheck repository.
 """
+import hashlib
 import json
 import os
 import sys
@@ -63,6 +64,7 @@ class _Storages:
         self.model = model
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
+        first = []         # the tensor of each entry's first name
         for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
             for name, tensor in named(remove_duplicate=False):
                 block, start, end = _memory(tensor)
@@ -72,6 +74,7 @@ class _Storages:
                     self.ranges.setdefault(block, []).append([start, end, found])
                     self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
                                          "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+                    first.append(tensor)
                 else:
                     self.entries[found]["names"].append(name)
         # Which storage object each entry lives in, and its bytes, for the trace (`memory`).
@@ -80,6 +83,10 @@ class _Storages:
             label = blocks.setdefault(block, f"m{len(blocks)}")
             for start, end, index in spans:
                 self.entries[index]["memory"] = {"block": label, "bytes": [start, end]}
+        for entry, tensor in zip(self.entries, first):
+            digest = _digest(tensor)
+            if digest is not None:
+                entry["digest"] = digest
 
     def _overlapping(self, block, start, end):
         for span in self.ranges.get(block, ()):
@@ -114,6 +121,25 @@ class _Storages:
             if start < span_end and span_start < end or start == end == span_start:
                 return index
         return None
+
+
+def _digest(tensor):
+    """A fingerprint of a tensor's values (BLAKE2b of its bytes), so that copies — deep copies, one state
+    dict loaded into several heads — are seen as equal values in separate storage. None where there are no
+    values to read (meta and fake tensors), where numpy is missing, and for constant fills (BatchNorm's ones
+    and zeros are equal in every model without being copies)."""
+    if tensor.is_meta or isinstance(tensor, FakeTensor) or tensor.layout != torch.strided or tensor.numel() < 2:
+        return None
+    try:
+        import numpy  # noqa: F401  (the bytes are hashed through numpy's buffer, without a copy)
+    except ImportError:
+        return None
+    with torch.no_grad():
+        flat = tensor.detach().reshape(-1)
+        if bool((flat == flat[0]).all()):
+            return None
+        data = flat.contiguous().cpu().view(torch.uint8).numpy()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _dtype(tensor):

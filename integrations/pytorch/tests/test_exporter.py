@@ -83,6 +83,29 @@ def test_graphcheck_verdicts_on_exported_seed(graphcheck_binary, tmp_path):
             shared = [f for f in report["findings"] if f["rule"] == "shared-storage"]
             assert len(shared) == 1 and shared[0]["branches"] == report["branches"]
             assert any("running_mean, running_var, num_batches_tracked" in note for note in shared[0]["notes"])
+            assert not [f for f in report["findings"] if f["rule"] == "equal-copies"], "shared storage is not a copy"
+        else:
+            # The seed user's last question, answered: the deep copies start from equal weights, and train apart.
+            copies = [f for f in report["findings"] if f["rule"] == "equal-copies"]
+            assert len(copies) == 1 and copies[0]["branches"] == report["branches"]
+            assert copies[0]["evidence"]["parameters"] == 32  # denseblock4's convolutions; BatchNorm's fills are constant
+            assert "diverge as soon as their gradients differ" in copies[0]["notes"][0]
+
+
+def test_digests_tell_copies_from_fresh_and_constant_tensors():
+    import copy
+
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+    model = torch.nn.ModuleDict({"a": head, "b": copy.deepcopy(head), "c": torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))})
+    model.forward = lambda x: [m(x) for m in model.values()]
+    digest = {s["names"][0]: s.get("digest") for s in trace(model, torch.randn(2, 4))["storages"]}
+    assert digest["a.0.weight"] == digest["b.0.weight"] and digest["a.0.bias"] == digest["b.0.bias"]
+    assert digest["c.0.weight"] != digest["a.0.weight"]
+    assert digest["a.1.weight"] is None and digest["a.1.running_var"] is None, "constant fills say nothing about copying"
+    with torch.device("meta"):
+        meta = torch.nn.Linear(4, 4)
+    assert "digest" not in trace(meta, torch.randn(2, 4))["storages"][0], "a meta tensor has no values"
 
 
 def test_assert_independent_lists_the_findings(graphcheck_binary):
