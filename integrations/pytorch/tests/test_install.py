@@ -12,10 +12,9 @@ import pytest
 
 from conftest import REPO
 
-_CHECK = textwrap.dedent("""
-    import copy, torch, graphcheck_torch
-    from graphcheck_torch import assert_independent
-    assert graphcheck_torch.__file__.startswith({site!r}), graphcheck_torch.__file__
+# A trunk and two heads, the heads one module (shared) or a deep copy: the script both tests run.
+_TWO_HEADS = textwrap.dedent("""
+    import copy, torch
 
     class TwoHeads(torch.nn.Module):
         def __init__(self, shared):
@@ -26,6 +25,12 @@ _CHECK = textwrap.dedent("""
         def forward(self, x):
             t = self.trunk(x)
             return self.head1(t), self.head2(t)
+""")
+
+_CHECK = _TWO_HEADS + textwrap.dedent("""
+    import graphcheck_torch
+    from graphcheck_torch import assert_independent
+    assert graphcheck_torch.__file__.startswith({site!r}), graphcheck_torch.__file__
 
     assert_independent(TwoHeads(shared=False), torch.randn(2, 4))
     try:
@@ -92,19 +97,7 @@ def test_a_missing_binary_is_answered_with_the_command_to_run(installed, tmp_pat
     assert "graphcheck executable not found" in result.stderr and "make install" in result.stderr
 
 
-_PLUGIN_TESTS = textwrap.dedent("""
-    import copy, torch
-
-    class TwoHeads(torch.nn.Module):
-        def __init__(self, shared):
-            super().__init__()
-            self.trunk = torch.nn.Linear(4, 4)
-            self.head1 = torch.nn.Linear(4, 2)
-            self.head2 = self.head1 if shared else copy.deepcopy(self.head1)
-        def forward(self, x):
-            t = self.trunk(x)
-            return self.head1(t), self.head2(t)
-
+_PLUGIN_TESTS = _TWO_HEADS + textwrap.dedent("""
     def test_copies(graphcheck):
         graphcheck.assert_independent(TwoHeads(shared=False), torch.randn(2, 4))
 
