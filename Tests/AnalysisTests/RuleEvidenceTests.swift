@@ -282,6 +282,34 @@ import TestSupport
         #expect(check(EqualCopiesRule(), copiedHeads(["head1.fc.weight": nil, "head2.fc.weight": nil])).isEmpty)
     }
 
+    /// Three heads of two layers; `head3FC` and `head3Out` are the digests of head3's weights (head1 and head2
+    /// hold "w" and "o": copies of each other).
+    func threeHeadsReport(head3FC: String, head3Out: String) throws -> Report {
+        var g = SmallGraph(inputs: ["x"])
+        for head in ["head1", "head2", "head3"] {
+            g.share(["\(head).fc.weight"], digest: head == "head3" ? head3FC : "w")
+            g.share(["\(head).out.weight"], digest: head == "head3" ? head3Out : "o")
+        }
+        g.layer("t", "trunk", ["x"])
+        for head in ["head1", "head2", "head3"] {
+            g.layer("\(head)-h", "\(head).fc", ["t"])
+            g.layer("\(head)-o", "\(head).out", ["\(head)-h"])
+        }
+        g.op("y", "cat", in: "", ["head1-o", "head2-o", "head3-o"])
+        g.outputs("y")
+        return try Analyzer.analyze(g.graph, branches: ["head1", "head2", "head3"])
+    }
+
+    @Test func theVerdictNamesEachCopiedBranchOnce() throws {
+        // head3 copies the others' `fc` only: two findings that overlap, every branch named once: "they".
+        let overlapping = try threeHeadsReport(head3FC: "w", head3Out: "p")
+        #expect(overlapping.findings.compactMap(\.equalCopies).map(\.branches) == [["head1", "head2", "head3"], ["head1", "head2"]])
+        #expect(TextReporter.verdict(overlapping).hasSuffix("— independent; they start as equal copies and train apart"))
+        // head3 copies nothing: the two that do are named.
+        let two = try threeHeadsReport(head3FC: "q", head3Out: "p")
+        #expect(TextReporter.verdict(two).hasSuffix("— independent; head1, head2 start as equal copies and train apart"))
+    }
+
     @Test func sharedStorageIsNotACopy() {
         let graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"], digest: "w") })
         #expect(check(EqualCopiesRule(), graph).isEmpty)

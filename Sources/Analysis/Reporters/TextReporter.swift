@@ -46,7 +46,8 @@ public enum TextReporter {
         switch report.independent {
         case .some(true):
             let declared = report.findings.filter { $0.severity == .info && $0.equalCopies == nil }.count
-            let copies = report.findings.compactMap(\.equalCopies).flatMap(\.branches)
+            let copied = Set(report.findings.compactMap(\.equalCopies).flatMap(\.branches))
+            let copies = report.branches.filter(copied.contains)
             return "\(model): \(count) branches\(names) \(source) — independent"
                 + (declared > 0 ? " apart from declared sharing (\(plural(declared, "info finding")))" : "")
                 + (copies.isEmpty ? "" : "; \(copies.count == count ? "they" : list(copies)) start as equal copies and train apart")
