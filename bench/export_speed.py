@@ -5,10 +5,11 @@
 1. The seed model (DenseNet-121 trunk, five heads) at the seed user's batch of 16: one real forward pass
    (training mode, autograd on: what the user's training step runs) against export (fake tensors) plus
    `graphcheck check` on the trace. Interleaved, RUNS times each, in one process; medians and the ratio.
-2. The batch size: export time and peak memory at batch 2 and batch 64, each export in a fresh process
-   (peak memory is the process's maximum resident set), RUNS processes each; medians and the ratios.
-3. A 7B-parameter decoder (Llama-2-7B's configuration) built on the meta device: export time and peak
-   memory in a fresh process.
+2. The batch size: at batch 2 and 64, one plain forward pass, the export on fake tensors and the export on
+   real tensors, each in a fresh process (peak memory is the process's VmHWM, torch included), RUNS
+   processes each; medians, and batch 64 over batch 2.
+3. A 7B-parameter decoder (Llama-2-7B's configuration) built on the meta device: both export modes, each in
+   a fresh process.
 """
 import json
 import os
@@ -47,13 +48,17 @@ def _llama():
     return model, torch.randint(0, 32000, (1, 128))
 
 
-def child(kind, batch):
-    """One export in this process: its seconds and the process's peak resident memory."""
+def child(kind, batch, what):
+    """One forward pass or export in this process: its seconds and the process's peak resident memory."""
     model, inputs = _llama() if kind == "llama" else _seed(batch)
     start = time.perf_counter()
-    export(model, inputs, TRACE, train=kind != "llama")
+    if what == "forward":
+        model.train()
+        model(inputs)
+    else:
+        export(model, inputs, TRACE, train=kind != "llama", tensors=what)
+        os.remove(TRACE)
     seconds = time.perf_counter() - start
-    os.remove(TRACE)
     parameters = sum(p.numel() for p in model.parameters())
     print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib(), "parameters": parameters}))
 
@@ -67,8 +72,8 @@ def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _in_child(kind, batch):
-    output = subprocess.run([sys.executable, __file__, "--child", kind, str(batch)], check=True, capture_output=True, text=True)
+def _in_child(kind, batch, what):
+    output = subprocess.run([sys.executable, __file__, "--child", kind, str(batch), what], check=True, capture_output=True, text=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
@@ -93,21 +98,26 @@ def seed_against_forward(runs):
 def batch_size(runs):
     results = {}
     for batch in (2, 64):
-        samples = [_in_child("seed", batch) for _ in range(runs)]
-        results[batch] = (statistics.median(s["seconds"] for s in samples), statistics.median(s["peak_mib"] for s in samples))
-        print(f"seed, batch {batch:2d}: export {results[batch][0]:6.2f} s, peak {results[batch][1]:6.0f} MiB (process)")
-    print(f"batch 64 / batch 2: time {results[64][0] / results[2][0]:.2f}x, peak memory {results[64][1] / results[2][1]:.2f}x")
+        for what in ("forward", "fake", "real"):
+            samples = [_in_child("seed", batch, what) for _ in range(runs)]
+            results[batch, what] = (statistics.median(s["seconds"] for s in samples), statistics.median(s["peak_mib"] for s in samples))
+            label = {"forward": "one forward pass (train)", "fake": "export, fake tensors", "real": "export, real tensors"}[what]
+            print(f"seed, batch {batch:2d}, {label:26s} {results[batch, what][0]:7.2f} s, peak {results[batch, what][1]:6.0f} MiB (process)")
+    for what in ("forward", "fake", "real"):
+        print(f"batch 64 / batch 2, {what:7s}: time {results[64, what][0] / results[2, what][0]:.2f}x, "
+              f"peak memory {results[64, what][1] / results[2, what][1]:.2f}x")
 
 
 def seven_billion():
-    sample = _in_child("llama", 1)
-    print(f"Llama-2-7B configuration on the meta device ({sample['parameters'] / 1e9:.2f}B parameters), 1x128 tokens: "
-          f"export {sample['seconds']:.2f} s, peak {sample['peak_mib']:.0f} MiB (process)")
+    for what in ("fake", "real"):
+        sample = _in_child("llama", 1, what)
+        print(f"Llama-2-7B configuration on the meta device ({sample['parameters'] / 1e9:.2f}B parameters), 1x128 tokens, "
+              f"export on {what} tensors: {sample['seconds']:.2f} s, peak {sample['peak_mib']:.0f} MiB (process)")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(sys.argv[2], int(sys.argv[3]))
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
         runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {runs} runs")

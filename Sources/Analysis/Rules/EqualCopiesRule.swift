@@ -107,7 +107,8 @@ extension Evidence {
                 details: groups.map { "\(equivalence($0.paths)): \(plural($0.parameters, "parameter")) equal in value" },
                 notes: [
                     "copies are trained apart: they diverge as soon as their gradients differ (each head with its own loss or targets); heads trained on identical losses of identical inputs stay identical by symmetry"
-                ])
+                ],
+                help: "nothing to fix; to start them from different values, call `reset_parameters()` on each copy's layers after copying")
         }
     }
 }

@@ -12,6 +12,8 @@ import importlib
 import inspect
 import os
 import sys
+import threading
+import time
 import warnings
 
 import torch
@@ -124,18 +126,27 @@ def main(argv=None):
     problem = _check_arity(model, positional, keywords)
     if problem:
         fail(problem)
+    # Progress on stderr for an export that takes more than a second.
+    started = time.monotonic()
+    notice = threading.Timer(1.0, lambda: print(f"graphcheck_torch: tracing {type(model).__name__} "
+                                                f"({'real' if args.tensors == 'real' else 'fake'} tensors)…", file=sys.stderr, flush=True))
+    notice.daemon = True
+    notice.start()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             export(model, keywords or tuple(positional), args.output, train=not args.eval, tensors=args.tensors)
         except Exception as error:
+            notice.cancel()
             shapes = ", ".join(given.text for given in args.input)
             fail(f"{type(model).__name__}'s forward failed on {shapes} ({'eval' if args.eval else 'training'} mode): "
                  f"{failure_reason(error)}{_hint(error)}")
+    notice.cancel()
     for warning in caught:
         if str(warning.message).startswith("graphcheck_torch: "):
             print(f"graphcheck_torch: warning: {str(warning.message)[len('graphcheck_torch: '):]}", file=sys.stderr)
-    print(f"graphcheck_torch: wrote {args.output}", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(f"graphcheck_torch: wrote {args.output}" + (f" in {elapsed:.1f} s" if elapsed >= 1 else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":
