@@ -102,8 +102,7 @@ class _Storages:
         self.fakes = []
         for named in (self.model.named_parameters, self.model.named_buffers):
             for _, tensor in named(remove_duplicate=False):
-                real_block, real_start, _ = _memory(tensor)
-                index = next(i for s, e, i in self.ranges[real_block] if s <= real_start < e or s == real_start)
+                index = self.find(tensor)
                 fake = fake_mode.from_tensor(tensor)
                 self.fakes.append(fake)  # alive, so its storage object is not reused
                 block, start, end = _memory(fake)
@@ -295,10 +294,8 @@ class _Trace:
         """Copies a real parameter, buffer or input before an op first writes it, so `restore` can put it
         back: BatchNorm's running statistics in training mode, `num_batches_tracked.add_(1)`, an in-place op
         on the input. Only what is written is copied (a 7B-parameter model is not cloned to be traced)."""
-        name = func.overloadpacket.__name__
-        for argument, value in bound:
-            written = (argument.alias_info is not None and argument.alias_info.is_write) or \
-                (name in _BATCH_NORM and argument.name in ("running_mean", "running_var"))
+        writes = _writes(func.overloadpacket.__name__, bound)
+        for (argument, value), written in zip(bound, writes):
             if not written:
                 continue
             for tensor in _tensors(value):
@@ -321,14 +318,11 @@ class _Trace:
         name = func.overloadpacket.__name__
         schema = func._schema
         inputs, writes, written_values = [], [], []
-        training = any(a.name == "training" and v is True for a, v in bound)
-        for argument, value in bound:
-            tensors = _tensors(value)
-            is_write = argument.alias_info is not None and argument.alias_info.is_write
-            for tensor in tensors:
+        for (argument, value), written in zip(bound, _writes(name, bound)):
+            for tensor in _tensors(value):
                 ref, is_storage = self.operand(tensor)
                 inputs.append(ref)
-                if is_write or (name in _BATCH_NORM and training and argument.name in ("running_mean", "running_var")):
+                if written:
                     if is_storage:
                         writes.append(ref)
                     else:
@@ -391,6 +385,14 @@ def _bound(schema, args, kwargs):
     return bound
 
 
+def _writes(name, bound):
+    """Whether the op writes each bound argument: what its schema marks written (`Tensor(a!)`), and the running
+    statistics BatchNorm kernels update in training mode without declaring it."""
+    training = any(a.name == "training" and v is True for a, v in bound)
+    return [(a.alias_info is not None and a.alias_info.is_write)
+            or (name in _BATCH_NORM and training and a.name in ("running_mean", "running_var")) for a, _ in bound]
+
+
 def _written_result(schema, bound, out):
     """What an in-place op returns is the argument it wrote (`add_` returns `self`). Fake tensor mode may
     hand back a fresh fake for a small real tensor it computed on (`num_batches_tracked.add_(1)`); the
@@ -417,38 +419,32 @@ def _canonical(name, args, inputs):
     return op
 
 
-_CALL_SITE = {}  # code object -> whether it is model code (not torch's, not ours)
-_USERS_OWN = {}  # code object -> whether it is the user's own file (not an installed library, not the standard library)
 _LIBRARIES = tuple(os.path.abspath(p) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")})
+_CODE_KIND = {}  # code object -> "internal" (torch's or ours), "library" (installed or standard) or "own" (the user's files)
+
+
+def _code_kind(code):
+    kind = _CODE_KIND.get(code)
+    if kind is None:
+        filename = os.path.abspath(code.co_filename)
+        kind = _CODE_KIND[code] = "internal" if filename.startswith((_TORCH_DIR, _THIS_DIR)) else \
+            "library" if filename.startswith(_LIBRARIES) else "own"
+    return kind
 
 
 def _user_frame(frame):
     """The innermost frame at or above `frame` of model code (not torch's, not ours): where an op or a module
     call is written, also inside torchvision or transformers."""
-    while frame is not None:
-        code = frame.f_code
-        model_code = _CALL_SITE.get(code)
-        if model_code is None:
-            filename = os.path.abspath(code.co_filename)
-            model_code = _CALL_SITE[code] = not filename.startswith(_TORCH_DIR) and not filename.startswith(_THIS_DIR)
-        if model_code:
-            return frame
+    while frame is not None and _code_kind(frame.f_code) == "internal":
         frame = frame.f_back
-    return None
+    return frame
 
 
 def _user_source():
     """`file:line` for a report: the innermost frame in the user's own files (what a code review can point
     at), else the innermost model-code frame (a model run from an installed library only)."""
     first = frame = _user_frame(sys._getframe(3))
-    while frame is not None:
-        code = frame.f_code
-        own = _USERS_OWN.get(code)
-        if own is None:
-            filename = os.path.abspath(code.co_filename)
-            own = _USERS_OWN[code] = not filename.startswith((_TORCH_DIR, _THIS_DIR) + _LIBRARIES)
-        if own:
-            break
+    while frame is not None and _code_kind(frame.f_code) != "own":
         frame = frame.f_back
     frame = frame or first
     if frame is None:
@@ -490,13 +486,16 @@ def _block(tensor):
         return None
 
 
+_NATIVE_BATCH_NORM = torch.ops.aten.native_batch_norm.default
+
+
 def _fake_batch_norm(func, args, kwargs):
     """native_batch_norm's results as the CPU kernel makes them (the output laid out like the input; the saved
     mean and inverse deviation of the input's dtype, one per channel in training, empty otherwise), made
     directly: fake tensor mode's batch norm is a Python decomposition that took two thirds of fake tracing
     time on DenseNet. The trace-mode comparison test holds it to the real kernel, op for op. None when the
     case is not that plain one (not CPU, not densely laid out)."""
-    if func is not torch.ops.aten.native_batch_norm.default or kwargs or len(args) < 6:
+    if func is not _NATIVE_BATCH_NORM or kwargs or len(args) < 6:
         return None
     x, training = args[0], args[5]
     if not isinstance(x, FakeTensor) or x.device.type != "cpu" or x.dim() < 2 or not _dense(x):
