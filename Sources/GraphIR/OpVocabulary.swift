@@ -9,6 +9,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     public static let cutsGradient = OpProperties(rawValue: 1 << 0)
     /// Draws random numbers (dropout in training): two calls on the same tensor give different values.
     public static let random = OpProperties(rawValue: 1 << 1)
+    /// Combines its operands element by element (`a + b`, `a * b`): every element of the result is made of
+    /// the same element of each operand, so two tensors combined this way are no longer told apart.
+    public static let combinesElementwise = OpProperties(rawValue: 1 << 2)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -20,6 +23,9 @@ public enum OpVocabulary {
         "feature_alpha_dropout": .random, "dropout2d": .random, "dropout3d": .random, "bernoulli": .random,
         "rand": .random, "randn": .random, "randint": .random, "rand_like": .random, "randn_like": .random,
         "randint_like": .random, "normal": .random, "uniform": .random, "multinomial": .random, "randperm": .random,
+        "add": .combinesElementwise, "sub": .combinesElementwise, "rsub": .combinesElementwise, "mul": .combinesElementwise,
+        "div": .combinesElementwise, "true_divide": .combinesElementwise, "maximum": .combinesElementwise,
+        "minimum": .combinesElementwise, "lerp": .combinesElementwise,
     ]
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }

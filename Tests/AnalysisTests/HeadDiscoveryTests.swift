@@ -159,4 +159,34 @@ extension HeadDiscoveryTests {
         #expect(BranchDiscovery.discover(graph).names == ["head1", "head2", "head3"])
         #expect(try Analyzer.analyze(graph).findings.map(\.rule).contains("inplace-hazard"))
     }
+
+    /// LR-ASPP's classifier: a module returning the sum of two learned paths, the model's only output, is one
+    /// head, as a residual block is. No verdict, instead of "independent" for a model without heads. (The
+    /// model's own forward averaging two heads keeps them: BranchDiscoveryTests, DeiT.)
+    @Test func pathsAddedIntoTheOnlyOutputAreOneResult() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "backbone", ["x"])
+        g.layer("low", "classifier.low_classifier", ["t"])
+        g.layer("high", "classifier.high_classifier", ["t"])
+        g.op("sum", "add", in: "classifier", ["low", "high"])
+        g.op("out", "upsample_bilinear2d", in: "", ["sum"])
+        g.outputs("out")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.terminals == 1)
+        #expect(found.branches.isEmpty)
+        #expect(try Analyzer.analyze(g.graph).independent == nil)
+    }
+
+    /// Each head scored on its own loss, the losses added into one scalar: still two heads.
+    @Test func lossesAddedIntoOneScalarKeepTheirHeads() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.layer("b", "head2", ["t"])
+        g.op("la", "mse_loss", in: "", ["a"], shape: [])
+        g.op("lb", "mse_loss", in: "", ["b"], shape: [])
+        g.op("loss", "add", in: "", ["la", "lb"], shape: [])
+        g.outputs("loss")
+        #expect(BranchDiscovery.discover(g.graph).names == ["head1", "head2"])
+    }
 }

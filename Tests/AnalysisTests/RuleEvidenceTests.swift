@@ -68,6 +68,31 @@ import TestSupport
         #expect(check(SharedStorageRule(), twoHeads()).isEmpty)
     }
 
+    /// One mask tensor registered as a buffer in both heads and read in the parent's forward, on the trunk's
+    /// tensor (so no op of either head reads it): named under two heads, it is theirs, shared.
+    @Test func aTensorNamedUnderTwoHeadsIsSharedWhereverItIsRead() throws {
+        let graph = twoHeads(prepare: { g in
+            g.share(["head1.mask", "head2.mask"], kind: .buffer)
+            g.op("m", "mul", in: "", ["x"], weights: ["head1.mask"])
+        })
+        let evidence = try #require(check(SharedStorageRule(), graph).first?.sharedStorage)
+        #expect(evidence.storages.map(\.names) == [["head1.mask", "head2.mask"]])
+    }
+
+    /// The parent's own parameter scales each head's output in the parent's forward: it is the parent's, as
+    /// the trunk's weights are, not shared between the heads, and no gradient leaks into it.
+    @Test func aParameterNoHeadNamesIsTheTrunks() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.layer("b", "head2", ["t"])
+        g.op("sa", "mul", in: "", ["a"], weights: ["scale"])
+        g.op("sb", "mul", in: "", ["b"], weights: ["scale"])
+        g.outputs("sa", "sb")
+        #expect(check(SharedStorageRule(), g.graph).isEmpty)
+        #expect(check(GradientLeakRule(), g.graph).isEmpty)
+    }
+
     // MARK: cross-branch-dependency and gradient-leak
 
     /// head2 reads head1's output: one data edge, and head2's loss reaches head1's weight.

@@ -32,12 +32,12 @@ public struct SmallGraph {
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version.
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
-        inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = []
+        inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4]
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
         if let out {
-            let v = builder.addValue(id: out, shape: [2, 4], dtype: "float32")
+            let v = builder.addValue(id: out, shape: shape, dtype: "float32")
             values[out] = v
             outputs = [v]
         }

@@ -17,6 +17,7 @@ struct Terminals {
     let reach: [UInt64]
     /// Per node: the terminals it produces.
     let own: [UInt64]
+    /// Separate results: 1 when every output mixes all terminals into one value.
     let count: Int
 
     init(_ graph: Graph) {
@@ -55,8 +56,40 @@ struct Terminals {
             }
         }
         self.own = own
-        self.count = count
+        // One result made of all of them inside a module: that module is one head computing a sum, its
+        // paths trained on one loss like a residual block's (LR-ASPP's classifier returns
+        // `low_classifier(low) + high_classifier(x)`). The model's own forward averaging its heads (DeiT's
+        // `(x + x_dist) / 2`, an ensemble) keeps them: that is how those heads are served.
+        self.count = count >= 2 && Terminals.everyOutputMixes(graph, own: own, count: count) ? 1 : count
         reach = Terminals.propagate(graph, own: own, blocked: nil)
+    }
+
+    /// Whether every output the terminals reach is, element by element, a combination of all of them made
+    /// inside a submodule (`a + b`, then only post-processing). Losses added into one scalar are not: each head was scored on its own
+    /// (`mse(head1(t), y1) + mse(head2(t), y2)`), and a concatenation keeps each head's elements its own.
+    static func everyOutputMixes(_ graph: Graph, own: [UInt64], count: Int) -> Bool {
+        let all: UInt64 = count >= Terminals.capacity ? ~0 : (1 << UInt64(count)) - 1
+        var upstream = [UInt64](repeating: 0, count: graph.values.count)
+        var mixed = [Bool](repeating: false, count: graph.values.count)
+        for (index, node) in graph.nodes.enumerated() {
+            var union: UInt64 = 0
+            var sets: Set<UInt64> = []
+            var readsMixed = false
+            for v in node.valueInputs {
+                union |= upstream[v.index]
+                if upstream[v.index] != 0 { sets.insert(upstream[v.index]) }
+                readsMixed = readsMixed || mixed[v.index]
+            }
+            let learns = !node.storageInputs.isEmpty
+            for v in node.outputs {
+                upstream[v.index] = union | own[index]
+                let combines = node.properties.contains(.combinesElementwise) && !node.module.isEmpty && sets.count >= 2 && union == all
+                    && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
+                mixed[v.index] = !learns && own[index] == 0 && (combines || readsMixed)
+            }
+        }
+        let reached = graph.outputs.filter { upstream[$0.index] != 0 }
+        return !reached.isEmpty && reached.allSatisfy { mixed[$0.index] }
     }
 
     /// Whether a returned value that learned ops go on computing with is still a result of its own: when a

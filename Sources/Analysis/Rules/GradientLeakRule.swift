@@ -49,7 +49,9 @@ public struct GradientLeakRule: Rule {
         for s in graph.storageIDs where graph[s].kind == .parameter
             && (graph.storageIdentity.separatesEqualTensors || map.usedBy[s.index].count < 2)
         {
-            let owners = map.namedIn[s.index].isEmpty ? map.usedBy[s.index] : map.namedIn[s.index]
+            // Without storage identity names may not be module paths; with it, a parameter no branch names
+            // is the parent's or the trunk's, which every head's gradient reaches by design.
+            let owners = map.namedIn[s.index].isEmpty && !graph.storageIdentity.separatesEqualTensors ? map.usedBy[s.index] : map.namedIn[s.index]
             guard !owners.isEmpty else { continue }
             // A trunk tensor tied into one head (BERT's MLM decoder is the word embedding) is the trunk's:
             // every head's gradient reaches the trunk, by design.

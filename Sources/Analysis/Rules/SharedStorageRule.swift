@@ -2,14 +2,15 @@ import FormatSupport
 import GraphIR
 import OrderedCollections
 
-/// Finds parameters and buffers that ops of two or more branches use: one tensor, several heads.
+/// Finds parameters and buffers of two or more branches: one tensor named under several heads, or one head's
+/// tensor that ops of another use.
 public struct SharedStorageRule: Rule {
     public init() {}
 
     public static let description = RuleDescription(
         id: "shared-storage",
         severity: .error,
-        summary: "A parameter or buffer storage is used by ops of two or more branches.",
+        summary: "A parameter or buffer storage belongs to two or more branches: named under each, or used by their ops.",
         rationale: """
             Branches that share storage are one set of weights forever: every optimizer step moves them \
             together and they can never diverge. Shared BatchNorm buffers also mean every branch's forward \
@@ -39,9 +40,14 @@ public struct SharedStorageRule: Rule {
         guard map.branches.count >= 2 else { return [] }
         guard graph.storageIdentity.separatesEqualTensors else { return [] }  // shared-initializer speaks for names
         // Grouped by the set of branches sharing, and by whether the user declared the sharing intended.
+        // A tensor is a branch's when a name of it lies under the branch's prefix, or when an op of the branch
+        // uses it. One no branch names (a parameter of the parent or the trunk, even when each head's
+        // continuation in the parent's forward reads it) is the trunk's, shared by design.
         var shared: OrderedDictionary<[UInt64], [StorageID]> = [:]
-        for s in graph.storageIDs where map.usedBy[s.index].count >= 2 {
-            let key = [map.usedBy[s.index].bits, context.allowed.contains(s.index) ? 1 : 0]
+        for s in graph.storageIDs where !map.namedIn[s.index].isEmpty {
+            let set = map.namedIn[s.index].union(map.usedBy[s.index])
+            guard set.count >= 2 else { continue }
+            let key = [set.bits, context.allowed.contains(s.index) ? 1 : 0]
             shared[key, default: []].append(s)
         }
         return shared.map { key, storages in
