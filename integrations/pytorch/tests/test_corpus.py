@@ -18,8 +18,10 @@ import tempfile
 import pytest
 import torch
 
-from corpus import CASES, truth
+from corpus import cases, truth
 from graphcheck_torch.exporter import export, trace
+
+CASES = cases()
 
 VERDICT = {0: True, 1: False, 3: None}
 _results = []

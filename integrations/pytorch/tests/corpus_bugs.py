@@ -1,0 +1,455 @@
+"""The corpus's sharing bugs, written as users write them (forum posts), each beside its fix."""
+import copy
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from corpus import Case
+
+
+def _head():
+    return nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+
+
+class Heads(nn.Module):
+    """A trunk and three heads in a ModuleList, made by `make(head)`."""
+
+    def __init__(self, make, inplace_first=False, relu_in_parent=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        base = _head()
+        self.heads = nn.ModuleList(make(base))
+        self.inplace_first = inplace_first
+        self.relu_in_parent = relu_in_parent
+
+    def forward(self, x):
+        t = self.trunk[0](x)
+        if self.relu_in_parent:
+            outs = [self.heads[0](F.relu_(t) if self.relu_in_parent == "inplace" else F.relu(t))]
+            outs += [h(t) for h in self.heads[1:]]
+            return torch.cat(outs, dim=1)
+        t = self.trunk[1](t)
+        return torch.cat([h(t) for h in self.heads], dim=1)
+
+
+def _heads(make, **kwargs):
+    def build():
+        torch.manual_seed(0)
+        return Heads(make, **kwargs), (torch.randn(4, 8),)
+    return build
+
+
+def _same_head(attribute):
+    def make(base):
+        heads = [copy.deepcopy(base) for _ in range(3)]
+        attribute(heads)
+        return heads
+    return make
+
+
+def _assign_weight(heads):
+    heads[1][0].weight = heads[0][0].weight
+
+
+def _assign_data(heads):
+    heads[1][0].weight.data = heads[0][0].weight.data
+
+
+def _parameter_of_other(heads):
+    heads[1][3].weight = nn.Parameter(heads[0][3].weight)
+
+
+def _flat(overlap):
+    def attribute(heads):
+        flat = torch.randn(16 * 16 * 2)
+        offset = 128 if overlap else 256
+        heads[0][0].weight = nn.Parameter(flat[:256].view(16, 16))
+        heads[1][0].weight = nn.Parameter(flat[offset:offset + 256].view(16, 16))
+    return attribute
+
+
+def _reused_batchnorm(heads):
+    heads[1][1] = heads[0][1]
+
+
+def _loaded_copy(base):
+    heads = [copy.deepcopy(base) for _ in range(3)]
+    for h in heads[1:]:
+        h.load_state_dict(heads[0].state_dict())
+    return heads
+
+
+class AliasHeads(nn.Module):
+    """`self.head2 = self.head1`: one module under two attribute names."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = _head()
+        self.head2 = self.head1
+        self.head3 = _head()
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return self.head1(t), self.head2(t), self.head3(t)
+
+
+class LeakHeads(nn.Module):
+    """head2 reads head1's intermediate (`t + a`): the leak the tool exists to find. Through `.detach()`
+    (`detach=True`) values cross but gradients do not."""
+
+    def __init__(self, inplace_add=False, detach=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head3 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.inplace_add = inplace_add
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        if self.inplace_add:
+            o1 = self.head1(t)
+            t += self.head1[0](t)
+            return o1, self.head2(t), self.head3(t)
+        a = self.head1[0](t)
+        o1 = self.head1[2](self.head1[1](a))
+        return o1, self.head2(t + (a.detach() if self.detach else a)), self.head3(t)
+
+
+class LastInplaceHead(nn.Module):
+    """The last head starts with nn.ReLU(inplace=True): it overwrites what the others saved for backward."""
+
+    def __init__(self, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+        self.head3 = nn.Sequential(nn.ReLU(inplace=inplace), nn.Linear(16, 2))
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return self.head1(t), self.head2(t), self.head3(t)
+
+
+class CascadeHeads(nn.Module):
+    """head2 reads head1's output, which the model also returns (a cascade); `.detach()` makes it harmless."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head2 = nn.Sequential(nn.Linear(18, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        o1 = self.head1(t)
+        return o1, self.head2(torch.cat([t, o1.detach() if self.detach else o1], 1))
+
+
+class LeakIntoConcatenatedHeads(nn.Module):
+    """head2 reads `t + head1(t)`, and the heads' outputs are concatenated into one returned tensor: head1's
+    output is a result only through the `cat`, and still the leak must be found between the heads."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        return torch.cat([a, self.head2(t + a)], 1)
+
+
+class SliceWriteHead(nn.Module):
+    """Zeroes the first features of its input in place (`x[:, :4] = 0`), or out of place."""
+
+    def __init__(self, inplace):
+        super().__init__()
+        self.inplace = inplace
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x):
+        if self.inplace:
+            x[:, :4] = 0
+        else:
+            x = torch.cat([torch.zeros_like(x[:, :4]), x[:, 4:]], 1)
+        return self.fc(x)
+
+
+class SliceWriteHeads(nn.Module):
+    """A write through a view of the trunk's tensor, in the first head or in the parent between the heads."""
+
+    def __init__(self, where, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = SliceWriteHead(inplace and where == "head")
+        self.head2 = nn.Linear(16, 2)
+        self.where, self.inplace = where, inplace
+
+    def forward(self, x):
+        t = F.gelu(self.trunk(x))  # saves its input, not its result: only the heads can be hurt
+        o1 = self.head1(t)
+        if self.where == "parent":
+            if self.inplace:
+                t[:, 0] = 0
+            else:
+                t = torch.cat([torch.zeros_like(t[:, :1]), t[:, 1:]], 1)
+        return o1, self.head2(t)
+
+
+class ReLUModuleAsArgument(nn.Module):
+    """One `nn.ReLU(inplace=True)` of the parent applied as head1's argument; head2 reads `t` afterwards."""
+
+    def __init__(self, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.relu = nn.ReLU(inplace=inplace)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.head1(self.relu(t))
+        return a, self.head2(t)
+
+
+class RecurrentHeads(nn.Module):
+    """Two GRU encoders over one embedding, each with its classifier; `share` makes the second an alias of
+    the first (the GRU's gates are in-place ops on views of one buffer)."""
+
+    def __init__(self, share):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16)
+        self.enc1 = nn.GRU(16, 16, batch_first=True)
+        self.enc2 = self.enc1 if share else nn.GRU(16, 16, batch_first=True)
+        self.cls1 = nn.Linear(16, 3)
+        self.cls2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        e = self.emb(x)
+        a, _ = self.enc1(e)
+        b, _ = self.enc2(e)
+        return self.cls1(a[:, -1]), self.cls2(b[:, -1])
+
+
+def _recurrent(share):
+    def build():
+        torch.manual_seed(0)
+        return RecurrentHeads(share), (torch.randint(0, 50, (2, 5)),)
+    return build
+
+
+def _module(cls, *args):
+    def build():
+        torch.manual_seed(0)
+        return cls(*args), (torch.randn(4, 8),)
+    return build
+
+
+def _meta_heads(shared):
+    def build():
+        with torch.device("meta"):
+            model = Heads(lambda base: [base] * 3 if shared else [copy.deepcopy(base) for _ in range(3)])
+        return model, (torch.randn(4, 8, device="meta"),)
+    return build
+
+
+LIST = [["heads.0"], ["heads.1"], ["heads.2"]]
+NAMED = [["head1"], ["head2"], ["head3"]]
+NAMES = ["heads.0", "heads.1", "heads.2"]
+
+BUGS = [
+    Case("ModuleList([head] * 3)", "bug", _heads(lambda b: [b] * 3), LIST, expect_branches=NAMES),
+    Case("copy.copy(head) per slot", "bug", _heads(lambda b: [copy.copy(b) for _ in range(3)]), LIST, expect_branches=NAMES),
+    Case("alias attribute (self.head2 = self.head1)", "bug", _module(AliasHeads), NAMED, expect_branches=["head1", "head2", "head3"]),
+    Case("head2.weight = head1.weight", "bug", _heads(_same_head(_assign_weight)), LIST, expect_branches=NAMES),
+    Case("head2.weight.data = head1.weight.data", "bug", _heads(_same_head(_assign_data)), LIST, expect_branches=NAMES),
+    Case("nn.Parameter(head1.weight)", "bug", _heads(_same_head(_parameter_of_other)), LIST, expect_branches=NAMES),
+    Case("overlapping slices of one flat buffer", "bug", _heads(_same_head(_flat(True))), LIST, expect_branches=NAMES),
+    Case("disjoint slices of one flat buffer", "bug", _heads(_same_head(_flat(False))), LIST, expect_branches=NAMES),
+    Case("one BatchNorm reused by two heads", "bug", _heads(_same_head(_reused_batchnorm)), LIST, expect_branches=NAMES),
+    Case("copy.deepcopy per slot", "bug", _heads(lambda b: [copy.deepcopy(b) for _ in range(3)]), LIST, expect_branches=NAMES),
+    Case("deepcopy + load_state_dict", "bug", _heads(_loaded_copy), LIST, expect_branches=NAMES),
+    Case("head2 reads head1's intermediate", "bug", _module(LeakHeads), NAMED, expect_branches=["head1", "head2", "head3"]),
+    Case("t += head1(t)", "bug", _module(LeakHeads, True), NAMED, expect_branches=["head1", "head2", "head3"]),
+    Case("F.relu_(t) in the parent before one head", "bug",
+         _heads(lambda b: [copy.deepcopy(b) for _ in range(3)], relu_in_parent="inplace"), LIST,
+         twin=_heads(lambda b: [copy.deepcopy(b) for _ in range(3)], relu_in_parent="functional"), expect_branches=NAMES),
+    Case("last head starts with ReLU(inplace=True)", "bug", _module(LastInplaceHead), NAMED,
+         twin=_module(LastInplaceHead, False), expect_branches=["head1", "head2", "head3"]),
+    Case("deep-copied heads on the meta device", "bug", _meta_heads(False), LIST, meta=True,
+         twin=_heads(lambda b: [copy.deepcopy(b) for _ in range(3)]), expect_branches=NAMES),
+    Case("[head] * 3 on the meta device", "bug", _meta_heads(True), LIST, meta=True, twin=_heads(lambda b: [b] * 3),
+         expect_branches=NAMES),
+]
+
+TWO = [["head1"], ["head2"]]
+GRU = [["enc1", "cls1"], ["enc2", "cls2"]]
+
+BUGS += [
+    Case("head2 reads head1's output (cascade)", "bug", _module(CascadeHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("cascade through detach()", "bug", _module(CascadeHeads, True), TWO, expect_branches=["head1", "head2"]),
+    Case("head2(t + head1(t)), outputs concatenated", "bug", _module(LeakIntoConcatenatedHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("head2 reads head1's intermediate through detach()", "bug", _module(LeakHeads, False, True), NAMED,
+         expect_branches=["head1", "head2", "head3"]),
+    Case("x[:, :4] = 0 in the first head", "bug", _module(SliceWriteHeads, "head"), TWO,
+         twin=_module(SliceWriteHeads, "head", False), expect_branches=["head1", "head2"]),
+    Case("t[:, 0] = 0 in the parent after head1 ran", "bug", _module(SliceWriteHeads, "parent"), TWO,
+         twin=_module(SliceWriteHeads, "parent", False), expect_branches=["head1", "head2"]),
+    Case("head1(self.relu(t)) with ReLU(inplace=True)", "bug", _module(ReLUModuleAsArgument), TWO,
+         twin=_module(ReLUModuleAsArgument, False), expect_branches=["head1", "head2"]),
+    Case("GRU encoder aliased (self.enc2 = self.enc1)", "bug", _recurrent(True), GRU, expect_branches=["enc1", "enc2"]),
+    Case("two GRU encoders", "bug", _recurrent(False), GRU, expect_branches=["enc1", "enc2"]),
+]
+
+
+class ScaledHeads(nn.Module):
+    """The parent's own parameter scales every head's output: the parent's, like the trunk's, not shared."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.scale = nn.Parameter(torch.ones(1))
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return self.head1(t) * self.scale, self.head2(t) * self.scale
+
+
+class MaskedHeads(nn.Module):
+    """Each head holds a mask buffer, read in the parent's forward; `shared` registers one tensor in both."""
+
+    def __init__(self, shared):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+        mask = torch.ones(16)
+        self.head1.register_buffer("mask", mask)
+        self.head2.register_buffer("mask", mask if shared else mask.clone())
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return self.head1(t * self.head1.mask), self.head2(t * self.head2.mask)
+
+
+class ScaledInPlaceBetweenHeads(nn.Module):
+    """`t.mul_(2)` in the parent after head1 ran and before head2: head1's Linear saved t for backward."""
+
+    def __init__(self, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+        self.inplace = inplace
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.head1(t)
+        return a, self.head2(t.mul_(2) if self.inplace else t * 2)
+
+
+class DictHeads(nn.Module):
+    """Heads in a ModuleDict, pooled in the parent's forward, results returned as a dict; `shared`: one
+    Linear made outside the loop starts every head."""
+
+    def __init__(self, shared):
+        super().__init__()
+        self.trunk = nn.Conv2d(3, 8, 3)
+        first = nn.Linear(8, 8)
+        self.heads = nn.ModuleDict({name: nn.Sequential(first if shared else nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, n))
+                                    for name, n in (("cls", 3), ("reg", 4), ("seg", 2))})
+
+    def forward(self, x):
+        pooled = torch.flatten(F.adaptive_avg_pool2d(F.relu(self.trunk(x)), 1), 1)
+        return {name: head(pooled) for name, head in self.heads.items()}
+
+
+class FlattenedHeads(Heads):
+    """`vector_to_parameters` after `parameters_to_vector`: every parameter a disjoint view of one vector."""
+
+    def __init__(self):
+        super().__init__(lambda base: [copy.deepcopy(base) for _ in range(3)])
+        from torch.nn.utils import parameters_to_vector, vector_to_parameters
+        vector_to_parameters(parameters_to_vector(self.parameters()), self.parameters())
+
+
+class NormInEveryHead(nn.Module):
+    """One LayerNorm made outside the loop that builds the heads, so every head holds it."""
+
+    def __init__(self, shared):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        norm = nn.LayerNorm(16)
+        self.heads = nn.ModuleList([nn.Sequential(norm if shared else nn.LayerNorm(16), nn.Linear(16, 2)) for _ in range(3)])
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return [head(t) for head in self.heads]
+
+
+class SummedLosses(nn.Module):
+    """Training code in forward: each head's loss, summed into the one value returned."""
+
+    def __init__(self, tied):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+        if tied:
+            self.head2.weight = self.head1.weight
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return F.mse_loss(self.head1(t), torch.zeros(x.shape[0], 2)) + F.mse_loss(self.head2(t), torch.ones(x.shape[0], 2))
+
+
+class Siamese(nn.Module):
+    """One encoder applied to two inputs: sharing by design, and no heads."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+
+    def forward(self, a, b):
+        return F.pairwise_distance(self.encoder(a), self.encoder(b))
+
+
+def _images(cls, *args):
+    def build():
+        torch.manual_seed(0)
+        return cls(*args), (torch.randn(2, 3, 16, 16),)
+    return build
+
+
+def _pair():
+    torch.manual_seed(0)
+    return Siamese(), (torch.randn(4, 8), torch.randn(4, 8))
+
+
+DICT = [["heads.cls"], ["heads.reg"], ["heads.seg"]]
+
+BUGS += [
+    Case("a parent's parameter scales every head", "bug", _module(ScaledHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("one mask buffer registered in two heads", "bug", _module(MaskedHeads, True), TWO, expect_branches=["head1", "head2"]),
+    Case("a mask buffer per head", "bug", _module(MaskedHeads, False), TWO, expect_branches=["head1", "head2"]),
+    Case("t.mul_(2) in the parent between two heads", "bug", _module(ScaledInPlaceBetweenHeads), TWO,
+         twin=_module(ScaledInPlaceBetweenHeads, False), expect_branches=["head1", "head2"]),
+    Case("ModuleDict heads returning a dict", "bug", _images(DictHeads, False), DICT, expect_branches=["heads.cls", "heads.reg", "heads.seg"]),
+    Case("ModuleDict heads sharing a Linear made outside the loop", "bug", _images(DictHeads, True), DICT,
+         expect_branches=["heads.cls", "heads.reg", "heads.seg"]),
+    Case("vector_to_parameters (disjoint views of one vector)", "bug", _module(FlattenedHeads), LIST, expect_branches=NAMES),
+    Case("one LayerNorm in every head", "bug", _module(NormInEveryHead, True), LIST, expect_branches=NAMES),
+    Case("a LayerNorm per head", "bug", _module(NormInEveryHead, False), LIST, expect_branches=NAMES),
+    Case("the heads' losses summed in forward", "bug", _module(SummedLosses, False), TWO, expect_branches=["head1", "head2"]),
+    Case("the heads' losses summed, weights tied", "bug", _module(SummedLosses, True), TWO, expect_branches=["head1", "head2"]),
+    Case("siamese encoder (no heads)", "bug", _pair, []),
+]

@@ -1,0 +1,214 @@
+"""The corpus's third-party models: built from their libraries' constructors or small configs, no weights."""
+import torch
+import torch.nn as nn
+
+from corpus import Case
+
+
+def _image(n=2, size=64):
+    torch.manual_seed(0)
+    return (torch.randn(n, 3, size, size),)
+
+
+def _tv(name, **kwargs):
+    def build():
+        import torchvision
+        torch.manual_seed(0)
+        return getattr(torchvision.models, name)(weights=None, **kwargs), _image()
+    return build
+
+
+def _tv_detection(name, **kwargs):
+    def build():
+        import torchvision
+        torch.manual_seed(0)
+        model = getattr(torchvision.models.detection, name)(
+            weights=None, weights_backbone=None, num_classes=3, min_size=64, max_size=64, **kwargs)
+        return model, ([torch.rand(3, 64, 64)],)
+    return build
+
+
+def _tv_segmentation(name):
+    def build():
+        import torchvision
+        torch.manual_seed(0)
+        return getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None, num_classes=3, aux_loss=True), _image()
+    return build
+
+
+def _timm(name, **kwargs):
+    def build():
+        import timm
+        torch.manual_seed(0)
+        return timm.create_model(name, pretrained=False, **kwargs), _image(2, kwargs.get("img_size", 64))
+    return build
+
+
+def _bert():
+    from transformers import BertConfig, BertForPreTraining
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                        max_position_embeddings=32, attn_implementation="eager")
+    return BertForPreTraining(config), (torch.randint(0, 64, (2, 8)),)
+
+
+def _gpt2_double_heads():
+    from transformers import GPT2Config, GPT2DoubleHeadsModel
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=2, n_positions=32, attn_implementation="eager")
+    return GPT2DoubleHeadsModel(config), (torch.randint(0, 64, (2, 2, 8)),)
+
+
+def _smp(name):
+    def build():
+        import segmentation_models_pytorch as smp
+        torch.manual_seed(0)
+        model = getattr(smp, name)("resnet18", encoder_weights=None, classes=2, aux_params={"classes": 3})
+        return model, _image()
+    return build
+
+
+class ResNetMultiTask(nn.Module):
+    """What a user writes: a torchvision ResNet-18 as trunk, two task heads."""
+
+    def __init__(self):
+        super().__init__()
+        import torchvision
+        resnet = torchvision.models.resnet18(weights=None)
+        self.trunk = nn.Sequential(*list(resnet.children())[:-1])
+        self.age = nn.Linear(512, 1)
+        self.gender = nn.Linear(512, 2)
+
+    def forward(self, x):
+        t = torch.flatten(self.trunk(x), 1)
+        return self.age(t), self.gender(t)
+
+
+def _multitask():
+    torch.manual_seed(0)
+    return ResNetMultiTask(), _image()
+
+
+THIRD_PARTY = [
+    Case("deeplabv3_resnet50 (aux_loss)", "torchvision", _tv_segmentation("deeplabv3_resnet50"), [["classifier"], ["aux_classifier"]],
+         expect_branches=["classifier", "aux_classifier"]),
+    Case("fcn_resnet50 (aux_loss)", "torchvision", _tv_segmentation("fcn_resnet50"), [["classifier"], ["aux_classifier"]],
+         expect_branches=["classifier", "aux_classifier"]),
+    Case("googlenet (aux_logits, train)", "torchvision", _tv("googlenet", aux_logits=True, init_weights=False),
+         [["aux1"], ["aux2"], ["inception4e", "inception5a", "inception5b", "fc"]]),
+    Case("retinanet_resnet50_fpn (eval)", "torchvision", _tv_detection("retinanet_resnet50_fpn"),
+         [["head.classification_head"], ["head.regression_head"]], train=False,
+         expect_branches=["head.classification_head", "head.regression_head"]),
+    Case("fcos_resnet50_fpn (eval)", "torchvision", _tv_detection("fcos_resnet50_fpn"),
+         [["head.classification_head"], ["head.regression_head"]], train=False,
+         expect_branches=["head.classification_head", "head.regression_head"]),
+    Case("fasterrcnn_mobilenet_v3_large_fpn (eval)", "torchvision", _tv_detection("fasterrcnn_mobilenet_v3_large_fpn"),
+         [["roi_heads.box_predictor.cls_score"], ["roi_heads.box_predictor.bbox_pred"]], train=False),
+    Case("resnet18 trunk + two task heads", "torchvision", _multitask, [["age"], ["gender"]], expect_branches=["age", "gender"]),
+    Case("mobilenet_v3_small (one head)", "torchvision", _tv("mobilenet_v3_small"), []),
+    Case("deit_tiny_distilled_patch16_224", "timm", _timm("deit_tiny_distilled_patch16_224", img_size=32), [["head"], ["head_dist"]],
+         expect_branches=["head", "head_dist"]),
+    Case("levit_128s (distilled heads)", "timm", _timm("levit_128s", img_size=64), [["head"], ["head_dist"]], expect_branches=["head", "head_dist"]),
+    Case("resnet18 (timm, one head)", "timm", _timm("resnet18"), []),
+    Case("BertForPreTraining", "transformers", _bert, [["cls.predictions"], ["cls.seq_relationship"]],
+         expect_branches=["cls.predictions", "cls.seq_relationship"]),
+    Case("GPT2DoubleHeadsModel", "transformers", _gpt2_double_heads, [["lm_head"], ["multiple_choice_head"]],
+         expect_branches=["lm_head", "multiple_choice_head"]),
+    Case("smp.Unet (aux_params)", "smp", _smp("Unet"), [["decoder", "segmentation_head"], ["classification_head"]],
+         expect_branches=["decoder", "classification_head"]),
+    Case("smp.FPN (aux_params)", "smp", _smp("FPN"), [["decoder", "segmentation_head"], ["classification_head"]],
+         expect_branches=["decoder", "classification_head"]),
+    Case("smp.DeepLabV3Plus (aux_params)", "smp", _smp("DeepLabV3Plus"), [["decoder", "segmentation_head"], ["classification_head"]],
+         expect_branches=["decoder", "classification_head"]),
+]
+
+
+def _inception():
+    import torchvision
+    torch.manual_seed(0)
+    return torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False), (torch.randn(2, 3, 299, 299),)
+
+
+def _features_only():
+    import timm
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", features_only=True, pretrained=False), _image()
+
+
+def _albert():
+    from transformers import AlbertConfig, AlbertForPreTraining
+    torch.manual_seed(0)
+    config = AlbertConfig(vocab_size=64, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=37, max_position_embeddings=32, attn_implementation="eager")
+    return AlbertForPreTraining(config), (torch.randint(0, 64, (2, 8)),)
+
+
+def _ssdlite():
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.detection.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3)
+    return model, ([torch.rand(3, 64, 64)],)
+
+
+def _bart():
+    from transformers import BartConfig, BartForConditionalGeneration
+    torch.manual_seed(0)
+    config = BartConfig(vocab_size=64, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                        decoder_attention_heads=2, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=32)
+    ids = torch.randint(0, 64, (2, 8))
+    return BartForConditionalGeneration(config), (ids, None, ids)
+
+
+THIRD_PARTY += [
+    Case("BartForConditionalGeneration (returns the encoder's output; no heads)", "transformers", _bart, [],
+         fake_path="transformers builds the attention mask explicitly when it sees a FakeTensor (its is_tracing)"),
+    Case("inception_v3 (aux_logits, train)", "torchvision", _inception, [["AuxLogits"], ["Mixed_7a", "Mixed_7b", "Mixed_7c", "fc"]]),
+    Case("deeplabv3_mobilenet_v3_large (aux_loss)", "torchvision", _tv_segmentation("deeplabv3_mobilenet_v3_large"),
+         [["classifier"], ["aux_classifier"]], expect_branches=["classifier", "aux_classifier"]),
+    Case("ssdlite320_mobilenet_v3_large (eval)", "torchvision", _ssdlite, [["head.classification_head"], ["head.regression_head"]],
+         train=False),
+    Case("resnet18 features_only (no heads)", "timm", _features_only, []),
+    Case("AlbertForPreTraining", "transformers", _albert, [["predictions"], ["sop_classifier"]],
+         expect_branches=["predictions", "sop_classifier"]),
+]
+
+
+def _lraspp():
+    import torchvision
+    torch.manual_seed(0)
+    return torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3), _image()
+
+
+def _mobilebert():
+    from transformers import MobileBertConfig, MobileBertForPreTraining
+    torch.manual_seed(0)
+    config = MobileBertConfig(vocab_size=64, hidden_size=32, embedding_size=16, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=37, intra_bottleneck_size=16, true_hidden_size=16, max_position_embeddings=32)
+    return MobileBertForPreTraining(config), (torch.randint(0, 64, (2, 8)),)
+
+
+def _detr():
+    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
+    torch.manual_seed(0)
+    backbone = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1], out_features=["stage4"])
+    config = DetrConfig(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, d_model=32,
+                        encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+                        encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=5, num_labels=3)
+    return DetrForObjectDetection(config), _image()
+
+
+def _gpt2_lm():
+    from transformers import GPT2Config, GPT2LMHeadModel
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=2, n_positions=32, bos_token_id=0, eos_token_id=0)
+    return GPT2LMHeadModel(config), (torch.randint(0, 64, (2, 8)),)
+
+
+THIRD_PARTY += [
+    Case("lraspp_mobilenet_v3_large (one head: its classifier adds two paths)", "torchvision", _lraspp, []),
+    Case("MobileBertForPreTraining", "transformers", _mobilebert, [["cls.predictions"], ["cls.seq_relationship"]],
+         expect_branches=["cls.predictions", "cls.seq_relationship"]),
+    Case("DetrForObjectDetection", "transformers", _detr, [["class_labels_classifier"], ["bbox_predictor"]],
+         expect_branches=["class_labels_classifier", "bbox_predictor"]),
+    Case("GPT2LMHeadModel (one head, tied to the embedding)", "transformers", _gpt2_lm, []),
+]
