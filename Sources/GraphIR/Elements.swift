@@ -121,6 +121,9 @@ public struct Node: Sendable {
     public var writes: [StorageID]
     /// The op overwrites its first input (`relu_`, `add_`).
     public var inplace: Bool
+    /// Values (its inputs or results) autograd kept for this op's backward pass, where the producer recorded
+    /// them (`Graph.recordsSavedTensors`): overwriting one in place makes `backward()` raise.
+    public var saves: [ValueID] = []
     public var attributes: [(name: String, value: AttributeValue)]
     /// `file:line` of the user code that called the module, when the producer knows it.
     public var source: String?

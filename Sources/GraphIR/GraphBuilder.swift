@@ -35,6 +35,7 @@ public struct GraphBuilder {
     public mutating func addOutput(_ value: ValueID) { graph.outputs.append(value) }
     public mutating func setModules(_ modules: [ModuleInfo]) { graph.modules = modules }
     public mutating func setStorageIdentity(_ identity: StorageIdentity) { graph.storageIdentity = identity }
+    public mutating func setRecordsSavedTensors(_ records: Bool) { graph.recordsSavedTensors = records }
 
     /// Appends `node`; its operands must already exist. A value that already has a producer keeps its
     /// first one, and `verify()` reports the second.

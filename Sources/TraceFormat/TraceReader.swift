@@ -17,14 +17,15 @@ public enum TraceReader {
     public static let nodeKeys = Set(NodeKey.allCases.map(\.rawValue))
 
     enum TopKey: String, CaseIterable, Sendable {
-        case format, version, producer, model, mode, storageIdentity = "storage_identity", inputs, outputs, modules, storages, values, nodes
+        case format, version, producer, model, mode, storageIdentity = "storage_identity", savedTensors = "saved_tensors"
+        case inputs, outputs, modules, storages, values, nodes
     }
     enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance }
     enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest }
     enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
-        case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, attrs, source
+        case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, saves, attrs, source
     }
 
     /// `parallelAbove`: a `nodes` section longer than this many bytes is read on two threads (tests and
@@ -104,6 +105,7 @@ struct StreamingTraceReader {
                     throw scanner.error("storage_identity must be \"exact\", \"path\" or \"name\"")
                 }
                 builder.setStorageIdentity(value)
+            case .savedTensors: builder.setRecordsSavedTensors(try scanner.bool())
             case .modules: try readModules()
             case .storages: try readArray { r throws(InputError) in try r.readStorage() }
             case .values: try readArray { r throws(InputError) in try r.readValue() }
@@ -228,8 +230,9 @@ struct StreamingTraceReader {
     /// One element of `nodes`, not yet added to the graph.
     mutating func parseNode() throws(InputError) -> Node {
         var id: String?, op: String?, module: String?, moduleType = "", source: String?
-        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = []
+        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [ValueID] = []
         var inplace = false
+        var savesAt: [Int] = []
         var attributes: [(name: String, value: AttributeValue)] = []
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.nodeKeys) { r, key throws(InputError) in
@@ -252,6 +255,12 @@ struct StreamingTraceReader {
             case .writes:
                 try r.readArray { r throws(InputError) in writes.append(try r.storageReference()) }
             case .inplace: inplace = try r.scanner.bool()
+            case .saves:
+                try r.readArray { r throws(InputError) in
+                    let start = r.scanner.valueOffset
+                    saves.append(try r.valueReference())
+                    savesAt.append(start)
+                }
             case .attrs: attributes = try r.attributes()
             case .source: source = try r.scanner.string()
             }
@@ -260,9 +269,15 @@ struct StreamingTraceReader {
             let missing = id == nil ? "id" : op == nil ? "op" : module == nil ? "module" : inputs == nil ? "inputs" : "outputs"
             throw scanner.error("missing required key \"\(missing)\"", at: start)
         }
-        return Node(
+        // Autograd saves an op's own inputs or results, nothing else.
+        for (v, at) in zip(saves, savesAt) where !outputs.contains(v) && !inputs.contains(.value(v)) {
+            throw scanner.error("saves names a value that is neither an input nor an output of the node", at: at)
+        }
+        var node = Node(
             id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
             inplace: inplace, attributes: attributes, source: source)
+        node.saves = saves
+        return node
     }
 
     /// Reads an object whose keys are the cases of `Key`, each at most once; null members count as absent.

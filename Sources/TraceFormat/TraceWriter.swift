@@ -15,6 +15,7 @@ public enum TraceWriter {
         out += "  \"model\": \(JSONWriter.quoted(graph.name)),\n"
         out += "  \"mode\": \(JSONWriter.quoted(graph.mode.rawValue)),\n"
         if graph.storageIdentity != .exact { out += "  \"storage_identity\": \"\(graph.storageIdentity.rawValue)\",\n" }
+        if graph.recordsSavedTensors { out += "  \"saved_tensors\": true,\n" }
         out += "  \"inputs\": \(JSONWriter.stringArray(graph.inputs.map { graph[$0].id })),\n"
         out += "  \"outputs\": \(JSONWriter.stringArray(graph.outputs.map { graph[$0].id })),\n"
         out += list("modules", graph.modules.map(module))
@@ -70,6 +71,7 @@ public enum TraceWriter {
         s += "\"outputs\": \(JSONWriter.stringArray(n.outputs.map { graph[$0].id }))"
         if !n.writes.isEmpty { s += ", \"writes\": \(JSONWriter.stringArray(n.writes.map { graph[$0].id }))" }
         if n.inplace { s += ", \"inplace\": true" }
+        if !n.saves.isEmpty { s += ", \"saves\": \(JSONWriter.stringArray(n.saves.map { graph[$0].id }))" }
         if !n.attributes.isEmpty {
             s += ", \"attrs\": {" + n.attributes.map { "\(JSONWriter.quoted($0.name)): \(attribute($0.value))" }.joined(separator: ", ") + "}"
         }

@@ -184,6 +184,55 @@ import TestSupport
         #expect(hazard.timing == .savedForBackward && hazard.readers.map(\.module) == ["head2.fc"])
     }
 
+    /// Where the trace records what autograd saved, that decides, wherever the saving op sits: the trunk's
+    /// sigmoid keeps its result, which the in-place op written as head2's argument overwrites.
+    @Test func overwritingWhatAutogradSavedBreaksBackwardWhereverTheSaverSits() throws {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("z", "trunk", ["x"], saves: ["x"])
+        g.op("t", "sigmoid", in: "", ["z"], saves: ["t"])
+        g.op("u", "mul", in: "", ["t"])
+        g.layer("a", "head1.fc", ["u"], saves: ["u"])
+        g.op("w", "mul", in: "", ["t"], inplace: true, attributes: [("argument_of", .string("head2.fc"))])
+        g.layer("b", "head2.fc", ["w"], saves: ["w"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let hazard = try #require(check(InplaceHazardRule(), g.graph).first?.inplaceHazard)
+        #expect(hazard.timing == .savedForBackward)
+        #expect(hazard.readers.map(\.op) == ["sigmoid"], "the multiplication by a number saves nothing")
+    }
+
+    /// A frozen head1 (its weight does not train) keeps no input, so head2's in-place ReLU breaks nothing —
+    /// which the rule could only guess without the trace's record of what was saved.
+    @Test func nothingSavedNothingBroken() {
+        func heads(recorded: Bool) -> Graph {
+            var g = SmallGraph(inputs: ["x"], recordsSavedTensors: recorded)
+            g.layer("t", "trunk", ["x"], saves: ["x"])
+            g.layer("a", "head1.fc", ["t"])
+            g.op("r", "relu", in: "head2.act", ["t"], inplace: true, saves: ["r"])
+            g.layer("b", "head2.fc", ["r"], saves: ["r"])
+            g.op("y", "cat", in: "", ["a", "b"])
+            g.outputs("y")
+            return g.graph
+        }
+        #expect(check(InplaceHazardRule(), heads(recorded: true)).isEmpty)
+        #expect(!check(InplaceHazardRule(), heads(recorded: false)).isEmpty, "without the record: a Linear is taken to keep its input")
+    }
+
+    /// A tensor saved by an op that backward never reaches (a probe whose result is only looked at detached)
+    /// is never unpacked: overwriting it afterwards breaks nothing.
+    @Test func aSaveBackwardNeverReachesIsNotBroken() {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("t", "trunk", ["x"], saves: ["x"])
+        g.layer("p", "probe", ["t"], saves: ["t"])
+        g.op("d", "detach", in: "", ["p"])
+        g.op("r", "relu", in: "head1.act", ["t"], inplace: true, saves: ["r"])
+        g.layer("a", "head1.fc", ["r"], saves: ["r"])
+        g.layer("b", "head2.fc", ["d"], saves: ["d"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        #expect(check(InplaceHazardRule(), g.graph).isEmpty)
+    }
+
     @Test func anInPlaceOpOnATensorNothingElseReadsIsFine() {
         var g = SmallGraph(inputs: ["x"])
         g.layer("t", "trunk", ["x"])

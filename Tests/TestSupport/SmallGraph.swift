@@ -12,8 +12,10 @@ public struct SmallGraph {
     private var values: [String: ValueID] = [:]
     private var storages: [String: StorageID] = [:]
 
-    public init(inputs: [String], mode: Mode = .train) {
+    /// `recordsSavedTensors`: each op's `saves` is what autograd kept for backward, as in an exporter trace.
+    public init(inputs: [String], mode: Mode = .train, recordsSavedTensors: Bool = false) {
         builder = GraphBuilder(name: "SmallGraph", mode: mode)
+        builder.setRecordsSavedTensors(recordsSavedTensors)
         for name in inputs {
             let v = builder.addValue(id: name, shape: [2, 4], dtype: "float32")
             values[name] = v
@@ -29,10 +31,12 @@ public struct SmallGraph {
     }
 
     /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
-    /// `out`; `inplace` ops overwrite their first input, `out` naming its new version.
+    /// `out`; `inplace` ops overwrite their first input, `out` naming its new version. `saves`: the values
+    /// among its inputs and `out` that autograd kept for its backward pass.
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
-        inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4]
+        inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4],
+        saves: [String] = []
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
@@ -42,14 +46,17 @@ public struct SmallGraph {
             outputs = [v]
         }
         let operands = inputs.map { Operand.value(values[$0]!) } + weights.map { Operand.storage(storages[$0]!) }
-        builder.addNode(Node(
+        var node = Node(
             id: "n\(builder.graph.nodes.count)", op: kind, module: module, moduleType: module.isEmpty ? "Model" : "Module",
-            inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace, attributes: attributes))
+            inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace, attributes: attributes)
+        node.saves = saves.map { values[$0]! }
+        builder.addNode(node)
     }
 
-    /// `op` for a module with its own weight, named `<module>.weight`.
-    public mutating func layer(_ out: String, _ module: String, _ inputs: [String], kind: String = "linear") {
-        op(out, kind, in: module, inputs, weights: ["\(module).weight"])
+    /// `op` for a module with its own weight, named `<module>.weight`; `saves` as for `op` (a Linear that
+    /// trains keeps its input).
+    public mutating func layer(_ out: String, _ module: String, _ inputs: [String], kind: String = "linear", saves: [String] = []) {
+        op(out, kind, in: module, inputs, weights: ["\(module).weight"], saves: saves)
     }
 
     public mutating func outputs(_ names: String...) {

@@ -38,6 +38,23 @@ import TraceFormat
          "nodes": [{"id": "n0", "op": "linear", "module": "fc", "inputs": ["x", "w"], "outputs": ["y"], "attrs": {"k": [1, 2], "p": 0.5, "t": true, "s": "a"}}]}
         """
 
+    /// What autograd saved: read, kept on the node and written back; a saved value must be the node's own.
+    @Test func savedTensorsRoundTrip() throws {
+        let text = Self.minimal
+            .replacingOccurrences(of: #""version": 1,"#, with: #""version": 1, "saved_tensors": true,"#)
+            .replacingOccurrences(of: #""outputs": ["y"], "attrs""#, with: #""outputs": ["y"], "saves": ["x"], "attrs""#)
+        let graph = try read(text)
+        #expect(graph.recordsSavedTensors && graph.nodes[0].saves == [ValueID(0)])
+        let again = try read(TraceWriter.write(graph, producer: "test"))
+        #expect(again.recordsSavedTensors && again.nodes[0].saves == [ValueID(0)])
+        #expect(try !read(Self.minimal).recordsSavedTensors)
+        let twoNodes = text.replacingOccurrences(of: #""values": [{"id": "x", "shape": [1, 2]}, "#, with: #""values": [{"id": "x", "shape": [1, 2]}, {"id": "z", "shape": [1, 2]}, "#)
+            .replacingOccurrences(of: #""saves": ["x"]"#, with: #""saves": ["x", "z"]"#)
+        let error = readError(twoNodes)
+        #expect(error?.location.hasPrefix("$.nodes[0] (line 4") == true, "location: \(String(describing: error?.location))")
+        #expect(error?.message.contains("neither an input nor an output") == true)
+    }
+
     @Test func minimalTraceReads() throws {
         let graph = try read(Self.minimal)
         #expect(graph.mode == .train)
@@ -60,6 +77,7 @@ import TraceFormat
         (#""module": "fc""#, #""module": "fc", "module": "g""#, "$.nodes[0].module", #"duplicate key "module""#),
         (#""version": 1,"#, #""version": 1, "version": 1,"#, "$.version", #"duplicate key "version""#),
         (#""inputs": ["x", "w"]"#, #""inputs": ["x", "n0"]"#, "$.nodes[0].inputs[1]", #"unknown value or storage id "n0""#),
+        (#""outputs": ["y"], "attrs""#, #""outputs": ["y"], "saves": ["y", "w"], "attrs""#, "$.nodes[0].saves[1]", #""w" is a storage, expected a value"#),
     ])
     func badTracesAreLocated(from: String, to: String, location: String, message: String) {
         precondition(Self.minimal.contains(from), "bad test: \(from)")

@@ -12,9 +12,11 @@ public struct InplaceHazardRule: Rule {
         rationale: """
             `F.relu_(t)`, `t += x` or `nn.ReLU(inplace=True)` change the tensor itself. When that tensor is the \
             trunk's output and other heads read it too, they read whatever the first head did to it — the \
-            heads are no longer computed from the same features. When a head that ran earlier saved the tensor \
-            for its backward pass (a Linear or a convolution keeps its input), the overwrite makes `backward()` \
-            raise "modified by an inplace operation" — even when the in-place head runs last. \
+            heads are no longer computed from the same features. When an op that ran earlier saved the tensor \
+            for its backward pass (a Linear or a convolution keeps its input, a sigmoid or tanh its result), \
+            the overwrite makes `backward()` raise "modified by an inplace operation" — even when the in-place \
+            head runs last. graphcheck_torch traces in training mode record what autograd saved, so a frozen \
+            head that keeps nothing is not flagged; other inputs take a Linear or a convolution to keep its input. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
             """,
         fix: """
@@ -28,6 +30,7 @@ public struct InplaceHazardRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         var findings: [Finding] = []
+        let backward = graph.recordsSavedTensors ? Self.reachedByBackward(graph) : nil
         for (index, node) in graph.nodes.enumerated() where node.inplace {
             guard let target = node.valueInputs.first else { continue }
             // Readers of the old version after the op (frontends that keep it) and readers of the new
@@ -35,9 +38,15 @@ public struct InplaceHazardRule: Rule {
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
             // An op written as a head's argument (`self.head1(F.relu_(t))`) is that head's, wherever it runs.
             let region = map.region[index].branch != nil ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)).map(Region.branch) ?? map.region[index]
-            // Earlier readers in another branch that compute with a parameter (linear, conv) saved the
-            // tensor for their backward pass, which the overwrite breaks ("modified by an inplace operation").
-            if graph.mode == .train {
+            // Ops that ran earlier and saved the tensor for their backward pass, which the overwrite breaks
+            // ("modified by an inplace operation"). Where the trace records what autograd saved, those ops,
+            // wherever they sit, if backward reaches them; otherwise earlier readers in another branch that
+            // compute with a parameter (linear, conv keep their input).
+            if graph.mode == .train, let backward {
+                var savers = graph[target].uses.map(\.node).filter { $0.index < index }
+                if let producer = graph[target].producer { savers.append(producer) }
+                readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()
+            } else if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && !graph[use.node].storageInputs.isEmpty {
                     let other = map.region[use.node.index]
                     if other.branch != nil && other != region { readers.append(use.node) }
@@ -57,6 +66,21 @@ public struct InplaceHazardRule: Rule {
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         return findings
+    }
+
+    /// Per node: whether backward from the model's outputs runs through it (its results reach an output
+    /// other than through `.detach()`). A saved tensor of an op backward never reaches is never unpacked.
+    static func reachedByBackward(_ graph: Graph) -> [Bool] {
+        var reached = [Bool](repeating: false, count: graph.nodes.count)
+        var flows = [Bool](repeating: false, count: graph.values.count)
+        for v in graph.outputs { flows[v.index] = true }
+        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
+            let node = graph.nodes[index]
+            guard node.outputs.contains(where: { flows[$0.index] }), !node.properties.contains(.cutsGradient) else { continue }
+            reached[index] = true
+            for v in node.valueInputs { flows[v.index] = true }
+        }
+        return reached
     }
 }
 
@@ -93,7 +117,7 @@ extension Evidence {
             let message: String
             switch timing {
             case .savedForBackward:
-                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) read before it and saved for the backward pass: "
+                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) saved for the backward pass before it: "
                     + "backward() raises \"modified by an inplace operation\""
             case .readAfter:
                 message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "

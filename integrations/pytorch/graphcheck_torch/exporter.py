@@ -6,6 +6,7 @@ go by. By default the forward runs on fake tensors (torch's FakeTensorMode): eve
 recorded but no arithmetic runs on the inputs and no activation takes memory, so the batch size costs
 nothing. See docs/trace-format.md in the graphcheck repository.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,10 @@ VERSION = 1
 # Folders whose frames are not the user's code (with the separator: torchvision's folder starts with "torch").
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
 _THIS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Frames between a C++ op call and `__torch_dispatch__`: ours (by the path we were imported from, as frames
+# name it, and by the absolute one), and the wrappers torch puts around dispatch modes.
+_DISPATCH_DIRS = (_THIS_DIR, os.path.dirname(__file__) + os.sep, _TORCH_DIR + "_dynamo" + os.sep, _TORCH_DIR + "_compile.py",
+                  _TORCH_DIR + "utils" + os.sep + "_python_dispatch.py", _TORCH_DIR + "_subclasses" + os.sep)
 
 # ATen op names → graphcheck's canonical op kinds. Ops not listed keep their ATen name.
 _CANONICAL = {
@@ -170,6 +175,10 @@ class _Trace:
         self.saved = {}         # id(tensor) -> (tensor, its values before the first write)
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
+        self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
+        self.records_saves = False
+        self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
+        self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
 
     # -- module call stack --------------------------------------------------------------------------
 
@@ -283,6 +292,8 @@ class _Trace:
         source = _user_source()
         if source:
             node["source"] = source
+        if self.pending_saves:
+            self._assign_saves(node)
         self.nodes.append(node)
 
     # -- leaving the user's tensors as they were --------------------------------------------------------
@@ -310,11 +321,47 @@ class _Trace:
                 tensor.copy_(value)
         self.saved.clear()
 
+    # -- what autograd saves -----------------------------------------------------------------------
+
+    def saved_for_backward(self, tensor):
+        """Autograd's pack hook: `tensor` is kept for the backward pass. An op's inputs are saved just before
+        the op runs, its result (sigmoid, tanh, exp) just after; an in-place op that later overwrites a saved
+        tensor makes `backward()` raise "modified by an inplace operation". Parameters are left out: the forward
+        writes none that an op saves."""
+        index = self.value_of.get(id(tensor))
+        if index is None or self.memory.find(tensor) is not None:
+            return tensor
+        value = f"v{index}"
+        # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
+        # saved before it runs, when the instruction calling it has not yet reached dispatch.)
+        caller = sys._getframe(1)
+        if self.nodes and value in self.nodes[-1]["outputs"] and self._in_last_call(caller):
+            if value not in self.nodes[-1].setdefault("saves", []):
+                self.nodes[-1]["saves"].append(value)
+        else:
+            self.pending_saves.append(value)
+        return tensor
+
+    def _assign_saves(self, node):
+        """Gives the pending saves to `node` when it reads them (saved just before it ran), the rest to the
+        latest op that made or read them (a result saved just after its op, a custom Function's saves)."""
+        pending, self.pending_saves = self.pending_saves, []
+        for value in dict.fromkeys(pending):
+            owner = node if node is not None and value in node["inputs"] else None
+            if owner is None:
+                owner = next((n for n in reversed(self.nodes) if value in n["outputs"] or value in n["inputs"]), None)
+            if owner is not None and value not in owner.setdefault("saves", []):
+                owner["saves"].append(value)
+
     # -- ops ----------------------------------------------------------------------------------------
 
     def record(self, func, args, bound, out):
         if func.namespace == "prim":
             return  # metadata queries (`prim.device`) that fake tensors answer through dispatch
+        if self.regenerating is not None:
+            written, self.regenerating = self.regenerating, None
+            if self._remade_view(written, out):
+                return
         name = func.overloadpacket.__name__
         schema = func._schema
         inputs, writes, written_values = [], [], []
@@ -336,11 +383,16 @@ class _Trace:
             return  # only reshaped a parameter: the reader of the result reads the parameter itself
         inplace = bool(written_values) or bool(writes and name.endswith("_"))
         op = _canonical(name, args, inputs)
+        if self.records_saves:
+            caller = _op_caller(sys._getframe(1))
+            self.last_call = (caller, caller.f_lasti if caller else -1)
         self.add_node(op, inputs, outputs, writes, inplace, {"aten": str(func)})
         if not written_values:
             return
         frame = _user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
+        if self.records_saves and written_values[-1]._is_view():
+            self.regenerating = written_values[-1]
         # Writing into a view writes into its base: every other recorded tensor sharing those elements gets a new
         # version, made by the same op, so its later readers read what the op wrote.
         for written in written_values:
@@ -349,20 +401,38 @@ class _Trace:
                 before = f"v{self.value_of[id(other)]}"
                 self.add_node(op, [before, result], [self.new_value(other)], [], True, {"aten": str(func), "through_view": result})
 
+    def _remade_view(self, written, out):
+        """Whether `out` is autograd remaking the history of a view just written in place (on fake tensors it
+        replays the view op on the base, in the same call): the same elements of the same memory, made inside
+        the instruction that wrote them. It is no op of the model's, and is not recorded."""
+        if not isinstance(out, torch.Tensor) or _block(out) != _block(written) or out.shape != written.shape \
+                or out.stride() != written.stride() or out.storage_offset() != written.storage_offset():
+            return False
+        return self._in_last_call(_op_caller(sys._getframe(1)))
+
+    def _in_last_call(self, caller):
+        """Whether `caller` is still in the instruction that called the latest recorded op (the same C++ call)."""
+        frame, instruction = self.last_call
+        return caller is not None and caller is frame and caller.f_lasti == instruction
+
     # -- output -------------------------------------------------------------------------------------
 
     def finish(self, inputs, outputs, name, mode):
+        self._assign_saves(None)
         used = set()
         for node in self.nodes:
             used.update(node["inputs"])
         used.update(outputs)
         # Allocations the kernels made for themselves (empty, zeros) that nothing read.
         self.nodes = [n for n in self.nodes if n["inputs"] or n.get("writes") or any(o in used for o in n["outputs"])]
-        return {
+        recorded = {
             "format": FORMAT, "version": VERSION, "producer": f"graphcheck_torch 0.1.0 (torch {torch.__version__})",
             "model": name, "mode": mode, "inputs": inputs, "outputs": outputs, "modules": self.modules,
             "storages": self.storages, "values": self.values, "nodes": self.nodes,
         }
+        if self.records_saves:
+            recorded["saved_tensors"] = True
+        return recorded
 
 
 def _tensors(value):
@@ -430,6 +500,14 @@ def _code_kind(code):
         kind = _CODE_KIND[code] = "internal" if filename.startswith((_TORCH_DIR, _THIS_DIR)) else \
             "library" if filename.startswith(_LIBRARIES) else "own"
     return kind
+
+
+def _op_caller(frame):
+    """The Python frame that called into torch's C++ for the op being dispatched: the first frame above
+    `frame` that is neither this module nor torch's dispatch plumbing (the wrappers around `__torch_dispatch__`)."""
+    while frame is not None and frame.f_code.co_filename.startswith(_DISPATCH_DIRS):
+        frame = frame.f_back
+    return frame
 
 
 def _user_frame(frame):
@@ -604,8 +682,13 @@ def _trace(model, args, kwargs, train, fake):
     inputs = [recorder.new_value(t) for t in given]
     pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
+    # In training mode autograd runs as in training, and what it saves for backward is recorded (which tensor
+    # an in-place op must not overwrite); evaluation is traced without it.
+    recorder.records_saves = train
+    grad = torch.enable_grad() if train else torch.no_grad()
+    saves = torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack) if train else contextlib.nullcontext()
     try:
-        with torch.no_grad():
+        with grad, saves:
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):
                     out = model(*args, **kwargs)
@@ -627,6 +710,10 @@ def _trace(model, args, kwargs, train, fake):
             if not is_storage:
                 outputs.append(ref)
     return recorder.finish(inputs, outputs, type(model).__name__, "train" if train else "eval")
+
+
+def _unpack(tensor):
+    return tensor
 
 
 def _on_model_device(model, value):
@@ -657,7 +744,7 @@ def failure_reason(error):
 def dumps(trace_dict):
     """Trace JSON with one module, storage, value or node per line."""
     lines = ["{"]
-    scalars = [k for k in ("format", "version", "producer", "model", "mode", "inputs", "outputs")]
+    scalars = [k for k in ("format", "version", "producer", "model", "mode", "saved_tensors", "inputs", "outputs") if k in trace_dict]
     for key in scalars:
         lines.append(f"  {json.dumps(key)}: {json.dumps(trace_dict[key], ensure_ascii=False)},")
     lists = ["modules", "storages", "values", "nodes"]

@@ -453,3 +453,38 @@ BUGS += [
     Case("the heads' losses summed, weights tied", "bug", _module(SummedLosses, True), TWO, expect_branches=["head1", "head2"]),
     Case("siamese encoder (no heads)", "bug", _pair, []),
 ]
+
+
+class GatedHeads(nn.Module):
+    """The trunk ends in a sigmoid, which keeps its result for backward; head2's argument multiplies that
+    result in place (`g.mul_(3)`), breaking backward although head1 read a copy (`g * 2`)."""
+
+    def __init__(self, inplace=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+        self.inplace = inplace
+
+    def forward(self, x):
+        g = torch.sigmoid(self.trunk(x))
+        a = self.head1(g * 2)
+        return a, self.head2(g.mul_(3) if self.inplace else g * 3)
+
+
+class FrozenFirstHeads(LastInplaceHead):
+    """head1 and head2 frozen (`requires_grad_(False)`): their Linears keep their weights, not their input, so
+    head3's in-place ReLU on the trunk's tensor after them breaks nothing (trained, they would keep it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.head1.requires_grad_(False)
+        self.head2.requires_grad_(False)
+
+
+BUGS += [
+    Case("sigmoid's result multiplied in place as head2's argument", "bug", _module(GatedHeads), TWO,
+         twin=_module(GatedHeads, False), expect_branches=["head1", "head2"]),
+    Case("frozen heads, the last one starting with ReLU(inplace=True)", "bug", _module(FrozenFirstHeads), NAMED,
+         expect_branches=["head1", "head2", "head3"]),
+]
