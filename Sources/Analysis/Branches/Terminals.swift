@@ -65,25 +65,28 @@ struct Terminals {
     }
 
     /// Whether every output the terminals reach is, element by element, a combination of all of them made
-    /// inside a submodule (`a + b`, then only post-processing). Losses added into one scalar are not: each head was scored on its own
-    /// (`mse(head1(t), y1) + mse(head2(t), y2)`), and a concatenation keeps each head's elements its own.
+    /// inside a submodule (`a + b`, then only post-processing). Losses added into one scalar are not: each
+    /// head was scored on its own (`mse(head1(t), y1) + mse(head2(t), y2)`); nor is a concatenation, which
+    /// keeps each head's elements its own.
     static func everyOutputMixes(_ graph: Graph, own: [UInt64], count: Int) -> Bool {
         let all: UInt64 = count >= Terminals.capacity ? ~0 : (1 << UInt64(count)) - 1
         var upstream = [UInt64](repeating: 0, count: graph.values.count)
         var mixed = [Bool](repeating: false, count: graph.values.count)
         for (index, node) in graph.nodes.enumerated() {
-            var union: UInt64 = 0
-            var sets: Set<UInt64> = []
-            var readsMixed = false
+            var union: UInt64 = 0, first: UInt64 = 0
+            var distinct = false, readsMixed = false  // operands from different terminals; one already mixed
             for v in node.valueInputs {
-                union |= upstream[v.index]
-                if upstream[v.index] != 0 { sets.insert(upstream[v.index]) }
+                let terminals = upstream[v.index]
+                union |= terminals
+                if terminals != 0 {
+                    if first == 0 { first = terminals } else if terminals != first { distinct = true }
+                }
                 readsMixed = readsMixed || mixed[v.index]
             }
             let learns = !node.storageInputs.isEmpty
             for v in node.outputs {
                 upstream[v.index] = union | own[index]
-                let combines = node.properties.contains(.combinesElementwise) && !node.module.isEmpty && sets.count >= 2 && union == all
+                let combines = node.properties.contains(.combinesElementwise) && !node.module.isEmpty && distinct && union == all
                     && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
                 mixed[v.index] = !learns && own[index] == 0 && (combines || readsMixed)
             }

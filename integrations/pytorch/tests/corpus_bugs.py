@@ -309,29 +309,33 @@ BUGS += [
 ]
 
 
-class ScaledHeads(nn.Module):
-    """The parent's own parameter scales every head's output: the parent's, like the trunk's, not shared."""
+class TwoLinearHeads(nn.Module):
+    """A Linear trunk and two Linear heads, for the cases below to write their forward around."""
 
     def __init__(self):
         super().__init__()
         self.trunk = nn.Linear(8, 16)
-        self.scale = nn.Parameter(torch.ones(1))
         self.head1 = nn.Linear(16, 2)
         self.head2 = nn.Linear(16, 2)
+
+
+class ScaledHeads(TwoLinearHeads):
+    """The parent's own parameter scales every head's output: the parent's, like the trunk's, not shared."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
 
     def forward(self, x):
         t = F.relu(self.trunk(x))
         return self.head1(t) * self.scale, self.head2(t) * self.scale
 
 
-class MaskedHeads(nn.Module):
+class MaskedHeads(TwoLinearHeads):
     """Each head holds a mask buffer, read in the parent's forward; `shared` registers one tensor in both."""
 
     def __init__(self, shared):
         super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Linear(16, 2)
-        self.head2 = nn.Linear(16, 2)
         mask = torch.ones(16)
         self.head1.register_buffer("mask", mask)
         self.head2.register_buffer("mask", mask if shared else mask.clone())
@@ -341,14 +345,11 @@ class MaskedHeads(nn.Module):
         return self.head1(t * self.head1.mask), self.head2(t * self.head2.mask)
 
 
-class ScaledInPlaceBetweenHeads(nn.Module):
+class ScaledInPlaceBetweenHeads(TwoLinearHeads):
     """`t.mul_(2)` in the parent after head1 ran and before head2: head1's Linear saved t for backward."""
 
     def __init__(self, inplace=True):
         super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Linear(16, 2)
-        self.head2 = nn.Linear(16, 2)
         self.inplace = inplace
 
     def forward(self, x):
@@ -396,14 +397,11 @@ class NormInEveryHead(nn.Module):
         return [head(t) for head in self.heads]
 
 
-class SummedLosses(nn.Module):
+class SummedLosses(TwoLinearHeads):
     """Training code in forward: each head's loss, summed into the one value returned."""
 
     def __init__(self, tied):
         super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Linear(16, 2)
-        self.head2 = nn.Linear(16, 2)
         if tied:
             self.head2.weight = self.head1.weight
 
@@ -455,15 +453,12 @@ BUGS += [
 ]
 
 
-class GatedHeads(nn.Module):
+class GatedHeads(TwoLinearHeads):
     """The trunk ends in a sigmoid, which keeps its result for backward; head2's argument multiplies that
     result in place (`g.mul_(3)`), breaking backward although head1 read a copy (`g * 2`)."""
 
     def __init__(self, inplace=True):
         super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Linear(16, 2)
-        self.head2 = nn.Linear(16, 2)
         self.inplace = inplace
 
     def forward(self, x):
