@@ -177,11 +177,15 @@ public struct ModuleInfo: Hashable, Sendable {
     /// The line of the input that declares the module at this path, where the input has one (a model
     /// spec's `{"ref": …}` that aliases it): where a report points for sharing the module creates.
     public var line: Int?
+    /// `file:line` of the user's code that assigned the module to this attribute while the model was built
+    /// (`self.branch2 = features[-2:]`), where the producer recorded it: the same, for a Python model.
+    public var source: String?
 
-    public init(path: String, type: String, instance: String? = nil, line: Int? = nil) {
+    public init(path: String, type: String, instance: String? = nil, line: Int? = nil, source: String? = nil) {
         self.path = path
         self.type = type
         self.instance = instance
         self.line = line
+        self.source = source
     }
 }

@@ -37,6 +37,7 @@ public enum TraceWriter {
     private static func module(_ m: ModuleInfo) -> String {
         var s = "{\"path\": \(JSONWriter.quoted(m.path)), \"type\": \(JSONWriter.quoted(m.type))"
         if let instance = m.instance { s += ", \"instance\": \(JSONWriter.quoted(instance))" }
+        if let source = m.source { s += ", \"source\": \(JSONWriter.quoted(source))" }
         return s + "}"
     }
 

@@ -51,6 +51,23 @@ import TestSupport
         #expect(evidence.cause == .oneObject)
     }
 
+    /// Where the exporter recorded the model's construction, the evidence names the user's lines that
+    /// assigned the shared modules — the nearest assignment at or above each (a slice's children have none).
+    @Test func theLinesThatAssignedTheSharedModulesAreNamed() throws {
+        var graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })
+        graph.modules = [
+            ModuleInfo(path: "", type: "Model"), ModuleInfo(path: "head1", type: "Sequential", source: "model.py:24"),
+            ModuleInfo(path: "head1.fc", type: "Linear"), ModuleInfo(path: "head2", type: "Sequential", source: "model.py:25"),
+            ModuleInfo(path: "head2.fc", type: "Linear"), ModuleInfo(path: "trunk", type: "Linear", source: "model.py:21"),
+        ]
+        let evidence = try #require(check(SharedStorageRule(), graph).first?.sharedStorage)
+        #expect(evidence.assignments == ["model.py:24", "model.py:25"])
+        #expect(evidence.wording.details.last == "assigned at model.py:24, 25")
+        let sarif = SARIFReporter.render(try Analyzer.analyze(graph, branches: ["head1", "head2"]), graph: graph, inputPath: "t.json", toolVersion: "0")
+        #expect(sarif.contains(#""uri": "model.py"}, "region": {"startLine": 24}"#))
+        #expect(try check(SharedStorageRule(), twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })).first?.sharedStorage?.assignments.isEmpty == true)
+    }
+
     @Test func sharedBatchNormStatisticsAreNamed() throws {
         var g = SmallGraph(inputs: ["x"])
         g.share(["head1.bn.running_mean", "head2.bn.running_mean"], kind: .buffer)

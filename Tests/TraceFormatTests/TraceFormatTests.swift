@@ -55,6 +55,16 @@ import TraceFormat
         #expect(error?.message.contains("neither an input nor an output") == true)
     }
 
+    /// A module's `source` (where the user's code assigned it) is read and written back.
+    @Test func moduleSourcesRoundTrip() throws {
+        let text = Self.minimal.replacingOccurrences(
+            of: #""inputs": ["x"], "outputs": ["y"],"#,
+            with: #""inputs": ["x"], "outputs": ["y"], "modules": [{"path": "fc", "type": "Linear", "source": "model.py:7"}],"#)
+        let graph = try read(text)
+        #expect(graph.modules.map(\.source) == ["model.py:7"])
+        #expect(try read(TraceWriter.write(graph, producer: "test")).modules.map(\.source) == ["model.py:7"])
+    }
+
     @Test func minimalTraceReads() throws {
         let graph = try read(Self.minimal)
         #expect(graph.mode == .train)

@@ -17,7 +17,8 @@ struct EvidenceJSON {
                 ("running_statistics", strings(e.runningStatistics)), ("statistics_modules", "\(e.statisticsModules)"),
             ]
             if case .slicedContainers(let types) = e.cause { fields.insert(("container_types", strings(types)), at: 3) }
-            return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places)), ("declared_at", JSONWriter.intArray(e.declarations))])
+            return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places)), ("declared_at", JSONWriter.intArray(e.declarations)),
+                                   ("assigned_at", strings(e.assignments))])
         case .duplicateComputation(let e):
             return object([
                 ("modules", strings(e.modules)), ("type", e.type.map(quoted) ?? "null"), ("calls", "\(e.calls)"), ("declared", "\(e.declared)"),

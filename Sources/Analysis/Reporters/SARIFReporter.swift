@@ -3,7 +3,7 @@ import GraphIR
 
 /// SARIF 2.1.0 for code-scanning tools: one result per finding, the rules described in the tool's driver.
 /// A finding is located at the first place its evidence names — the spec lines that declare shared
-/// modules, else an op at the user's `file:line` (the PyTorch exporter records them) or at the input's own
+/// modules, or the user's lines that assigned them (`self.branch2 = …`, recorded by the exporter), else an op at the user's `file:line` (the PyTorch exporter records them) or at the input's own
 /// line — its other places as related locations; without any, at the input file.
 public enum SARIFReporter {
     public static func render(_ report: Report, graph: Graph, inputPath: String, toolVersion: String) -> String {
@@ -36,6 +36,8 @@ public enum SARIFReporter {
             var spots: [(location: (file: String, line: Int?), message: String)] = []
             if let declarations = finding.sharedStorage?.declarations, !declarations.isEmpty {
                 spots = declarations.map { ((inputPath, $0), "declares a module of the shared group") }
+            } else if let assignments = finding.sharedStorage?.assignments.compactMap(fileAndLine), !assignments.isEmpty {
+                spots = assignments.map { ($0, "assigns a module of the shared group") }
             } else {
                 var seen = Set<String>()
                 for place in finding.places {

@@ -76,23 +76,30 @@ public struct SharedStorageRule: Rule {
                 if firstReader[b].map({ op < $0 }) ?? true { firstReader[b] = op }
             }
         }
-        // Where the input declares the shared modules (a model spec's `ref` lines): the nearest declared
-        // module at or above each group's path.
-        var lineOf: [String: Int] = [:]
-        for module in graph.modules { if let line = module.line { lineOf[module.path] = line } }
-        var declarations: [Int] = []
-        if !lineOf.isEmpty {
-            for path in groups.flatMap(\.paths) {
-                let line = lineOf[path] ?? ModulePath.ancestors(of: path).lazy.compactMap { lineOf[String($0)] }.first
-                if let line, !declarations.contains(line) { declarations.append(line) }
-            }
-        }
+        // Where the shared modules were made: the nearest module at or above each group's path that the input
+        // declares (a model spec's `ref` lines) or whose assignment the exporter recorded (`self.branch2 = …`).
+        let paths = groups.flatMap(\.paths)
+        let declarations = Self.nearest(paths, in: graph.modules, \.line)
+        let assignments = Self.nearest(paths, in: graph.modules, \.source)
         return Evidence.SharedStorage(
             branches: branches, storages: storages.map { StorageRef($0, in: graph) },
             groups: groups,
             runningStatistics: statistics, statisticsModules: statisticsModules.count, edgeCount: edges, declared: declared,
             cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) },
-            declarations: declarations)
+            declarations: declarations, assignments: assignments)
+    }
+
+    /// For each path, `property` of the nearest module at or above it that has one; each value once.
+    private static func nearest<T: Hashable>(_ paths: [String], in modules: [ModuleInfo], _ property: KeyPath<ModuleInfo, T?>) -> [T] {
+        var table: [String: T] = [:]
+        for module in modules { if let value = module[keyPath: property] { table[module.path] = value } }
+        guard !table.isEmpty else { return [] }
+        var found: [T] = []
+        for path in paths {
+            let value = table[path] ?? ModulePath.ancestors(of: path).lazy.compactMap { table[String($0)] }.first
+            if let value, !found.contains(value) { found.append(value) }
+        }
+        return found
     }
 
     /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.
@@ -139,17 +146,21 @@ extension Evidence {
         public var places: [NodeRef]
         /// The input's lines that declare the shared modules (a model spec's `ref`s), when it has them.
         public var declarations: [Int]
+        /// `file:line` of the user's code that assigned the shared modules (`self.branch2 = features[-2:]`),
+        /// where the exporter recorded the model's construction.
+        public var assignments: [String] = []
 
         public var modules: [String] { groups.flatMap(\.paths) }
 
         public var wording: Wording {
             let parameters = storages.filter { $0.kind == .parameter }.count
-            let details = groups.map { group in
+            var details = groups.map { group in
                 var what = group.type
                 if group.sameObject { what += what.isEmpty ? "one object" : ", one object" }
                 let kinds = [plural(group.parameterCount, "parameter"), plural(group.storages.count - group.parameterCount, "buffer")]
                 return "\(equivalence(group.paths))\(what.isEmpty ? "" : " (\(what))"): \(kinds.joined(separator: ", "))"
             }
+            if !assignments.isEmpty { details.append("assigned at \(Self.lines(assignments))") }
             let message = "\(list(branches)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), "
                 + "\(plural(storages.count - parameters, "buffer")))" + (declared ? " as declared" : ": the same storage, not copies")
             if declared {
@@ -165,6 +176,19 @@ extension Evidence {
                 "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
                     + "can never diverge; deep copies start equal and diverge as soon as their gradients differ")
             return Wording(message: message, details: details, notes: notes, help: help)
+        }
+
+        /// `a.py:24`, `a.py:25`, `b.py:3` → `a.py:24, 25, b.py:3`: the file named once for its lines in a row.
+        static func lines(_ sources: [String]) -> String {
+            var parts: [String] = []
+            var lastFile: Substring?
+            for source in sources {
+                guard let colon = source.lastIndex(of: ":") else { parts.append(source); lastFile = nil; continue }
+                let file = source[..<colon]
+                parts.append(file == lastFile ? String(source[source.index(after: colon)...]) : source)
+                lastFile = file
+            }
+            return parts.joined(separator: ", ")
         }
 
         private var help: String {

@@ -18,6 +18,7 @@ import warnings
 
 import torch
 
+from . import construction
 from .exporter import TENSORS, export, failure_reason
 
 
@@ -113,7 +114,8 @@ def main(argv=None):
     except (ImportError, AttributeError) as error:
         fail(f"cannot load {args.factory}: {error}")
     try:
-        model = factory()
+        with construction.recording():  # so a report can point at the line that assigned a shared module
+            model = factory()
     except Exception as error:
         fail(f"{args.factory}() failed: {failure_reason(error)}")
     if not isinstance(model, torch.nn.Module):

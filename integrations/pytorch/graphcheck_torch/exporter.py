@@ -20,6 +20,8 @@ from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten
 
+from . import construction
+
 FORMAT = "graphcheck.trace"
 VERSION = 1
 # Folders whose frames are not the user's code (with the separator: torchvision's folder starts with "torch").
@@ -159,9 +161,15 @@ class _Trace:
         self.storages = self.memory.entries
         self.modules = []
         instances = {}
-        for path, module in model.named_modules(remove_duplicate=False):
+        by_path = dict(model.named_modules(remove_duplicate=False))
+        for path, module in by_path.items():
             instance = instances.setdefault(id(module), f"m{len(instances)}")
-            self.modules.append({"path": path, "type": type(module).__name__, "instance": instance})
+            entry = {"path": path, "type": type(module).__name__, "instance": instance}
+            parent, _, name = path.rpartition(".")
+            source = construction.assigned(by_path[parent], name) if path else None
+            if source:
+                entry["source"] = source  # where it was assigned while the model was built (construction.recording)
+            self.modules.append(entry)
         self.first_name = {}
         for path, module in model.named_modules(remove_duplicate=False):
             self.first_name.setdefault(id(module), path)
@@ -519,9 +527,14 @@ def _user_frame(frame):
 
 
 def _user_source():
-    """`file:line` for a report: the innermost frame in the user's own files (what a code review can point
-    at), else the innermost model-code frame (a model run from an installed library only)."""
-    first = frame = _user_frame(sys._getframe(3))
+    """`file:line` for a report of the op being recorded (see `_source_of`)."""
+    return _source_of(sys._getframe(3))
+
+
+def _source_of(frame):
+    """`file:line` for a report, from `frame` outwards: the innermost frame in the user's own files (what a code
+    review can point at), else the innermost model-code frame (a model run from an installed library only)."""
+    first = frame = _user_frame(frame)
     while frame is not None and _code_kind(frame.f_code) != "own":
         frame = frame.f_back
     frame = frame or first

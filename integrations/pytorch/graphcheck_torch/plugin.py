@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from . import testing
+from . import construction, testing
 
 
 def pytest_addoption(parser):
@@ -50,5 +50,8 @@ class GraphCheck:
 
 @pytest.fixture
 def graphcheck(request):
+    """Models built during the test have their module assignments recorded, so a failure points at the
+    `__init__` line that made two heads share."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
-    return GraphCheck(os.path.join(_pictures_folder(request.config), f"{name}.svg"))
+    with construction.recording():
+        yield GraphCheck(os.path.join(_pictures_folder(request.config), f"{name}.svg"))

@@ -152,6 +152,46 @@ def test_command_line_writes_a_trace(tmp_path, graphcheck_binary):
     assert bad.returncode == 2 and "cannot load models:Nope" in bad.stderr
 
 
+def test_the_report_points_at_the_lines_that_assigned_the_shared_heads(tmp_path, graphcheck_binary):
+    """The command line records the model's construction, so shared-storage names the `__init__` lines that
+    made the heads one (`self.branch2 = original_model.features[-2:]`), in the text and in SARIF."""
+    import densenet121_multihead
+
+    with open(densenet121_multihead.__file__) as f:
+        lines = [n for n, text in enumerate(f, 1) if "self.branch" in text and "take(original_model.features[-2:])" in text]
+    assert len(lines) == 5
+    out = tmp_path / "seed.json"
+    result = _cli(tmp_path, "densenet121_multihead:DenseNet121MultiHead", "--input", "2x3x64x64", output=str(out))
+    assert result.returncode == 0, result.stderr
+    text = subprocess.run([graphcheck_binary, str(out)], capture_output=True, text=True).stdout
+    assert f"densenet121_multihead.py:{', '.join(map(str, lines))}" in text
+    sarif = json.loads(subprocess.run([graphcheck_binary, str(out), "--format", "sarif"], capture_output=True, text=True).stdout)
+    shared = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "shared-storage")
+    located = [shared["locations"][0]["physicalLocation"]] + [r["physicalLocation"] for r in shared["relatedLocations"]]
+    assert [p["region"]["startLine"] for p in located] == lines
+    assert all(p["artifactLocation"]["uri"].endswith("densenet121_multihead.py") for p in located)
+
+
+def test_construction_is_recorded_only_inside_the_block():
+    import models
+    from graphcheck_torch import recording_construction
+
+    with open(models.__file__) as f:
+        text = f.read().split("class DictHeads")[0].splitlines()
+    expected = {name: f"{n}" for n, line in enumerate(text, 1) for name in ("backbone", "heads") if f"self.{name} =" in line}
+    setattr_ = torch.nn.Module.__setattr__
+    with recording_construction():
+        with recording_construction():  # nested: still recording, restored once
+            model = ListHeads()
+    assert torch.nn.Module.__setattr__ is setattr_
+    recorded = {m["path"]: m.get("source") for m in trace(model, torch.randn(2, 3, 8, 8))["modules"]}
+    assert recorded[""] is None
+    for name, line in expected.items():
+        assert recorded[name].endswith(f"models.py:{line}"), (name, recorded[name])
+    outside = {m["path"]: m.get("source") for m in trace(ListHeads(), torch.randn(2, 3, 8, 8))["modules"]}
+    assert not any(outside.values())
+
+
 def _cli(tmp_path, *arguments, output=None):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = output or str(tmp_path / "m.json")
