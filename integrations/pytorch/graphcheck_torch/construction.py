@@ -13,7 +13,7 @@ _active = 0
 
 def _recording_setattr(original, source_of):
     def setattr_(module, name, value):
-        if _active and isinstance(value, torch.nn.Module):
+        if isinstance(value, torch.nn.Module):
             source = source_of(sys._getframe(1))
             if source:
                 try:
@@ -29,11 +29,11 @@ def recording():
     """Records module assignments made inside the block (the model's construction). Nothing is stored on
     the modules themselves; the record is dropped with them."""
     global _active
-    from .exporter import _source_of
+    from .frames import source_of
     original = torch.nn.Module.__setattr__
     outermost = _active == 0
     if outermost:
-        torch.nn.Module.__setattr__ = _recording_setattr(original, _source_of)
+        torch.nn.Module.__setattr__ = _recording_setattr(original, source_of)
     _active += 1
     try:
         yield

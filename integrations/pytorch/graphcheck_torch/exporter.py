@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import sys
-import sysconfig
 import traceback
 import warnings
 
@@ -21,17 +20,10 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 from torch.utils._pytree import tree_flatten
 
 from . import construction
+from .frames import op_caller, source_of, user_frame
 
 FORMAT = "graphcheck.trace"
 VERSION = 1
-# Folders whose frames are not the user's code (with the separator: torchvision's folder starts with "torch").
-_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
-_THIS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-# Frames between a C++ op call and `__torch_dispatch__`: ours (by the path we were imported from, as frames
-# name it, and by the absolute one), and the wrappers torch puts around dispatch modes.
-_DISPATCH_DIRS = (_THIS_DIR, os.path.dirname(__file__) + os.sep, _TORCH_DIR + "_dynamo" + os.sep, _TORCH_DIR + "_compile.py",
-                  _TORCH_DIR + "utils" + os.sep + "_python_dispatch.py", _TORCH_DIR + "_subclasses" + os.sep)
-
 # ATen op names → graphcheck's canonical op kinds. Ops not listed keep their ATen name.
 _CANONICAL = {
     "native_batch_norm": "batch_norm",
@@ -204,7 +196,7 @@ class _Trace:
         tensor, frame, line, index = self.last_inplace
         if not any(a is tensor for a in tree_flatten(args)[0]):  # module arguments: any Python structure
             return
-        caller = _user_frame(sys._getframe(1))
+        caller = user_frame(sys._getframe(1))
         if caller is frame and caller.f_lineno == line:
             self.nodes[index].setdefault("attrs", {}).setdefault("argument_of", path)
         self.last_inplace = None
@@ -392,12 +384,12 @@ class _Trace:
         inplace = bool(written_values) or bool(writes and name.endswith("_"))
         op = _canonical(name, args, inputs)
         if self.records_saves:
-            caller = _op_caller(sys._getframe(1))
+            caller = op_caller(sys._getframe(1))
             self.last_call = (caller, caller.f_lasti if caller else -1)
         self.add_node(op, inputs, outputs, writes, inplace, {"aten": str(func)})
         if not written_values:
             return
-        frame = _user_frame(sys._getframe(1))
+        frame = user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
         if self.records_saves and written_values[-1]._is_view():
             self.regenerating = written_values[-1]
@@ -416,7 +408,7 @@ class _Trace:
         if not isinstance(out, torch.Tensor) or _block(out) != _block(written) or out.shape != written.shape \
                 or out.stride() != written.stride() or out.storage_offset() != written.storage_offset():
             return False
-        return self._in_last_call(_op_caller(sys._getframe(1)))
+        return self._in_last_call(op_caller(sys._getframe(1)))
 
     def _in_last_call(self, caller):
         """Whether `caller` is still in the instruction that called the latest recorded op (the same C++ call)."""
@@ -497,51 +489,9 @@ def _canonical(name, args, inputs):
     return op
 
 
-_LIBRARIES = tuple(os.path.abspath(p) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")})
-_CODE_KIND = {}  # code object -> "internal" (torch's or ours), "library" (installed or standard) or "own" (the user's files)
-
-
-def _code_kind(code):
-    kind = _CODE_KIND.get(code)
-    if kind is None:
-        filename = os.path.abspath(code.co_filename)
-        kind = _CODE_KIND[code] = "internal" if filename.startswith((_TORCH_DIR, _THIS_DIR)) else \
-            "library" if filename.startswith(_LIBRARIES) else "own"
-    return kind
-
-
-def _op_caller(frame):
-    """The Python frame that called into torch's C++ for the op being dispatched: the first frame above
-    `frame` that is neither this module nor torch's dispatch plumbing (the wrappers around `__torch_dispatch__`)."""
-    while frame is not None and frame.f_code.co_filename.startswith(_DISPATCH_DIRS):
-        frame = frame.f_back
-    return frame
-
-
-def _user_frame(frame):
-    """The innermost frame at or above `frame` of model code (not torch's, not ours): where an op or a module
-    call is written, also inside torchvision or transformers."""
-    while frame is not None and _code_kind(frame.f_code) == "internal":
-        frame = frame.f_back
-    return frame
-
-
 def _user_source():
-    """`file:line` for a report of the op being recorded (see `_source_of`)."""
-    return _source_of(sys._getframe(3))
-
-
-def _source_of(frame):
-    """`file:line` for a report, from `frame` outwards: the innermost frame in the user's own files (what a code
-    review can point at), else the innermost model-code frame (a model run from an installed library only)."""
-    first = frame = _user_frame(frame)
-    while frame is not None and _code_kind(frame.f_code) != "own":
-        frame = frame.f_back
-    frame = frame or first
-    if frame is None:
-        return None
-    filename = os.path.abspath(frame.f_code.co_filename)
-    return f"{os.path.relpath(filename) if not filename.startswith('/usr') else filename}:{frame.f_lineno}"
+    """`file:line` for a report of the op being recorded (see `frames.source_of`)."""
+    return source_of(sys._getframe(3))
 
 
 def _element_offsets(tensor):
@@ -748,7 +698,7 @@ def failure_reason(error):
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = ""
     for frame, line in reversed(list(traceback.walk_tb(error.__traceback__))):
-        if _user_frame(frame) is frame:
+        if user_frame(frame) is frame:
             where = f" at {os.path.relpath(frame.f_code.co_filename)}:{line}"
             break
     return f"{type(error).__name__}{': ' + message[:200] if message else ''}{where}"
