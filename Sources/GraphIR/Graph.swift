@@ -8,8 +8,8 @@ public struct Graph: Sendable {
     /// What makes two reads the same storage. Exporters that deduplicate tensors by value (ONNX) only
     /// give names: one storage there may be two tensors that happened to be equal.
     public var storageIdentity: StorageIdentity = .exact
-    /// Whether each node's `saves` lists what autograd saved for backward (a training-mode trace from
-    /// graphcheck_torch); otherwise which op saved what is unknown.
+    /// Whether each node's `saves` lists what autograd saved for backward (a trace from graphcheck_torch);
+    /// otherwise which op saved what is unknown.
     public var recordsSavedTensors = false
     public internal(set) var nodes: [Node] = []
     public internal(set) var values: [Value] = []

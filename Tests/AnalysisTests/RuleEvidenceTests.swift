@@ -201,10 +201,12 @@ import TestSupport
         #expect(hazard.timing == .savedForBackward && hazard.readers.map(\.module) == ["head2.fc"])
     }
 
-    /// Where the trace records what autograd saved, that decides, wherever the saving op sits: the trunk's
-    /// sigmoid keeps its result, which the in-place op written as head2's argument overwrites.
-    @Test func overwritingWhatAutogradSavedBreaksBackwardWhereverTheSaverSits() throws {
-        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+    /// Where the trace records what autograd saved, that decides, wherever the saving op sits and in either
+    /// mode (backward breaks in eval mode too): the trunk's sigmoid keeps its result, which the in-place op
+    /// written as head2's argument overwrites.
+    @Test(arguments: [Mode.train, .eval])
+    func overwritingWhatAutogradSavedBreaksBackwardWhereverTheSaverSits(mode: Mode) throws {
+        var g = SmallGraph(inputs: ["x"], mode: mode, recordsSavedTensors: true)
         g.layer("z", "trunk", ["x"], saves: ["x"])
         g.op("t", "sigmoid", in: "", ["z"], saves: ["t"])
         g.op("u", "mul", in: "", ["t"])

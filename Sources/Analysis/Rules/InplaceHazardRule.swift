@@ -15,7 +15,7 @@ public struct InplaceHazardRule: Rule {
             heads are no longer computed from the same features. When an op that ran earlier saved the tensor \
             for its backward pass (a Linear or a convolution keeps its input, a sigmoid or tanh its result), \
             the overwrite makes `backward()` raise "modified by an inplace operation" — even when the in-place \
-            head runs last. graphcheck_torch traces in training mode record what autograd saved, so a frozen \
+            head runs last. graphcheck_torch traces record what autograd saved, so a frozen \
             head that keeps nothing is not flagged; other inputs take a Linear or a convolution to keep its input. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
             """,
@@ -40,9 +40,9 @@ public struct InplaceHazardRule: Rule {
             let region = map.region[index].branch != nil ? map.region[index] : node.argumentOf.flatMap(map.branch(of:)).map(Region.branch) ?? map.region[index]
             // Ops that ran earlier and saved the tensor for their backward pass, which the overwrite breaks
             // ("modified by an inplace operation"). Where the trace records what autograd saved, those ops,
-            // wherever they sit, if backward reaches them; otherwise earlier readers in another branch that
-            // compute with a parameter (linear, conv keep their input).
-            if graph.mode == .train, let backward {
+            // wherever they sit, if backward reaches them, in either mode; otherwise, in training mode, earlier
+            // readers in another branch that compute with a parameter (linear, conv keep their input).
+            if let backward {
                 var savers = graph[target].uses.map(\.node).filter { $0.index < index }
                 if let producer = graph[target].producer { savers.append(producer) }
                 readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()

@@ -6,7 +6,6 @@ go by. By default the forward runs on fake tensors (torch's FakeTensorMode): eve
 recorded but no arithmetic runs on the inputs and no activation takes memory, so the batch size costs
 nothing. See docs/trace-format.md in the graphcheck repository.
 """
-import contextlib
 import hashlib
 import json
 import os
@@ -645,13 +644,11 @@ def _trace(model, args, kwargs, train, fake):
     inputs = [recorder.new_value(t) for t in given]
     pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
-    # In training mode autograd runs as in training, and what it saves for backward is recorded (which tensor
-    # an in-place op must not overwrite); evaluation is traced without it.
-    recorder.records_saves = train
-    grad = torch.enable_grad() if train else torch.no_grad()
-    saves = torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack) if train else contextlib.nullcontext()
+    # Autograd runs as in training, and what it saves for backward is recorded: which tensor an in-place op must
+    # not overwrite. In eval mode too: backward breaks the same way there (fine-tuning with frozen BatchNorm).
+    recorder.records_saves = True
     try:
-        with grad, saves:
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack):
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):
                     out = model(*args, **kwargs)

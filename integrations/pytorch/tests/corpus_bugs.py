@@ -483,3 +483,11 @@ BUGS += [
     Case("frozen heads, the last one starting with ReLU(inplace=True)", "bug", _module(FrozenFirstHeads), NAMED,
          expect_branches=["head1", "head2", "head3"]),
 ]
+
+# The same hazards exported in eval mode (`--eval`, fine-tuning with frozen BatchNorm): backward breaks there too.
+BUGS += [
+    Case("last head starts with ReLU(inplace=True), exported in eval mode", "bug", _module(LastInplaceHead), NAMED, train=False,
+         twin=_module(LastInplaceHead, False), expect_branches=["head1", "head2", "head3"]),
+    Case("sigmoid's result multiplied in place, exported in eval mode", "bug", _module(GatedHeads), TWO, train=False,
+         twin=_module(GatedHeads, False), expect_branches=["head1", "head2"]),
+]
