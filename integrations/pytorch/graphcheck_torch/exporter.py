@@ -175,7 +175,6 @@ class _Trace:
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
-        self.records_saves = False
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
 
@@ -382,15 +381,14 @@ class _Trace:
             return  # only reshaped a parameter: the reader of the result reads the parameter itself
         inplace = bool(written_values) or bool(writes and name.endswith("_"))
         op = _canonical(name, args, inputs)
-        if self.records_saves:
-            caller = op_caller(sys._getframe(1))
-            self.last_call = (caller, caller.f_lasti if caller else -1)
+        caller = op_caller(sys._getframe(1))
+        self.last_call = (caller, caller.f_lasti if caller else -1)
         self.add_node(op, inputs, outputs, writes, inplace, {"aten": str(func)})
         if not written_values:
             return
         frame = user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
-        if self.records_saves and written_values[-1]._is_view():
+        if written_values[-1]._is_view():
             self.regenerating = written_values[-1]
         # Writing into a view writes into its base: every other recorded tensor sharing those elements gets a new
         # version, made by the same op, so its later readers read what the op wrote.
@@ -424,14 +422,11 @@ class _Trace:
         used.update(outputs)
         # Allocations the kernels made for themselves (empty, zeros) that nothing read.
         self.nodes = [n for n in self.nodes if n["inputs"] or n.get("writes") or any(o in used for o in n["outputs"])]
-        recorded = {
+        return {
             "format": FORMAT, "version": VERSION, "producer": f"graphcheck_torch 0.1.0 (torch {torch.__version__})",
-            "model": name, "mode": mode, "inputs": inputs, "outputs": outputs, "modules": self.modules,
-            "storages": self.storages, "values": self.values, "nodes": self.nodes,
+            "model": name, "mode": mode, "saved_tensors": True, "inputs": inputs, "outputs": outputs,
+            "modules": self.modules, "storages": self.storages, "values": self.values, "nodes": self.nodes,
         }
-        if self.records_saves:
-            recorded["saved_tensors"] = True
-        return recorded
 
 
 def _tensors(value):
@@ -646,7 +641,6 @@ def _trace(model, args, kwargs, train, fake):
     post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
     # Autograd runs as in training, and what it saves for backward is recorded: which tensor an in-place op must
     # not overwrite. In eval mode too: backward breaks the same way there (fine-tuning with frozen BatchNorm).
-    recorder.records_saves = True
     try:
         with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack):
             if fake_mode is not None:
