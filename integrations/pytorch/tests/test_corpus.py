@@ -5,9 +5,8 @@ allowed only where the model has no heads or is independent.
 
 The same models exported to ONNX (torch.onnx.export with both exporters: the TorchScript-based one and the
 dynamo one, the default since torch 2.9) and to TensorBoard (SummaryWriter.add_graph) must never give a false
-verdict either: neither format shows storage identity
-(and ONNX drops `.detach()`), so there "cannot decide" is allowed everywhere, a pass never happens, and an
-error must be a real problem.
+verdict either: none of these formats shows storage identity (and ONNX drops `.detach()`), so there "cannot
+decide" is allowed everywhere, a pass never happens, and an error must be a real problem.
 
 With GRAPHCHECK_CORPUS_TABLE=FILE the results are also written as the Markdown table of docs/corpus.md.
 """
