@@ -152,8 +152,10 @@ class _Trace:
         self.storages = self.memory.entries
         self.modules = []
         instances = {}
+        self.first_name = {}
         by_path = dict(model.named_modules(remove_duplicate=False))
         for path, module in by_path.items():
+            self.first_name.setdefault(id(module), path)
             instance = instances.setdefault(id(module), f"m{len(instances)}")
             entry = {"path": path, "type": type(module).__name__, "instance": instance}
             parent, _, name = path.rpartition(".")
@@ -161,9 +163,6 @@ class _Trace:
             if source:
                 entry["source"] = source  # where it was assigned while the model was built (construction.recording)
             self.modules.append(entry)
-        self.first_name = {}
-        for path, module in model.named_modules(remove_duplicate=False):
-            self.first_name.setdefault(id(module), path)
         self.values = []
         self.value_of = {}      # id(tensor) -> value index, for tensors alive in the forward
         self.alive = []         # keeps recorded tensors alive so their ids are not reused
@@ -324,10 +323,10 @@ class _Trace:
     def saved_for_backward(self, tensor):
         """Autograd's pack hook: `tensor` is kept for the backward pass. An op's inputs are saved just before
         the op runs, its result (sigmoid, tanh, exp) just after; an in-place op that later overwrites a saved
-        tensor makes `backward()` raise "modified by an inplace operation". Parameters are left out: the forward
-        writes none that an op saves."""
+        tensor makes `backward()` raise "modified by an inplace operation". Only recorded values are noted:
+        parameters and buffers (and views of them) never are values, and the forward writes none an op saves."""
         index = self.value_of.get(id(tensor))
-        if index is None or self.memory.find(tensor) is not None:
+        if index is None:
             return tensor
         value = f"v{index}"
         # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
