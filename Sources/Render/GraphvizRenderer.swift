@@ -7,6 +7,8 @@ import Foundation
 public enum GraphvizRenderer {
     public enum Format: String, Sendable, CaseIterable {
         case svg, png, pdf
+        /// Graphviz's plain text: positions and sizes only, what the HTML view composes its layouts from.
+        case plain
     }
 
     /// libgvc keeps global state (its error handler, plugin tables): one render at a time.
@@ -16,6 +18,12 @@ public enum GraphvizRenderer {
     /// Lays out `dot` with the dot engine and renders it. With `forcePluginFallback` the plugin config
     /// file is not consulted, as on a machine where `dot -c` was never run.
     public static func render(dot: String, format: Format, forcePluginFallback: Bool = false) throws(RenderError) -> [UInt8] {
+        try render(dots: [dot], format: format, forcePluginFallback: forcePluginFallback)[0]
+    }
+
+    /// Lays out and renders each graph in turn with one Graphviz context (creating a context reads the
+    /// plugin configuration, which costs more than laying out a small graph).
+    public static func render(dots: [String], format: Format, forcePluginFallback: Bool = false) throws(RenderError) -> [[UInt8]] {
         lock.lock()
         defer { lock.unlock() }
         messages = []
@@ -28,10 +36,7 @@ public enum GraphvizRenderer {
         if !forcePluginFallback {
             guard let context = gvContext() else { throw RenderError("Graphviz could not create a context") }
             defer { gvFreeContext(context) }
-            switch try attempt(dot, format, context) {
-            case .rendered(let bytes): return bytes
-            case .layoutUnavailable: break
-            }
+            if let all = try attemptAll(dots, format, context) { return all }
         }
         // No usable plugin configuration: load the dot layout and the renderers from their libraries.
         messages = []
@@ -40,10 +45,23 @@ public enum GraphvizRenderer {
             throw RenderError("Graphviz could not create a context from its plugin libraries")
         }
         defer { gvFreeContext(context) }
-        switch try attempt(dot, format, context) {
-        case .rendered(let bytes): return bytes
-        case .layoutUnavailable: throw RenderError("Graphviz's dot layout is not available" + details())
+        guard let all = try attemptAll(dots, format, context) else {
+            throw RenderError("Graphviz's dot layout is not available" + details())
         }
+        return all
+    }
+
+    /// Every graph rendered, or nil when the context has no dot layout or no renderer for the format.
+    private static func attemptAll(_ dots: [String], _ format: Format, _ context: OpaquePointer) throws(RenderError) -> [[UInt8]]? {
+        var all: [[UInt8]] = []
+        all.reserveCapacity(dots.count)
+        for dot in dots {
+            switch try attempt(dot, format, context) {
+            case .rendered(let bytes): all.append(bytes)
+            case .layoutUnavailable: return nil
+            }
+        }
+        return all
     }
 
     private enum Attempt {
@@ -85,7 +103,7 @@ public enum GraphvizRenderer {
         /// Graphviz's own configuration).
         static func load(for format: Format) throws(RenderError) -> PluginLibraries {
             var symbols: [(name: String, address: UnsafeMutableRawPointer)] = []
-            for (plugin, required) in [("dot_layout", true), ("core", true), ("pango", format != .svg)] {
+            for (plugin, required) in [("dot_layout", true), ("core", true), ("pango", format == .png || format == .pdf)] {
                 let symbol = "gvplugin_\(plugin)_LTX_library"
                 if let address = open("libgvplugin_\(plugin).so.6", symbol) {
                     symbols.append((symbol, address))

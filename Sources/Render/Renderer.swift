@@ -4,7 +4,7 @@ import GraphIR
 /// The render pipeline: graph (+ report) → view → DOT → Graphviz, for every output format.
 public enum Renderer {
     public enum Format: String, Sendable, CaseIterable {
-        case dot, svg, png, pdf
+        case dot, svg, png, pdf, html
 
         /// The format an output path asks for by its extension.
         public init?(path: String) {
@@ -16,6 +16,8 @@ public enum Renderer {
     public struct Output: Sendable {
         public var bytes: [UInt8]
         public var view: ViewGraph
+        /// For the HTML view: how many modules it can open.
+        public var modules: Int?
     }
 
     public static func render(_ graph: Graph, report: Report?, options: RenderOptions, format: Format) throws(RenderError) -> Output {
@@ -23,7 +25,7 @@ public enum Renderer {
         let dot = DOTEncoder.encode(view)
         // Even the shallowest view can be too much (a million ops in the model's own forward): no layout
         // then, rather than one that never ends. DOT text needs no layout.
-        if format != .dot && (view.nodes.count > options.nodeLimit || view.edges.count > options.edgeLimit) {
+        if format != .dot && format != .html && (view.nodes.count > options.nodeLimit || view.edges.count > options.edgeLimit) {
             throw RenderError(
                 "too large to lay out: \(view.nodes.count) nodes and \(view.edges.count) edges even at the shallowest depth "
                     + "(the limit is \(options.nodeLimit) nodes and \(options.edgeLimit) edges; write .dot, or raise it with --max-nodes)")
@@ -33,6 +35,9 @@ public enum Renderer {
         case .svg: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .svg), view: view)
         case .png: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .png), view: view)
         case .pdf: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .pdf), view: view)
+        case .html:
+            let page = try HTMLDocument.render(graph, report: report, options: options, openDepth: view.depth)
+            return Output(bytes: Array(page.html.utf8), view: view, modules: page.levels - 1)
         }
     }
 }

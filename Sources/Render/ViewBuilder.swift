@@ -217,19 +217,10 @@ private struct Builder {
     }
 
     func boxLines(_ path: String, ops: Int, parameters: Set<Int>) -> [String] {
-        let shapes = parameters.map { graph.storages[$0].shape }
-        guard shapes.allSatisfy({ $0 != nil }) else {
-            // Producers that do not know parameter shapes (TensorBoard) still know how many there are.
-            return [displayName(path), "\(ops) ops · \(plural(parameters.count, "parameter tensor"))"]
-        }
-        let elements = shapes.reduce(0) { $0.addingReportingOverflow(elementCount($1!)).overflow ? Int.max : $0 + elementCount($1!) }
-        return [displayName(path), "\(ops) ops · \(abbreviated(elements)) params"]
+        [displayName(path), "\(ops) ops · \(parameterSummary(parameters.map { graph.storages[$0].shape }))"]
     }
 
-    func displayName(_ path: String) -> String {
-        let name = path.split(separator: ".").last.map(String.init) ?? path
-        return "\(types[path] ?? "Module")[\(name)]"
-    }
+    func displayName(_ path: String) -> String { Render.displayName(path, types) }
 
     // MARK: - Edges
 
@@ -350,6 +341,20 @@ private struct Builder {
         }
         return clusterOf
     }
+}
+
+/// "1.2M params" for the parameters with these shapes; producers that do not know parameter shapes
+/// (TensorBoard) still know how many there are.
+func parameterSummary(_ shapes: [[Int]?]) -> String {
+    guard shapes.allSatisfy({ $0 != nil }) else { return plural(shapes.count, "parameter tensor") }
+    let elements = shapes.reduce(0) { $0.addingReportingOverflow(elementCount($1!)).overflow ? Int.max : $0 + elementCount($1!) }
+    return "\(abbreviated(elements)) params"
+}
+
+/// How TensorBoard names a module scope: `Type[name]`.
+func displayName(_ path: String, _ types: [String: String]) -> String {
+    let name = path.split(separator: ".").last.map(String.init) ?? path
+    return "\(types[path] ?? "Module")[\(name)]"
 }
 
 /// `a`, `a.b`, `a.b.c` for `a.b.c`.

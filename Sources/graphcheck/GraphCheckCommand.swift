@@ -12,7 +12,7 @@ struct GraphCheckCommand: ParsableCommand {
         commandName: "graphcheck",
         abstract: "Find out whether the branches of a neural network that are meant to be independent really are.",
         version: GraphCheckVersion.current,
-        subcommands: [Check.self, Trace.self, Render.self, Rules.self, Explain.self, Formats.self],
+        subcommands: [Check.self, Trace.self, Render.self, View.self, Rules.self, Explain.self, Formats.self],
         defaultSubcommand: Check.self)
 }
 
@@ -119,7 +119,7 @@ extension RenderOptions.Parameters: ExpressibleByArgument {}
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Draw the graph as TensorBoard would, with the findings marked: DOT, SVG, PNG or PDF.")
+        abstract: "Draw the graph as TensorBoard would, with the findings marked: DOT, SVG, PNG, PDF, or an interactive HTML view.")
 
     @Argument(help: ArgumentHelp(
         "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory; several to draw a batch.",
@@ -130,7 +130,7 @@ struct Render: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file; its extension picks the format ('-' for standard output). A directory for a batch.")
     var output: String
 
-    @Option(help: "Output format: dot, svg, png or pdf (default: from the output file's extension).")
+    @Option(help: "Output format: dot, svg, png, pdf or html (default: from the output file's extension).")
     var format: Renderer.Format?
 
     @Option(help: "Module depth to expand: a number, 'full' for every op, or 'auto' (default).")
@@ -157,7 +157,7 @@ struct Render: ParsableCommand {
         }
         guard maxNodes > 0 else { throw ValidationError("--max-nodes must be positive") }
         guard files.count > 1 || format != nil || output == "-" || Renderer.Format(path: output) != nil else {
-            throw ValidationError("cannot tell the format from '\(output)': use a .dot, .svg, .png or .pdf name or --format")
+            throw ValidationError("cannot tell the format from '\(output)': use a .dot, .svg, .png, .pdf or .html name or --format")
         }
     }
 
@@ -183,9 +183,60 @@ struct Render: ParsableCommand {
             standardError("graphcheck: --depth \(depth) would hand Graphviz \(requested) nodes, more than it lays out in reasonable time "
                 + "(--max-nodes \(maxNodes)); collapsed to \(drawn)")
         }
-        standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
-            + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil ? "; --depth full draws every op" : ""))
+        if let modules = rendered.modules {
+            standardError("graphcheck: wrote the HTML view of \(file): \(modules) modules that open on a click, \(drawn) open at first")
+        } else {
+            standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
+                + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil ? "; --depth full draws every op" : ""))
+        }
         try OutputFile.write(Data(rendered.bytes), to: output)
+    }
+}
+
+/// `graphcheck view MODEL`: the interactive HTML view, written beside the current directory's other files
+/// and named after the model, with its path printed (or opened, with --open).
+struct View: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the interactive HTML view of a model (modules open on a click) and print its path.")
+
+    @Argument(help: "A model spec (model.json), trace JSON, ONNX model, or TensorBoard event file or log directory.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Where to write the HTML (default: the input's name with .html, in the current directory).")
+    var output: String?
+
+    @Option(help: "Module depth open at first: a number, 'full' or 'auto' (default).")
+    var depth: String = "auto"
+
+    @Flag(help: "Open the page with xdg-open after writing it.")
+    var open = false
+
+    @OptionGroup var analysis: AnalysisOptions
+
+    var path: String {
+        if let output { return output }
+        let name = URL(fileURLWithPath: file.hasSuffix("/") ? String(file.dropLast()) : file).lastPathComponent
+        let stem = name.split(separator: ".").first.map(String.init) ?? name
+        return (stem.isEmpty ? "model" : stem) + ".html"
+    }
+
+    func run() throws {
+        var arguments = [file, "-o", path, "--format", "html", "--depth", depth]
+        for branch in analysis.branches { arguments += ["--branch", branch] }
+        for pattern in analysis.allowShared { arguments += ["--allow-shared", pattern] }
+        if let config = analysis.config { arguments += ["--config", config] }
+        try Render.parse(arguments).run()
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL
+        print(absolute.absoluteString)
+        guard open else { return }
+        let opener = Process()
+        opener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        opener.arguments = ["xdg-open", absolute.path]
+        do {
+            try opener.run()
+        } catch {
+            standardError("graphcheck: could not start xdg-open (\(error.localizedDescription)); open \(absolute.absoluteString) in a browser")
+        }
     }
 }
 
