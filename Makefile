@@ -59,6 +59,7 @@ bench: build
 	./bench/onnx-speed.sh
 	./bench/export-speed.sh
 	./bench/scale.sh 10000 100000 1000000
+	./bench/html-view.sh
 
 # graphcheck next to TensorBoard's add_graph, torchviz, torchview and onnx.load on the same models, in one run;
 # writes docs/benchmarks.md (about 35 minutes on 2 cores: torchviz and torchview are capped at CAP seconds).

@@ -95,7 +95,8 @@ versions=$("$py" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.ve
     echo "# Benchmarks: graphcheck next to the alternatives"
     echo
     echo "Written by \`bench/compare.sh\` ($(date -u +%Y-%m-%d)); rerun it to refresh. Medians of $runs runs (torchviz,"
-    echo "torchview, the ONNX export and the baseline: one run, capped at $cap s)."
+    echo "torchview, the ONNX export and the baseline: one run, capped at $cap s). The HTML view at scale (page size,"
+    echo "load time, click latency in headless Chromium) is in [benchmarks-html-view.md](benchmarks-html-view.md)."
     echo
     echo "Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ { print $2 }') GiB,"
     echo "$(. /etc/os-release && echo "$PRETTY_NAME"), $(swift --version 2>/dev/null | head -1 | sed 's/ (.*//'), graphviz $(pkg-config --modversion libgvc)."

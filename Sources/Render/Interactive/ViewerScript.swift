@@ -57,19 +57,20 @@ enum ViewerScript {
             };
           }
 
-          // The placed level: sizes, item positions, open children, port pins, edges as point lists.
-          // Each open level's placement and drawing, kept until a module inside it opens or closes: a click
-          // redraws only the levels from the clicked module up to the root; the rest are moved, not rebuilt.
-          const cache = new Map();
-          function forget(li) { for (let l = li; l !== null; l = L[l].parent) cache.delete(l); }
+          // Each level's placement and elements are kept. A click re-places only the levels from the clicked
+          // module up to the root and updates their elements where they are (a transform, a size); the
+          // levels inside stay attached as they were, so the browser restyles next to nothing.
+          const cache = new Map();   // level -> { placed, g, items, edges, keys, children, drawnFor }
+          function forget(li) { for (let l = li; l !== null; l = L[l].parent) { const c = cache.get(l); if (c) c.placed = null; } }
           function setOpen(li, on) {
             if (li === 0 || open.has(li) === on) return;
             if (on) open.add(li); else open.delete(li);
             forget(L[li].parent);
           }
+          // The placed level: sizes, item positions, open children, port pins, edges as point lists.
           function place(li) {
             const known = cache.get(li);
-            if (known) return known.placed;
+            if (known && known.placed) return known.placed;
             const lv = L[li];
             const subs = new Map(), xs = [], ys = [];
             lv.items.forEach((it, i) => {
@@ -117,7 +118,7 @@ enum ViewerScript {
               }
             }
             const placed = { li, w: W, h: H, nodes, edges, pins };
-            cache.set(li, { placed });
+            if (known) known.placed = placed; else cache.set(li, { placed });
             return placed;
           }
           // An edge Graphviz did not route (implied by a kept path, see LongEdges.swift): an arc on the
@@ -168,68 +169,100 @@ enum ViewerScript {
           }
           function typeName(path, type) { const parts = path.split("."); return (type || "Module") + "[" + parts[parts.length - 1] + "]"; }
 
+          function translate(x, y) { return "translate(" + x.toFixed(1) + "," + y.toFixed(1) + ")"; }
+          // A closed item (op, module, input, output, pin), drawn around its centre so that moving it is one
+          // transform; an open module, a frame with a title bar holding the child level's own group.
+          function createItem(n, li) {
+            if (n.sub) {
+              const cl = el("g", { class: "cluster" });
+              cl.dataset.key = "l:" + n.ref;
+              const frame = el("rect", { class: "frame", x: 0, y: 0 }, cl);
+              const t = el("text", { class: "head", x: 6, y: 13 }, cl);
+              t.textContent = "▾ " + L[n.ref].label[0];
+              // Over the title, so that a click anywhere on the title bar closes the module.
+              const hit = el("rect", { class: "headhit", x: 0, y: 0, height: HEAD }, cl);
+              hit.dataset.key = "l:" + n.ref;
+              const inner = el("g", { transform: translate(PAD, HEAD) }, cl);
+              return { el: cl, open: true, frame, hit, inner };
+            }
+            if ((n.kind === 2 || n.kind === 3) && li !== 0) {
+              const port = el("circle", { class: "port", cx: 0, cy: 0, r: 2.5 });
+              port.dataset.key = (n.kind === 2 ? "vi:" : "vo:") + n.ref;
+              return { el: port, open: false };
+            }
+            const key = itemKey(n.kind, n.ref) || ("v:" + n.ref);
+            const node = el("g", { class: n.kind === 0 ? "node op" : n.kind === 1 ? "node module" : "node io" });
+            node.dataset.key = key;
+            el("rect", { x: (-n.w / 2).toFixed(1), y: (-n.h / 2).toFixed(1), width: n.w.toFixed(1), height: n.h.toFixed(1) }, node);
+            const lines = labelFor(n, L[li].path);
+            lines.forEach((line, i) => {
+              const t = el("text", { x: 0, y: ((i - (lines.length - 1) / 2) * 12 + 3.5).toFixed(1), "text-anchor": "middle" }, node);
+              t.textContent = (n.kind === 1 && i === 0 ? "▸ " : "") + line;
+              t.dataset.fit = (n.w - 6).toFixed(1);
+            });
+            return { el: node, open: false };
+          }
+          function moveItem(item, n) {
+            if (item.open) {
+              const x = n.x - n.w / 2, y = n.y - n.h / 2;
+              item.el.setAttribute("transform", translate(x, y));
+              item.frame.setAttribute("width", n.w.toFixed(1));
+              item.frame.setAttribute("height", n.h.toFixed(1));
+              item.hit.setAttribute("width", n.w.toFixed(1));
+            } else {
+              item.el.setAttribute("transform", translate(n.x, n.y));
+            }
+          }
           function drawLevel(li, fresh) {
             const c = cache.get(li);
-            if (c.g) return c;
+            if (c.drawnFor === c.placed) return c;
             const placed = c.placed;
-            c.g = document.createElementNS(NS, "g");
-            c.keys = new Map(); c.edges = []; c.children = [];
-            fresh.push(c.g);
-            const g = c.g;
+            if (!c.g) {
+              c.g = document.createElementNS(NS, "g");
+              c.edgeLayer = el("g", {}, c.g);
+              c.items = [];
+            }
+            c.edgeLayer.textContent = "";
+            c.edges = []; c.keys = new Map(); c.children = [];
             placed.edges.forEach((e, i) => {
-              const p = el("path", { class: "edge", d: pathData(e.pts), "marker-end": "url(#arrow)" }, g);
+              const p = el("path", { class: "edge", d: pathData(e.pts), "marker-end": "url(#arrow)" }, c.edgeLayer);
               p.dataset.key = "e:" + li + ":" + i;
               // Arcs (edges Graphviz did not route) carry no label: their tensors are in the tooltip.
               if (e.routed) {
                 const n = e.pts.length, mid = e.pts[Math.floor(n / 2)];
-                const t = el("text", { class: "edgelabel", x: (mid[0] + 4).toFixed(1), y: mid[1].toFixed(1) }, g);
+                const t = el("text", { class: "edgelabel", x: (mid[0] + 4).toFixed(1), y: mid[1].toFixed(1) }, c.edgeLayer);
                 t.textContent = e.values.length === 1 ? VALUES[e.values[0]][1] : e.values.length + " tensors";
               }
               c.edges.push({ el: p, values: e.values, level: li, target: placed.nodes[e.to] });
             });
-            for (const n of placed.nodes) {
+            placed.nodes.forEach((n, i) => {
+              let item = c.items[i];
+              if (!item || item.open !== !!n.sub) {
+                if (item) item.el.remove();
+                item = c.items[i] = createItem(n, li);
+                c.g.appendChild(item.el);
+                fresh.push(item.el);
+              }
+              moveItem(item, n);
               if (n.sub) {
-                const cl = el("g", { class: "cluster" }, g);
-                cl.dataset.key = "l:" + n.ref;
-                const x = n.x - n.w / 2, y = n.y - n.h / 2;
-                el("rect", { class: "frame", x: x.toFixed(1), y: y.toFixed(1), width: n.w.toFixed(1), height: n.h.toFixed(1) }, cl);
-                const t = el("text", { class: "head", x: (x + 6).toFixed(1), y: (y + 13).toFixed(1) }, cl);
-                t.textContent = "▾ " + L[n.ref].label[0];
-                // Over the title, so that a click anywhere on the title bar closes the module.
-                const hit = el("rect", { class: "headhit", x: x.toFixed(1), y: y.toFixed(1), width: n.w.toFixed(1), height: HEAD }, cl);
-                hit.dataset.key = "l:" + n.ref;
-                c.keys.set("l:" + n.ref, cl);
-                const inner = el("g", { transform: "translate(" + n.cx.toFixed(1) + "," + n.cy.toFixed(1) + ")" }, cl);
-                inner.appendChild(drawLevel(n.ref, fresh).g);
-                c.children.push(n.ref);
-                continue;
+                const child = drawLevel(n.ref, fresh);
+                if (child.g.parentNode !== item.inner) item.inner.appendChild(child.g);
+                c.children.push([n.ref, n]);
               }
-              if ((n.kind === 2 || n.kind === 3) && li !== 0) {
-                const port = el("circle", { class: "port", cx: n.x.toFixed(1), cy: n.y.toFixed(1), r: 2.5 }, g);
-                port.dataset.key = (n.kind === 2 ? "vi:" : "vo:") + n.ref;
-                continue;
-              }
-              const key = itemKey(n.kind, n.ref) || ("v:" + n.ref);
-              const cls = n.kind === 0 ? "node op" : n.kind === 1 ? "node module" : "node io";
-              const node = el("g", { class: cls }, g);
-              node.dataset.key = key;
-              el("rect", { x: (n.x - n.w / 2).toFixed(1), y: (n.y - n.h / 2).toFixed(1), width: n.w.toFixed(1), height: n.h.toFixed(1) }, node);
-              const lines = labelFor(n, L[li].path);
-              lines.forEach((line, i) => {
-                const t = el("text", { x: n.x.toFixed(1), y: (n.y + (i - (lines.length - 1) / 2) * 12 + 3.5).toFixed(1), "text-anchor": "middle" }, node);
-                t.textContent = (n.kind === 1 && i === 0 ? "▸ " : "") + line;
-                t.dataset.fit = (n.w - 6).toFixed(1);
-              });
-              c.keys.set(key, node);
-            }
+              if (item.el.dataset.key) c.keys.set(item.el.dataset.key, [item.el, n]);
+            });
+            c.drawnFor = placed;
             return c;
           }
-          // The elements now on screen, by key, and the edges: gathered from the levels drawn.
-          function collect(li) {
+          // What is on screen, by key: the element and its rectangle in the graph's coordinates.
+          function collect(li, ox, oy) {
             const c = cache.get(li);
-            for (const [k, e] of c.keys) drawn.set(k, e);
+            for (const [k, [e, n]] of c.keys) {
+              drawn.set(k, e);
+              rects.set(k, [ox + n.x - n.w / 2, oy + n.y - n.h / 2, n.w, n.h]);
+            }
             for (const e of c.edges) edgesDrawn.push(e);
-            for (const child of c.children) collect(child);
+            for (const [child, n] of c.children) collect(child, ox + n.cx, oy + n.cy);
           }
 
           // Text Graphviz measured in one font may be drawn wider in another: squeeze what overflows.
@@ -250,6 +283,7 @@ enum ViewerScript {
           }
 
           let placedRoot = null;
+          let rects = new Map();
           function render(anchorKey) {
             const started = performance.now();
             const before = anchorKey ? screenPos(anchorKey) : null;
@@ -260,12 +294,13 @@ enum ViewerScript {
               viewport = el("g", { id: "viewport" }, svg);
             }
             drawn = new Map();
+            rects = new Map();
             edgesDrawn = [];
             placedRoot = place(0);
             const fresh = [];
             const root = drawLevel(0, fresh);
             if (viewport.firstChild !== root.g) { viewport.textContent = ""; viewport.appendChild(root.g); }
-            collect(0);
+            collect(0, 0, 0);
             for (const g of fresh) fitTexts(g);
             applyHighlight();
             if (before) {
@@ -276,12 +311,10 @@ enum ViewerScript {
             document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
             document.body.dataset.drawnNodes = String(drawn.size);
           }
+          // Where an element's top left corner is on screen, from the placement (no layout is forced).
           function screenPos(key) {
-            const e = drawn.get(key);
-            if (!e) return null;
-            const b = e.getBBox(), m = e.getCTM();
-            if (!m) return null;
-            return [m.a * b.x + m.e, m.d * b.y + m.f];
+            const r = rects.get(key);
+            return r ? [view.x + r[0] * view.k, view.y + r[1] * view.k] : null;
           }
           function applyView() {
             viewport.setAttribute("transform", "translate(" + view.x.toFixed(2) + "," + view.y.toFixed(2) + ") scale(" + view.k.toFixed(4) + ")");
@@ -322,10 +355,9 @@ enum ViewerScript {
           function bringIntoView(keys) {
             let box = null;
             for (const k of keys) {
-              const e = drawn.get(k);
-              if (!e) continue;
-              const b = e.getBBox(), m = viewport.getCTM().inverse().multiply(e.getCTM());
-              const x0 = m.a * b.x + m.e, y0 = m.d * b.y + m.f, x1 = x0 + b.width * m.a, y1 = y0 + b.height * m.d;
+              const r = rects.get(k);
+              if (!r) continue;
+              const x0 = r[0], y0 = r[1], x1 = r[0] + r[2], y1 = r[1] + r[3];
               box = box ? { x0: Math.min(box.x0, x0), y0: Math.min(box.y0, y0), x1: Math.max(box.x1, x1), y1: Math.max(box.y1, y1) } : { x0, y0, x1, y1 };
             }
             if (box) fit({ x: box.x0, y: box.y0, width: box.x1 - box.x0, height: box.y1 - box.y0 });
