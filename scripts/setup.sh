@@ -12,6 +12,9 @@ fi
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists libgvc 2>/dev/null || missing+=(libgraphviz-dev)
+# Pictures name Helvetica: Graphviz measures their text, and a browser draws it, in Liberation Sans (metric
+# twin of Helvetica and Arial), so labels fit their boxes in any browser that has one of the three.
+fc-list 2>/dev/null | grep -q "Liberation Sans" || missing+=(fonts-liberation)
 if [ "${1:-}" = browser ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)

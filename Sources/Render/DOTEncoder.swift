@@ -13,7 +13,9 @@ public enum DOTEncoder {
             "rankdir=BT", "newrank=true", "nslimit=0.3", "nslimit1=0.3", "mclimit=0.5", "searchsize=30", "ranksep=0.25", "nodesep=0.18",
             "fontname=\"Helvetica\"", "bgcolor=\"white\"",
         ]
-        if let title = view.title {
+        if !view.legend.isEmpty {
+            graphAttributes += ["label=\(heading(view.title ?? "", view.legend))", "labelloc=t", "labeljust=l"]
+        } else if let title = view.title {
             graphAttributes += ["label=\(quoted([title], limit: 300))", "labelloc=t", "labeljust=l", "fontsize=16"]
         }
         out += "  graph [\(graphAttributes.joined(separator: ", "))];\n"
@@ -43,7 +45,7 @@ public enum DOTEncoder {
 
     private static func node(_ index: Int, _ view: ViewGraph) -> String {
         let n = view.nodes[index]
-        var attributes = ["label=\(quoted(n.lines, limit: n.kind == .legend ? 300 : maxLabelLength))"]
+        var attributes = ["label=\(quoted(n.lines))"]
         let fill: String?
         switch n.kind {
         case .op:
@@ -58,9 +60,6 @@ public enum DOTEncoder {
         case .input, .output:
             attributes += ["shape=ellipse", "style=\"filled\""]
             fill = n.fill ?? "#fff6d5"
-        case .legend:
-            attributes += ["style=\"filled\""]
-            fill = n.fill ?? "white"
         }
         if let fill { attributes.append("fillcolor=\"\(fill)\"") }
         if let outline = n.outline { attributes += ["color=\"\(outline)\"", "penwidth=2"] }
@@ -76,8 +75,31 @@ public enum DOTEncoder {
         case .crossBranch:
             attributes += ["color=\"\(FindingStyle.crossBranchColour)\"", "penwidth=2.5", "fontcolor=\"\(FindingStyle.crossBranchColour)\""]
         case .layout: attributes.append("style=invis")
+        case .order: attributes += ["style=invis", "constraint=false"]
         }
         return "n\(e.from) -> n\(e.to)" + (attributes.isEmpty ? ";" : " [\(attributes.joined(separator: ", "))];")
+    }
+
+    /// The title with the legend under it, as an HTML-like label: each swatch drawn as what it explains is
+    /// drawn (a pale node with a coloured outline, a solid or dashed line), so the picture
+    /// explains itself where it starts, and Graphviz measures the legend's text as it measures the nodes'.
+    static func heading(_ title: String, _ legend: [ViewGraph.LegendEntry]) -> String {
+        var rows = ""
+        for entry in legend {
+            let swatch: String
+            switch entry.swatch {
+            case .node(let fill, let outline):
+                swatch = "<TD STYLE=\"rounded\" BORDER=\"2\" BGCOLOR=\"\(fill)\" COLOR=\"\(outline)\" FIXEDSIZE=\"TRUE\" WIDTH=\"26\" HEIGHT=\"14\"></TD>"
+            case .edge(let colour, let dashed):
+                swatch = "<TD><FONT COLOR=\"\(colour)\" POINT-SIZE=\"12\">\(dashed ? "– – –" : "———")</FONT></TD>"
+            }
+            rows += "<TR>" + swatch + "<TD ALIGN=\"LEFT\"><FONT POINT-SIZE=\"10\">\(escape(entry.text, limit: 300, html: true))</FONT></TD></TR>"
+        }
+        // One table, the title in the text column: Graphviz spreads a table's spare width over all its
+        // columns, so a title spanning the swatch column would widen it.
+        return "<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"1\">"
+            + "<TR><TD></TD><TD ALIGN=\"LEFT\"><FONT POINT-SIZE=\"16\">\(escape(title, limit: 300, html: true))</FONT></TD></TR>"
+            + rows + "</TABLE>>"
     }
 
     /// Lines joined by DOT's centred line break, each shortened to `limit` characters.
@@ -90,16 +112,17 @@ public enum DOTEncoder {
     /// Escapes one line of user text for a quoted DOT label. Backslashes and quotes are escaped for DOT;
     /// `&`, `<` and `>` become entities (Graphviz keeps entities as they are in SVG, so the text shows
     /// literally and can never form markup); control characters, which XML forbids, become U+FFFD; very
-    /// long names are shortened.
-    public static func escape(_ line: String, limit: Int = maxLabelLength) -> String {
+    /// long names are shortened. For an HTML-like label (`html`), where backslashes are literal, a quote
+    /// becomes `&quot;` instead.
+    public static func escape(_ line: String, limit: Int = maxLabelLength, html: Bool = false) -> String {
         var text = line
         if text.count > limit { text = String(text.prefix(limit - 1)) + "…" }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
+            case "\\": out += html ? "\\" : "\\\\"
+            case "\"": out += html ? "&quot;" : "\\\""
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"

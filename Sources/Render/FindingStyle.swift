@@ -23,53 +23,60 @@ struct FindingStyle {
         }
     }
 
-    /// The group whose module paths contain `path` or lie inside it.
-    func colour(forModule path: String) -> (strong: String, light: String)? {
+    /// The group whose module paths contain `path` or (for a box, which holds what is inside it) lie inside it.
+    func colour(forModule path: String, holdsModules: Bool) -> (strong: String, light: String)? {
         for entry in groups
-        where entry.group.paths.contains(where: { modulePath(path, isWithin: $0) || modulePath($0, isWithin: path) }) {
+        where entry.group.paths.contains(where: { modulePath(path, isWithin: $0) || (holdsModules && modulePath($0, isWithin: path)) }) {
             return (entry.strong, entry.light)
         }
         return nil
     }
 
-    func apply(to view: inout ViewGraph, graph: Graph, owner: [String?], boxes: [String: Int], storageNode: [Int: Int], clusterOf: [String: Int]) {
+    func apply(to view: inout ViewGraph, graph: Graph, opModule: [Int: String], boxes: [String: Int], storageNode: [Int: Int], clusterOf: [String: Int]) {
+        var used = Set<String>()
         for (id, node) in view.nodes.enumerated() where node.kind == .op {
-            if let path = owner[id], let c = colour(forModule: path) {
+            if let path = opModule[id], !path.isEmpty, let c = colour(forModule: path, holdsModules: false) {
                 view.nodes[id].fill = c.light
                 view.nodes[id].outline = c.strong
+                used.insert(c.strong)
             }
         }
         for (path, id) in boxes {
-            if let c = colour(forModule: path) {
+            if let c = colour(forModule: path, holdsModules: true) {
                 view.nodes[id].fill = c.light
                 view.nodes[id].outline = c.strong
+                used.insert(c.strong)
             }
         }
         for entry in groups {
             for s in entry.group.storages {
                 guard let id = storageNode[s.id.index], view.nodes[id].kind == .storage else { continue }
                 view.nodes[id].fill = entry.strong
+                used.insert(entry.strong)
             }
             for path in entry.group.paths {
-                if let c = clusterOf[path] { view.clusters[c].outline = entry.strong }
+                if let c = clusterOf[path] {
+                    view.clusters[c].outline = entry.strong
+                    used.insert(entry.strong)
+                }
             }
         }
-        addLegend(to: &view)
+        // Only what the picture shows: a group whose colour no node or cluster took is not named.
+        for entry in groups where used.contains(entry.strong) {
+            view.legend.append(ViewGraph.LegendEntry(swatch: .node(fill: entry.light, outline: entry.strong), text: "shared: " + entry.group.label))
+        }
         view.title = TextReporter.verdict(report)
     }
+}
 
-    private func addLegend(to view: inout ViewGraph) {
-        var legend = ViewGraph.Cluster(label: "legend")
-        for entry in groups {
-            view.nodes.append(ViewGraph.Node(kind: .legend, lines: ["shared: " + entry.group.label], fill: entry.strong))
-            legend.nodes.append(view.nodes.count - 1)
+/// Legend lines for the edges a picture draws: red cross-branch edges, dashed parameter and state reads.
+extension ViewGraph {
+    mutating func explainEdges() {
+        if edges.contains(where: { $0.kind == .crossBranch }) {
+            legend.append(LegendEntry(swatch: .edge(colour: FindingStyle.crossBranchColour, dashed: false), text: "cross-branch dependency"))
         }
-        if view.edges.contains(where: { $0.kind == .crossBranch }) {
-            view.nodes.append(ViewGraph.Node(kind: .legend, lines: ["red edges: cross-branch dependencies"], outline: FindingStyle.crossBranchColour))
-            legend.nodes.append(view.nodes.count - 1)
+        if edges.contains(where: { $0.kind == .state }) {
+            legend.append(LegendEntry(swatch: .edge(colour: "#999999", dashed: true), text: "reads a parameter or buffer"))
         }
-        guard !legend.nodes.isEmpty else { return }
-        view.clusters.append(legend)
-        view.rootClusters.append(view.clusters.count - 1)
     }
 }

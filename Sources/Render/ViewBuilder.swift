@@ -24,6 +24,8 @@ private struct Builder {
 
     var view = ViewGraph()
     var owner: [String?] = []
+    /// Per drawn op: the module of its call site (its cluster may be its branch's, see `drawnHome`).
+    var opModule: [Int: String] = [:]
     var region: [Region] = []
     var element: [Int] = []
     var boxes: [String: Int] = [:]
@@ -152,7 +154,8 @@ private struct Builder {
 
     mutating func build() -> ViewGraph {
         let storages = drawnStorages()
-        let (depth, collapsedFrom) = chooseDepth(storages: storages)
+        // The automatic depth is chosen on the ops alone: --params adds to the picture, it does not change it.
+        let (depth, collapsedFrom) = chooseDepth(storages: options.depth == .auto ? [] : storages)
         view.depth = depth
         view.collapsedFrom = collapsedFrom
 
@@ -179,7 +182,11 @@ private struct Builder {
                 for s in node.storageInputs where graph[s].kind == .parameter { contents.parameters.insert(s.index) }
                 boxContents[element[index]] = contents
             } else {
-                element.append(add(.op, [node.op + (node.inplace ? "_" : "")], owner: node.module, region: r))
+                let home = drawnHome(index, node)
+                var lines = [node.op + (node.inplace ? "_" : "")]
+                if home != node.module && !node.module.isEmpty { lines.append(displayName(node.module)) }
+                element.append(add(.op, lines, owner: home, region: r))
+                opModule[element[index]] = node.module
             }
         }
         for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : .trunk }
@@ -201,12 +208,40 @@ private struct Builder {
         }
         addEdges(inputNode: inputNode, outputNodes: outputNodes, storages: storages)
         anchorIsolatedOps()
+        orderBranches()
         let clusterOf = placeInClusters()
         if let report {
             FindingStyle(report: report).apply(
-                to: &view, graph: graph, owner: owner, boxes: boxes, storageNode: storageNode, clusterOf: clusterOf)
+                to: &view, graph: graph, opModule: opModule, boxes: boxes, storageNode: storageNode, clusterOf: clusterOf)
         }
+        view.explainEdges()
         return view
+    }
+
+    /// The cluster an op is drawn in: its module's, except that a branch's ops written outside the branch's
+    /// module (a head's activation, pooling and classifier called from the parent's forward) are drawn in
+    /// the branch's cluster, labelled with their own module.
+    func drawnHome(_ index: Int, _ node: Node) -> String {
+        guard let map, let b = map.region[index].branch, let main = map.prefixes[b].first, !main.isEmpty,
+            !modulePath(node.module, isWithin: main)
+        else { return node.module }
+        return main
+    }
+
+    /// Invisible edges from each branch's first drawn node to the next branch's: where they share a rank
+    /// (heads reading the trunk's output do), dot keeps them left to right in branch order.
+    mutating func orderBranches() {
+        guard let map else { return }
+        var first: [Int] = []
+        for prefixes in map.prefixes {
+            guard let main = prefixes.first, !main.isEmpty,
+                let id = owner.indices.first(where: { owner[$0].map { modulePath($0, isWithin: main) } ?? false })
+            else { continue }
+            first.append(id)
+        }
+        for (a, b) in zip(first, first.dropFirst()) {
+            view.edges.append(ViewGraph.Edge(from: a, to: b, label: nil, kind: .order))
+        }
     }
 
     mutating func add(_ kind: ViewGraph.NodeKind, _ lines: [String], owner path: String?, region r: Region) -> Int {

@@ -3,7 +3,7 @@
 /// happens in one place, the DOT encoder.
 public struct ViewGraph: Sendable {
     public enum NodeKind: Sendable {
-        case op, box, storage, input, output, legend
+        case op, box, storage, input, output
     }
 
     public struct Node: Sendable {
@@ -29,6 +29,8 @@ public struct ViewGraph: Sendable {
         /// to the other ops of its module. Left free, dot ranks such ops with the graph's inputs, and
         /// hundreds of them in one rank across clusters made a full-depth layout 25 times slower.
         case layout
+        /// Not drawn and not ranking: keeps branch clusters in branch order (see `ViewBuilder.orderBranches`).
+        case order
     }
 
     public struct Edge: Sendable {
@@ -38,7 +40,21 @@ public struct ViewGraph: Sendable {
         public var kind: EdgeKind
     }
 
+    /// One line of the legend: a swatch drawn as what it explains is drawn, and its words.
+    public struct LegendEntry: Sendable, Equatable {
+        public enum Swatch: Sendable, Equatable {
+            /// A node: pale fill, coloured outline (a shared module group).
+            case node(fill: String, outline: String)
+            /// An edge in this colour, dashed or not.
+            case edge(colour: String, dashed: Bool)
+        }
+        public var swatch: Swatch
+        public var text: String
+    }
+
     public var title: String?
+    /// Drawn at the top beside the title; only what the picture shows.
+    public var legend: [LegendEntry] = []
     public var nodes: [Node] = []
     public var clusters: [Cluster] = []
     /// Clusters and nodes at the top level, in order.

@@ -47,6 +47,26 @@ import TestSupport
         #expect(collapsed.nodes.contains { $0.kind == .box && $0.lines[0] == "Sequential[trunk]" })
     }
 
+    /// The seed's heads run their ReLU, pooling, flatten and classifier in the model's own forward: each is
+    /// drawn in its branch's cluster (labelled with its own module), in branch order; the final `cat`,
+    /// where the branches meet, stays outside every branch.
+    @Test func aHeadsOpsWrittenInTheParentsForwardAreDrawnInItsCluster() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let view = ViewBuilder.build(graph, report: report, options: RenderOptions())
+        func cluster(_ label: String) -> ViewGraph.Cluster? { view.clusters.first { $0.label == label } }
+        for i in 1...5 {
+            let ops = (cluster("Sequential[branch\(i)]")?.nodes ?? []).map { view.nodes[$0].lines }
+            #expect(ops.contains(["relu_"]) && ops.contains(["adaptive_avg_pool2d"]), "branch\(i)'s own ops")
+            #expect(ops.contains(["linear", "Linear[classifier\(i)]"]), "its classifier, named by its module")
+        }
+        #expect(view.rootNodes.contains { view.nodes[$0].lines == ["cat"] }, "where the branches meet stays outside")
+        let order = view.edges.filter { $0.kind == .order }
+        #expect(order.count == 4)
+        #expect(DOTEncoder.encode(view).contains("[style=invis, constraint=false]"))
+        let plain = ViewBuilder.build(graph, report: nil, options: RenderOptions())
+        #expect(!plain.edges.contains { $0.kind == .order }, "without an analysis there are no branches to order")
+    }
+
     /// The exporter records BatchNorm's `num_batches_tracked += 1` as its own op, with no tensor in or
     /// out. Left free, dot put all 253 of them in the inputs' rank and took 135 s instead of 6 for the
     /// seed at full depth; each is tied to its module's next op by an invisible edge.
@@ -92,13 +112,19 @@ import TestSupport
         let all = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full, parameters: .all))
         #expect(none.nodes.filter { $0.kind == .storage }.isEmpty)
         #expect(all.nodes.filter { $0.kind == .storage }.count == graph.storages.count)
+        // The automatic depth does not depend on which parameters are drawn (with all of the seed's 1,164
+        // drawn, it used to fall from 2 to 1).
+        let (seed, seedReport) = try sample("densenet121_multihead.json")
+        let depths = RenderOptions.Parameters.allCases.map { ViewBuilder.build(seed, report: seedReport, options: RenderOptions(parameters: $0)).depth }
+        #expect(depths == [2, 2, 2])
     }
 
     @Test func noFindingsDrawsThePlainGraph() throws {
         let (graph, report) = try sample("densenet121_multihead.json")
         let view = ViewBuilder.build(graph, report: report, options: RenderOptions(showFindings: false))
         #expect(view.title == nil)
-        #expect(view.nodes.allSatisfy { $0.fill == nil && $0.kind != .legend })
+        #expect(view.nodes.allSatisfy { $0.fill == nil })
+        #expect(view.legend.isEmpty, "no groups, no red edges, no parameters drawn")
         #expect(!view.edges.contains { $0.kind == .crossBranch })
     }
 
