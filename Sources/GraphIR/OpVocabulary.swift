@@ -12,6 +12,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Combines its operands element by element (`a + b`, `a * b`): every element of the result is made of
     /// the same element of each operand, so two tensors combined this way are no longer told apart.
     public static let combinesElementwise = OpProperties(rawValue: 1 << 2)
+    /// Reads or converts a tensor's shape, not its values (`x.size(0)` as TorchScript and ONNX record it:
+    /// `size → num_to_tensor → int`, `Shape`): bookkeeping for a later `view`, which a picture folds away.
+    public static let readsShape = OpProperties(rawValue: 1 << 3)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -26,6 +29,8 @@ public enum OpVocabulary {
         "add": .combinesElementwise, "sub": .combinesElementwise, "rsub": .combinesElementwise, "mul": .combinesElementwise,
         "div": .combinesElementwise, "true_divide": .combinesElementwise, "maximum": .combinesElementwise,
         "minimum": .combinesElementwise, "lerp": .combinesElementwise,
+        "size": .readsShape, "sym_size": .readsShape, "shape": .readsShape, "num_to_tensor": .readsShape, "int": .readsShape,
+        "scalar_implicit": .readsShape, "sym_numel": .readsShape, "numel": .readsShape,
     ]
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }

@@ -90,6 +90,8 @@ public enum DOTEncoder {
             switch entry.swatch {
             case .node(let fill, let outline):
                 swatch = "<TD STYLE=\"rounded\" BORDER=\"2\" BGCOLOR=\"\(fill)\" COLOR=\"\(outline)\" FIXEDSIZE=\"TRUE\" WIDTH=\"26\" HEIGHT=\"14\"></TD>"
+            case .none:
+                swatch = "<TD></TD>"
             case .edge(let colour, let dashed):
                 swatch = "<TD><FONT COLOR=\"\(colour)\" POINT-SIZE=\"12\">\(dashed ? "– – –" : "———")</FONT></TD>"
             }

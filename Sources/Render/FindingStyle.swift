@@ -1,4 +1,5 @@
 import Analysis
+import FormatSupport
 import GraphIR
 
 /// How findings look: every shared-storage group in its own colour (its tensors filled, its modules
@@ -65,11 +66,12 @@ struct FindingStyle {
         for entry in groups where used.contains(entry.strong) {
             view.legend.append(ViewGraph.LegendEntry(swatch: .node(fill: entry.light, outline: entry.strong), text: "shared: " + entry.group.label))
         }
-        view.title = TextReporter.verdict(report)
+        view.title = TextReporter.verdict(report, standingAlone: true)
     }
 }
 
-/// Legend lines for the edges a picture draws: red cross-branch edges, dashed parameter and state reads.
+/// Legend lines for the edges a picture draws (red cross-branch edges, dashed parameter and state reads)
+/// and for what it leaves out.
 extension ViewGraph {
     mutating func explainEdges() {
         if edges.contains(where: { $0.kind == .crossBranch }) {
@@ -77,6 +79,9 @@ extension ViewGraph {
         }
         if edges.contains(where: { $0.kind == .state }) {
             legend.append(LegendEntry(swatch: .edge(colour: "#999999", dashed: true), text: "reads a parameter or buffer"))
+        }
+        if foldedShapeOps > 0 {
+            legend.append(LegendEntry(swatch: .none, text: "not drawn: \(plural(foldedShapeOps, "op")) that only compute with shapes (size → int)"))
         }
     }
 }

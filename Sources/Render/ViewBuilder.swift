@@ -165,9 +165,13 @@ private struct Builder {
         }
         var regionsOfBox: [Int: Set<Region>] = [:]
         var boxContents: [Int: (ops: Int, parameters: Set<Int>)] = [:]
+        let folded = shapeArithmetic()
+        view.foldedShapeOps = folded.filter { $0 }.count
         for (index, node) in graph.nodes.enumerated() {
             let r = map?.region[index] ?? .trunk
-            if let path = box(for: node.module, depth: depth) {
+            if folded[index] {
+                element.append(-1)
+            } else if let path = box(for: node.module, depth: depth) {
                 if let existing = boxes[path] {
                     element.append(existing)
                 } else {
@@ -228,8 +232,28 @@ private struct Builder {
         return main
     }
 
+    /// Ops that only compute with shapes, folded out of the picture: shape readers (`size`, ONNX `Shape`)
+    /// and every op fed only by them with no parameter (`num_to_tensor`, `int`, a `Gather` of a shape),
+    /// whose results are at most one-dimensional. The tensor they size is still drawn where it is used.
+    func shapeArithmetic() -> [Bool] {
+        var folded = [Bool](repeating: false, count: graph.nodes.count)
+        for (index, node) in graph.nodes.enumerated() {
+            let small = node.outputs.allSatisfy { (graph[$0].shape?.count ?? 0) <= 1 }
+            if node.properties.contains(.readsShape) && small {
+                folded[index] = true
+            } else if small, !node.valueInputs.isEmpty, node.storageInputs.isEmpty,
+                node.valueInputs.allSatisfy({ graph[$0].producer.map { folded[$0.index] } ?? false })
+            {
+                folded[index] = true
+            }
+        }
+        return folded
+    }
+
     /// Invisible edges from each branch's first drawn node to the next branch's: where they share a rank
-    /// (heads reading the trunk's output do), dot keeps them left to right in branch order.
+    /// (heads reading the trunk's output do), dot tends to keep them left to right in branch order. dot
+    /// does not promise it: a flat edge between clusters is a hint to its crossing minimisation, not a rule
+    /// (an anchor per cluster held on one rank did no better).
     mutating func orderBranches() {
         guard let map else { return }
         var first: [Int] = []
@@ -264,7 +288,7 @@ private struct Builder {
         var values: [[Int]: [ValueID]] = [:]
         var tensors: [[Int]: Int] = [:]
         func connect(_ from: Int, _ to: Int, value: ValueID?) {
-            guard from != to else { return }
+            guard from != to, from >= 0, to >= 0 else { return }
             let key = [from, to]
             if values[key] == nil && tensors[key] == nil { order.append(key) }
             if let value {
@@ -288,7 +312,7 @@ private struct Builder {
         for s in storages {
             guard let from = storageNode[s] else { continue }
             var targets: [Int] = []
-            for r in graph.storages[s].readers + graph.storages[s].writers where !targets.contains(element[r.index]) {
+            for r in graph.storages[s].readers + graph.storages[s].writers where element[r.index] >= 0 && !targets.contains(element[r.index]) {
                 targets.append(element[r.index])
             }
             for t in targets { connect(from, t, value: nil) }

@@ -29,7 +29,7 @@ public struct ViewGraph: Sendable {
         /// to the other ops of its module. Left free, dot ranks such ops with the graph's inputs, and
         /// hundreds of them in one rank across clusters made a full-depth layout 25 times slower.
         case layout
-        /// Not drawn and not ranking: keeps branch clusters in branch order (see `ViewBuilder.orderBranches`).
+        /// Not drawn and not ranking: a hint to keep branches in order (`ViewBuilder.orderBranches`).
         case order
     }
 
@@ -47,6 +47,8 @@ public struct ViewGraph: Sendable {
             case node(fill: String, outline: String)
             /// An edge in this colour, dashed or not.
             case edge(colour: String, dashed: Bool)
+            /// Words only: what the picture leaves out.
+            case none
         }
         public var swatch: Swatch
         public var text: String
@@ -55,6 +57,8 @@ public struct ViewGraph: Sendable {
     public var title: String?
     /// Drawn at the top beside the title; only what the picture shows.
     public var legend: [LegendEntry] = []
+    /// Ops left out because they only compute with shapes (`ViewBuilder.shapeArithmetic`).
+    public var foldedShapeOps = 0
     public var nodes: [Node] = []
     public var clusters: [Cluster] = []
     /// Clusters and nodes at the top level, in order.

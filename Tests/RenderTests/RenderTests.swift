@@ -67,6 +67,37 @@ import TestSupport
         #expect(!plain.edges.contains { $0.kind == .order }, "without an analysis there are no branches to order")
     }
 
+    /// TorchScript records `x.view(x.size(0), -1)` as `size → num_to_tensor → int → view`: the first three
+    /// only compute a shape, and are folded away, said in the legend. Ops that compute with values stay.
+    @Test func shapeArithmeticIsFoldedAway() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.op("n", "size", in: "", ["x"], shape: [])
+        g.op("t", "num_to_tensor", in: "", ["n"], shape: [])
+        g.op("i", "int", in: "", ["t"], shape: [])
+        g.op("v", "view", in: "", ["x", "i"])
+        g.op("m", "mean", in: "", ["v"], shape: [])
+        g.op("y", "relu", in: "", ["m"], shape: [])
+        g.outputs("y")
+        let view = ViewBuilder.build(g.graph, report: nil, options: RenderOptions(depth: .full))
+        #expect(view.nodes.filter { $0.kind == .op }.map(\.lines[0]) == ["view", "mean", "relu"], "a scalar from data is data")
+        #expect(view.foldedShapeOps == 3)
+        #expect(view.legend.contains { $0.text.contains("3 ops that only compute with shapes") })
+        let tensorboard = try Repository.load("Tests/Fixtures/torch/tensorboard/densenet121_multihead").graph
+        let drawn = ViewBuilder.build(tensorboard, report: nil, options: RenderOptions(depth: .full))
+        #expect(drawn.foldedShapeOps == 15, "size → num_to_tensor → int in each of the five heads")
+        #expect(!drawn.nodes.contains { ["size", "num_to_tensor", "int"].contains($0.lines[0]) })
+    }
+
+    /// An ONNX picture's title stands on its own: it names the warning the verdict rests on.
+    @Test func anUndecidedTitleNamesItsReason() throws {
+        let graph = try Repository.load("Tests/Fixtures/torch/onnx/densenet121_multihead.torchscript.onnx").graph
+        let report = try Analyzer.analyze(graph)
+        let title = ViewBuilder.build(graph, report: report, options: RenderOptions()).title ?? ""
+        #expect(title.contains("cannot decide from this input"))
+        #expect(!title.contains("see above"))
+        #expect(title.contains(report.findings.first(where: \.undecidable)!.message))
+    }
+
     /// The exporter records BatchNorm's `num_batches_tracked += 1` as its own op, with no tensor in or
     /// out. Left free, dot put all 253 of them in the inputs' rank and took 135 s instead of 6 for the
     /// seed at full depth; each is tied to its module's next op by an invisible edge.

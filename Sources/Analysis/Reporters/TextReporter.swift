@@ -38,7 +38,9 @@ public enum TextReporter {
         return line + " (--branch PREFIX chooses others)"
     }
 
-    public static func verdict(_ report: Report) -> String {
+    /// The one-line verdict. `standingAlone`: for a picture's title, where no findings are printed above it,
+    /// the warning an undecided verdict rests on is named instead of pointed at.
+    public static func verdict(_ report: Report, standingAlone: Bool = false) -> String {
         let model = report.model.isEmpty ? "model" : report.model
         let count = report.branches.count
         let names = count == 0 ? "" : " (\(list(report.branches)))"
@@ -57,8 +59,9 @@ public enum TextReporter {
         case .none:
             switch report.undecidedReason {
             case .inputCannotTell:
-                let count = report.findings.filter(\.undecidable).count
-                return "\(model): \(report.branches.count) branches\(names) \(source) — cannot decide from this input: \(plural(count, "warning")) (see above)"
+                let undecidable = report.findings.filter(\.undecidable)
+                let reason = standingAlone ? undecidable.first.map { " — " + $0.message } ?? "" : " (see above)"
+                return "\(model): \(report.branches.count) branches\(names) \(source) — cannot decide from this input: \(plural(undecidable.count, "warning"))" + reason
             case .storageNotRecorded:
                 return "\(model): \(count) branches\(names) \(source) — no sharing visible, but cannot decide from this input: "
                     + unrecorded(report.basis)

@@ -17,7 +17,7 @@ public enum HTMLDocument {
     /// `openDepth`: module paths with fewer components start open (the static picture's depth; nil: all).
     public static func render(_ graph: Graph, report: Report?, options: RenderOptions, openDepth: Int?) throws(RenderError) -> Output {
         let data = try ViewData.json(graph, report: report, options: options, openDepth: openDepth)
-        let title = report.map(TextReporter.verdict) ?? graph.name
+        let title = report.map { TextReporter.verdict($0, standingAlone: true) } ?? graph.name
         let policy = "default-src 'none'; script-src 'sha256-\(SHA256.base64Digest(ViewerScript.js))'; "
             + "style-src 'sha256-\(SHA256.base64Digest(ViewerStyle.css))'; img-src data:; base-uri 'none'; form-action 'none'"
         var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -57,7 +57,7 @@ enum ViewData {
         }
 
         var out = "{"
-        out += "\"title\":" + JSONWriter.quoted(report.map(TextReporter.verdict) ?? graph.name)
+        out += "\"title\":" + JSONWriter.quoted(report.map { TextReporter.verdict($0, standingAlone: true) } ?? graph.name)
         out += ",\"model\":" + JSONWriter.quoted(graph.name)
         out += ",\"verdict\":" + (report.map { $0.independent.map { $0 ? "\"independent\"" : "\"not independent\"" } ?? "\"undecided\"" } ?? "null")
         out += ",\"branches\":" + JSONWriter.stringArray(report?.branches ?? [])
