@@ -63,12 +63,14 @@ public enum DOTEncoder {
         }
         if let fill { attributes.append("fillcolor=\"\(fill)\"") }
         if let outline = n.outline { attributes += ["color=\"\(outline)\"", "penwidth=2"] }
+        if !n.tooltip.isEmpty { attributes.append("tooltip=\(quoted(n.tooltip, limit: 200))") }
         return "n\(index) [\(attributes.joined(separator: ", "))];"
     }
 
     private static func edge(_ e: ViewGraph.Edge) -> String {
         var attributes: [String] = []
         if let label = e.label { attributes.append("xlabel=\(quoted(label))") }
+        if !e.tooltip.isEmpty { attributes.append("tooltip=\(quoted(e.tooltip, limit: 200))") }
         switch e.kind {
         case .data: break
         case .state: attributes += ["style=dashed", "color=\"#999999\""]

@@ -21,6 +21,7 @@ private struct Builder {
     /// Ops at or below each module path.
     let opsUnder: [String: Int]
     let maxDepth: Int
+    let details: Details
 
     var view = ViewGraph()
     var owner: [String?] = []
@@ -52,6 +53,7 @@ private struct Builder {
         }
         opsUnder = counts
         maxDepth = deepest
+        details = Details(graph, types: types)
     }
 
     // MARK: - Depth
@@ -162,6 +164,7 @@ private struct Builder {
         var inputNode: [ValueID: Int] = [:]
         for input in graph.inputs {
             inputNode[input] = add(.input, ["input", shapeText(graph[input].shape) ?? "?"], owner: nil, region: .trunk)
+            view.nodes[inputNode[input]!].tooltip = ["model input: " + details.tensor(input)]
         }
         var regionsOfBox: [Int: Set<Region>] = [:]
         var boxContents: [Int: (ops: Int, parameters: Set<Int>)] = [:]
@@ -191,12 +194,14 @@ private struct Builder {
                 if home != node.module && !node.module.isEmpty { lines.append(displayName(node.module)) }
                 element.append(add(.op, lines, owner: home, region: r))
                 opModule[element[index]] = node.module
+                view.nodes[element[index]].tooltip = details.op(index)
             }
         }
         for (id, set) in regionsOfBox { region[id] = set.count == 1 ? set.first! : .trunk }
         for (path, id) in boxes {
             let contents = boxContents[id]!
             view.nodes[id].lines = boxLines(path, ops: contents.ops, parameters: contents.parameters)
+            view.nodes[id].tooltip = details.module(path, contents: view.nodes[id].lines[1])
         }
         for s in storages {
             let home = graph.storages[s].names[0]
@@ -204,11 +209,13 @@ private struct Builder {
                 storageNode[s] = id
             } else {
                 storageNode[s] = add(.storage, [graph.storages[s].attributeName], owner: parent(home), region: map?.home[s].map(Region.branch) ?? .trunk)
+                view.nodes[storageNode[s]!].tooltip = [details.storage(StorageID(s))]
             }
         }
         var outputNodes: [Int] = []
         for output in graph.outputs {
             outputNodes.append(add(.output, ["output", shapeText(graph[output].shape) ?? "?"], owner: nil, region: .trunk))
+            view.nodes[outputNodes.last!].tooltip = ["model output: " + details.tensor(output)]
         }
         addEdges(inputNode: inputNode, outputNodes: outputNodes, storages: storages)
         anchorIsolatedOps()
@@ -336,7 +343,9 @@ private struct Builder {
                 label = count == 1 ? "1 tensor" : "\(count) tensors"
             }
             let kind: ViewGraph.EdgeKind = cross ? .crossBranch : values[key] == nil ? .state : .data
-            view.edges.append(ViewGraph.Edge(from: from, to: to, label: label, kind: kind))
+            var tooltip = values[key].map(details.tensors) ?? []
+            if tooltip.isEmpty, let count = tensors[key] { tooltip = ["reads \(plural(count, "parameter or buffer", "parameters or buffers"))"] }
+            view.edges.append(ViewGraph.Edge(from: from, to: to, label: label, kind: kind, tooltip: tooltip))
             if values[key] != nil { dataEdges.append((from, to)) }
         }
     }

@@ -14,6 +14,8 @@ public struct ViewGraph: Sendable {
         public var fill: String?
         /// Outline colour and weight for emphasis.
         public var outline: String?
+        /// What hovering says (`Details`).
+        public var tooltip: [String] = []
     }
 
     public struct Cluster: Sendable {
@@ -38,6 +40,8 @@ public struct ViewGraph: Sendable {
         public var to: Int
         public var label: String?
         public var kind: EdgeKind
+        /// The tensors the edge stands for, each with its shape.
+        public var tooltip: [String] = []
     }
 
     /// One line of the legend: a swatch drawn as what it explains is drawn, and its words.

@@ -54,3 +54,21 @@ def test_the_legend_is_at_the_top_beside_the_title(browser, graphcheck, tmp_path
     assert len(legend) == 3, "two shared groups and the red edges"
     assert all(title < y < first_node for y in legend), "between the title and the drawing"
     browser.save_screenshot(os.path.join(artifacts, "seed-svg.png"))
+
+
+def test_hovering_says_what_an_element_is(browser, graphcheck, tmp_path):
+    """Tooltips carry the HTML view's details, not Graphviz's ids."""
+    svg = str(tmp_path / "seed.svg")
+    graphcheck("render", PICTURES[0], "-o", svg)
+    browser.get("file://" + svg)
+    tips = browser.execute_script("""
+        const XLINK = 'http://www.w3.org/1999/xlink';
+        return Array.from(document.querySelectorAll('g.node')).map(g => {
+          const a = g.querySelector('a');
+          return a ? (a.getAttributeNS(XLINK, 'title') || a.getAttribute('title') || '') : '';
+        });""")
+    assert tips and all(tips), "every node has a tooltip"
+    ops = [t for t in tips if t.startswith("op: ")]
+    assert ops and all("module: " in t and "output: " in t for t in ops)
+    assert any("reads parameter branch1.norm5.weight = branch2.norm5.weight" in t for t in tips), "every name of a shared tensor"
+    assert any(t.startswith("module: trunk.denseblock3 (_DenseBlock)\n169 ops") for t in tips), "a closed module says what it holds"
