@@ -16,6 +16,9 @@ public struct RenderOptions: Sendable {
     public var depth: Depth = .auto
     public var parameters: Parameters = .findings
     public var showFindings = true
+    /// Open only what findings involve to the depth asked for: true always, false never, nil when the
+    /// depth asked for is beyond the automatic budget.
+    public var focus: Bool?
     /// Above this many nodes or edges dot gets slow and the drawing unreadable; `.auto` stays below both.
     /// (DenseNet's concatenations make edges grow much faster than nodes as modules are expanded.)
     public var nodeBudget = 400

@@ -21,6 +21,9 @@ public enum Renderer {
     }
 
     public static func render(_ graph: Graph, report: Report?, options: RenderOptions, format: Format) throws(RenderError) -> Output {
+        var options = options
+        // The HTML view opens and closes modules itself: it starts at the depth asked for, all of it.
+        if format == .html { options.focus = false }
         let view = ViewBuilder.build(graph, report: report, options: options)
         let dot = DOTEncoder.encode(view)
         // Even the shallowest view can be too much (a million ops in the model's own forward): no layout

@@ -61,6 +61,9 @@ public struct ViewGraph: Sendable {
     public var title: String?
     /// Drawn at the top beside the title; only what the picture shows.
     public var legend: [LegendEntry] = []
+    /// Focus mode: the modules opened to `focusDepth` (nil: every op) while the rest is drawn at `depth`.
+    public var focus: [String] = []
+    public var focusDepth: Int?
     /// Ops left out because they only compute with shapes (`ViewBuilder.shapeArithmetic`).
     public var foldedShapeOps = 0
     public var nodes: [Node] = []

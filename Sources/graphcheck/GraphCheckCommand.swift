@@ -145,6 +145,11 @@ struct Render: ParsableCommand {
     @Flag(name: .customLong("no-findings"), help: "Draw the plain graph, without analysis.")
     var noFindings = false
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Open only the modules findings involve to --depth, the rest at the automatic depth.",
+        discussion: "The default when --depth asks for more than the automatic depth allows."))
+    var focus: Bool?
+
     @OptionGroup var analysis: AnalysisOptions
 
     var file: String { files[0] }
@@ -173,12 +178,17 @@ struct Render: ParsableCommand {
             ? nil : try check(input, path: file, branches: analysis.branches(settings), allowShared: analysis.allowShared(settings))
         let chosenDepth: RenderOptions.Depth = depth == "auto" ? .auto : depth == "full" ? .full : .level(Int(depth)!)
         var options = RenderOptions(depth: chosenDepth, parameters: params, showFindings: !noFindings)
+        options.focus = focus
         options.nodeLimit = maxNodes
         options.edgeLimit = maxNodes.multipliedReportingOverflow(by: 2).overflow ? Int.max : maxNodes * 2
         progress.update("laying out with Graphviz")
         let rendered = try Renderer.render(input.graph, report: report, options: options, format: format ?? Renderer.Format(path: output) ?? .svg)
         progress.finish()
-        let drawn = rendered.view.depth.map { "depth \($0)" } ?? "full depth"
+        var drawn = rendered.view.depth.map { "depth \($0)" } ?? "full depth"
+        if !rendered.view.focus.isEmpty {
+            drawn += " with what findings involve (\(list(rendered.view.focus))) at "
+                + (rendered.view.focusDepth.map { "depth \($0)" } ?? "full depth") + (focus == nil ? "; --no-focus opens everything" : "")
+        }
         if let requested = rendered.view.collapsedFrom {
             standardError("graphcheck: --depth \(depth) would hand Graphviz \(requested) nodes, more than it lays out in reasonable time "
                 + "(--max-nodes \(maxNodes)); collapsed to \(drawn)")
@@ -187,7 +197,7 @@ struct Render: ParsableCommand {
             standardError("graphcheck: wrote the HTML view of \(file): \(modules) modules that open on a click, \(drawn) open at first")
         } else {
             standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
-                + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil ? "; --depth full draws every op" : ""))
+                + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil && rendered.view.focus.isEmpty ? "; --depth full draws every op" : ""))
         }
         try OutputFile.write(Data(rendered.bytes), to: output)
     }
@@ -247,6 +257,7 @@ extension Render {
         let outputs = try BatchRender.outputPaths(for: files, directory: output, extension: ext)
         var options = ["--depth", depth, "--params", params.rawValue, "--max-nodes", String(maxNodes), "--format", ext]
         if noFindings { options.append("--no-findings") }
+        if let focus { options.append(focus ? "--focus" : "--no-focus") }
         for branch in analysis.branches { options += ["--branch", branch] }
         for pattern in analysis.allowShared { options += ["--allow-shared", pattern] }
         if let config = analysis.config { options += ["--config", config] }

@@ -37,9 +37,16 @@ import TestSupport
         #expect(svg.text.contains("— independent"))
     }
 
+    /// Every op at `depth`, never focus mode.
+    func everything(_ depth: RenderOptions.Depth) -> RenderOptions {
+        var options = RenderOptions(depth: depth)
+        options.focus = false
+        return options
+    }
+
     @Test func fullDepthDrawsEveryOp() throws {
         let (graph, report) = try sample("densenet121_multihead.json")
-        let view = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full))
+        let view = ViewBuilder.build(graph, report: report, options: everything(.full))
         #expect(view.depth == nil)
         #expect(view.opNodes == graph.nodes.count)
         #expect(view.nodes.filter { $0.kind == .storage }.count == 197, "the shared tensors, each drawn once in branch1")
@@ -65,6 +72,28 @@ import TestSupport
         #expect(DOTEncoder.encode(view).contains("[style=invis, constraint=false]"))
         let plain = ViewBuilder.build(graph, report: nil, options: RenderOptions())
         #expect(!plain.edges.contains { $0.kind == .order }, "without an analysis there are no branches to order")
+    }
+
+    /// `--depth full` on the seed asks for 1,105 nodes, beyond the automatic budget: the branches the
+    /// findings involve open to every op, the innocent trunk stays at the automatic depth (focus mode).
+    @Test func aDeepRequestOpensOnlyWhatFindingsInvolve() throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let focused = ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .full))
+        #expect(focused.focus == ["branch1", "branch2", "branch3", "branch4", "branch5"])
+        #expect(focused.depth == 2 && focused.focusDepth == nil)
+        #expect(focused.nodes.contains { $0.kind == .box && $0.lines[0] == "_DenseBlock[denseblock3]" }, "the trunk stays closed")
+        #expect(!focused.nodes.contains { $0.kind == .box && $0.lines[0].hasPrefix("_DenseBlock[denseblock4]") }, "the branches are open")
+        #expect(focused.opNodes > 5 * 100)
+
+        var everything = RenderOptions(depth: .full)
+        everything.focus = false
+        #expect(ViewBuilder.build(graph, report: report, options: everything).opNodes == graph.nodes.count)
+        // Nothing to focus on: a model without findings is drawn at the depth asked for.
+        let (fixed, fixedReport) = try sample("densenet121_multihead_fixed.json")
+        let plain = ViewBuilder.build(fixed, report: fixedReport, options: RenderOptions(depth: .full))
+        #expect(plain.focus.isEmpty && plain.opNodes == fixed.nodes.count)
+        // Within the budget, the depth asked for is drawn as asked.
+        #expect(ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .level(1))).focus.isEmpty)
     }
 
     /// TorchScript records `x.view(x.size(0), -1)` as `size → num_to_tensor → int → view`: the first three
@@ -103,7 +132,7 @@ import TestSupport
     /// seed at full depth; each is tied to its module's next op by an invisible edge.
     @Test func opsOutsideTheDataFlowAreTiedToTheirModule() throws {
         let graph = try Repository.load("Tests/Fixtures/torch/densenet121_multihead.trace.json").graph
-        let view = ViewBuilder.build(graph, report: try Analyzer.analyze(graph), options: RenderOptions(depth: .full))
+        let view = ViewBuilder.build(graph, report: try Analyzer.analyze(graph), options: everything(.full))
         let layout = view.edges.filter { $0.kind == .layout }
         let stateUpdates = graph.nodes.filter { $0.op == "add" && $0.valueInputs.isEmpty }
         #expect(stateUpdates.count == 253)
@@ -111,13 +140,13 @@ import TestSupport
         #expect(layout.allSatisfy { view.nodes[$0.from].kind == .op && view.nodes[$0.to].kind == .op })
         #expect(DOTEncoder.encode(view).contains("[style=invis]"))
         let spec = try sample("densenet121_multihead.json")
-        #expect(!ViewBuilder.build(spec.0, report: spec.1, options: RenderOptions(depth: .full)).edges.contains { $0.kind == .layout })
+        #expect(!ViewBuilder.build(spec.0, report: spec.1, options: everything(.full)).edges.contains { $0.kind == .layout })
     }
 
     /// Graphviz is never handed more than the layout limit: a deeper request is collapsed, and said so.
     @Test func aDepthBeyondTheLayoutLimitIsCollapsed() throws {
         let (graph, report) = try sample("densenet121_multihead.json")
-        var options = RenderOptions(depth: .full)
+        var options = everything(.full)
         options.nodeLimit = 500
         let view = ViewBuilder.build(graph, report: report, options: options)
         #expect(view.depth != nil, "collapsed to some module depth")
