@@ -44,6 +44,23 @@ import TestSupport
         #expect(clash.stderr.contains("would be drawn to"))
     }
 
+    /// `render -o model.html` writes the interactive view; `view` names it after the input, prints its
+    /// file:// address, and says what it wrote on stderr.
+    @Test func theHTMLViewIsWrittenByRenderAndByView() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let render = try GraphCheckBinary.run(["render", shared, "-o", dir.path("seed.html")])
+        #expect(render.status == 0, "\(render.stderr)")
+        #expect(render.stderr.contains("wrote the HTML view of samples/densenet121_multihead.json: 139 modules that open on a click"))
+        let html = try String(contentsOfFile: dir.path("seed.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("Content-Security-Policy"))
+
+        let view = try GraphCheckBinary.run(["view", Repository.path(shared)], in: dir.url)
+        #expect(view.status == 0, "\(view.stderr)")
+        #expect(view.stdout.hasPrefix("file://") && view.stdout.contains("densenet121_multihead.html"))
+        #expect(try String(contentsOfFile: dir.path("densenet121_multihead.html"), encoding: .utf8) == html, "the same page")
+    }
+
     @Test func writesToStandardOutputWithAnExplicitFormat() throws {
         let result = try GraphCheckBinary.run(["render", shared, "-o", "-", "--format", "dot", "--depth", "1", "--no-findings"])
         #expect(result.status == 0)
