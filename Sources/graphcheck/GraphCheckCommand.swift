@@ -194,7 +194,7 @@ struct Render: ParsableCommand {
                 + "(--max-nodes \(maxNodes)); collapsed to \(drawn)")
         }
         if let modules = rendered.modules {
-            standardError("graphcheck: wrote the HTML view of \(file): \(modules) modules that open on a click, \(drawn) open at first")
+            standardError("graphcheck: wrote the HTML view of \(file): \(plural(modules, "module")) to open with a click, \(drawn) open at first")
         } else {
             standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
                 + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil && rendered.view.focus.isEmpty ? "; --depth full draws every op" : ""))

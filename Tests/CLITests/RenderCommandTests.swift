@@ -51,7 +51,7 @@ import TestSupport
         defer { dir.remove() }
         let render = try GraphCheckBinary.run(["render", shared, "-o", dir.path("seed.html")])
         #expect(render.status == 0, "\(render.stderr)")
-        #expect(render.stderr.contains("wrote the HTML view of samples/densenet121_multihead.json: 139 modules that open on a click"))
+        #expect(render.stderr.contains("wrote the HTML view of samples/densenet121_multihead.json: 139 modules to open with a click"))
         let html = try String(contentsOfFile: dir.path("seed.html"), encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("Content-Security-Policy"))
 
