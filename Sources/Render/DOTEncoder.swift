@@ -7,7 +7,8 @@
 public enum DOTEncoder {
     public static let maxLabelLength = 80
 
-    public static func encode(_ view: ViewGraph) -> String {
+    /// `omitting`: edges left out (`ImpliedEdges`), added back after the layout.
+    public static func encode(_ view: ViewGraph, omitting: Set<Int> = []) -> String {
         var out = "digraph graphcheck {\n"
         var graphAttributes = [
             "rankdir=BT", "newrank=true", "nslimit=0.3", "nslimit1=0.3", "mclimit=0.5", "searchsize=30", "ranksep=0.25", "nodesep=0.18",
@@ -23,7 +24,7 @@ public enum DOTEncoder {
         out += "  edge [color=\"#666666\", fontname=\"Helvetica\", fontsize=8, fontcolor=\"#555555\", arrowsize=0.5];\n"
         for c in view.rootClusters { cluster(c, view, indent: "  ", into: &out) }
         for n in view.rootNodes { out += "  " + node(n, view) + "\n" }
-        for edge in view.edges { out += "  " + self.edge(edge) + "\n" }
+        for (index, edge) in view.edges.enumerated() where !omitting.contains(index) { out += "  " + self.edge(edge) + "\n" }
         out += "}\n"
         return out
     }
@@ -68,8 +69,14 @@ public enum DOTEncoder {
     }
 
     private static func edge(_ e: ViewGraph.Edge) -> String {
+        let attributes = edgeAttributes(e, withLabel: true)
+        return "n\(e.from) -> n\(e.to)" + (attributes.isEmpty ? ";" : " [\(attributes.joined(separator: ", "))];")
+    }
+
+    /// How an edge of this kind is drawn: colour, dash, its tooltip, its shape label if `withLabel`.
+    static func edgeAttributes(_ e: ViewGraph.Edge, withLabel: Bool) -> [String] {
         var attributes: [String] = []
-        if let label = e.label { attributes.append("xlabel=\(quoted(label))") }
+        if withLabel, let label = e.label { attributes.append("xlabel=\(quoted(label))") }
         if !e.tooltip.isEmpty { attributes.append("tooltip=\(quoted(e.tooltip, limit: 200))") }
         switch e.kind {
         case .data: break
@@ -79,7 +86,7 @@ public enum DOTEncoder {
         case .layout: attributes.append("style=invis")
         case .order: attributes += ["style=invis", "constraint=false"]
         }
-        return "n\(e.from) -> n\(e.to)" + (attributes.isEmpty ? ";" : " [\(attributes.joined(separator: ", "))];")
+        return attributes
     }
 
     /// The title with the legend under it, as an HTML-like label: each swatch drawn as what it explains is

@@ -21,9 +21,22 @@ public enum GraphvizRenderer {
         try render(dots: [dot], format: format, forcePluginFallback: forcePluginFallback)[0]
     }
 
+    /// Lays out `dot`, then adds the edges `completing` writes (DOT edge statements with their own `pos`,
+    /// from the layout's node positions in `plain` form) and renders the whole without moving anything:
+    /// how edges that dot would spend minutes routing are drawn (see `ImpliedEdges`).
+    public static func render(
+        dot: String, format: Format, completing: @escaping (_ plain: [UInt8]) throws(RenderError) -> String,
+        forcePluginFallback: Bool = false
+    ) throws(RenderError) -> [UInt8] {
+        try render(dots: [dot], format: format, completing: completing, forcePluginFallback: forcePluginFallback)[0]
+    }
+
     /// Lays out and renders each graph in turn with one Graphviz context (creating a context reads the
     /// plugin configuration, which costs more than laying out a small graph).
-    public static func render(dots: [String], format: Format, forcePluginFallback: Bool = false) throws(RenderError) -> [[UInt8]] {
+    public static func render(
+        dots: [String], format: Format, completing: ((_ plain: [UInt8]) throws(RenderError) -> String)? = nil,
+        forcePluginFallback: Bool = false
+    ) throws(RenderError) -> [[UInt8]] {
         lock.lock()
         defer { lock.unlock() }
         messages = []
@@ -36,7 +49,7 @@ public enum GraphvizRenderer {
         if !forcePluginFallback {
             guard let context = gvContext() else { throw RenderError("Graphviz could not create a context") }
             defer { gvFreeContext(context) }
-            if let all = try attemptAll(dots, format, context) { return all }
+            if let all = try attemptAll(dots, format, completing, context) { return all }
         }
         // No usable plugin configuration: load the dot layout and the renderers from their libraries.
         messages = []
@@ -45,19 +58,31 @@ public enum GraphvizRenderer {
             throw RenderError("Graphviz could not create a context from its plugin libraries")
         }
         defer { gvFreeContext(context) }
-        guard let all = try attemptAll(dots, format, context) else {
+        guard let all = try attemptAll(dots, format, completing, context) else {
             throw RenderError("Graphviz's dot layout is not available" + details())
         }
         return all
     }
 
     /// Every graph rendered, or nil when the context has no dot layout or no renderer for the format.
-    private static func attemptAll(_ dots: [String], _ format: Format, _ context: OpaquePointer) throws(RenderError) -> [[UInt8]]? {
+    private static func attemptAll(
+        _ dots: [String], _ format: Format, _ completing: ((_ plain: [UInt8]) throws(RenderError) -> String)?, _ context: OpaquePointer
+    ) throws(RenderError) -> [[UInt8]]? {
         var all: [[UInt8]] = []
         all.reserveCapacity(dots.count)
         for dot in dots {
-            switch try attempt(dot, format, context) {
-            case .rendered(let bytes): all.append(bytes)
+            var text = dot
+            if let completing {
+                // First pass: the layout, as positions (plain) and as DOT with every position in it.
+                guard case .rendered(let both) = try attempt(dot, ["plain", "dot"], "dot", context) else { return nil }
+                let (plain, positioned) = (both[0], both[1])
+                var laidOut = String(decoding: positioned, as: UTF8.self)
+                guard let close = laidOut.lastIndex(of: "}") else { throw RenderError("Graphviz wrote no graph") }
+                laidOut.insert(contentsOf: try completing(plain), at: close)
+                text = laidOut
+            }
+            switch try attempt(text, [format.rawValue], completing == nil ? "dot" : "nop2", context) {
+            case .rendered(let bytes): all.append(bytes[0])
             case .layoutUnavailable: return nil
             }
         }
@@ -65,28 +90,34 @@ public enum GraphvizRenderer {
     }
 
     private enum Attempt {
-        case rendered([UInt8])
+        /// One rendering per format asked for, of the same layout.
+        case rendered([[UInt8]])
         case layoutUnavailable
     }
 
-    private static func attempt(_ dot: String, _ format: Format, _ context: OpaquePointer) throws(RenderError) -> Attempt {
+    /// One layout (`engine`: dot, or nop2 for a graph whose positions are all given), rendered in each format.
+    private static func attempt(_ dot: String, _ formats: [String], _ engine: String, _ context: OpaquePointer) throws(RenderError) -> Attempt {
         guard let graph = DeterministicReader.read(dot) else {
             throw RenderError("Graphviz could not read the generated DOT" + details())
         }
         defer { agclose(graph) }
-        guard gvLayout(context, graph, "dot") == 0 else {
+        guard gvLayout(context, graph, engine) == 0 else {
             if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
             throw RenderError("Graphviz layout failed" + details())
         }
         defer { gvFreeLayout(context, graph) }
-        var data: UnsafeMutablePointer<CChar>?
-        var length: UInt32 = 0
-        guard gvRenderData(context, graph, format.rawValue, &data, &length) == 0, let data else {
-            if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
-            throw RenderError("Graphviz could not render \(format.rawValue)" + details())
+        var outputs: [[UInt8]] = []
+        for format in formats {
+            var data: UnsafeMutablePointer<CChar>?
+            var length: UInt32 = 0
+            guard gvRenderData(context, graph, format, &data, &length) == 0, let data else {
+                if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
+                throw RenderError("Graphviz could not render \(format)" + details())
+            }
+            outputs.append(Array(UnsafeRawBufferPointer(start: data, count: Int(length))))
+            gvFreeRenderData(data)
         }
-        defer { gvFreeRenderData(data) }
-        return .rendered(Array(UnsafeRawBufferPointer(start: data, count: Int(length))))
+        return .rendered(outputs)
     }
 
     private static func details() -> String {
@@ -103,7 +134,8 @@ public enum GraphvizRenderer {
         /// Graphviz's own configuration).
         static func load(for format: Format) throws(RenderError) -> PluginLibraries {
             var symbols: [(name: String, address: UnsafeMutableRawPointer)] = []
-            for (plugin, required) in [("dot_layout", true), ("core", true), ("pango", format == .png || format == .pdf)] {
+            // neato_layout holds nop2, which renders a laid-out graph with added edges as it is.
+            for (plugin, required) in [("dot_layout", true), ("neato_layout", false), ("core", true), ("pango", format == .png || format == .pdf)] {
                 let symbol = "gvplugin_\(plugin)_LTX_library"
                 if let address = open("libgvplugin_\(plugin).so.6", symbol) {
                     symbols.append((symbol, address))

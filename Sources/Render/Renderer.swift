@@ -18,6 +18,8 @@ public enum Renderer {
         public var view: ViewGraph
         /// For the HTML view: how many modules it can open.
         public var modules: Int?
+        /// Edges drawn as arcs after the layout instead of routed by dot (`ImpliedEdges`).
+        public var impliedEdges = 0
     }
 
     public static func render(_ graph: Graph, report: Report?, options: RenderOptions, format: Format) throws(RenderError) -> Output {
@@ -33,11 +35,19 @@ public enum Renderer {
                 "too large to lay out: \(view.nodes.count) nodes and \(view.edges.count) edges even at the shallowest depth "
                     + "(the limit is \(options.nodeLimit) nodes and \(options.edgeLimit) edges; write .dot, or raise it with --max-nodes)")
         }
+        let implied = format == .dot || format == .html ? [] : ImpliedEdges.choose(view)
+        func draw(_ format: GraphvizRenderer.Format) throws(RenderError) -> Output {
+            guard !implied.isEmpty else { return Output(bytes: try GraphvizRenderer.render(dot: dot, format: format), view: view) }
+            let bytes = try GraphvizRenderer.render(dot: DOTEncoder.encode(view, omitting: implied), format: format) { plain throws(RenderError) in
+                try ImpliedEdges.statements(view, implied, plain: plain)
+            }
+            return Output(bytes: bytes, view: view, impliedEdges: implied.count)
+        }
         switch format {
         case .dot: return Output(bytes: Array(dot.utf8), view: view)
-        case .svg: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .svg), view: view)
-        case .png: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .png), view: view)
-        case .pdf: return Output(bytes: try GraphvizRenderer.render(dot: dot, format: .pdf), view: view)
+        case .svg: return try draw(.svg)
+        case .png: return try draw(.png)
+        case .pdf: return try draw(.pdf)
         case .html:
             let page = try HTMLDocument.render(graph, report: report, options: options, openDepth: view.depth)
             return Output(bytes: Array(page.html.utf8), view: view, modules: page.levels - 1)

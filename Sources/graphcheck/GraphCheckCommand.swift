@@ -196,7 +196,9 @@ struct Render: ParsableCommand {
         if let modules = rendered.modules {
             standardError("graphcheck: wrote the HTML view of \(file): \(plural(modules, "module")) to open with a click, \(drawn) open at first")
         } else {
-            standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges)"
+            let arcs = rendered.impliedEdges > 0
+                ? "; \(plural(rendered.impliedEdges, "edge")) that other paths imply drawn as arcs after the layout" : ""
+            standardError("graphcheck: drew \(file) at \(drawn) (\(rendered.view.nodes.count) nodes, \(rendered.view.edges.count) edges\(arcs))"
                 + (rendered.view.depth != nil && rendered.view.collapsedFrom == nil && rendered.view.focus.isEmpty ? "; --depth full draws every op" : ""))
         }
         try OutputFile.write(Data(rendered.bytes), to: output)

@@ -2,7 +2,7 @@ import Foundation
 import Analysis
 import GraphCheck
 import GraphIR
-import Render
+@testable import Render
 import Testing
 import TestSupport
 
@@ -94,6 +94,26 @@ import TestSupport
         #expect(plain.focus.isEmpty && plain.opNodes == fixed.nodes.count)
         // Within the budget, the depth asked for is drawn as asked.
         #expect(ViewBuilder.build(graph, report: report, options: RenderOptions(depth: .level(1))).focus.isEmpty)
+    }
+
+    /// The seed at full depth spans thousands of ranks (each dense layer reads every earlier output): the
+    /// edges other paths imply are left out of dot's layout and added back as arcs, so every edge is still
+    /// in the SVG, with its tooltip. A small model is laid out as it is.
+    @Test(arguments: [false, true]) func denseViewsAreLaidOutWithoutTheirImpliedEdges(fallback: Bool) throws {
+        let (graph, report) = try sample("densenet121_multihead.json")
+        let view = ViewBuilder.build(graph, report: report, options: everything(.full))
+        let implied = ImpliedEdges.choose(view)
+        #expect(implied.count > 1000)
+        #expect(implied.allSatisfy { view.edges[$0].kind != .layout && view.edges[$0].kind != .order })
+        let svg = try GraphvizRenderer.render(dot: DOTEncoder.encode(view, omitting: implied), format: .svg, completing: { plain throws(RenderError) in
+            try ImpliedEdges.statements(view, implied, plain: plain)
+        }, forcePluginFallback: fallback)
+        let inspector = SVGInspector(svg)
+        #expect(inspector.error == nil)
+        let visible = view.edges.filter { $0.kind != .layout && $0.kind != .order }.count
+        #expect(inspector.groupClasses["edge"] == visible, "every edge drawn, the implied ones as arcs")
+        let (small, smallReport) = try sample("resnet18_heads.json")
+        #expect(ImpliedEdges.choose(ViewBuilder.build(small, report: smallReport, options: everything(.full))).isEmpty)
     }
 
     /// TorchScript records `x.view(x.size(0), -1)` as `size → num_to_tensor → int → view`: the first three

@@ -12,7 +12,7 @@ enum LongEdges {
     static let spanBudget = 150
 
     /// For each edge, whether Graphviz lays it out.
-    static func routed(items count: Int, edges: [(Int, Int)]) -> [Bool] {
+    static func routed(items count: Int, edges: [(Int, Int)], budget: Int = spanBudget) -> [Bool] {
         let all = [Bool](repeating: true, count: edges.count)
         var successors = [[Int]](repeating: [], count: count)
         var predecessors = [[Int]](repeating: [], count: count)
@@ -26,7 +26,7 @@ enum LongEdges {
         var rank = [Int](repeating: 0, count: count)
         for u in order { for v in successors[u] { rank[v] = max(rank[v], rank[u] + 1) } }
         let spanned = edges.reduce(0) { $0 + rank[$1.1] - rank[$1.0] - 1 }
-        guard spanned > spanBudget else { return all }
+        guard spanned > budget else { return all }
 
         // Reachability as bitsets, built in reverse topological order.
         let words = (count + 63) / 64
