@@ -71,7 +71,7 @@ record() {
 }
 
 # What the last render said it drew: "depth 2: 53 nodes, 78 edges".
-drawn() { sed -n 's/^graphcheck: drew .* at \(.*\) (\([0-9]* nodes, [0-9]* edges\)).*/\1: \2/p' "$work/stderr" | tail -1; }
+drawn() { sed -n 's/^graphcheck: drew .* at \(.*\) (\([0-9]* nodes, [0-9]* edges\)\(; [0-9]* edges\)\{0,1\}.*/\1: \2\3/p' "$work/stderr" | tail -1 | sed 's/; \([0-9]*\) edges$/, \1 of them as arcs/'; }
 
 for model in "${models[@]}"; do
     echo "$model" >&2
@@ -80,7 +80,7 @@ for model in "${models[@]}"; do
     trace="$work/$model.trace.json"
     record "$model" "graphcheck check" "$(median_of command "$runs" "$bin" check "$trace")"
     record "$model" "graphcheck render (default depth)" "$(median_of command "$runs" "$bin" render "$trace" -o "$work/$model.svg")" "$(drawn)"
-    record "$model" "graphcheck render (full depth)" "$(median_of command "$runs" "$bin" render "$trace" --depth full -o "$work/$model.full.svg")" "$(drawn)"
+    record "$model" "graphcheck render (full depth)" "$(median_of command "$runs" "$bin" render "$trace" --depth full --no-focus -o "$work/$model.full.svg")" "$(drawn)"
     record "$model" "TensorBoard add_graph" "$(median_of tool "$runs" add_graph "$model")"
     record "$model" "torchviz (make_dot + SVG)" "$(median_of tool 1 torchviz "$model")"
     record "$model" "torchview (draw_graph + SVG)" "$(median_of tool 1 torchview "$model")"

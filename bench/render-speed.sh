@@ -13,7 +13,7 @@ trap 'rm -rf "$out"' EXIT
 printf '%-62s %8s  %s\n' "render samples/densenet121_multihead.json (median of $runs)" "ms" "drawn"
 for depth in auto full; do
     for format in svg png; do
-        drawn=$("$bin" render samples/densenet121_multihead.json --depth "$depth" -o "$out/seed.$format" 2>&1 | sed 's/^graphcheck: drew [^ ]* at //')
-        printf '%-62s %8s  %s\n' "--depth $depth -o seed.$format" "$(median_ms "$bin" render samples/densenet121_multihead.json --depth "$depth" -o "$out/seed.$format")" "$drawn"
+        drawn=$("$bin" render samples/densenet121_multihead.json --depth "$depth" --no-focus -o "$out/seed.$format" 2>&1 | sed 's/^graphcheck: drew [^ ]* at //')
+        printf '%-62s %8s  %s\n' "--depth $depth -o seed.$format" "$(median_ms "$bin" render samples/densenet121_multihead.json --depth "$depth" --no-focus -o "$out/seed.$format")" "$drawn"
     done
 done
