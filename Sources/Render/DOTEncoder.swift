@@ -1,11 +1,14 @@
 /// Writes a view graph as DOT text. Node and cluster ids are synthetic (`n12`, `cluster_3`); text that
 /// came from the user's files — module and op names, shapes — appears only inside quoted, escaped labels.
 /// Layout settings are the ones that keep dot fast on neural-net graphs: `newrank`, a bounded network
-/// simplex (`nslimit`) and crossing minimisation (`mclimit`), ordinary splines, and edge labels as
-/// `xlabel`s — a plain `label` makes dot double every rank, which on DenseNet's long concatenation edges
-/// multiplies the virtual nodes (measured: 255 s → 5 s for the seed model at full depth).
+/// simplex (`nslimit`) and crossing minimisation (`mclimit`), ordinary splines, and, on large views, edge
+/// labels as `xlabel`s — a plain `label` makes dot double every rank, which on DenseNet's long
+/// concatenation edges multiplies the virtual nodes (measured: 255 s → 5 s for the seed model at full
+/// depth). Up to `clearLabels` nodes (every automatic depth) labels are plain: dot gives each a place of
+/// its own, clear of edges and cluster titles, where an `xlabel` is put wherever it lands.
 public enum DOTEncoder {
     public static let maxLabelLength = 80
+    public static let clearLabels = 400
 
     /// `omitting`: edges left out (`ImpliedEdges`), added back after the layout.
     public static func encode(_ view: ViewGraph, omitting: Set<Int> = []) -> String {
@@ -24,7 +27,8 @@ public enum DOTEncoder {
         out += "  edge [color=\"#666666\", fontname=\"Helvetica\", fontsize=8, fontcolor=\"#555555\", arrowsize=0.5];\n"
         for c in view.rootClusters { cluster(c, view, indent: "  ", into: &out) }
         for n in view.rootNodes { out += "  " + node(n, view) + "\n" }
-        for (index, edge) in view.edges.enumerated() where !omitting.contains(index) { out += "  " + self.edge(edge) + "\n" }
+        let labels: EdgeLabels = view.nodes.count <= clearLabels ? .placed : .floating
+        for (index, edge) in view.edges.enumerated() where !omitting.contains(index) { out += "  " + self.edge(edge, labels) + "\n" }
         out += "}\n"
         return out
     }
@@ -68,15 +72,30 @@ public enum DOTEncoder {
         return "n\(index) [\(attributes.joined(separator: ", "))];"
     }
 
-    private static func edge(_ e: ViewGraph.Edge) -> String {
-        let attributes = edgeAttributes(e, withLabel: true)
+    enum EdgeLabels {
+        /// `label`: ranked by dot like a node, clear of everything.
+        case placed
+        /// `xlabel`: put beside the edge after the layout, free.
+        case floating
+        /// In the tooltip only.
+        case none
+    }
+
+    private static func edge(_ e: ViewGraph.Edge, _ labels: EdgeLabels) -> String {
+        let attributes = edgeAttributes(e, labels: labels)
         return "n\(e.from) -> n\(e.to)" + (attributes.isEmpty ? ";" : " [\(attributes.joined(separator: ", "))];")
     }
 
-    /// How an edge of this kind is drawn: colour, dash, its tooltip, its shape label if `withLabel`.
-    static func edgeAttributes(_ e: ViewGraph.Edge, withLabel: Bool) -> [String] {
+    /// How an edge of this kind is drawn: colour, dash, its tooltip, its shape label as `labels` says.
+    static func edgeAttributes(_ e: ViewGraph.Edge, labels: EdgeLabels) -> [String] {
         var attributes: [String] = []
-        if withLabel, let label = e.label { attributes.append("xlabel=\(quoted(label))") }
+        if let label = e.label {
+            switch labels {
+            case .placed: attributes.append("label=\(quoted(label))")
+            case .floating: attributes.append("xlabel=\(quoted(label))")
+            case .none: break
+            }
+        }
         if !e.tooltip.isEmpty { attributes.append("tooltip=\(quoted(e.tooltip, limit: 200))") }
         switch e.kind {
         case .data: break

@@ -33,7 +33,7 @@ enum ImpliedEdges {
             let tip = (end.0 + 4, end.1)
             let points = [start, (start.0 + bulge, start.1), (tip.0 + bulge, tip.1), tip]
             let pos = "e,\(number(end.0)),\(number(end.1)) " + points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
-            var attributes = DOTEncoder.edgeAttributes(edge, withLabel: false)
+            var attributes = DOTEncoder.edgeAttributes(edge, labels: .none)
             attributes.append("pos=\"\(pos)\"")
             out += "  n\(edge.from) -> n\(edge.to) [\(attributes.joined(separator: ", "))];\n"
         }
