@@ -17,7 +17,7 @@ table=$("$venv/bin/python" bench/html_view.py "$bin")
     echo "after another, the outermost first (where all is open, as for the seed at full depth: a module closed by its"
     echo "title and opened again, from the innermost), each timed in the page from the click to the next frame. *drawn after*:"
     echo "elements on screen when the clicks are done. The models are exported with graphcheck_torch (random"
-    echo "weights); the seed opens at full depth, the others at the automatic depth."
+    echo "weights); each opens at the automatic depth, the seed also at full depth."
     echo
     echo "$table"
 } > "$out.tmp"

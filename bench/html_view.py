@@ -2,8 +2,8 @@
 -o X.html` takes (whole process, median of RUNS), the time until the page has drawn itself, and the
 latency of clicks that open modules (click to the next frame, measured in the page), median and max.
 
-Run by bench/html-view.sh, which writes docs/benchmarks-html-view.md. Models: the seed at full depth
-(samples/densenet121_multihead.json) and, exported with graphcheck_torch (fake tensors, random weights),
+Run by bench/html-view.sh, which writes docs/benchmarks-html-view.md. Models: the seed at the automatic
+depth and at full depth (samples/densenet121_multihead.json) and, exported with graphcheck_torch (fake tensors, random weights),
 DenseNet-201, a 200-layer transformer encoder and Faster R-CNN (MobileNetV3 320, eval mode)."""
 import json
 import os
@@ -22,7 +22,8 @@ def export_models(out):
     import torchvision
     from graphcheck_torch import export
 
-    models = {"seed (full depth)": (os.path.join(REPO, "samples", "densenet121_multihead.json"), "full")}
+    seed = os.path.join(REPO, "samples", "densenet121_multihead.json")
+    models = {"seed": (seed, "auto"), "seed (full depth)": (seed, "full")}
     path = os.path.join(out, "densenet201.json")
     export(torchvision.models.densenet201(weights=None), (torch.randn(2, 3, 224, 224),), path)
     models["DenseNet-201"] = (path, "auto")
