@@ -33,7 +33,8 @@ def _pictures_folder(config):
 
 
 class GraphCheck:
-    """`assert_independent` and `report` for one test: a failing model is drawn as `<test name>.svg`."""
+    """`assert_independent` and `report` for one test: a failing model is drawn as `<test name>.svg`, with its
+    interactive view as `<test name>.html`."""
 
     def __init__(self, picture):
         self.picture = picture

@@ -56,7 +56,7 @@ def declared_ties(model):
 def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True, picture=None):
     """Exports `model` and returns graphcheck's JSON report as a dict. Ties the model declares are allowed
     sharing (listed under the report's `declared_ties`). With `picture`, a model that is not independent is
-    also drawn there (`graphcheck render`, any of its formats)."""
+    also drawn there (`graphcheck render`, any of its formats), with its interactive HTML view beside it."""
     __tracebackhide__ = True
     binary = _graphcheck()
     ties = declared_ties(model)
@@ -75,9 +75,13 @@ def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), tra
         report["declared_ties"] = [{"tied": tied, "source": source} for tied, source in ties]
         if picture and report["independent"] is not True:
             os.makedirs(os.path.dirname(os.path.abspath(picture)), exist_ok=True)
-            drawn = subprocess.run([binary, "render", path, "-o", picture] + [a for b in branches or () for a in ("--branch", b)],
-                                   capture_output=True, text=True, timeout=600)
+            options = [a for b in branches or () for a in ("--branch", b)]
+            drawn = subprocess.run([binary, "render", path, "-o", picture] + options, capture_output=True, text=True, timeout=600)
             report["picture"] = picture if drawn.returncode == 0 else None
+            view = os.path.splitext(picture)[0] + ".html"
+            if view != picture:
+                opened = subprocess.run([binary, "render", path, "-o", view] + options, capture_output=True, text=True, timeout=600)
+                report["view"] = view if opened.returncode == 0 else None
     return report
 
 
@@ -99,6 +103,8 @@ def _context(report):
     lines = [f"  declared by the model (intended, allowed): {t['tied']} is {t['source']}" for t in report.get("declared_ties", [])]
     if report.get("picture"):
         lines.append(f"  picture: {report['picture']}")
+    if report.get("view"):
+        lines.append(f"  interactive view (modules open on a click): {report['view']}")
     return lines
 
 
@@ -107,7 +113,7 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
 
     `branches`: module prefixes of the branches (default: found by graphcheck). `allow_shared`: module
     paths or tensor names whose sharing is intended (ties the model declares are added). `picture`: where to
-    draw a model that fails (.svg, .png, .pdf, .dot).
+    draw a model that fails (.svg, .png, .pdf, .dot; its HTML view is written beside it).
     """
     __tracebackhide__ = True  # pytest shows the assertion, not this helper's frames (and the model's repr)
     report = graphcheck_report(model, example_inputs, branches=branches, allow_shared=allow_shared, train=train, picture=picture)

@@ -124,4 +124,8 @@ def test_the_installed_plugin_gives_a_fixture_that_draws_the_failing_model(insta
     picture = reports / "test_heads.py_test_shared.svg"
     assert picture.exists() and picture.read_text().lstrip().startswith("<?xml")
     assert f"picture: {picture}" in out
+    view = reports / "test_heads.py_test_shared.html"
+    assert view.exists() and view.read_text().startswith("<!DOCTYPE html>")
+    assert f"interactive view (modules open on a click): {view}" in out
     assert not (reports / "test_heads.py_test_copies.svg").exists()
+    assert not (reports / "test_heads.py_test_copies.html").exists()
