@@ -12,9 +12,14 @@ struct Details {
     init(_ graph: Graph, types: [String: String]) {
         self.graph = graph
         self.types = types
+        self.sources = Self.sources(graph)
+    }
+
+    /// Where each module was assigned (`file:line`), by path: the first record of a path wins.
+    static func sources(_ graph: Graph) -> [String: String] {
         var sources: [String: String] = [:]
         for module in graph.modules where sources[module.path] == nil { sources[module.path] = module.source }
-        self.sources = sources
+        return sources
     }
 
     /// A long list in a tooltip helps nobody: the first `limit` lines and a count of the rest.

@@ -238,7 +238,7 @@ private struct Builder {
                 boxContents[element[index]] = contents
             } else {
                 let home = drawnHome(index, node)
-                var lines = [node.op + (node.inplace ? "_" : "")]
+                var lines = [node.drawnName]
                 if home != node.module && !node.module.isEmpty { lines.append(displayName(node.module)) }
                 element.append(add(.op, lines, owner: home, region: r))
                 opModule[element[index]] = node.module
@@ -465,6 +465,11 @@ func parameterSummary(_ shapes: [[Int]?]) -> String {
     guard shapes.allSatisfy({ $0 != nil }) else { return plural(shapes.count, "parameter tensor") }
     let elements = shapes.reduce(0) { $0.addingReportingOverflow(elementCount($1!)).overflow ? Int.max : $0 + elementCount($1!) }
     return "\(abbreviated(elements)) params"
+}
+
+extension Node {
+    /// An op as pictures name it: its kind, with PyTorch's trailing `_` when it writes in place.
+    var drawnName: String { op + (inplace ? "_" : "") }
 }
 
 /// How TensorBoard names a module scope: `Type[name]`.

@@ -10,8 +10,7 @@ enum ViewData {
     static func json(_ graph: Graph, report: Report?, options: RenderOptions, openDepth: Int?) throws(RenderError) -> (json: String, levels: Int, items: Int) {
         let levels = ModuleLevels(graph)
         let types = graph.moduleTypes()
-        var sources: [String: String] = [:]
-        for module in graph.modules where sources[module.path] == nil { sources[module.path] = module.source }
+        let sources = Details.sources(graph)
 
         for level in levels.levels where level.items.count > options.nodeLimit {
             throw RenderError(
@@ -23,7 +22,7 @@ enum ViewData {
             switch item {
             case .op(let o):
                 let node = graph.nodes[o]
-                let name = node.op + (node.inplace ? "_" : "")
+                let name = node.drawnName
                 return node.module == level.path || node.module.isEmpty ? [name] : [name, displayName(node.module, types)]
             case .level(let l):
                 return [displayName(levels.levels[l].path, types), "\(levels.levels[l].ops) ops · \(parameters[l])"]
@@ -132,7 +131,7 @@ enum ViewData {
     }
 
     private static func opJSON(_ node: Node, chain: [Int]) -> String {
-        var out = "{\"op\":" + JSONWriter.quoted(node.op + (node.inplace ? "_" : ""))
+        var out = "{\"op\":" + JSONWriter.quoted(node.drawnName)
         out += ",\"id\":" + JSONWriter.quoted(node.id)
         out += ",\"module\":" + JSONWriter.quoted(node.module)
         out += ",\"type\":" + JSONWriter.quoted(node.moduleType)
