@@ -62,6 +62,36 @@ import TestSupport
         #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
     }
 
+    /// A two-tower model (CLIP): each tower encodes its own input and is projected; the text tower's hidden
+    /// states are returned and also gathered at each sequence's last token, at positions computed from the
+    /// input ids. An index selects, it mixes nothing in: the hidden states are the tower's intermediate, not
+    /// a cascade, so the towers are the two heads — and a LayerNorm shared between them is found.
+    func twoTowers(sharedNorm: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["ids", "pixels"])
+        if sharedNorm { g.share(["text_model.norm.weight", "vision_model.norm.weight"]) }
+        g.layer("e", "text_model.embeddings", ["ids"])
+        g.op("h", "layer_norm", in: "text_model.norm", ["e"], weights: ["text_model.norm.weight"])
+        g.op("last", "argmax", in: "text_model", ["ids"], dtype: .int64)
+        g.op("pooled", "index", in: "text_model", ["h", "last"])
+        g.layer("te", "text_projection", ["pooled"])
+        g.layer("p", "vision_model.embeddings", ["pixels"])
+        g.op("v", "layer_norm", in: "vision_model.norm", ["p"], weights: ["vision_model.norm.weight"])
+        g.layer("ie", "visual_projection", ["v"])
+        g.op("logits", "matmul", in: "", ["te", "ie"])
+        g.outputs("logits", "te", "ie", "h")
+        return g.graph
+    }
+
+    @Test func twoTowersAreTwoHeadsWhenTheTextTowerIsGatheredByPosition() throws {
+        let found = BranchDiscovery.discover(twoTowers(sharedNorm: false))
+        #expect(found.names == ["text_model", "vision_model"])
+        #expect(found.trunk.isEmpty)
+        #expect(try Analyzer.analyze(twoTowers(sharedNorm: false)).independent == true)
+        let shared = try Analyzer.analyze(twoTowers(sharedNorm: true))
+        #expect(shared.independent == false)
+        #expect(shared.findings.map(\.rule).contains("shared-storage"))
+    }
+
     /// A sequence-to-sequence model returns its encoder's output, which the decoder's cross-attention reads
     /// alone: the encoder is the decoder's input, not a head beside it (no verdict, no false alarm).
     @Test func anEncoderOutputReadByTheDecoderIsNotAHead() throws {

@@ -32,16 +32,16 @@ public struct SmallGraph {
 
     /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version. `saves`: the values
-    /// among its inputs and `out` that autograd kept for its backward pass.
+    /// among its inputs and `out` that autograd kept for its backward pass. `dtype`: `out`'s (an index is int64).
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
         inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4],
-        saves: [String] = []
+        saves: [String] = [], dtype: DType = .float32
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
         if let out {
-            let v = builder.addValue(id: out, shape: shape, dtype: "float32")
+            let v = builder.addValue(id: out, shape: shape, dtype: dtype)
             values[out] = v
             outputs = [v]
         }

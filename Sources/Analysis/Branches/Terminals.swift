@@ -98,7 +98,8 @@ struct Terminals {
     /// Whether a returned value that learned ops go on computing with is still a result of its own: when a
     /// learned op mixes it with a value it was itself computed from (`head2(cat(t, head1(t)))`, a cascade of
     /// heads, each trained on its own loss). An encoder's output read by a decoder, a returned feature map
-    /// read by the next stage, or a hidden state read by the next layer is read alone: an intermediate.
+    /// read by the next stage, or a hidden state read by the next layer is read alone: an intermediate, and
+    /// so is one gathered by positions computed from the input.
     static func cascades(_ result: ValueID, _ graph: Graph) -> Bool {
         let nodes = graph.nodes
         func learned(_ n: NodeID) -> Bool { !nodes[n.index].storageInputs.isEmpty }
@@ -121,6 +122,9 @@ struct Terminals {
             while let v = values.popLast() {
                 guard visited.insert(v.index).inserted else { continue }
                 if v == result { sawResult = true; continue }
+                // An index or a mask (CLIP's `argmax(input_ids)` picking each sequence's last token) selects
+                // elements of the result; it mixes nothing into it.
+                if let dtype = graph[v].dtype, !dtype.isFloatingPoint { continue }
                 guard let p = graph[v].producer, !learned(p) else { others.append(v); continue }
                 values.append(contentsOf: nodes[p.index].valueInputs)
             }

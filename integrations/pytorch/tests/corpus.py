@@ -30,7 +30,7 @@ class Case:
     expect_branches: list = None     # the branch names graphcheck should find (None: verdict only)
     notes: str = ""
     meta: bool = False               # built on the meta device: the truth comes from `twin` on the CPU
-    fake_path: str = ""              # the model's code tells fake tensors from real ones and takes another path: how
+    fake_path: str = ""              # the fake run takes another path (the model's code tells fake tensors from real ones, or a fake kernel's strides differ): how
     known_miss: str = ""             # a wrong verdict we know of and cannot fix yet: why (the test is a strict xfail)
     kwargs: dict = field(default_factory=dict)
 

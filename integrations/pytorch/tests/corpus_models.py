@@ -212,3 +212,44 @@ THIRD_PARTY += [
          expect_branches=["class_labels_classifier", "bbox_predictor"]),
     Case("GPT2LMHeadModel (one head, tied to the embedding)", "transformers", _gpt2_lm, []),
 ]
+
+
+def _clip(shared_norm=False):
+    def build():
+        from transformers import CLIPConfig, CLIPModel
+        torch.manual_seed(0)
+        config = CLIPConfig(
+            text_config=dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                             max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+            vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, image_size=32,
+                               patch_size=8),
+            projection_dim=16)
+        model = CLIPModel(config)
+        if shared_norm:  # the bug: one LayerNorm object in both towers
+            model.vision_model.post_layernorm = model.text_model.final_layer_norm
+        return model, (torch.randint(0, 64, (2, 8)), torch.randn(2, 3, 32, 32))
+    return build
+
+
+def _yolos():
+    from transformers import YolosConfig, YolosForObjectDetection
+    torch.manual_seed(0)
+    config = YolosConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, image_size=[32, 32],
+                         patch_size=8, num_detection_tokens=5, num_labels=3)
+    return YolosForObjectDetection(config), (torch.randn(2, 3, 32, 32),)
+
+
+_TOWERS = [["text_model", "text_projection"], ["vision_model", "visual_projection"]]
+
+THIRD_PARTY += [
+    # Two towers on two inputs, no trunk: the text tower's hidden states are returned and gathered at each
+    # sequence's last token (positions from argmax over the ids), which once made the text tower look like a trunk.
+    Case("CLIPModel (two towers)", "transformers", _clip(), _TOWERS, expect_branches=["vision_model", "text_model"]),
+    Case("CLIPModel, towers sharing a LayerNorm", "transformers", _clip(shared_norm=True), _TOWERS),
+    Case("YolosForObjectDetection", "transformers", _yolos, [["class_labels_classifier"], ["bbox_predictor"]],
+         expect_branches=["class_labels_classifier", "bbox_predictor"],
+         fake_path="torch's fake kernel for bicubic upsampling of a transposed input gives its result other strides, so the "
+                   "`.contiguous()` after it copies on real tensors only (one clone more in the real trace)"),
+    Case("volo_d1_224 (token-labelling aux_head)", "timm", _timm("volo_d1_224", img_size=32), [["head"], ["aux_head"]],
+         expect_branches=["head", "aux_head"]),
+]
