@@ -40,7 +40,7 @@ extension Graph {
             defined[input.index] = true
         }
         for (index, node) in nodes.enumerated() {
-            let element = "node '\(node.id)'"
+            var element: String { "node '\(node.id)'" }  // made only for a problem
             for operand in node.inputs {
                 switch operand {
                 case .value(let v):

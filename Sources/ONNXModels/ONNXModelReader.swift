@@ -36,7 +36,6 @@ struct ONNXNode {
     var opType: String
     var inputs: [String]
     var outputs: [String]
-    var attributes: [Onnx_AttributeProto]
     var module: String?
     var moduleType: String
 }
@@ -150,16 +149,22 @@ struct ONNXGraphImporter {
                     name: node.name + "/" + inner.name, domain: inner.domain, opType: inner.opType,
                     inputs: inner.input.map { $0.isEmpty ? "" : rename[$0] ?? node.name + "/" + $0 },
                     outputs: inner.output.map { $0.isEmpty ? "" : rename[$0] ?? node.name + "/" + $0 },
-                    attributes: inner.attribute, module: node.module, moduleType: node.moduleType)
+                    module: node.module, moduleType: node.moduleType)
                 try expand(mapped, depth: depth + 1)
             }
         }
         for node in model.graph.node {
-            var metadata: [String: String] = [:]
-            for entry in node.metadataProps where entry.key.hasPrefix("pkg.torch.onnx.") { metadata[entry.key] = entry.value }
-            let scope = metadata.isEmpty ? nil : ONNXScope.fromMetadata(metadata)
+            var scopes: String?, classes: String?
+            for entry in node.metadataProps {
+                switch entry.key {
+                case "pkg.torch.onnx.name_scopes": scopes = entry.value
+                case "pkg.torch.onnx.class_hierarchy": classes = entry.value
+                default: break
+                }
+            }
+            let scope = ONNXScope.fromMetadata(scopes: scopes, classes: classes)
             try expand(ONNXNode(
-                name: node.name, domain: node.domain, opType: node.opType, inputs: node.input, outputs: node.output, attributes: node.attribute,
+                name: node.name, domain: node.domain, opType: node.opType, inputs: node.input, outputs: node.output,
                 module: scope?.path ?? ONNXScope.fromNodeName(node.name), moduleType: scope?.type ?? ""), depth: 0)
         }
         return result
@@ -177,13 +182,19 @@ struct ONNXGraphImporter {
                 producer[output] = i
             }
         }
-        for node in nodes {
-            for (k, input) in node.inputs.enumerated() where !input.isEmpty && producer[input] == nil && !produced.contains(input) && storages[input] == nil {
-                throw InputError(
-                    location: "node '\(node.name)' input \(k)",
-                    message: "'\(input)' is not produced by any node, not an initializer and not a graph input")
+        var inOrder = true  // as ONNX requires: then there is nothing to sort
+        for (i, node) in nodes.enumerated() {
+            for (k, input) in node.inputs.enumerated() where !input.isEmpty {
+                if let p = producer[input] {
+                    inOrder = inOrder && p < i
+                } else if !produced.contains(input) && storages[input] == nil {
+                    throw InputError(
+                        location: "node '\(node.name)' input \(k)",
+                        message: "'\(input)' is not produced by any node, not an initializer and not a graph input")
+                }
             }
         }
+        if inOrder { return nodes }
         switch TopologicalOrder.sort(Array(nodes.indices), dependencies: { nodes[$0].inputs.compactMap { producer[$0] } }) {
         case .success(let order): return order.map { nodes[$0] }
         case .failure(let cycle):
@@ -193,7 +204,13 @@ struct ONNXGraphImporter {
 
     private func canonical(_ op: String, weightRank: Int?, readsInitializer: Bool) -> String {
         switch op {
-        case "Conv": return [3: "conv1d", 4: "conv2d", 5: "conv3d"][weightRank ?? 4] ?? "conv"
+        case "Conv":
+            switch weightRank ?? 4 {
+            case 3: return "conv1d"
+            case 4: return "conv2d"
+            case 5: return "conv3d"
+            default: return "conv"
+            }
         case "BatchNormalization": return "batch_norm"
         case "Gemm": return "linear"
         case "MatMul": return readsInitializer ? "linear" : "matmul"
@@ -204,16 +221,33 @@ struct ONNXGraphImporter {
         case "LayerNormalization": return "layer_norm"
         case "Gather": return readsInitializer ? "embedding" : "gather"
         default:
-            var snake = ""
-            for (i, c) in op.enumerated() {
-                if c.isUppercase && i > 0 { snake += "_" }
-                snake += c.lowercased()
+            var snake: [UInt8] = []
+            snake.reserveCapacity(op.utf8.count + 4)
+            for (i, c) in op.utf8.enumerated() {
+                if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") {
+                    if i > 0 { snake.append(UInt8(ascii: "_")) }
+                    snake.append(c + 32)
+                } else {
+                    snake.append(c)
+                }
             }
-            return snake
+            return String(decoding: snake, as: UTF8.self)
         }
     }
 
     private func dtypeName(_ code: Int32) -> DType? {
-        [1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64", 16: "bfloat16"][code]
+        switch code {
+        case 1: return .float32
+        case 2: return .uint8
+        case 3: return .int8
+        case 5: return .int16
+        case 6: return .int32
+        case 7: return .int64
+        case 9: return .bool
+        case 10: return .float16
+        case 11: return .float64
+        case 16: return .bfloat16
+        default: return nil
+        }
     }
 }

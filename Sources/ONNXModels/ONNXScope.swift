@@ -3,12 +3,14 @@ enum ONNXScope {
     /// The dynamo exporter's `pkg.torch.onnx.name_scopes` (`['', 'trunk', 'trunk.conv0', 'convolution']`)
     /// and `pkg.torch.onnx.class_hierarchy` (`['…DenseNet', 'torch.nn.modules.conv.Conv2d', …]`): the last
     /// scope is the FX node, the one before it the module.
-    static func fromMetadata(_ metadata: [String: String]) -> (path: String, type: String)? {
-        guard let scopes = metadata["pkg.torch.onnx.name_scopes"].map(pythonStrings), scopes.count >= 2 else { return nil }
-        let path = scopes[scopes.count - 2]
-        let classes = metadata["pkg.torch.onnx.class_hierarchy"].map(pythonStrings) ?? []
-        let type = classes.count >= scopes.count - 1 ? classes[scopes.count - 2] : ""
-        return (path, type.split(separator: ".").last.map(String.init) ?? type)
+    static func fromMetadata(scopes: String?, classes: String?) -> (path: String, type: String)? {
+        guard let scopes else { return nil }
+        let scopeList = PythonStringList(scopes)
+        guard scopeList.count >= 2 else { return nil }
+        let path = scopeList[scopeList.count - 2]
+        let classList = classes.map(PythonStringList.init)
+        let type = classList.map { $0.count >= scopeList.count - 1 ? $0[scopeList.count - 2] : "" } ?? ""
+        return (path, type.utf8.lastIndex(of: UInt8(ascii: ".")).map { String(type[type.index(after: $0)...]) } ?? type)
     }
 
     /// The TorchScript-based exporter's node names: `/branch1/denseblock4/denselayer1/norm1/BatchNormalization`.
@@ -28,31 +30,44 @@ enum ONNXScope {
         }
         return path
     }
+}
 
-    /// The strings of a Python list literal of strings (`['a', "b"]`), scanned as UTF-8 bytes: this runs
-    /// for every node of a model, and the lists repeat every enclosing scope.
-    static func pythonStrings(_ text: String) -> [String] {
-        var text = text
-        text.makeContiguousUTF8()
-        return text.utf8.withContiguousStorageIfAvailable(scanStrings) ?? []
-    }
+/// A Python list literal of strings (`['a', "b"]`) scanned once as UTF-8 bytes for where each string lies;
+/// only the strings asked for are made. This runs for every node of a model, and each list repeats every
+/// enclosing scope, of which one is wanted.
+struct PythonStringList {
+    private let bytes: [UInt8]
+    /// Per string: the offsets of its first byte and of its closing quote.
+    private var spans: [(start: Int, end: Int)] = []
 
-    private static func scanStrings(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
-        var result: [String] = []
+    init(_ text: String) {
+        bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
             let quote = bytes[i]
             i += 1
             guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { continue }
-            var current: [UInt8] = []
+            let start = i
             while i < bytes.count, bytes[i] != quote {
-                if bytes[i] == UInt8(ascii: "\\"), i + 1 < bytes.count { i += 1 }
-                current.append(bytes[i])
-                i += 1
+                i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1
             }
-            result.append(String(decoding: current, as: UTF8.self))
+            spans.append((start, min(i, bytes.count)))
             i += 1
         }
-        return result
+    }
+
+    var count: Int { spans.count }
+
+    subscript(index: Int) -> String {
+        let span = spans[index]
+        var text: [UInt8] = []
+        text.reserveCapacity(span.end - span.start)
+        var i = span.start
+        while i < span.end {
+            if bytes[i] == UInt8(ascii: "\\"), i + 1 < span.end { i += 1 }
+            text.append(bytes[i])
+            i += 1
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

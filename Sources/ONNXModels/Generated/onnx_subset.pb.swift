@@ -8,16 +8,11 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The parts of ONNX's onnx.proto that graphcheck reads: the model, its graph, nodes, attributes,
-/// initializer *headers* (name, dims, type — never the weight bytes: raw_data and the typed data fields are
+/// The parts of ONNX's onnx.proto that graphcheck reads: the model, its graph, nodes (not their attributes,
+/// which the analysis never asks for: parsing skips them), initializer *headers* (name, dims, type — never the weight bytes: raw_data and the typed data fields are
 /// left out, so parsing skips them without copying), value types and shapes, metadata and model-local
 /// functions. Field numbers and types are onnx.proto's. Regenerate with scripts/generate-protos.sh.
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -216,8 +211,6 @@ nonisolated struct Onnx_NodeProto: Sendable {
   /// Clears the value of `domain`. Subsequent reads from it will return its default value.
   mutating func clearDomain() {self._domain = nil}
 
-  var attribute: [Onnx_AttributeProto] = []
-
   var metadataProps: [Onnx_StringStringEntryProto] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -227,83 +220,6 @@ nonisolated struct Onnx_NodeProto: Sendable {
   fileprivate var _name: String? = nil
   fileprivate var _opType: String? = nil
   fileprivate var _domain: String? = nil
-}
-
-nonisolated struct Onnx_AttributeProto: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  var name: String {
-    get {_name ?? String()}
-    set {_name = newValue}
-  }
-  /// Returns true if `name` has been explicitly set.
-  var hasName: Bool {self._name != nil}
-  /// Clears the value of `name`. Subsequent reads from it will return its default value.
-  mutating func clearName() {self._name = nil}
-
-  var type: Int32 {
-    get {_type ?? 0}
-    set {_type = newValue}
-  }
-  /// Returns true if `type` has been explicitly set.
-  var hasType: Bool {self._type != nil}
-  /// Clears the value of `type`. Subsequent reads from it will return its default value.
-  mutating func clearType() {self._type = nil}
-
-  var f: Float {
-    get {_f ?? 0}
-    set {_f = newValue}
-  }
-  /// Returns true if `f` has been explicitly set.
-  var hasF: Bool {self._f != nil}
-  /// Clears the value of `f`. Subsequent reads from it will return its default value.
-  mutating func clearF() {self._f = nil}
-
-  var i: Int64 {
-    get {_i ?? 0}
-    set {_i = newValue}
-  }
-  /// Returns true if `i` has been explicitly set.
-  var hasI: Bool {self._i != nil}
-  /// Clears the value of `i`. Subsequent reads from it will return its default value.
-  mutating func clearI() {self._i = nil}
-
-  var s: Data {
-    get {_s ?? Data()}
-    set {_s = newValue}
-  }
-  /// Returns true if `s` has been explicitly set.
-  var hasS: Bool {self._s != nil}
-  /// Clears the value of `s`. Subsequent reads from it will return its default value.
-  mutating func clearS() {self._s = nil}
-
-  var t: Onnx_TensorProto {
-    get {_t ?? Onnx_TensorProto()}
-    set {_t = newValue}
-  }
-  /// Returns true if `t` has been explicitly set.
-  var hasT: Bool {self._t != nil}
-  /// Clears the value of `t`. Subsequent reads from it will return its default value.
-  mutating func clearT() {self._t = nil}
-
-  var floats: [Float] = []
-
-  var ints: [Int64] = []
-
-  var strings: [Data] = []
-
-  var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  init() {}
-
-  fileprivate var _name: String? = nil
-  fileprivate var _type: Int32? = nil
-  fileprivate var _f: Float? = nil
-  fileprivate var _i: Int64? = nil
-  fileprivate var _s: Data? = nil
-  fileprivate var _t: Onnx_TensorProto? = nil
 }
 
 nonisolated struct Onnx_TensorProto: Sendable {
@@ -726,7 +642,7 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".NodeProto"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{1}attribute\0\u{2}\u{2}domain\0\u{4}\u{2}metadata_props\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{2}\u{3}domain\0\u{4}\u{2}metadata_props\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -738,7 +654,6 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.output) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self._name) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self._opType) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.attribute) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self._domain) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.metadataProps) }()
       default: break
@@ -763,9 +678,6 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try { if let v = self._opType {
       try visitor.visitSingularStringField(value: v, fieldNumber: 4)
     } }()
-    if !self.attribute.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.attribute, fieldNumber: 5)
-    }
     try { if let v = self._domain {
       try visitor.visitSingularStringField(value: v, fieldNumber: 7)
     } }()
@@ -781,82 +693,7 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs._name != rhs._name {return false}
     if lhs._opType != rhs._opType {return false}
     if lhs._domain != rhs._domain {return false}
-    if lhs.attribute != rhs.attribute {return false}
     if lhs.metadataProps != rhs.metadataProps {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Onnx_AttributeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".AttributeProto"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}f\0\u{1}i\0\u{1}s\0\u{1}t\0\u{2}\u{2}floats\0\u{1}ints\0\u{1}strings\0\u{2}\u{b}type\0")
-
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self._name) }()
-      case 2: try { try decoder.decodeSingularFloatField(value: &self._f) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self._i) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self._s) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._t) }()
-      case 7: try { try decoder.decodeRepeatedFloatField(value: &self.floats) }()
-      case 8: try { try decoder.decodeRepeatedInt64Field(value: &self.ints) }()
-      case 9: try { try decoder.decodeRepeatedBytesField(value: &self.strings) }()
-      case 20: try { try decoder.decodeSingularInt32Field(value: &self._type) }()
-      default: break
-      }
-    }
-  }
-
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._name {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._f {
-      try visitor.visitSingularFloatField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._i {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
-    } }()
-    try { if let v = self._s {
-      try visitor.visitSingularBytesField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._t {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if !self.floats.isEmpty {
-      try visitor.visitRepeatedFloatField(value: self.floats, fieldNumber: 7)
-    }
-    if !self.ints.isEmpty {
-      try visitor.visitRepeatedInt64Field(value: self.ints, fieldNumber: 8)
-    }
-    if !self.strings.isEmpty {
-      try visitor.visitRepeatedBytesField(value: self.strings, fieldNumber: 9)
-    }
-    try { if let v = self._type {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 20)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  static func ==(lhs: Onnx_AttributeProto, rhs: Onnx_AttributeProto) -> Bool {
-    if lhs._name != rhs._name {return false}
-    if lhs._type != rhs._type {return false}
-    if lhs._f != rhs._f {return false}
-    if lhs._i != rhs._i {return false}
-    if lhs._s != rhs._s {return false}
-    if lhs._t != rhs._t {return false}
-    if lhs.floats != rhs.floats {return false}
-    if lhs.ints != rhs.ints {return false}
-    if lhs.strings != rhs.strings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
