@@ -16,7 +16,7 @@ import warnings
 import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
-from torch.utils._pytree import tree_flatten
+from torch.utils._pytree import SUPPORTED_NODES, tree_flatten
 
 from . import construction
 from .frames import op_caller, source_of, user_frame
@@ -191,7 +191,7 @@ class _Trace:
         if self.last_inplace is None:
             return
         tensor, frame, line, index = self.last_inplace
-        if not any(a is tensor for a in tree_flatten(args)[0]):  # module arguments: any Python structure
+        if not _holds(args, tensor):
             return
         caller = user_frame(sys._getframe(1))
         if caller is frame and caller.f_lineno == line:
@@ -510,6 +510,26 @@ def _share_elements(a, b):
         return True
     with _disable_current_modes():  # real integer arithmetic, also while fake tensors are being traced
         return bool(torch.isin(_element_offsets(a), _element_offsets(b)).any())
+
+
+def _holds(args, tensor):
+    """Whether `tensor` itself is among a module call's arguments, in any Python structure. Lists, tuples and
+    dicts are walked directly: a DenseNet layer is called with the list of every earlier feature map, and
+    pytree's flatten, which builds a spec of the whole structure, cost a tenth of fake tracing there."""
+    pending = [args]
+    while pending:
+        item = pending.pop()
+        if item is tensor:
+            return True
+        if isinstance(item, torch.Tensor):
+            continue
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif type(item) in SUPPORTED_NODES:  # other containers registered with pytree (dataclasses, ...)
+            pending.extend(tree_flatten(item)[0])
+    return False
 
 
 def _block(tensor):
