@@ -166,6 +166,18 @@ public struct Node: Sendable {
     public var storageInputs: [StorageID] {
         inputs.compactMap { if case .storage(let s) = $0 { return s } else { return nil } }
     }
+
+    /// The first value the op reads (what an in-place op overwrites), without making the list.
+    public var firstValueInput: ValueID? {
+        for case .value(let v) in inputs { return v }
+        return nil
+    }
+
+    /// Whether the op reads a parameter or buffer (a learned op). Passes over every node ask this; it makes
+    /// no list, as `storageInputs.isEmpty` would.
+    public var readsStorage: Bool {
+        inputs.contains { if case .storage = $0 { true } else { false } }
+    }
 }
 
 /// A module as registered in the model: its path, its class, and which object it is. Two paths with the

@@ -296,7 +296,7 @@ private struct Builder {
             let small = node.outputs.allSatisfy { (graph[$0].shape?.count ?? 0) <= 1 }
             if node.properties.contains(.readsShape) && small {
                 folded[index] = true
-            } else if small, !node.valueInputs.isEmpty, node.storageInputs.isEmpty,
+            } else if small, !node.valueInputs.isEmpty, !node.readsStorage,
                 node.valueInputs.allSatisfy({ graph[$0].producer.map { folded[$0.index] } ?? false })
             {
                 folded[index] = true

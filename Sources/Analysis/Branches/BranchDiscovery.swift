@@ -107,7 +107,7 @@ public enum BranchDiscovery {
         for h in heads { byRoot[find(h), default: []].append(h) }
         // A head learns: a group of children without a parameter or buffer of its own (a returned activation,
         // a pooling step) is a tap on the trunk, not a head.
-        let learned = members.map { $0.contains { !graph.nodes[$0].storageInputs.isEmpty } }
+        let learned = members.map { $0.contains { graph.nodes[$0].readsStorage } }
         byRoot.removeAll { !$0.value.contains { learned[$0] } }
         guard byRoot.count >= 2, byRoot.count <= BranchSet.capacity else { return nil }
         // Heads in the order their first op runs; each named after its largest member.
@@ -133,15 +133,15 @@ struct Origins {
         var isMember = [Bool](repeating: false, count: graph.nodes.count)
         for n in ops { isMember[n] = true }
         origin = [Origin](repeating: .elsewhere, count: graph.values.count)
-        for (index, node) in graph.nodes.enumerated() {
+        for index in graph.nodes.indices {
             let result: Origin
-            if node.inplace, let target = node.valueInputs.first {
+            if graph.nodes[index].inplace, let target = graph.nodes[index].firstValueInput {
                 result = origin[target.index]
             } else if isMember[index] {
                 result = .dominated
             } else {
                 var any = false, all = true
-                for v in node.valueInputs {
+                for case .value(let v) in graph.nodes[index].inputs {
                     switch origin[v.index] {
                     case .dominated: any = true
                     case .elsewhere: all = false
@@ -150,7 +150,7 @@ struct Origins {
                 }
                 result = !all ? .elsewhere : any ? .dominated : .constant
             }
-            for v in node.outputs { origin[v.index] = result }
+            for v in graph.nodes[index].outputs { origin[v.index] = result }
         }
     }
 

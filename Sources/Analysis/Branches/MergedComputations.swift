@@ -36,7 +36,7 @@ enum MergedComputations {
             }
             var next = [Bool](repeating: false, count: count)
             for i in 0..<count where branch[i] != nil && pure[i] {
-                next[i] = graph.nodes[i].storageInputs.isEmpty || reaches[i]
+                next[i] = !graph.nodes[i].readsStorage || reaches[i]
             }
             if next == merged { return merged }
             merged = next

@@ -29,10 +29,10 @@ struct Terminals {
         var learnedBelow = [Bool](repeating: false, count: nodes.count)
         var toOutput = [Bool](repeating: false, count: nodes.count)
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
-            let node = nodes[index]
-            toOutput[index] = node.outputs.contains { v in outputs.contains(v) || graph[v].uses.contains { toOutput[$0.node.index] } }
-            if !node.storageInputs.isEmpty { learnedBelow[index] = true; continue }
-            learnedBelow[index] = node.outputs.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
+            let results = nodes[index].outputs
+            toOutput[index] = results.contains { v in outputs.contains(v) || graph[v].uses.contains { toOutput[$0.node.index] } }
+            if nodes[index].readsStorage { learnedBelow[index] = true; continue }
+            learnedBelow[index] = results.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
@@ -43,12 +43,12 @@ struct Terminals {
         // post-processed; a ResNet block's `out += self.downsample(x)` is only added.
         func computedWith(_ v: ValueID) -> Bool {
             graph[v].uses.contains { use in
-                learnedBelow[use.node.index] && !(nodes[use.node.index].inplace && nodes[use.node.index].valueInputs.first != v)
+                learnedBelow[use.node.index] && !(nodes[use.node.index].inplace && nodes[use.node.index].firstValueInput != v)
             }
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
-        for (index, node) in nodes.enumerated() where learnedBelow[index] {
-            for v in node.outputs {
+        for index in nodes.indices where learnedBelow[index] {
+            for v in nodes[index].outputs {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
                 guard returned, !computedWith(v) || Terminals.cascades(v, graph) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
@@ -72,10 +72,10 @@ struct Terminals {
         let all: UInt64 = count >= Terminals.capacity ? ~0 : (1 << UInt64(count)) - 1
         var upstream = [UInt64](repeating: 0, count: graph.values.count)
         var mixed = [Bool](repeating: false, count: graph.values.count)
-        for (index, node) in graph.nodes.enumerated() {
+        for index in graph.nodes.indices {
             var union: UInt64 = 0, first: UInt64 = 0
             var distinct = false, readsMixed = false  // operands from different terminals; one already mixed
-            for v in node.valueInputs {
+            for case .value(let v) in graph.nodes[index].inputs {
                 let terminals = upstream[v.index]
                 union |= terminals
                 if terminals != 0 {
@@ -83,10 +83,11 @@ struct Terminals {
                 }
                 readsMixed = readsMixed || mixed[v.index]
             }
-            let learns = !node.storageInputs.isEmpty
-            for v in node.outputs {
+            let learns = graph.nodes[index].readsStorage
+            for v in graph.nodes[index].outputs {
                 upstream[v.index] = union | own[index]
-                let combines = node.properties.contains(.combinesElementwise) && !node.module.isEmpty && distinct && union == all
+                let combines = distinct && union == all && graph.nodes[index].properties.contains(.combinesElementwise)
+                    && !graph.nodes[index].module.isEmpty
                     && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
                 mixed[v.index] = !learns && own[index] == 0 && (combines || readsMixed)
             }
@@ -102,7 +103,7 @@ struct Terminals {
     /// so is one gathered by positions computed from the input.
     static func cascades(_ result: ValueID, _ graph: Graph) -> Bool {
         let nodes = graph.nodes
-        func learned(_ n: NodeID) -> Bool { !nodes[n.index].storageInputs.isEmpty }
+        func learned(_ n: NodeID) -> Bool { nodes[n.index].readsStorage }
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
         var consumers: [NodeID] = []
         var seen = Set<Int>()
@@ -155,7 +156,7 @@ struct Terminals {
             if let blocked, blocked[index] { reach[index] = 0; continue }
             let mask = reach[index]
             guard mask != 0 else { continue }
-            for v in graph.nodes[index].valueInputs {
+            for case .value(let v) in graph.nodes[index].inputs {
                 if let p = graph[v].producer { reach[p.index] |= mask }
             }
         }

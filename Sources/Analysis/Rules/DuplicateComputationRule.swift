@@ -37,7 +37,7 @@ public struct DuplicateComputationRule: Rule {
         var pending = graph.outputs
         while let v = pending.popLast() {
             guard seen.insert(v.index).inserted, let p = graph[v].producer else { continue }
-            if graph[p].storageInputs.isEmpty { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
+            if !graph[p].readsStorage { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
         }
         // Equal results come from one op kind reading the same weights: without two such, nothing to number
         // (the common case, and value numbering costs a hash of every op).
@@ -67,7 +67,7 @@ public struct DuplicateComputationRule: Rule {
             let producers = values.map { graph[$0].producer! }
             let modules = producers.map { graph[$0].module }
             // Sharing the user declared intended (tied heads) makes the repetition intended too.
-            let declared = producers.allSatisfy { p in !graph[p].storageInputs.isEmpty && graph[p].storageInputs.allSatisfy { context.allowed.contains($0.index) } }
+            let declared = producers.allSatisfy { p in graph[p].readsStorage && graph[p].storageInputs.allSatisfy { context.allowed.contains($0.index) } }
             let evidence = Evidence.DuplicateComputation(
                 modules: modules, type: types[modules[0]].flatMap { $0.isEmpty ? nil : $0 }, calls: values.count,
                 declared: declared, places: producers.map { NodeRef($0, in: graph) })

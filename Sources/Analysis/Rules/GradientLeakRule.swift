@@ -30,17 +30,16 @@ public struct GradientLeakRule: Rule {
         var reaches = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         let outputs = Set(graph.outputs)
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
-            let node = graph.nodes[index]
             if let j = map.region[index].branch {
-                let exits = node.outputs.contains { v in
+                let exits = graph.nodes[index].outputs.contains { v in
                     outputs.contains(v) || graph[v].uses.contains { map.region[$0.node.index] != .branch(j) }
                 }
                 if exits { reaches[index].insert(j) }
             }
             let mask = reaches[index]
             // `.detach()` hands on values, not gradients.
-            guard !mask.isEmpty, !node.properties.contains(.cutsGradient) else { continue }
-            for v in node.valueInputs {
+            guard !mask.isEmpty, !graph.nodes[index].properties.contains(.cutsGradient) else { continue }
+            for case .value(let v) in graph.nodes[index].inputs {
                 if let p = graph[v].producer { reaches[p.index].formUnion(mask) }
             }
         }

@@ -31,8 +31,9 @@ public struct InplaceHazardRule: Rule {
         let graph = context.graph, map = context.map
         var findings: [Finding] = []
         let backward = graph.recordsSavedTensors ? Self.reachedByBackward(graph) : nil
-        for (index, node) in graph.nodes.enumerated() where node.inplace {
-            guard let target = node.valueInputs.first else { continue }
+        for index in graph.nodes.indices where graph.nodes[index].inplace {
+            let node = graph.nodes[index]
+            guard let target = node.firstValueInput else { continue }
             // Readers of the old version after the op (frontends that keep it) and readers of the new
             // version in another branch (frontends that follow the tensor object) both see the mutation.
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
@@ -47,7 +48,7 @@ public struct InplaceHazardRule: Rule {
                 if let producer = graph[target].producer { savers.append(producer) }
                 readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()
             } else if graph.mode == .train {
-                for use in graph[target].uses where use.node.index < index && !graph[use.node].storageInputs.isEmpty {
+                for use in graph[target].uses where use.node.index < index && graph[use.node].readsStorage {
                     let other = map.region[use.node.index]
                     if other.branch != nil && other != region { readers.append(use.node) }
                 }
@@ -75,10 +76,10 @@ public struct InplaceHazardRule: Rule {
         var flows = [Bool](repeating: false, count: graph.values.count)
         for v in graph.outputs { flows[v.index] = true }
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
-            let node = graph.nodes[index]
-            guard node.outputs.contains(where: { flows[$0.index] }), !node.properties.contains(.cutsGradient) else { continue }
+            guard graph.nodes[index].outputs.contains(where: { flows[$0.index] }), !graph.nodes[index].properties.contains(.cutsGradient)
+            else { continue }
             reached[index] = true
-            for v in node.valueInputs { flows[v.index] = true }
+            for case .value(let v) in graph.nodes[index].inputs { flows[v.index] = true }
         }
         return reached
     }
