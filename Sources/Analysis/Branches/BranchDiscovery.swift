@@ -184,10 +184,10 @@ struct ModuleReach {
 
     init(_ graph: Graph, _ terminals: Terminals) {
         var last = "", lastIndex = 0
-        for (n, node) in graph.nodes.enumerated() {
-            if n == 0 || node.module != last {
-                last = node.module
-                lastIndex = intern(node.module)
+        for n in graph.nodes.indices {
+            if n == 0 || graph.nodes[n].module != last {
+                last = graph.nodes[n].module
+                lastIndex = intern(last)
             }
             mask[lastIndex] |= terminals.reach[n]
         }
@@ -227,8 +227,9 @@ struct ModuleReach {
     /// The ops under each of `children`, in node order.
     func members(of children: [String], in graph: Graph) -> [[Int]] {
         var result = [[Int]](repeating: [], count: children.count)
-        for (index, node) in graph.nodes.enumerated() {
-            if let c = children.firstIndex(where: { modulePath(node.module, isWithin: $0) }) { result[c].append(index) }
+        for index in graph.nodes.indices {
+            let module = graph.nodes[index].module
+            if let c = children.firstIndex(where: { modulePath(module, isWithin: $0) }) { result[c].append(index) }
         }
         return result
     }

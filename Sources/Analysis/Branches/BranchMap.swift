@@ -33,15 +33,15 @@ public struct BranchMap: Sendable {
         var region = [Region](repeating: .trunk, count: graph.nodes.count)
         var ancestry = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
-        for (index, node) in graph.nodes.enumerated() {
+        for index in graph.nodes.indices {
             var mask = BranchSet()
-            for case .value(let v) in node.inputs {
+            for case .value(let v) in graph.nodes[index].inputs {
                 if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
             // A detached value carries no branch's gradient: reading it does not tie two branches in training.
-            let detached = node.properties.contains(.cutsGradient)
+            let detached = graph.nodes[index].properties.contains(.cutsGradient)
             if detached { mask = BranchSet() }
-            if let own = BranchMap.branch(of: node.module, in: branches), !merged[index] {
+            if let own = BranchMap.branch(of: graph.nodes[index].module, in: branches), !merged[index] {
                 region[index] = .branch(own)
                 mask.insert(own)
             } else if let only = mask.only {
