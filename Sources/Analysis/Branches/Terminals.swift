@@ -125,7 +125,7 @@ struct Terminals {
                 if v == result { sawResult = true; continue }
                 // An index or a mask (CLIP's `argmax(input_ids)` picking each sequence's last token) selects
                 // elements of the result; it mixes nothing into it.
-                if let dtype = graph[v].dtype, !dtype.isFloatingPoint { continue }
+                if let dtype = graph[v].dtype, dtype.isInteger || dtype == .bool { continue }
                 guard let p = graph[v].producer, !learned(p) else { others.append(v); continue }
                 values.append(contentsOf: nodes[p.index].valueInputs)
             }
