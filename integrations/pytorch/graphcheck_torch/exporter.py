@@ -515,7 +515,8 @@ def _share_elements(a, b):
 def _holds(args, tensor):
     """Whether `tensor` itself is among a module call's arguments, in any Python structure. Lists, tuples and
     dicts are walked directly: a DenseNet layer is called with the list of every earlier feature map, and
-    pytree's flatten, which builds a spec of the whole structure, cost a tenth of fake tracing there."""
+    pytree's flatten builds a spec of the whole structure on every call (the seed's export at batch 16:
+    1.84 → 1.76 s, interleaved medians in one process)."""
     pending = [args]
     while pending:
         item = pending.pop()
