@@ -5,7 +5,8 @@ import GraphIR
 ///
 /// What the format says, and what it does not:
 /// - Ops are TorchScript nodes (`aten::batch_norm`, `aten::relu_`), one output each, shapes in
-///   `_output_shapes`. Constants, list/tuple constructs and scalar plumbing are seen through.
+///   `_output_shapes`. Constants, list/tuple constructs and scalar plumbing are seen through; an op's
+///   constant arguments (`dim`, `index`, `dilation`) are kept as its `constants` attribute.
 /// - A parameter or buffer is a `prim::GetAttr` chain; its identity is the attribute path the chain
 ///   resolves to. TorchScript names the tensors of a module used under several names after *one* of them,
 ///   so an op in `branch2` reads `branch1.…weight`: the op's own scope is its call site, and the tensor
@@ -145,7 +146,7 @@ struct GraphDefImporter {
             builder.addNode(Node(
                 id: "n\(builder.graph.nodes.count)", op: op, module: path, moduleType: path.isEmpty ? (scopes[i].root ?? "") : typeOf[path] ?? "",
                 inputs: operands, outputs: [output], writes: writes, inplace: inplace,
-                attributes: [("torchscript", .string(node.op))]))
+                attributes: [("torchscript", .string(node.op))] + constantArguments(node, index, roles)))
         }
         for (i, node) in nodes.enumerated() {
             guard case .output = roles[i] else { continue }
@@ -179,6 +180,27 @@ struct GraphDefImporter {
             }
         }
         return result
+    }
+
+    /// The op's arguments that are constants, as text in argument order (`_` for a tensor), when it has any:
+    /// two ops on the same tensors compute the same value only when these agree too (`x[:, 0]` and `x[:, 1]`,
+    /// one weight at two dilations).
+    private func constantArguments(_ node: Tensorboard_NodeDef, _ index: [String: Int], _ roles: [Role]) -> [(name: String, value: AttributeValue)] {
+        var constants = 0
+        func text(_ inputs: [String], depth: Int) -> String {
+            inputs.map { name -> String in
+                guard let i = index[name] else { return "_" }
+                switch roles[i] {
+                case .constant:
+                    constants += 1
+                    return stringAttribute(def.node[i], "attr")
+                case .passThrough where depth < 4: return "[" + text(def.node[i].input, depth: depth + 1) + "]"
+                default: return "_"
+                }
+            }.joined(separator: ",")
+        }
+        let arguments = text(node.input, depth: 0)
+        return constants > 0 ? [("constants", .string(arguments))] : []
     }
 
     private func tensorInputs(_ node: Tensorboard_NodeDef, _ index: [String: Int], _ roles: [Role]) -> [String] {

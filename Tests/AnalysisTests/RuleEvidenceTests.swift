@@ -296,6 +296,40 @@ import TestSupport
         #expect(check(DuplicateComputationRule(), oneHeadTwice(between: "dropout"), branches: []).isEmpty)
     }
 
+    /// One encoder applied to two slices of one input (`enc(x[:, 0])`, `enc(x[:, 1])`: a siamese network fed
+    /// a pair) computes two results: the slices' arguments differ. The same slice twice is one result.
+    @Test func oneModuleOnDifferentSlicesIsTwoComputations() {
+        func twoSlices(_ first: Int, _ second: Int) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            for (out, index) in [("a", first), ("b", second)] {
+                g.op("\(out)0", "select", in: "", ["x"], attributes: [("dim", .int(1)), ("index", .int(index))])
+                g.op(out, "linear", in: "enc", ["\(out)0"], weights: ["enc.weight"])
+            }
+            g.op("y", "cat", in: "", ["a", "b"])
+            g.outputs("y")
+            return g.graph
+        }
+        #expect(check(DuplicateComputationRule(), twoSlices(0, 1), branches: []).isEmpty)
+        #expect(check(DuplicateComputationRule(), twoSlices(1, 1), branches: []).count == 1)
+    }
+
+    /// Two rows of one weight (`F.linear(t, W[:2])`, `F.linear(t, W[2:])`) are two weights: the trace says
+    /// which bytes of the storage each op read (`read_bytes`).
+    @Test func differentPartsOfOneWeightAreDifferentWeights() {
+        func twoParts(_ first: [Int], _ second: [Int]) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            g.layer("t", "trunk", ["x"])
+            for (out, bytes) in [("a", first), ("b", second)] {
+                g.op(out, "linear", in: "", ["t"], weights: ["W"], attributes: [("read_bytes", .ints(bytes))])
+            }
+            g.op("y", "cat", in: "", ["a", "b"])
+            g.outputs("y")
+            return g.graph
+        }
+        #expect(check(DuplicateComputationRule(), twoParts([0, 128], [128, 320]), branches: []).isEmpty)
+        #expect(check(DuplicateComputationRule(), twoParts([0, 128], [0, 128]), branches: []).count == 1)
+    }
+
     /// A trunk computed twice, once for each of two different heads, is wasteful but no bug: the results differ.
     @Test func aTrunkComputedTwiceForTwoHeadsIsNot() {
         var g = SmallGraph(inputs: ["x"])

@@ -8,6 +8,7 @@ nothing. See docs/trace-format.md in the graphcheck repository.
 """
 import hashlib
 import json
+import math
 import os
 import sys
 import traceback
@@ -361,11 +362,13 @@ class _Trace:
                 return
         name = func.overloadpacket.__name__
         schema = func._schema
-        inputs, writes, written_values = [], [], []
+        inputs, writes, written_values, read_bytes = [], [], [], []
         for (argument, value), written in zip(bound, _writes(name, bound)):
             for tensor in _tensors(value):
                 ref, is_storage = self.operand(tensor)
                 inputs.append(ref)
+                if is_storage:
+                    read_bytes.append(_memory(tensor)[1:])
                 if written:
                     if is_storage:
                         writes.append(ref)
@@ -382,7 +385,11 @@ class _Trace:
         op = _canonical(name, args, inputs)
         caller = op_caller(sys._getframe(1))
         self.last_call = (caller, caller.f_lasti if caller else -1)
-        self.add_node(op, inputs, outputs, writes, inplace, {"aten": str(func)})
+        attrs = {"aten": str(func), **_arguments(bound)}
+        storages = [ref for ref in inputs if ref.startswith("s")]
+        if any(tuple(self.storages[int(ref[1:])]["memory"]["bytes"]) != span for ref, span in zip(storages, read_bytes)):
+            attrs["read_bytes"] = [b for span in read_bytes for b in span]
+        self.add_node(op, inputs, outputs, writes, inplace, attrs)
         if not written_values:
             return
         frame = user_frame(sys._getframe(1))
@@ -454,6 +461,41 @@ def _writes(name, bound):
     training = any(a.name == "training" and v is True for a, v in bound)
     return [(a.alias_info is not None and a.alias_info.is_write)
             or (name in _BATCH_NORM and training and a.name in ("running_mean", "running_var")) for a, _ in bound]
+
+
+def _arguments(bound):
+    """An op's arguments that are not tensors, where they differ from the schema's defaults (`dim`, `start`,
+    `index`, `stride`, `dilation`): two calls on the same operands compute the same value only when these
+    agree too (`enc(x[:, 0])` and `enc(x[:, 1])` are two computations)."""
+    found = {}
+    for argument, value in bound:
+        if _tensors(value):
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        if argument.has_default_value():
+            default = argument.default_value
+            if isinstance(default, tuple):
+                default = list(default)
+            if default == value and isinstance(default, bool) == isinstance(value, bool):
+                continue
+        if value is None:
+            continue
+        found[argument.name] = _attribute(value)
+    return found
+
+
+def _attribute(value):
+    """A trace attribute (number, string, boolean or list of integers) for a non-tensor argument."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value
+    return str(value)
 
 
 def _written_result(schema, bound, out):

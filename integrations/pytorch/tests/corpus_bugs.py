@@ -421,6 +421,40 @@ class Siamese(nn.Module):
         return F.pairwise_distance(self.encoder(a), self.encoder(b))
 
 
+class PairedSiamese(Siamese):
+    """The same encoder on the two members of a pair given as one tensor (`x[:, 0]`, `x[:, 1]`): two
+    computations, because the slices differ, however alike the calls look."""
+
+    def forward(self, x):
+        return F.pairwise_distance(self.encoder(x[:, 0]), self.encoder(x[:, 1]))
+
+
+class TaskRows(nn.Module):
+    """A score vector per task, the rows of one parameter (`self.tasks[i]`): each task reads its own row."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.tasks = nn.Parameter(torch.randn(3, 16))
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        return [t @ self.tasks[i] for i in range(3)]
+
+
+class TridentConv(nn.Module):
+    """One conv weight applied at two dilations (TridentNet's scale branches): two computations."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv = nn.Conv2d(8, 4, 3)
+
+    def forward(self, x):
+        t = self.stem(x)
+        return [F.conv2d(t, self.conv.weight, self.conv.bias, padding=d, dilation=d) for d in (1, 2)]
+
+
 def _images(cls, *args):
     def build():
         torch.manual_seed(0)
@@ -431,6 +465,11 @@ def _images(cls, *args):
 def _pair():
     torch.manual_seed(0)
     return Siamese(), (torch.randn(4, 8), torch.randn(4, 8))
+
+
+def _paired():
+    torch.manual_seed(0)
+    return PairedSiamese(), (torch.randn(4, 2, 8),)
 
 
 DICT = [["heads.cls"], ["heads.reg"], ["heads.seg"]]
@@ -450,6 +489,9 @@ BUGS += [
     Case("the heads' losses summed in forward", "bug", _module(SummedLosses, False), TWO, expect_branches=["head1", "head2"]),
     Case("the heads' losses summed, weights tied", "bug", _module(SummedLosses, True), TWO, expect_branches=["head1", "head2"]),
     Case("siamese encoder (no heads)", "bug", _pair, []),
+    Case("siamese encoder on x[:, 0] and x[:, 1] (no heads)", "bug", _paired, []),
+    Case("a score vector per task, rows of one parameter (no heads)", "bug", _module(TaskRows), []),
+    Case("one conv weight at two dilations (no heads)", "bug", _images(TridentConv), []),
 ]
 
 
