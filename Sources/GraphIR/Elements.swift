@@ -131,6 +131,9 @@ public struct Node: Sendable {
     public var line: Int?
     /// What the op kind does, from `OpVocabulary`, looked up once when the node is made.
     public var properties: OpProperties
+    /// Positions in `inputs` the op's backward sends no gradient to (the boxes RoIAlign pools from: they
+    /// choose where to read, as an index does), from the `no_grad_inputs` attribute the exporter writes.
+    public var gradientFreeInputs: [Int]
 
     public init(
         id: String, op: String, module: String, moduleType: String, inputs: [Operand], outputs: [ValueID],
@@ -148,6 +151,16 @@ public struct Node: Sendable {
         self.attributes = attributes
         self.source = source
         self.properties = OpVocabulary.properties(of: op)
+        self.gradientFreeInputs = []
+        for (name, value) in attributes where name == "no_grad_inputs" {
+            if case .ints(let positions) = value { gradientFreeInputs = positions }
+        }
+    }
+
+    /// Whether backward sends a gradient from this op's results into its operand at `position`.
+    @inline(__always)
+    public func passesGradient(to position: Int) -> Bool {
+        gradientFreeInputs.isEmpty || !gradientFreeInputs.contains(position)
     }
 
     public var valueInputs: [ValueID] {

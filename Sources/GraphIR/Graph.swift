@@ -66,3 +66,43 @@ extension Graph {
     /// (it is the identity at inference), so there a detached read between branches looks like any other.
     public var showsDetach: Bool { storageIdentity != .name }
 }
+
+extension Graph {
+    /// Whether a value can carry a gradient: integers and booleans (indices, masks, labels) carry none.
+    public func carriesGradient(_ v: ValueID) -> Bool {
+        values[v.index].dtype.map { !($0.isInteger || $0 == .bool) } ?? true
+    }
+
+    /// Whether backward sends a gradient from a node's results into its operand at `position`: a value that
+    /// can carry one, in an operand the op's backward does not ignore (RoIAlign's boxes only choose where to
+    /// read, as an index does). Parameters and buffers always take theirs.
+    public func passesGradient(_ node: Int, to position: Int) -> Bool {
+        guard nodes[node].passesGradient(to: position) else { return false }
+        if case .value(let v) = nodes[node].inputs[position] { return carriesGradient(v) }
+        return true
+    }
+
+    /// The values a node reads that backward sends a gradient to.
+    public func gradientValueInputs(of node: Int) -> [ValueID] {
+        nodes[node].inputs.indices.compactMap { k in
+            if case .value(let v) = nodes[node].inputs[k], passesGradient(node, to: k) { return v } else { return nil }
+        }
+    }
+
+    /// Per node: whether backward from the model's outputs runs through it (its results reach an output
+    /// other than through `.detach()`, an index or an operand backward ignores). A saved tensor of an op
+    /// backward never reaches is never unpacked; a value read by an op it never reaches ties nothing.
+    public func reachedByBackward() -> [Bool] {
+        var reached = [Bool](repeating: false, count: nodes.count)
+        var flows = [Bool](repeating: false, count: values.count)
+        for v in outputs { flows[v.index] = true }
+        for index in stride(from: nodes.count - 1, through: 0, by: -1) {
+            guard nodes[index].outputs.contains(where: { flows[$0.index] }), !nodes[index].properties.contains(.cutsGradient) else { continue }
+            reached[index] = true
+            for (k, operand) in nodes[index].inputs.enumerated() where passesGradient(index, to: k) {
+                if case .value(let v) = operand { flows[v.index] = true }
+            }
+        }
+        return reached
+    }
+}

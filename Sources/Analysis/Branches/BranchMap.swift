@@ -5,8 +5,9 @@ import GraphIR
 /// An op belongs to branch *i* when its module lies under branch *i*'s prefix, or when it lies under no
 /// branch and all the data it depends on comes from branch *i* alone (a head's functional ops and
 /// classifier, written in the parent's forward). Ops that depend on no branch are the trunk; ops that
-/// depend on several are where the branches join. A `.detach()` passes values on but no dependency: a head
-/// that reads another's detached tensor is not tied to it in training.
+/// depend on several are where the branches join. Dependencies follow the gradient: a `.detach()`, an index
+/// or mask (integers, booleans) and an operand the op's backward ignores (RoIAlign's boxes) pass values on
+/// but no dependency — a head that reads another's detached tensor or its argmax is not tied to it in training.
 public struct BranchMap: Sendable {
     /// Branch names (each a module prefix), and every prefix of each branch.
     public let branches: [String]
@@ -35,8 +36,9 @@ public struct BranchMap: Sendable {
         let merged = MergedComputations.find(in: graph) { BranchMap.branch(of: $0, in: branches) }
         for index in graph.nodes.indices {
             var mask = BranchSet()
-            for case .value(let v) in graph.nodes[index].inputs {
-                if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
+            // Nor does an index, a mask or an operand backward sends nothing to (RoIAlign's boxes).
+            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
+                if case .value(let v) = operand, let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
             // A detached value carries no branch's gradient: reading it does not tie two branches in training.
             let detached = graph.nodes[index].properties.contains(.cutsGradient)

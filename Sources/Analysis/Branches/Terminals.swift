@@ -22,17 +22,28 @@ struct Terminals {
 
     init(_ graph: Graph) {
         let nodes = graph.nodes
+        // Both sweeps follow the gradient, which is what training ties together: integers and booleans
+        // (indices, masks, labels) carry none, `.detach()` passes none on, and an operand backward sends
+        // nothing to (RoIAlign's boxes, which only choose where to read) takes none. So the boxes a box head
+        // returns stay its result although the mask head pools from them, and proposals that reach the
+        // outputs only that way are nobody's result.
+        let outputs = Set(graph.outputs)
+        func carriesGradient(_ v: ValueID) -> Bool { graph.carriesGradient(v) }
+        func passes(_ use: Use) -> Bool {
+            graph.passesGradient(use.node.index, to: use.index) && !nodes[use.node.index].properties.contains(.cutsGradient)
+        }
         // Backward: whether a learned op (one reading a parameter or buffer) follows, or is, this op.
         // And whether its results flow to an output at all: a path that ends nowhere (a base tensor's new
         // version after a write through a view, a hidden state nobody returns) leads to no result.
-        let outputs = Set(graph.outputs)
         var learnedBelow = [Bool](repeating: false, count: nodes.count)
         var toOutput = [Bool](repeating: false, count: nodes.count)
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             let results = nodes[index].outputs
-            toOutput[index] = results.contains { v in outputs.contains(v) || graph[v].uses.contains { toOutput[$0.node.index] } }
+            toOutput[index] = results.contains { v in
+                outputs.contains(v) || carriesGradient(v) && graph[v].uses.contains { toOutput[$0.node.index] && passes($0) }
+            }
             if nodes[index].readsStorage { learnedBelow[index] = true; continue }
-            learnedBelow[index] = results.contains { v in graph[v].uses.contains { learnedBelow[$0.node.index] } }
+            learnedBelow[index] = results.contains { v in carriesGradient(v) && graph[v].uses.contains { learnedBelow[$0.node.index] && passes($0) } }
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
@@ -43,14 +54,14 @@ struct Terminals {
         // post-processed; a ResNet block's `out += self.downsample(x)` is only added.
         func computedWith(_ v: ValueID) -> Bool {
             graph[v].uses.contains { use in
-                learnedBelow[use.node.index] && !(nodes[use.node.index].inplace && nodes[use.node.index].firstValueInput != v)
+                learnedBelow[use.node.index] && passes(use) && !(nodes[use.node.index].inplace && nodes[use.node.index].firstValueInput != v)
             }
         }
         // In node order, so terminal numbering (and everything named after it) is deterministic.
         for index in nodes.indices where learnedBelow[index] {
             for v in nodes[index].outputs {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
-                guard returned, !computedWith(v) || Terminals.cascades(v, graph) else { continue }
+                guard returned, carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -107,11 +118,14 @@ struct Terminals {
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
         var consumers: [NodeID] = []
         var seen = Set<Int>()
-        var stack = graph[result].uses.map(\.node)
+        func gradientUses(_ v: ValueID) -> [NodeID] {
+            graph[v].uses.compactMap { graph.passesGradient($0.node.index, to: $0.index) ? $0.node : nil }
+        }
+        var stack = gradientUses(result)
         while let n = stack.popLast() {
             guard seen.insert(n.index).inserted else { continue }
             if learned(n) { consumers.append(n); continue }
-            for v in nodes[n.index].outputs { stack.append(contentsOf: graph[v].uses.map(\.node)) }
+            for v in nodes[n.index].outputs { stack.append(contentsOf: gradientUses(v)) }
         }
         // What each reads besides `result`, back to the nearest learned op or model input.
         var ancestors: Set<Int>?
@@ -119,15 +133,14 @@ struct Terminals {
             var sawResult = false
             var others: [ValueID] = []
             var visited = Set<Int>()
-            var values = nodes[consumer.index].valueInputs
+            // Only what gradients flow through: an index or a mask (CLIP's `argmax(input_ids)` picking each
+            // sequence's last token) selects elements of the result, mixing nothing into it.
+            var values = graph.gradientValueInputs(of: consumer.index)
             while let v = values.popLast() {
                 guard visited.insert(v.index).inserted else { continue }
                 if v == result { sawResult = true; continue }
-                // An index or a mask (CLIP's `argmax(input_ids)` picking each sequence's last token) selects
-                // elements of the result; it mixes nothing into it.
-                if let dtype = graph[v].dtype, dtype.isInteger || dtype == .bool { continue }
                 guard let p = graph[v].producer, !learned(p) else { others.append(v); continue }
-                values.append(contentsOf: nodes[p.index].valueInputs)
+                values.append(contentsOf: graph.gradientValueInputs(of: p.index))
             }
             guard sawResult, !others.isEmpty else { continue }
             if ancestors == nil {
@@ -156,8 +169,8 @@ struct Terminals {
             if let blocked, blocked[index] { reach[index] = 0; continue }
             let mask = reach[index]
             guard mask != 0 else { continue }
-            for case .value(let v) in graph.nodes[index].inputs {
-                if let p = graph[v].producer { reach[p.index] |= mask }
+            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
+                if case .value(let v) = operand, let p = graph[v].producer { reach[p.index] |= mask }
             }
         }
         return reach

@@ -41,11 +41,16 @@ public struct CrossBranchDependencyRule: Rule {
         guard map.branches.count >= 2 else { return [] }
         var found = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
+        // An op backward never reaches (it only computes positions: a level index, the boxes RoIAlign pools
+        // from) ties nothing in training, whatever it reads.
+        let backward = graph.reachedByBackward()
         for (index, node) in graph.nodes.enumerated() {
             let target = NodeID(index)
             if let j = map.region[index].branch {
-                for v in node.valueInputs {
-                    guard let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
+                // An index, a mask or an operand backward sends nothing to (RoIAlign's boxes) is read like a
+                // detached value: no tie in training.
+                for (k, operand) in node.inputs.enumerated() where backward[index] && graph.passesGradient(index, to: k) {
+                    guard case .value(let v) = operand, let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
                     for i in map.ancestry[p] where i != j {
                         found.add(
                             .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),

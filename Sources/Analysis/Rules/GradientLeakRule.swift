@@ -37,10 +37,10 @@ public struct GradientLeakRule: Rule {
                 if exits { reaches[index].insert(j) }
             }
             let mask = reaches[index]
-            // `.detach()` hands on values, not gradients.
+            // `.detach()` hands on values, not gradients; nor do indices and masks.
             guard !mask.isEmpty, !graph.nodes[index].properties.contains(.cutsGradient) else { continue }
-            for case .value(let v) in graph.nodes[index].inputs {
-                if let p = graph[v].producer { reaches[p.index].formUnion(mask) }
+            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
+                if case .value(let v) = operand, let p = graph[v].producer { reaches[p.index].formUnion(mask) }
             }
         }
 

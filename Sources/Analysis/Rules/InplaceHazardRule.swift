@@ -30,7 +30,7 @@ public struct InplaceHazardRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         var findings: [Finding] = []
-        let backward = graph.recordsSavedTensors ? Self.reachedByBackward(graph) : nil
+        let backward = graph.recordsSavedTensors ? graph.reachedByBackward() : nil
         for index in graph.nodes.indices where graph.nodes[index].inplace {
             let node = graph.nodes[index]
             guard let target = node.firstValueInput else { continue }
@@ -67,21 +67,6 @@ public struct InplaceHazardRule: Rule {
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         return findings
-    }
-
-    /// Per node: whether backward from the model's outputs runs through it (its results reach an output
-    /// other than through `.detach()`). A saved tensor of an op backward never reaches is never unpacked.
-    static func reachedByBackward(_ graph: Graph) -> [Bool] {
-        var reached = [Bool](repeating: false, count: graph.nodes.count)
-        var flows = [Bool](repeating: false, count: graph.values.count)
-        for v in graph.outputs { flows[v.index] = true }
-        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
-            guard graph.nodes[index].outputs.contains(where: { flows[$0.index] }), !graph.nodes[index].properties.contains(.cutsGradient)
-            else { continue }
-            reached[index] = true
-            for case .value(let v) in graph.nodes[index].inputs { flows[v.index] = true }
-        }
-        return reached
     }
 }
 

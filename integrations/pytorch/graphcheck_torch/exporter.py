@@ -6,6 +6,7 @@ go by. By default the forward runs on fake tensors (torch's FakeTensorMode): eve
 recorded but no arithmetic runs on the inputs and no activation takes memory, so the batch size costs
 nothing. See docs/trace-format.md in the graphcheck repository.
 """
+import contextlib
 import hashlib
 import json
 import math
@@ -175,6 +176,7 @@ class _Trace:
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
+        self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
 
@@ -420,6 +422,28 @@ class _Trace:
 
     # -- output -------------------------------------------------------------------------------------
 
+    def remember_custom_call(self, func, args, kwargs):
+        """Keeps the first call of each op from outside ATen, for `mark_gradient_free_inputs`."""
+        if func.namespace not in ("aten", "prim") and func not in self.custom_calls:
+            self.custom_calls[func] = (args, kwargs)
+
+    def mark_gradient_free_inputs(self):
+        """Notes, on ops from outside ATen (torchvision's `roi_align`), the inputs their backward gives no
+        gradient (`no_grad_inputs`): RoIAlign's boxes choose where to read, as an index does, and
+        `autograd.grad` from its result never reaches what computed them. ATen's ops keep such arguments
+        integer; these do not say, so each such op is run once more on its first call's arguments, every
+        floating-point one made a leaf that requires grad, and autograd is asked which get no gradient.
+        (Fake when the trace is; never an op that writes its arguments.)"""
+        free = {}
+        for func, (args, kwargs) in self.custom_calls.items():
+            positions = _gradient_free_positions(func, args, kwargs)
+            if positions is not None:
+                free[str(func)] = positions
+        for node in self.nodes:
+            found = free.get(node.get("attrs", {}).get("aten"))
+            if found and found[0] == len(node["inputs"]) and found[1]:
+                node["attrs"]["no_grad_inputs"] = found[1]
+
     def finish(self, inputs, outputs, name, mode):
         self._assign_saves(None)
         used = set()
@@ -496,6 +520,34 @@ def _attribute(value):
     if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return value
     return str(value)
+
+
+def _gradient_free_positions(func, args, kwargs):
+    """(tensor count, positions among the op's tensor arguments that its backward gives no gradient), or
+    None when it cannot be told: the op writes an argument, fails, or returns nothing differentiable."""
+    schema = func._schema
+    if any(a.alias_info is not None and a.alias_info.is_write for a in schema.arguments):
+        return None
+    tensors = [t for _, value in _bound(schema, args, kwargs) for t in _tensors(value)]
+    leaves = {}
+    for t in tensors:
+        if t.is_floating_point() and id(t) not in leaves:
+            leaves[id(t)] = t.detach().requires_grad_()
+    if not leaves:
+        return None
+    swap = lambda v: leaves.get(id(v), v) if isinstance(v, torch.Tensor) else v
+    try:
+        with torch.enable_grad():
+            out = func(*torch.utils._pytree.tree_map(swap, args), **torch.utils._pytree.tree_map(swap, kwargs))
+            results = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor) and o.requires_grad]
+            if not results:
+                return None
+            asked = list(leaves.values())
+            grads = torch.autograd.grad(results, asked, grad_outputs=[torch.ones_like(r) for r in results], allow_unused=True)
+    except Exception:  # an op that cannot run again here tells nothing: its edges stay as they are
+        return None
+    none = {id(leaf) for leaf, grad in zip(asked, grads) if grad is None}
+    return len(tensors), [i for i, t in enumerate(tensors) if id(leaves.get(id(t))) in none]
 
 
 def _written_result(schema, bound, out):
@@ -639,6 +691,7 @@ class _Recorder(TorchDispatchMode):
         if out is None:
             out = func(*args, **kwargs)
         self.trace.record(func, args, bound, out)
+        self.trace.remember_custom_call(func, args, kwargs)
         return out
 
 
@@ -719,6 +772,8 @@ def _trace(model, args, kwargs, train, fake):
         torch.random.set_rng_state(rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
+    with fake_mode if fake_mode is not None else contextlib.nullcontext():
+        recorder.mark_gradient_free_inputs()
     outputs = []
     for tensor in tree_flatten(out)[0]:
         if isinstance(tensor, torch.Tensor):

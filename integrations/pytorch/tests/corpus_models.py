@@ -253,3 +253,27 @@ THIRD_PARTY += [
     Case("volo_d1_224 (token-labelling aux_head)", "timm", _timm("volo_d1_224", img_size=32), [["head"], ["aux_head"]],
          expect_branches=["head", "aux_head"]),
 ]
+
+
+def _two_stage(kind):
+    """Mask / Keypoint R-CNN on a ResNet-18 FPN (the ResNet-50 ones take 3× longer and show nothing more)."""
+    def build():
+        import torchvision
+        from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+        torch.manual_seed(0)
+        backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
+        model = getattr(torchvision.models.detection, kind)(backbone, num_classes=3 if kind == "MaskRCNN" else 2, min_size=64, max_size=64)
+        return model, ([torch.rand(3, 64, 64)],)
+    return build
+
+
+THIRD_PARTY += [
+    # The second head pools the trunk's features at the boxes the box head returned: RoIAlign's backward ignores
+    # the boxes (the exporter asks autograd: `no_grad_inputs`), so the heads stay two, trained apart.
+    Case("MaskRCNN, ResNet-18 FPN (eval)", "torchvision", _two_stage("MaskRCNN"),
+         [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]], train=False,
+         expect_branches=["roi_heads.box_roi_pool", "roi_heads.mask_roi_pool"]),
+    Case("KeypointRCNN, ResNet-18 FPN (eval)", "torchvision", _two_stage("KeypointRCNN"),
+         [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.keypoint_head", "roi_heads.keypoint_predictor"]], train=False,
+         expect_branches=["roi_heads.box_roi_pool", "roi_heads.keypoint_roi_pool"]),
+]

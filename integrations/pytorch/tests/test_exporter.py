@@ -424,3 +424,35 @@ def test_a_transformers_models_declared_tie_is_found():
     assert declared_ties(model) == [("lm_head.weight", "transformer.wte.weight")]
     model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())  # untied: no longer declared sharing
     assert declared_ties(model) == []
+
+
+class _PoolAtPredictedBoxes(torch.nn.Module):
+    """A box head and a head pooling the features at the predicted boxes (Mask R-CNN's shape, in small)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.box_head = torch.nn.Linear(4, 4)
+        self.mask_head = torch.nn.Conv2d(4, 1, 1)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        boxes = torch.sigmoid(self.box_head(t.mean((2, 3)))) * 8
+        rois = torch.cat([torch.arange(len(boxes), dtype=boxes.dtype)[:, None], boxes], 1)
+        import torchvision
+        return boxes, self.mask_head(torchvision.ops.roi_align(t, rois, 2))
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_inputs_a_custom_ops_backward_ignores_are_recorded(tensors):
+    """RoIAlign's backward gives the boxes no gradient: the trace says so (autograd is asked, once per op)
+    and graphcheck then keeps the two heads apart; the features it pools from do take a gradient."""
+    recorded = trace(_PoolAtPredictedBoxes(), (torch.randn(2, 3, 8, 8),), tensors=tensors)
+    pooling = [n for n in recorded["nodes"] if n["op"] == "roi_align"]
+    assert [n["attrs"].get("no_grad_inputs") for n in pooling] == [[1]]
+    assert not any("no_grad_inputs" in n.get("attrs", {}) for n in recorded["nodes"] if n["op"] != "roi_align")
+
+
+def test_heads_pooling_at_another_heads_boxes_are_independent(graphcheck_binary):
+    report = graphcheck_report(_PoolAtPredictedBoxes(), torch.randn(2, 3, 8, 8))
+    assert report["branches"] == ["box_head", "mask_head"] and report["independent"] is True, report["findings"]

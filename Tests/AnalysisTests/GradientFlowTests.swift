@@ -1,0 +1,59 @@
+import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Heads are tied in training by what gradients flow through, not by every value they read: an index, a
+/// mask and an operand the op's backward ignores (`no_grad_inputs`: the boxes RoIAlign pools from) pass
+/// values on but no gradient. Mask R-CNN's mask head pools from the boxes its box head returned, and the
+/// two are still two heads, trained apart.
+@Suite struct GradientFlowTests {
+    /// A box head returning boxes, and a mask head pooling the trunk's features at those boxes.
+    /// `gradientFree`: the pooling op's backward ignores the boxes, as RoIAlign's does.
+    func boxAndMaskHeads(gradientFree: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("boxes", "box_head", ["t"])
+        g.op("r", "roi_align", in: "mask_pool", ["t", "boxes"], attributes: gradientFree ? [("no_grad_inputs", .ints([1]))] : [])
+        g.layer("m", "mask_head", ["r"])
+        g.outputs("boxes", "m")
+        return g.graph
+    }
+
+    @Test func aHeadPoolingWhereAnotherHeadPointsIsAHeadOfItsOwn() throws {
+        let report = try Analyzer.analyze(boxAndMaskHeads(gradientFree: true))
+        #expect(report.branches.count == 2)
+        #expect(report.independent == true, "\(report.findings.map(\.message))")
+    }
+
+    /// Without the op saying so, the boxes carry the box head's gradient into the mask head: the mask head
+    /// cascades from the box head, and the leak is found between the two.
+    @Test func readingTheBoxesWithTheirGradientIsALeak() throws {
+        let report = try Analyzer.analyze(boxAndMaskHeads(gradientFree: false))
+        #expect(report.branches.count == 2)
+        #expect(report.findings.contains { $0.rule == "gradient-leak" })
+    }
+
+    /// head2 gathers the trunk's features at head1's argmax: an integer index carries no gradient.
+    func indexFromAnotherHead(dtype: DType) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.op("i", "argmax", in: "", ["a"], dtype: dtype)
+        g.op("p", "gather", in: "head2", ["t", "i"])
+        g.layer("b", "head2.fc", ["p"])
+        g.outputs("a", "b")
+        return g.graph
+    }
+
+    @Test func anIndexTakenFromAnotherHeadTiesNothing() throws {
+        let graph = indexFromAnotherHead(dtype: .int64)
+        let context = AnalysisContext(graph: graph, branches: ["head1", "head2"])
+        #expect(GradientLeakRule().check(context).isEmpty)
+        #expect(CrossBranchDependencyRule().check(context).isEmpty)
+        // The same read of a floating-point value carries head1's gradient into head2.
+        let floating = AnalysisContext(graph: indexFromAnotherHead(dtype: .float32), branches: ["head1", "head2"])
+        #expect(!GradientLeakRule().check(floating).isEmpty)
+        #expect(!CrossBranchDependencyRule().check(floating).isEmpty)
+    }
+}
