@@ -57,3 +57,29 @@ import TestSupport
         #expect(!CrossBranchDependencyRule().check(floating).isEmpty)
     }
 }
+
+extension GradientFlowTests {
+    /// head2 reads a value head1 made from no parameter (anchors from the image size, proposals decoded from
+    /// detached deltas): it requires no gradient, and ties head2 to nothing head1 could train.
+    func anchorsFromAnotherHead(learned: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc", ["t"])
+        if learned {
+            g.layer("anchors", "head1.anchors", ["t"])
+        } else {
+            g.op("anchors", "arange", in: "head1.anchors", [])
+        }
+        g.op("p", "add", in: "head2", ["t", "anchors"])
+        g.layer("b", "head2.fc", ["p"])
+        g.outputs("a", "b")
+        return g.graph
+    }
+
+    @Test func aValueThatRequiresNoGradientTiesNothing() {
+        let constant = AnalysisContext(graph: anchorsFromAnotherHead(learned: false), branches: ["head1", "head2"])
+        #expect(CrossBranchDependencyRule().check(constant).isEmpty)
+        let learned = AnalysisContext(graph: anchorsFromAnotherHead(learned: true), branches: ["head1", "head2"])
+        #expect(!CrossBranchDependencyRule().check(learned).isEmpty)
+    }
+}

@@ -42,15 +42,17 @@ public struct CrossBranchDependencyRule: Rule {
         var found = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
         // An op backward never reaches (it only computes positions: a level index, the boxes RoIAlign pools
-        // from) ties nothing in training, whatever it reads.
+        // from) ties nothing in training, whatever it reads; nor does a value that requires no gradient
+        // (Faster R-CNN's proposals, decoded from detached deltas and anchors, read by the box head).
         let backward = graph.reachedByBackward()
+        let requires = graph.requiresGradient()
         for (index, node) in graph.nodes.enumerated() {
             let target = NodeID(index)
             if let j = map.region[index].branch {
                 // An index, a mask or an operand backward sends nothing to (RoIAlign's boxes) is read like a
                 // detached value: no tie in training.
                 for (k, operand) in node.inputs.enumerated() where backward[index] && graph.passesGradient(index, to: k) {
-                    guard case .value(let v) = operand, let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
+                    guard case .value(let v) = operand, requires[v.index], let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
                     for i in map.ancestry[p] where i != j {
                         found.add(
                             .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),

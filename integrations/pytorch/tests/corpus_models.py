@@ -255,15 +255,19 @@ THIRD_PARTY += [
 ]
 
 
-def _two_stage(kind):
-    """Mask / Keypoint R-CNN on a ResNet-18 FPN (the ResNet-50 ones take 3× longer and show nothing more)."""
+def _two_stage(kind, targets=False):
+    """Faster / Mask / Keypoint R-CNN on a ResNet-18 FPN (the ResNet-50 ones take 3× longer and show nothing
+    more); with `targets`, the training forward that returns the losses."""
     def build():
         import torchvision
         from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
         torch.manual_seed(0)
         backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
-        model = getattr(torchvision.models.detection, kind)(backbone, num_classes=3 if kind == "MaskRCNN" else 2, min_size=64, max_size=64)
-        return model, ([torch.rand(3, 64, 64)],)
+        model = getattr(torchvision.models.detection, kind)(backbone, num_classes=2 if kind == "KeypointRCNN" else 3, min_size=64, max_size=64)
+        images = [torch.rand(3, 64, 64)]
+        if not targets:
+            return model, (images,)
+        return model, (images, [{"boxes": torch.tensor([[4., 4., 30., 30.], [20., 10., 60., 50.]]), "labels": torch.tensor([1, 2])}])
     return build
 
 
@@ -276,4 +280,8 @@ THIRD_PARTY += [
     Case("KeypointRCNN, ResNet-18 FPN (eval)", "torchvision", _two_stage("KeypointRCNN"),
          [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.keypoint_head", "roi_heads.keypoint_predictor"]], train=False,
          expect_branches=["roi_heads.box_roi_pool", "roi_heads.keypoint_roi_pool"]),
+    # Training with targets returns the losses: the box head reads the RPN's proposals, which require no gradient
+    # (decoded from detached deltas and anchors made from the image size), so no tie between the two.
+    Case("FasterRCNN, ResNet-18 FPN (train, losses)", "torchvision", _two_stage("FasterRCNN", targets=True),
+         [["rpn"], ["roi_heads"]], expect_branches=["rpn", "roi_heads"]),
 ]
