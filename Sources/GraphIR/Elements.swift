@@ -69,10 +69,17 @@ public struct Storage: Sendable {
     /// formats without values) and for constant fills (BatchNorm's ones and zeros), whose equality says
     /// nothing about copying.
     public var digest: String?
+    /// A parameter the optimizer can move (`requires_grad`); false for a frozen one (`requires_grad_(False)`),
+    /// which no head's gradient changes. Buffers are never trained.
+    public var trainable: Bool
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 
-    public init(id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: DType?, memory: StorageMemory? = nil, digest: String? = nil) {
+    public init(
+        id: String, kind: StorageKind, names: [String], shape: [Int]?, dtype: DType?, memory: StorageMemory? = nil, digest: String? = nil,
+        trainable: Bool = true
+    ) {
+        self.trainable = kind == .parameter && trainable
         self.id = id
         self.kind = kind
         self.names = names

@@ -105,24 +105,4 @@ extension Graph {
         }
         return reached
     }
-
-    /// Per value: whether it requires a gradient, as autograd would say — whether it was computed, along
-    /// edges gradients pass, from a parameter. Anchors made from the image size, or proposals decoded from
-    /// `.detach()`ed deltas, do not: reading them ties the reader to nothing it could train.
-    public func requiresGradient() -> [Bool] {
-        var requires = [Bool](repeating: false, count: values.count)
-        for index in nodes.indices where !nodes[index].properties.contains(.cutsGradient) {
-            var result = false
-            for (k, operand) in nodes[index].inputs.enumerated() where passesGradient(index, to: k) {
-                switch operand {
-                case .value(let v): result = result || requires[v.index]
-                case .storage(let s): result = result || storages[s.index].kind == .parameter
-                }
-                if result { break }
-            }
-            guard result else { continue }
-            for v in nodes[index].outputs where carriesGradient(v) { requires[v.index] = true }
-        }
-        return requires
-    }
 }

@@ -21,7 +21,7 @@ public enum TraceReader {
         case inputs, outputs, modules, storages, values, nodes
     }
     enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance, source }
-    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest }
+    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest, requiresGrad = "requires_grad" }
     enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
@@ -168,6 +168,7 @@ struct StreamingTraceReader {
 
     private mutating func readStorage() throws(InputError) {
         var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: DType?, memory: StorageMemory?, digest: String?
+        var requiresGrad = true
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
@@ -185,12 +186,13 @@ struct StreamingTraceReader {
             case .dtype: dtype = DType(try r.scanner.string())
             case .memory: memory = try r.readMemory()
             case .digest: digest = try r.scanner.string()
+            case .requiresGrad: requiresGrad = try r.scanner.bool()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
         guard let kind else { throw scanner.error("missing required key \"kind\"", at: start) }
         guard let names else { throw scanner.error("missing required key \"names\"", at: start) }
-        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory, digest: digest))
+        builder.addStorage(Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory, digest: digest, trainable: requiresGrad))
     }
 
     /// `{"block": "m0", "bytes": [start, end]}`: which bytes of which memory block the storage covers.

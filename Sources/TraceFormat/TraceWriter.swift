@@ -52,6 +52,7 @@ public enum TraceWriter {
             + shapeAndType(s.shape, s.dtype)
             + (s.memory.map { ", \"memory\": {\"block\": \(JSONWriter.quoted($0.block)), \"bytes\": [\($0.bytes.lowerBound), \($0.bytes.upperBound)]}" } ?? "")
             + (s.digest.map { ", \"digest\": \(JSONWriter.quoted($0))" } ?? "")
+            + (s.kind == .parameter && !s.trainable ? ", \"requires_grad\": false" : "")
             + "}"
     }
 

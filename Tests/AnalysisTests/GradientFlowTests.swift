@@ -83,3 +83,28 @@ extension GradientFlowTests {
         #expect(!CrossBranchDependencyRule().check(learned).isEmpty)
     }
 }
+
+extension GradientFlowTests {
+    /// head2 reads head1's intermediate; `frozen`: head1's weights do not train (`requires_grad_(False)`).
+    func readsIntermediate(frozen: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        for name in ["head1.fc1.weight", "head1.fc2.weight"] { g.share([name], trainable: !frozen) }
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc1", ["t"])
+        g.layer("o1", "head1.fc2", ["a"])
+        g.op("s", "add", in: "", ["t", "a"])
+        g.layer("b", "head2.fc", ["s"])
+        g.outputs("o1", "b")
+        return g.graph
+    }
+
+    /// A frozen head takes no gradient: another head reading its tensors changes nothing of it.
+    @Test func readingAFrozenHeadsTensorsLeaksNothing() {
+        let frozen = AnalysisContext(graph: readsIntermediate(frozen: true), branches: ["head1", "head2"])
+        #expect(GradientLeakRule().check(frozen).isEmpty)
+        #expect(CrossBranchDependencyRule().check(frozen).isEmpty)
+        let trained = AnalysisContext(graph: readsIntermediate(frozen: false), branches: ["head1", "head2"])
+        #expect(!GradientLeakRule().check(trained).isEmpty)
+        #expect(!CrossBranchDependencyRule().check(trained).isEmpty)
+    }
+}

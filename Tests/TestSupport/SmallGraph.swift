@@ -24,9 +24,10 @@ public struct SmallGraph {
     }
 
     /// One parameter that goes by all of `names` (the first is its home): shared storage. `digest` stands
-    /// for its values (equal digests: equal values).
-    public mutating func share(_ names: [String], kind: StorageKind = .parameter, digest: String? = nil) {
-        let s = builder.addStorage(Storage(id: "s\(storages.count)", kind: kind, names: names, shape: [4, 4], dtype: "float32", digest: digest))
+    /// for its values (equal digests: equal values); `trainable: false` is a frozen parameter.
+    public mutating func share(_ names: [String], kind: StorageKind = .parameter, digest: String? = nil, trainable: Bool = true) {
+        let s = builder.addStorage(Storage(
+            id: "s\(storages.count)", kind: kind, names: names, shape: [4, 4], dtype: "float32", digest: digest, trainable: trainable))
         for name in names { storages[name] = s }
     }
 

@@ -65,6 +65,15 @@ import TraceFormat
         #expect(try read(TraceWriter.write(graph, producer: "test")).modules.map(\.source) == ["model.py:7"])
     }
 
+    /// A frozen parameter (`"requires_grad": false`) is read as such and written back; absent means trainable.
+    @Test func frozenParametersRoundTrip() throws {
+        #expect(try read(Self.minimal).storages[0].trainable)
+        let text = Self.minimal.replacingOccurrences(of: #""dtype": "float32"}]"#, with: #""dtype": "float32", "requires_grad": false}]"#)
+        let graph = try read(text)
+        #expect(!graph.storages[0].trainable)
+        #expect(try !read(TraceWriter.write(graph, producer: "test")).storages[0].trainable)
+    }
+
     @Test func minimalTraceReads() throws {
         let graph = try read(Self.minimal)
         #expect(graph.mode == .train)

@@ -36,24 +36,42 @@ public struct CrossBranchDependencyRule: Rule {
         }
     }
 
+    /// Per value: the branches whose trainable parameters its gradient would reach, along edges gradients pass.
+    static func trainedBranches(_ graph: Graph, _ map: BranchMap) -> [BranchSet] {
+        var trains = [BranchSet](repeating: BranchSet(), count: graph.values.count)
+        for index in graph.nodes.indices where !graph.nodes[index].properties.contains(.cutsGradient) {
+            var set = BranchSet()
+            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
+                switch operand {
+                case .value(let v): set.formUnion(trains[v.index])
+                case .storage(let s): if graph[s].trainable, let b = map.region[index].branch { set.insert(b) }
+                }
+            }
+            guard !set.isEmpty else { continue }
+            for v in graph.nodes[index].outputs where graph.carriesGradient(v) { trains[v.index] = set }
+        }
+        return trains
+    }
+
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard map.branches.count >= 2 else { return [] }
         var found = Collected()
         var lastWriter = [Int?](repeating: nil, count: graph.storages.count)
         // An op backward never reaches (it only computes positions: a level index, the boxes RoIAlign pools
-        // from) ties nothing in training, whatever it reads; nor does a value that requires no gradient
-        // (Faster R-CNN's proposals, decoded from detached deltas and anchors, read by the box head).
+        // from) ties nothing in training, whatever it reads; nor does a value whose gradient would reach no
+        // trainable parameter of the branch that made it (Faster R-CNN's proposals, decoded from detached
+        // deltas and anchors, read by the box head; a frozen head's features).
         let backward = graph.reachedByBackward()
-        let requires = graph.requiresGradient()
+        let trains = Self.trainedBranches(graph, map)
         for (index, node) in graph.nodes.enumerated() {
             let target = NodeID(index)
             if let j = map.region[index].branch {
                 // An index, a mask or an operand backward sends nothing to (RoIAlign's boxes) is read like a
                 // detached value: no tie in training.
                 for (k, operand) in node.inputs.enumerated() where backward[index] && graph.passesGradient(index, to: k) {
-                    guard case .value(let v) = operand, requires[v.index], let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
-                    for i in map.ancestry[p] where i != j {
+                    guard case .value(let v) = operand, let p = graph[v].producer?.index, map.region[p] != .branch(j) else { continue }
+                    for i in map.ancestry[p] where i != j && trains[v.index].contains(i) {
                         found.add(
                             .init(kind: .data, source: i, target: j, producer: NodeID(p), storage: nil, consumer: target),
                             module: ModulePath.child(of: map.branches[i], containing: graph.nodes[p].module))

@@ -45,7 +45,8 @@ public struct GradientLeakRule: Rule {
         }
 
         var leaks: OrderedDictionary<[UInt64], [StorageID]> = [:]
-        for s in graph.storageIDs where graph[s].kind == .parameter
+        // A frozen parameter (`requires_grad_(False)`) takes no gradient: nothing leaks into it.
+        for s in graph.storageIDs where graph[s].trainable
             && (graph.storageIdentity.separatesEqualTensors || map.usedBy[s.index].count < 2)
         {
             // Without storage identity names may not be module paths; with it, a parameter no branch names

@@ -65,6 +65,7 @@ class _Storages:
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
         first = []         # the tensor of each entry's first name
+        trainable = []     # whether some parameter of each entry requires grad
         for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
             for name, tensor in named(remove_duplicate=False):
                 block, start, end = _memory(tensor)
@@ -75,14 +76,19 @@ class _Storages:
                     self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
                                          "shape": list(tensor.shape), "dtype": _dtype(tensor)})
                     first.append(tensor)
+                    trainable.append(False)
                 else:
                     self.entries[found]["names"].append(name)
+                trainable[found] = trainable[found] or (kind == "parameter" and tensor.requires_grad)
         # Which storage object each entry lives in, and its bytes, for the trace (`memory`).
         blocks = {}
         for block, spans in self.ranges.items():
             label = blocks.setdefault(block, f"m{len(blocks)}")
             for start, end, index in spans:
                 self.entries[index]["memory"] = {"block": label, "bytes": [start, end]}
+        for entry, trains in zip(self.entries, trainable):
+            if entry["kind"] == "parameter" and not trains:
+                entry["requires_grad"] = False  # frozen (`requires_grad_(False)`): no gradient changes it
         for entry, tensor in zip(self.entries, first):
             digest = _digest(tensor)
             if digest is not None:

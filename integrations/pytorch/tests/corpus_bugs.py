@@ -150,6 +150,15 @@ class CascadeHeads(nn.Module):
         return o1, self.head2(torch.cat([t, o1.detach() if self.detach else o1], 1))
 
 
+class FrozenLeakHeads(LeakHeads):
+    """head2 reads head1's intermediate, head1 frozen (`requires_grad_(False)`, a pretrained head kept as it
+    is): head2's gradient passes through head1's ops into the trunk but changes nothing of head1."""
+
+    def __init__(self):
+        super().__init__()
+        self.head1.requires_grad_(False)
+
+
 class LeakIntoConcatenatedHeads(nn.Module):
     """head2 reads `t + head1(t)`, and the heads' outputs are concatenated into one returned tensor: head1's
     output is a result only through the `cat`, and still the leak must be found between the heads."""
@@ -490,6 +499,7 @@ BUGS += [
     Case("the heads' losses summed, weights tied", "bug", _module(SummedLosses, True), TWO, expect_branches=["head1", "head2"]),
     Case("siamese encoder (no heads)", "bug", _pair, []),
     Case("siamese encoder on x[:, 0] and x[:, 1] (no heads)", "bug", _paired, []),
+    Case("head2 reads a frozen head1's intermediate", "bug", _module(FrozenLeakHeads), NAMED, expect_branches=["head1", "head2", "head3"]),
     Case("a score vector per task, rows of one parameter (no heads)", "bug", _module(TaskRows), []),
     Case("one conv weight at two dilations (no heads)", "bug", _images(TridentConv), []),
 ]
