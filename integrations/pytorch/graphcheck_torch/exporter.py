@@ -770,6 +770,9 @@ def _trace(model, args, kwargs, train, fake):
             else:
                 with _Recorder(recorder):
                     out = model(*args, **kwargs)
+            # Unrecorded, and before the random state is put back (an op run again may draw from it).
+            with fake_mode if fake_mode is not None else contextlib.nullcontext():
+                recorder.mark_gradient_free_inputs()
     finally:
         pre.remove()
         post.remove()
@@ -778,8 +781,6 @@ def _trace(model, args, kwargs, train, fake):
         torch.random.set_rng_state(rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
-    with fake_mode if fake_mode is not None else contextlib.nullcontext():
-        recorder.mark_gradient_free_inputs()
     outputs = []
     for tensor in tree_flatten(out)[0]:
         if isinstance(tensor, torch.Tensor):
