@@ -14,15 +14,25 @@ public func elementCount<C: Collection>(_ shape: C) -> Int where C.Element == In
 public struct Value: Sendable {
     public var id: String
     public var shape: [Int]?
-    public var dtype: DType?
+    public var dtype: DType? {
+        didSet { carriesGradient = Value.carriesGradient(dtype) }
+    }
     public internal(set) var producer: NodeID?
     /// Every (node, input position) that reads this value, in node order.
     public internal(set) var uses: [Use] = []
+    /// Whether it can carry a gradient: integers and booleans (indices, masks, labels) carry none. Kept with
+    /// the value because the analysis asks it of every operand it follows.
+    public private(set) var carriesGradient: Bool
 
     public init(id: String, shape: [Int]?, dtype: DType?) {
         self.id = id
         self.shape = shape
         self.dtype = dtype
+        self.carriesGradient = Value.carriesGradient(dtype)
+    }
+
+    private static func carriesGradient(_ dtype: DType?) -> Bool {
+        dtype.map { !($0.isInteger || $0 == .bool) } ?? true
     }
 }
 

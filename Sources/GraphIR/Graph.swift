@@ -69,9 +69,7 @@ extension Graph {
 
 extension Graph {
     /// Whether a value can carry a gradient: integers and booleans (indices, masks, labels) carry none.
-    public func carriesGradient(_ v: ValueID) -> Bool {
-        values[v.index].dtype.map { !($0.isInteger || $0 == .bool) } ?? true
-    }
+    public func carriesGradient(_ v: ValueID) -> Bool { values[v.index].carriesGradient }
 
     /// Whether backward sends a gradient from a node's results into its operand at `position`: a value that
     /// can carry one, in an operand the op's backward does not ignore (RoIAlign's boxes only choose where to
