@@ -80,11 +80,21 @@ extension Graph {
         return true
     }
 
+    /// Calls `body` with each value a node reads that backward sends a gradient to, in operand order: the
+    /// sweeps that follow gradients, without making a list per node.
+    @inline(__always)
+    public func forEachGradientValue(of node: Int, _ body: (ValueID) -> Void) {
+        let free = nodes[node].gradientFreeInputs
+        for (k, operand) in nodes[node].inputs.enumerated() {
+            if case .value(let v) = operand, values[v.index].carriesGradient, free.isEmpty || !free.contains(k) { body(v) }
+        }
+    }
+
     /// The values a node reads that backward sends a gradient to.
     public func gradientValueInputs(of node: Int) -> [ValueID] {
-        nodes[node].inputs.indices.compactMap { k in
-            if case .value(let v) = nodes[node].inputs[k], passesGradient(node, to: k) { return v } else { return nil }
-        }
+        var result: [ValueID] = []
+        forEachGradientValue(of: node) { result.append($0) }
+        return result
     }
 
     /// Per node: whether backward from the model's outputs runs through it (its results reach an output
@@ -97,9 +107,7 @@ extension Graph {
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             guard nodes[index].outputs.contains(where: { flows[$0.index] }), !nodes[index].properties.contains(.cutsGradient) else { continue }
             reached[index] = true
-            for (k, operand) in nodes[index].inputs.enumerated() where passesGradient(index, to: k) {
-                if case .value(let v) = operand { flows[v.index] = true }
-            }
+            forEachGradientValue(of: index) { flows[$0.index] = true }
         }
         return reached
     }

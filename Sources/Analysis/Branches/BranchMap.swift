@@ -37,8 +37,8 @@ public struct BranchMap: Sendable {
         for index in graph.nodes.indices {
             var mask = BranchSet()
             // Nor does an index, a mask or an operand backward sends nothing to (RoIAlign's boxes).
-            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
-                if case .value(let v) = operand, let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
+            graph.forEachGradientValue(of: index) { v in
+                if let producer = graph.values[v.index].producer { mask.formUnion(ancestry[producer.index]) }
             }
             // A detached value carries no branch's gradient: reading it does not tie two branches in training.
             let detached = graph.nodes[index].properties.contains(.cutsGradient)

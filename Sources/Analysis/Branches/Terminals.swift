@@ -28,7 +28,6 @@ struct Terminals {
         // returns stay its result although the mask head pools from them, and proposals that reach the
         // outputs only that way are nobody's result.
         let outputs = Set(graph.outputs)
-        func carriesGradient(_ v: ValueID) -> Bool { graph.carriesGradient(v) }
         func passes(_ use: Use) -> Bool {
             graph.passesGradient(use.node.index, to: use.index) && !nodes[use.node.index].properties.contains(.cutsGradient)
         }
@@ -40,10 +39,10 @@ struct Terminals {
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             let results = nodes[index].outputs
             toOutput[index] = results.contains { v in
-                outputs.contains(v) || carriesGradient(v) && graph[v].uses.contains { toOutput[$0.node.index] && passes($0) }
+                outputs.contains(v) || graph.carriesGradient(v) && graph[v].uses.contains { toOutput[$0.node.index] && passes($0) }
             }
             if nodes[index].readsStorage { learnedBelow[index] = true; continue }
-            learnedBelow[index] = results.contains { v in carriesGradient(v) && graph[v].uses.contains { learnedBelow[$0.node.index] && passes($0) } }
+            learnedBelow[index] = results.contains { v in graph.carriesGradient(v) && graph[v].uses.contains { learnedBelow[$0.node.index] && passes($0) } }
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
@@ -61,7 +60,7 @@ struct Terminals {
         for index in nodes.indices where learnedBelow[index] {
             for v in nodes[index].outputs {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
-                guard returned, carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph) else { continue }
+                guard returned, graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -169,8 +168,8 @@ struct Terminals {
             if let blocked, blocked[index] { reach[index] = 0; continue }
             let mask = reach[index]
             guard mask != 0 else { continue }
-            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
-                if case .value(let v) = operand, let p = graph[v].producer { reach[p.index] |= mask }
+            graph.forEachGradientValue(of: index) { v in
+                if let p = graph[v].producer { reach[p.index] |= mask }
             }
         }
         return reach

@@ -62,7 +62,7 @@ public struct CrossBranchDependencyRule: Rule {
         // from) ties nothing in training, whatever it reads; nor does a value whose gradient would reach no
         // trainable parameter of the branch that made it (Faster R-CNN's proposals, decoded from detached
         // deltas and anchors, read by the box head; a frozen head's features).
-        let backward = graph.reachedByBackward()
+        let backward = context.backward
         let trains = Self.trainedBranches(graph, map)
         for (index, node) in graph.nodes.enumerated() {
             let target = NodeID(index)

@@ -39,8 +39,8 @@ public struct GradientLeakRule: Rule {
             let mask = reaches[index]
             // `.detach()` hands on values, not gradients; nor do indices and masks.
             guard !mask.isEmpty, !graph.nodes[index].properties.contains(.cutsGradient) else { continue }
-            for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
-                if case .value(let v) = operand, let p = graph[v].producer { reaches[p.index].formUnion(mask) }
+            graph.forEachGradientValue(of: index) { v in
+                if let p = graph[v].producer { reaches[p.index].formUnion(mask) }
             }
         }
 

@@ -30,7 +30,7 @@ public struct InplaceHazardRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         var findings: [Finding] = []
-        let backward = graph.recordsSavedTensors ? graph.reachedByBackward() : nil
+        let backward = graph.recordsSavedTensors ? context.backward : nil
         for index in graph.nodes.indices where graph.nodes[index].inplace {
             let node = graph.nodes[index]
             guard let target = node.firstValueInput else { continue }

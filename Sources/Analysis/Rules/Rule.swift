@@ -32,6 +32,9 @@ public struct AnalysisContext: Sendable {
     /// Storages whose sharing the user declared intended.
     public let allowed: Set<Int>
     let grouping: ModuleGrouping
+    /// Per node: whether backward from the outputs runs through it (`Graph.reachedByBackward`), for the
+    /// rules that ask it (cross-branch-dependency, inplace-hazard): one sweep per analysis.
+    let backward: [Bool]
 
     public init(graph: Graph, branches: [String], allowed: Set<Int> = []) {
         self.init(graph: graph, branches: branches.map { Branch(name: $0) }, allowed: allowed)
@@ -42,6 +45,7 @@ public struct AnalysisContext: Sendable {
         self.allowed = allowed
         map = BranchMap(graph: graph, branches: branches)
         grouping = ModuleGrouping(graph: graph, map: map)
+        backward = graph.reachedByBackward()
     }
 }
 
