@@ -97,6 +97,7 @@ import TraceFormat
         (#""version": 1,"#, #""version": 1, "version": 1,"#, "$.version", #"duplicate key "version""#),
         (#""inputs": ["x", "w"]"#, #""inputs": ["x", "n0"]"#, "$.nodes[0].inputs[1]", #"unknown value or storage id "n0""#),
         (#""outputs": ["y"], "attrs""#, #""outputs": ["y"], "saves": ["y", "w"], "attrs""#, "$.nodes[0].saves[1]", #""w" is a storage, expected a value"#),
+        (#""dtype": "float32"}]"#, #""dtype": "float32", "requires_grad": "no"}]"#, "$.storages[0].requires_grad", "expected true or false"),
     ])
     func badTracesAreLocated(from: String, to: String, location: String, message: String) {
         precondition(Self.minimal.contains(from), "bad test: \(from)")
