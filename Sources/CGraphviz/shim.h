@@ -15,4 +15,7 @@ static inline const char *graphcheck_library_file(const void *address) {
     if (dladdr(address, &info) != 0 && info.dli_fname != NULL) return info.dli_fname;
     return NULL;
 }
+/// cgraph's edge ends are macros, which Swift cannot call.
+static inline Agnode_t *graphcheck_edge_tail(Agedge_t *edge) { return agtail(edge); }
+static inline Agnode_t *graphcheck_edge_head(Agedge_t *edge) { return aghead(edge); }
 #endif

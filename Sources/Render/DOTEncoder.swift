@@ -90,7 +90,9 @@ public enum DOTEncoder {
     static func edgeAttributes(_ e: ViewGraph.Edge, labels: EdgeLabels) -> [String] {
         var attributes: [String] = []
         if let label = e.label {
-            switch labels {
+            // A flat edge (both ends on one rank, as unranked edges often are) with a `label` trips a
+            // use-after-free in Graphviz 2.43's flat_edges (Debian 12's libgvc): its count is in the tooltip.
+            switch e.kind == .crossBranchState ? .none : labels {
             case .placed: attributes.append("label=\(quoted(label))")
             case .floating: attributes.append("xlabel=\(quoted(label))")
             case .none: break
@@ -102,6 +104,10 @@ public enum DOTEncoder {
         case .state: attributes += ["style=dashed", "color=\"#999999\""]
         case .crossBranch:
             attributes += ["color=\"\(FindingStyle.crossBranchColour)\"", "penwidth=2.5", "fontcolor=\"\(FindingStyle.crossBranchColour)\""]
+        case .crossBranchState:
+            // Not ranked: a branch reading another's parameters says nothing about which runs first, and
+            // ranked, these edges pull the branches together and dot reorders them (`BranchOrder`).
+            attributes += ["color=\"\(FindingStyle.crossBranchColour)\"", "penwidth=2.5", "constraint=false"]
         case .layout: attributes.append("style=invis")
         case .order: attributes += ["style=invis", "constraint=false"]
         }

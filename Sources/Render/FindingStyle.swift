@@ -74,7 +74,7 @@ struct FindingStyle {
 /// and for what it leaves out.
 extension ViewGraph {
     mutating func explainEdges() {
-        if edges.contains(where: { $0.kind == .crossBranch }) {
+        if edges.contains(where: { $0.kind == .crossBranch || $0.kind == .crossBranchState }) {
             legend.append(LegendEntry(swatch: .edge(colour: FindingStyle.crossBranchColour, dashed: false), text: "cross-branch dependency"))
         }
         if edges.contains(where: { $0.kind == .state }) {

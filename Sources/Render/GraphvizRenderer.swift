@@ -17,24 +17,25 @@ public enum GraphvizRenderer {
 
     /// Lays out `dot` with the dot engine and renders it. With `forcePluginFallback` the plugin config
     /// file is not consulted, as on a machine where `dot -c` was never run.
-    public static func render(dot: String, format: Format, forcePluginFallback: Bool = false) throws(RenderError) -> [UInt8] {
-        try render(dots: [dot], format: format, forcePluginFallback: forcePluginFallback)[0]
+    /// `order`: DOT names of blocks (clusters or nodes) to put left to right in this order (`BranchOrder`).
+    public static func render(dot: String, format: Format, order: [String] = [], forcePluginFallback: Bool = false) throws(RenderError) -> [UInt8] {
+        try render(dots: [dot], format: format, order: order, forcePluginFallback: forcePluginFallback)[0]
     }
 
     /// Lays out `dot`, then adds the edges `completing` writes (DOT edge statements with their own `pos`,
     /// from the layout's node positions in `plain` form) and renders the whole without moving anything:
     /// how edges that dot would spend minutes routing are drawn (see `ImpliedEdges`).
     public static func render(
-        dot: String, format: Format, completing: @escaping (_ plain: [UInt8]) throws(RenderError) -> String,
+        dot: String, format: Format, order: [String] = [], completing: @escaping (_ plain: [UInt8]) throws(RenderError) -> String,
         forcePluginFallback: Bool = false
     ) throws(RenderError) -> [UInt8] {
-        try render(dots: [dot], format: format, completing: completing, forcePluginFallback: forcePluginFallback)[0]
+        try render(dots: [dot], format: format, order: order, completing: completing, forcePluginFallback: forcePluginFallback)[0]
     }
 
     /// Lays out and renders each graph in turn with one Graphviz context (creating a context reads the
     /// plugin configuration, which costs more than laying out a small graph).
     public static func render(
-        dots: [String], format: Format, completing: ((_ plain: [UInt8]) throws(RenderError) -> String)? = nil,
+        dots: [String], format: Format, order: [String] = [], completing: ((_ plain: [UInt8]) throws(RenderError) -> String)? = nil,
         forcePluginFallback: Bool = false
     ) throws(RenderError) -> [[UInt8]] {
         lock.lock()
@@ -49,7 +50,7 @@ public enum GraphvizRenderer {
         if !forcePluginFallback {
             guard let context = gvContext() else { throw RenderError("Graphviz could not create a context") }
             defer { gvFreeContext(context) }
-            if let all = try attemptAll(dots, format, completing, context) { return all }
+            if let all = try attemptAll(dots, format, order, completing, context) { return all }
         }
         // No usable plugin configuration: load the dot layout and the renderers from their libraries.
         messages = []
@@ -58,7 +59,7 @@ public enum GraphvizRenderer {
             throw RenderError("Graphviz could not create a context from its plugin libraries")
         }
         defer { gvFreeContext(context) }
-        guard let all = try attemptAll(dots, format, completing, context) else {
+        guard let all = try attemptAll(dots, format, order, completing, context) else {
             throw RenderError("Graphviz's dot layout is not available" + details())
         }
         return all
@@ -66,7 +67,8 @@ public enum GraphvizRenderer {
 
     /// Every graph rendered, or nil when the context has no dot layout or no renderer for the format.
     private static func attemptAll(
-        _ dots: [String], _ format: Format, _ completing: ((_ plain: [UInt8]) throws(RenderError) -> String)?, _ context: OpaquePointer
+        _ dots: [String], _ format: Format, _ order: [String], _ completing: ((_ plain: [UInt8]) throws(RenderError) -> String)?,
+        _ context: OpaquePointer
     ) throws(RenderError) -> [[UInt8]]? {
         var all: [[UInt8]] = []
         all.reserveCapacity(dots.count)
@@ -74,14 +76,14 @@ public enum GraphvizRenderer {
             var text = dot
             if let completing {
                 // First pass: the layout, as positions (plain) and as DOT with every position in it.
-                guard case .rendered(let both) = try attempt(dot, ["plain", "dot"], "dot", context) else { return nil }
+                guard case .rendered(let both) = try attempt(dot, ["plain", "dot"], "dot", context, order: order) else { return nil }
                 let (plain, positioned) = (both[0], both[1])
                 var laidOut = String(decoding: positioned, as: UTF8.self)
                 guard let close = laidOut.lastIndex(of: "}") else { throw RenderError("Graphviz wrote no graph") }
                 laidOut.insert(contentsOf: try completing(plain), at: close)
                 text = laidOut
             }
-            switch try attempt(text, [format.rawValue], completing == nil ? "dot" : "nop2", context) {
+            switch try attempt(text, [format.rawValue], completing == nil ? "dot" : "nop2", context, order: completing == nil ? order : []) {
             case .rendered(let bytes): all.append(bytes[0])
             case .layoutUnavailable: return nil
             }
@@ -95,8 +97,9 @@ public enum GraphvizRenderer {
         case layoutUnavailable
     }
 
-    /// One layout (`engine`: dot, or nop2 for a graph whose positions are all given), rendered in each format.
-    private static func attempt(_ dot: String, _ formats: [String], _ engine: String, _ context: OpaquePointer) throws(RenderError) -> Attempt {
+    /// One layout (`engine`: dot, or nop2 for a graph whose positions are all given), rendered in each format;
+    /// with `order`, those blocks put in that order first (`BranchOrder`).
+    private static func attempt(_ dot: String, _ formats: [String], _ engine: String, _ context: OpaquePointer, order: [String] = []) throws(RenderError) -> Attempt {
         guard let graph = DeterministicReader.read(dot) else {
             throw RenderError("Graphviz could not read the generated DOT" + details())
         }
@@ -104,6 +107,10 @@ public enum GraphvizRenderer {
         guard gvLayout(context, graph, engine) == 0 else {
             if messages.contains(where: { $0.contains("not recognized") }) { return .layoutUnavailable }
             throw RenderError("Graphviz layout failed" + details())
+        }
+        if order.count >= 2 && reorder(graph, order, context) == false {
+            // No nop2 here (a Graphviz without the neato plugin): dot's own order, laid out again.
+            guard gvLayout(context, graph, engine) == 0 else { throw RenderError("Graphviz layout failed" + details()) }
         }
         defer { gvFreeLayout(context, graph) }
         var outputs: [[UInt8]] = []
@@ -118,6 +125,99 @@ public enum GraphvizRenderer {
             gvFreeRenderData(data)
         }
         return .rendered(outputs)
+    }
+
+    /// Moves the blocks of a laid-out graph into `order` and lays it out again as positioned (nop2). True
+    /// when the graph has a layout afterwards (moved or not), false when it was freed and nop2 is missing.
+    private static func reorder(_ graph: UnsafeMutablePointer<Agraph_t>, _ order: [String], _ context: OpaquePointer) -> Bool {
+        // Rendering DOT writes the layout into the graph's attributes (pos, bb, lp), where it is read.
+        var data: UnsafeMutablePointer<CChar>?
+        var length: UInt32 = 0
+        guard gvRenderData(context, graph, "dot", &data, &length) == 0 else { return true }
+        gvFreeRenderData(data)
+
+        var layout = BranchOrder.Layout()
+        var clusters: [String: UnsafeMutablePointer<Agraph_t>] = [:]
+        func visit(_ parent: UnsafeMutablePointer<Agraph_t>) -> [String] {
+            var names: [String] = []
+            var sub = agfstsubg(parent)
+            while let g = sub {
+                let name = String(cString: agnameof(g))
+                clusters[name] = g
+                let inner = visit(g)
+                names += [name] + inner
+                if let bb = attribute(g, "bb").flatMap(rect) {
+                    layout.clusters[name] = (bb, attribute(g, "lp"))
+                    layout.nested[name] = inner
+                    var members: [String] = []
+                    var n = agfstnode(g)
+                    while let node = n {
+                        members.append(String(cString: agnameof(node)))
+                        n = agnxtnode(g, node)
+                    }
+                    layout.members[name] = members
+                }
+                sub = agnxtsubg(g)
+            }
+            return names
+        }
+        _ = visit(graph)
+        layout.bounds = attribute(graph, "bb").flatMap(rect)
+        var nodes: [String: UnsafeMutablePointer<Agnode_t>] = [:]
+        var edges: [UnsafeMutablePointer<Agedge_t>] = []
+        var n = agfstnode(graph)
+        while let node = n {
+            let name = String(cString: agnameof(node))
+            nodes[name] = node
+            if let pos = attribute(node, "pos").flatMap(point), let w = attribute(node, "width").flatMap(Double.init),
+                let h = attribute(node, "height").flatMap(Double.init)
+            {
+                layout.nodes[name] = BranchOrder.Rect(x0: pos.0 - w * 36, y0: pos.1 - h * 36, x1: pos.0 + w * 36, y1: pos.1 + h * 36)
+            }
+            var e = agfstout(graph, node)
+            while let edge = e {
+                var attributes: [String: String] = [:]
+                for key in BranchOrder.positionAttributes + ["label"] { attributes[key] = attribute(edge, key).flatMap { $0.isEmpty ? nil : $0 } }
+                layout.edges.append(BranchOrder.Layout.Edge(
+                    tail: name, head: String(cString: agnameof(graphcheck_edge_head(edge))), attributes: attributes))
+                edges.append(edge)
+                e = agnxtout(graph, edge)
+            }
+            n = agnxtnode(graph, node)
+        }
+        let edits = BranchOrder.edits(layout, blocks: order)
+        guard !edits.isEmpty else { return true }
+        for edit in edits {
+            let object: UnsafeMutableRawPointer?
+            switch edit.target {
+            case .graph: object = UnsafeMutableRawPointer(graph)
+            case .node(let name): object = nodes[name].map { UnsafeMutableRawPointer($0) }
+            case .cluster(let name): object = clusters[name].map { UnsafeMutableRawPointer($0) }
+            case .edge(let index): object = UnsafeMutableRawPointer(edges[index])
+            }
+            guard let object else { continue }
+            _ = edit.attribute.withCString { name in edit.value.withCString { value in "".withCString { empty in
+                agsafeset(object, UnsafeMutablePointer(mutating: name), UnsafeMutablePointer(mutating: value), UnsafeMutablePointer(mutating: empty))
+            } } }
+        }
+        gvFreeLayout(context, graph)
+        return gvLayout(context, graph, "nop2") == 0
+    }
+
+    private static func attribute(_ object: UnsafeMutableRawPointer, _ name: String) -> String? {
+        name.withCString { key in agget(object, UnsafeMutablePointer(mutating: key)).map { String(cString: $0) } }
+    }
+
+    private static func point(_ text: String) -> (Double, Double)? {
+        let parts = text.split(separator: ",")
+        guard parts.count >= 2, let x = Double(parts[0]), let y = Double(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "!"))) else { return nil }
+        return (x, y)
+    }
+
+    private static func rect(_ text: String) -> BranchOrder.Rect? {
+        let parts = text.split(separator: ",").compactMap { Double($0) }
+        guard parts.count == 4 else { return nil }
+        return BranchOrder.Rect(x0: parts[0], y0: parts[1], x1: parts[2], y1: parts[3])
     }
 
     private static func details() -> String {

@@ -11,7 +11,7 @@ enum ImpliedEdges {
 
     /// The view's edges to leave out of the layout; empty when dot can route them all.
     static func choose(_ view: ViewGraph) -> Set<Int> {
-        let candidates = view.edges.indices.filter { [.data, .state, .crossBranch].contains(view.edges[$0].kind) }
+        let candidates = view.edges.indices.filter { [.data, .state, .crossBranch, .crossBranchState].contains(view.edges[$0].kind) }
         let ends = candidates.map { (view.edges[$0].from, view.edges[$0].to) }
         let routed = LongEdges.routed(items: view.nodes.count, edges: ends, budget: spanBudget)
         return Set(zip(candidates, routed).filter { !$0.1 }.map(\.0))
@@ -32,18 +32,11 @@ enum ImpliedEdges {
             // The spline stops short of the node; the arrowhead fills the gap (`e,` is where it points).
             let tip = (end.0 + 4, end.1)
             let points = [start, (start.0 + bulge, start.1), (tip.0 + bulge, tip.1), tip]
-            let pos = "e,\(number(end.0)),\(number(end.1)) " + points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
+            let pos = "e,\(positionNumber(end.0)),\(positionNumber(end.1)) " + points.map { "\(positionNumber($0.0)),\(positionNumber($0.1))" }.joined(separator: " ")
             var attributes = DOTEncoder.edgeAttributes(edge, labels: .none)
             attributes.append("pos=\"\(pos)\"")
             out += "  n\(edge.from) -> n\(edge.to) [\(attributes.joined(separator: ", "))];\n"
         }
         return out
-    }
-
-    private static func number(_ x: Double) -> String {
-        let hundredths = Int((x * 100).rounded())
-        let sign = hundredths < 0 ? "-" : ""
-        let magnitude = abs(hundredths)
-        return "\(sign)\(magnitude / 100).\(magnitude % 100 < 10 ? "0" : "")\(magnitude % 100)"
     }
 }

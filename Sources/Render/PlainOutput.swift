@@ -61,3 +61,11 @@ struct PlainOutput {
         return Int(bare.dropFirst())
     }
 }
+
+/// A coordinate as Graphviz's position attributes take it: two decimals, the same text run to run.
+func positionNumber(_ x: Double) -> String {
+    let hundredths = Int((x * 100).rounded())
+    let sign = hundredths < 0 ? "-" : ""
+    let magnitude = abs(hundredths)
+    return "\(sign)\(magnitude / 100).\(magnitude % 100 < 10 ? "0" : "")\(magnitude % 100)"
+}

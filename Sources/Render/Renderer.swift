@@ -36,9 +36,15 @@ public enum Renderer {
                     + "(the limit is \(options.nodeLimit) nodes and \(options.edgeLimit) edges; write .dot, or raise it with --max-nodes)")
         }
         let implied = format == .dot || format == .html ? [] : ImpliedEdges.choose(view)
+        let order = view.branchBlocks.map { block in
+            switch block {
+            case .cluster(let id): "cluster_\(id)"
+            case .node(let id): "n\(id)"
+            }
+        }
         func draw(_ format: GraphvizRenderer.Format) throws(RenderError) -> Output {
-            guard !implied.isEmpty else { return Output(bytes: try GraphvizRenderer.render(dot: dot, format: format), view: view) }
-            let bytes = try GraphvizRenderer.render(dot: DOTEncoder.encode(view, omitting: implied), format: format) { plain throws(RenderError) in
+            guard !implied.isEmpty else { return Output(bytes: try GraphvizRenderer.render(dot: dot, format: format, order: order), view: view) }
+            let bytes = try GraphvizRenderer.render(dot: DOTEncoder.encode(view, omitting: implied), format: format, order: order) { plain throws(RenderError) in
                 try ImpliedEdges.statements(view, implied, plain: plain)
             }
             return Output(bytes: bytes, view: view, impliedEdges: implied.count)

@@ -269,6 +269,7 @@ private struct Builder {
         anchorIsolatedOps()
         orderBranches()
         let clusterOf = placeInClusters()
+        findBranchBlocks(clusterOf)
         if let report {
             FindingStyle(report: report).apply(
                 to: &view, graph: graph, opModule: opModule, boxes: boxes, storageNode: storageNode, clusterOf: clusterOf)
@@ -321,6 +322,32 @@ private struct Builder {
         for (a, b) in zip(first, first.dropFirst()) {
             view.edges.append(ViewGraph.Edge(from: a, to: b, label: nil, kind: .order))
         }
+    }
+
+    /// Each branch's cluster (or its one node), when every branch has one and all share a parent.
+    mutating func findBranchBlocks(_ clusterOf: [String: Int]) {
+        guard let map, map.prefixes.count >= 2 else { return }
+        var parentOfCluster: [Int: Int] = [:]
+        var parentOfNode: [Int: Int] = [:]
+        for (id, cluster) in view.clusters.enumerated() {
+            for child in cluster.children { parentOfCluster[child] = id }
+            for node in cluster.nodes { parentOfNode[node] = id }
+        }
+        var blocks: [ViewGraph.Block] = []
+        var parents = Set<Int>()
+        for prefixes in map.prefixes {
+            guard let main = prefixes.first, !main.isEmpty else { return }
+            if let c = clusterOf[main] {
+                blocks.append(.cluster(c))
+                parents.insert(parentOfCluster[c] ?? -1)
+                continue
+            }
+            let members = owner.indices.filter { owner[$0].map { modulePath($0, isWithin: main) } ?? false }
+            guard members.count == 1 else { return }
+            blocks.append(.node(members[0]))
+            parents.insert(parentOfNode[members[0]] ?? -1)
+        }
+        if parents.count == 1 { view.branchBlocks = blocks }
     }
 
     mutating func add(_ kind: ViewGraph.NodeKind, _ lines: [String], owner path: String?, region r: Region) -> Int {
@@ -390,7 +417,13 @@ private struct Builder {
             } else if let count = tensors[key], view.nodes[from].kind == .box {
                 label = count == 1 ? "1 tensor" : "\(count) tensors"
             }
-            let kind: ViewGraph.EdgeKind = cross ? .crossBranch : values[key] == nil ? .state : .data
+            let kind: ViewGraph.EdgeKind =
+                switch (cross, values[key] == nil) {
+                case (true, false): .crossBranch
+                case (true, true): .crossBranchState
+                case (false, true): .state
+                case (false, false): .data
+                }
             var tooltip = values[key].map(details.tensors) ?? []
             if tooltip.isEmpty, let count = tensors[key] { tooltip = ["reads \(plural(count, "parameter or buffer", "parameters or buffers"))"] }
             view.edges.append(ViewGraph.Edge(from: from, to: to, label: label, kind: kind, tooltip: tooltip))

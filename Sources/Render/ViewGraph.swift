@@ -26,7 +26,9 @@ public struct ViewGraph: Sendable {
     }
 
     public enum EdgeKind: Sendable {
-        case data, state, crossBranch
+        case data, state
+        /// A value or a parameter / buffer of one branch read by another (red).
+        case crossBranch, crossBranchState
         /// Not drawn: holds an op that has no drawn edges (a BatchNorm's `num_batches_tracked += 1`) next
         /// to the other ops of its module. Left free, dot ranks such ops with the graph's inputs, and
         /// hundreds of them in one rank across clusters made a full-depth layout 25 times slower.
@@ -72,6 +74,13 @@ public struct ViewGraph: Sendable {
     public var rootClusters: [Int] = []
     public var rootNodes: [Int] = []
     public var edges: [Edge] = []
+    /// What stands for one branch in the picture: its cluster, or its one node when it has no cluster.
+    public enum Block: Sendable, Equatable {
+        case cluster(Int), node(Int)
+    }
+    /// Each branch's block in branch order, when every branch has one and they are siblings (all at the
+    /// top level, or all in one cluster): the picture puts them left to right in this order (`BranchOrder`).
+    public var branchBlocks: [Block] = []
     /// The module depth drawn; nil when every op is drawn.
     public var depth: Int?
     /// Set when the depth asked for would have exceeded the layout limit and a shallower one was drawn:
