@@ -80,6 +80,16 @@ extension Graph {
         return true
     }
 
+    /// Whether backward sends a gradient from a node's results into the parameter or buffer `s` it reads:
+    /// not through `.detach()` (`x @ head1.weight.detach()` reads head1's weight and trains nothing of it).
+    public func passesGradient(_ node: Int, toStorage s: StorageID) -> Bool {
+        guard !nodes[node].properties.contains(.cutsGradient) else { return false }
+        let free = nodes[node].gradientFreeInputs
+        guard !free.isEmpty else { return true }
+        for (k, operand) in nodes[node].inputs.enumerated() where !free.contains(k) && operand == .storage(s) { return true }
+        return false
+    }
+
     /// Calls `body` with each value a node reads that backward sends a gradient to, in operand order: the
     /// sweeps that follow gradients, without making a list per node.
     @inline(__always)

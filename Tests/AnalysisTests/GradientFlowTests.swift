@@ -108,3 +108,46 @@ extension GradientFlowTests {
         #expect(!CrossBranchDependencyRule().check(trained).isEmpty)
     }
 }
+
+extension GradientFlowTests {
+    /// head2 computes with head1's weight (`t @ head1.weight`, written in the parent's forward). Detached
+    /// (`no_grad_inputs` on the weight's operand, as the exporter writes it), the read sends no gradient back:
+    /// training head2 changes nothing of head1's. Not detached, it is a leak.
+    func borrowedWeight(detached: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.op("m", "matmul", in: "", ["t"], weights: ["head1.weight"], attributes: detached ? [("no_grad_inputs", .ints([1]))] : [])
+        g.layer("b", "head2", ["m"])
+        g.outputs("a", "b")
+        return g.graph
+    }
+
+    @Test func aDetachedWeightBorrowedFromAnotherHeadTrainsNothingOfIt() throws {
+        let detached = AnalysisContext(graph: borrowedWeight(detached: true), branches: ["head1", "head2"])
+        #expect(GradientLeakRule().check(detached).isEmpty)
+        let attached = AnalysisContext(graph: borrowedWeight(detached: false), branches: ["head1", "head2"])
+        #expect(GradientLeakRule().check(attached).map(\.rule) == ["gradient-leak"])
+    }
+}
+
+extension GradientFlowTests {
+    /// head1's forward updates a buffer of the parent's (a running centre, as DINO's head keeps) that head2
+    /// reads afterwards: state one branch wrote, read by another. Said as what it is, not as the BatchNorm
+    /// statistics of a shared module.
+    @Test func aBufferOneHeadWritesAndAnotherReadsIsNamed() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["center"], kind: .buffer)
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1", ["t"])
+        g.op(nil, "add_", in: "", ["a"], writes: ["center"], inplace: true)
+        g.layer("h", "head2", ["t"])
+        g.op("b", "sub", in: "", ["h"], weights: ["center"])
+        g.outputs("a", "b")
+        let findings = CrossBranchDependencyRule().check(AnalysisContext(graph: g.graph, branches: ["head1", "head2"]))
+        let wording = try #require(findings.first).wording
+        #expect(wording.notes.contains { $0.contains("writes center and another reads it afterwards") })
+        #expect(!wording.notes.contains { $0.contains("BatchNorm") })
+        #expect(wording.help == "give each branch a buffer of its own, or update it from the trunk only")
+    }
+}

@@ -224,8 +224,17 @@ extension Evidence {
                     "these are the edges TensorBoard's graph view draws from \(list(homes)) into the other branches: the tensors are "
                         + "shared and carry \(list(homes))'s name\(homes.count == 1 ? "" : "s") because it is their first name")
             }
-            if total.state > 0 {
+            // State a branch's forward wrote: the statistics of a module the branches share, or a buffer of
+            // one (or of the parent) that one branch updates and another reads (a running centre).
+            let stateTensors = storages.filter { ref in edges.contains { $0.kind == .state && $0.storage == ref.id } }
+            let ownState = stateTensors.filter { ref in Set(ref.names.compactMap { name in branchNames.firstIndex { modulePath(name, isWithin: $0) } }).count < 2 }
+            if stateTensors.count > ownState.count {
                 notes.append("in training mode each branch's forward updates BatchNorm running statistics that the next branch reads and updates again")
+            }
+            if let first = ownState.first {
+                notes.append(
+                    "in training mode one branch's forward writes \(first.names[0])\(ownState.count > 1 ? " and \(ownState.count - 1) more" : "") and another "
+                        + "reads it afterwards: what the reader computes follows the writer's results")
             }
             if total.data > 0 {
                 notes.append("values computed in one branch flow into another without going back through the trunk")
@@ -235,12 +244,16 @@ extension Evidence {
                     "ONNX exporters drop `.detach()`, so whether gradients cross with these values cannot be told here; "
                         + "a graphcheck_torch trace shows it")
             }
+            let ownIDs = Set(ownState.map(\.id))
+            let ownStateEdges = edges.filter { $0.kind == .state && $0.storage.map(ownIDs.contains) == true }.count
             return Wording(
                 message: "ops of \(list(targets)) depend on \(list(sources)): \(kinds.joined(separator: ", "))",
                 details: details, notes: notes,
-                help: total.parameter + total.state > 0
+                help: total.parameter + total.state > ownStateEdges
                     ? "the branches share modules (see shared-storage): give each branch its own with `copy.deepcopy(...)`"
-                    : "feed each branch from the trunk only, not from another branch's tensors")
+                    : total.data > 0 || ownStateEdges == 0
+                        ? "feed each branch from the trunk only, not from another branch's tensors"
+                        : "give each branch a buffer of its own, or update it from the trunk only")
         }
     }
 }

@@ -57,7 +57,7 @@ public struct GradientLeakRule: Rule {
             // every head's gradient reaches the trunk, by design.
             if owners.count == 1, graph[s].names.contains(where: { map.branch(of: $0) == nil }) { continue }
             var reached = BranchSet()
-            for reader in graph[s].readers { reached.formUnion(reaches[reader.index]) }
+            for reader in graph[s].readers where graph.passesGradient(reader.index, toStorage: s) { reached.formUnion(reaches[reader.index]) }
             guard !reached.isEmpty, !(owners.count == 1 && reached == owners) else { continue }
             let key = [owners.bits, reached.bits, context.allowed.contains(s.index) ? 1 : 0]
             leaks[key, default: []].append(s)

@@ -285,6 +285,10 @@ class _Trace:
             return value, False
         return f"v{index}", False
 
+    def _trainable(self, ref):
+        entry = self.storages[int(ref[1:])]
+        return entry["kind"] == "parameter" and entry.get("requires_grad", True)
+
     def add_node(self, op, inputs, outputs, writes, inplace, attrs):
         path, module, _ = self.stack[-1] if self.stack else ("", self.model, None)
         node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": type(module).__name__,
@@ -370,10 +374,13 @@ class _Trace:
                 return
         name = func.overloadpacket.__name__
         schema = func._schema
-        inputs, writes, written_values, read_bytes = [], [], [], []
+        inputs, writes, written_values, read_bytes, detached = [], [], [], [], []
+        grad_on = torch.is_grad_enabled()
         for (argument, value), written in zip(bound, _writes(name, bound)):
             for tensor in _tensors(value):
                 ref, is_storage = self.operand(tensor)
+                if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
+                    detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
                 inputs.append(ref)
                 if is_storage:
                     read_bytes.append(_memory(tensor)[1:])
@@ -394,6 +401,8 @@ class _Trace:
         caller = op_caller(sys._getframe(1))
         self.last_call = (caller, caller.f_lasti if caller else -1)
         attrs = {"aten": str(func), **_arguments(bound)}
+        if detached:
+            attrs["no_grad_inputs"] = detached
         storages = [ref for ref in inputs if ref.startswith("s")]
         if any(tuple(self.storages[int(ref[1:])]["memory"]["bytes"]) != span for ref, span in zip(storages, read_bytes)):
             attrs["read_bytes"] = [b for span in read_bytes for b in span]
@@ -448,7 +457,7 @@ class _Trace:
         for node in self.nodes:
             found = free.get(node.get("attrs", {}).get("aten"))
             if found and found[0] == len(node["inputs"]) and found[1]:
-                node["attrs"]["no_grad_inputs"] = found[1]
+                node["attrs"]["no_grad_inputs"] = sorted(set(node["attrs"].get("no_grad_inputs", [])) | set(found[1]))
 
     def finish(self, inputs, outputs, name, mode):
         self._assign_saves(None)

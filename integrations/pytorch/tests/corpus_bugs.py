@@ -519,6 +519,21 @@ class GatedHeads(TwoLinearHeads):
         return a, self.head2(g.mul_(3) if self.inplace else g * 3)
 
 
+class BorrowedWeightHeads(TwoLinearHeads):
+    """head2 computes with head1's weight, `detach`ed (or not): read across, but detached no gradient goes back
+    into head1, so training head2 changes nothing of head1's."""
+
+    def __init__(self, detach=True):
+        super().__init__()
+        self.head1 = nn.Linear(16, 16)
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        w = self.head1.weight.detach() if self.detach else self.head1.weight
+        return self.head1(t), self.head2(t @ w)
+
+
 class FrozenFirstHeads(LastInplaceHead):
     """head1 and head2 frozen (`requires_grad_(False)`): their Linears keep their weights, not their input, so
     head3's in-place ReLU on the trunk's tensor after them breaks nothing (trained, they would keep it)."""
@@ -534,6 +549,8 @@ BUGS += [
          twin=_module(GatedHeads, False), expect_branches=["head1", "head2"]),
     Case("frozen heads, the last one starting with ReLU(inplace=True)", "bug", _module(FrozenFirstHeads), NAMED,
          expect_branches=["head1", "head2", "head3"]),
+    Case("head2 computes with head1.weight.detach()", "bug", _module(BorrowedWeightHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("head2 computes with head1.weight", "bug", _module(BorrowedWeightHeads, False), TWO, expect_branches=["head1", "head2"]),
 ]
 
 # The same hazards exported in eval mode (`--eval`, fine-tuning with frozen BatchNorm): backward breaks there too.
