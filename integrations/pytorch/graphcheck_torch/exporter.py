@@ -725,6 +725,13 @@ def trace(model, example_inputs, train=True, tensors="auto"):
     """
     if tensors not in TENSORS:
         raise ValueError(f"tensors must be one of {', '.join(TENSORS)}, not {tensors!r}")
+    lazy = [name for name, p in model.named_parameters(remove_duplicate=False) if torch.nn.parameter.is_lazy(p)]
+    if lazy:
+        # Lazy modules (nn.LazyLinear) make their parameters on the first forward: exporting first would
+        # either change the model or trace parameters it does not have yet.
+        raise ValueError(
+            f"{type(model).__name__} has parameters not made yet ({', '.join(lazy[:3])}{', …' if len(lazy) > 3 else ''}): lazy "
+            "modules make them on their first forward pass; run the model once on an example batch, then export it")
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
     if isinstance(example_inputs, dict):

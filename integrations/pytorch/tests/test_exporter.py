@@ -349,6 +349,15 @@ class _ValueDependent(torch.nn.Module):
         return self.head(x)
 
 
+
+def test_a_lazy_model_is_refused_with_what_to_do_and_left_as_it_was():
+    model = torch.nn.Sequential(torch.nn.LazyLinear(4), torch.nn.ReLU(), torch.nn.LazyLinear(2))
+    with pytest.raises(ValueError, match=r"parameters not made yet \(0.weight, 0.bias, 2.weight, …\).*run the model once"):
+        trace(model, torch.randn(2, 3))
+    assert torch.nn.parameter.is_lazy(model[0].weight)
+    model(torch.randn(2, 3))
+    assert len(trace(model, torch.randn(2, 3))["nodes"]) >= 3
+
 def test_a_model_that_reads_values_is_traced_on_real_tensors_with_a_warning():
     model, x = _ValueDependent(), torch.randn(3, 4)
     with pytest.raises(Exception, match="DataDependent|data-dependent|_local_scalar_dense"):
