@@ -15,6 +15,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Reads or converts a tensor's shape, not its values (`x.size(0)` as TorchScript and ONNX record it:
     /// `size → num_to_tensor → int`, `Shape`): bookkeeping for a later `view`, which a picture folds away.
     public static let readsShape = OpProperties(rawValue: 1 << 3)
+    /// Lays out the elements it reads anew and computes nothing (`unsqueeze`, `view`, `t`): a weight read
+    /// through a chain of these and then used is used once.
+    public static let relaysOut = OpProperties(rawValue: 1 << 4)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -31,6 +34,11 @@ public enum OpVocabulary {
         "minimum": .combinesElementwise, "lerp": .combinesElementwise,
         "size": .readsShape, "sym_size": .readsShape, "shape": .readsShape, "num_to_tensor": .readsShape, "int": .readsShape,
         "scalar_implicit": .readsShape, "sym_numel": .readsShape, "numel": .readsShape,
+        "view": .relaysOut, "reshape": .relaysOut, "unsqueeze": .relaysOut, "squeeze": .relaysOut, "t": .relaysOut,
+        "transpose": .relaysOut, "permute": .relaysOut, "expand": .relaysOut, "flatten": .relaysOut, "unflatten": .relaysOut,
+        "alias": .relaysOut, "contiguous": .relaysOut, "select": .relaysOut, "slice": .relaysOut, "narrow": .relaysOut,
+        "split": .relaysOut, "chunk": .relaysOut, "unbind": .relaysOut, "diagonal": .relaysOut, "as_strided": .relaysOut,
+        "view_as": .relaysOut, "expand_as": .relaysOut, "reshape_as": .relaysOut, "movedim": .relaysOut, "swapaxes": .relaysOut,
     ]
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }

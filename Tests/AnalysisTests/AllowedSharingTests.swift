@@ -25,6 +25,22 @@ import FormatSupport
         #expect(TextReporter.verdict(report).hasSuffix("independent apart from declared sharing (2 info findings)"))
     }
 
+    /// A module called twice that nobody declared (one classifier applied to two features before the heads)
+    /// is printed as the info it is; the verdict does not call it declared sharing.
+    @Test func anUndeclaredReuseIsNotCalledDeclared() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("a", "trunk.proj", ["x"])
+        g.op("b", "linear", in: "trunk.proj", ["a"], weights: ["trunk.proj.weight"])
+        g.layer("h1", "head1", ["b"])
+        g.layer("h2", "head2", ["b"])
+        g.outputs("h1", "h2")
+        let report = try Analyzer.analyze(g.graph, branches: ["head1", "head2"])
+        #expect(report.findings.map(\.rule) == ["module-reuse"])
+        #expect(TextReporter.verdict(report).hasSuffix("— independent"))
+        let declared = try Analyzer.analyze(g.graph, branches: ["head1", "head2"], allowShared: ["trunk.proj"])
+        #expect(TextReporter.verdict(declared).hasSuffix("independent apart from declared sharing (1 info finding)"))
+    }
+
     @Test func partlyDeclaredSharingLeavesTheRestAnError() throws {
         let graph = try Repository.load("samples/densenet121_multihead.json").graph
         let report = try Analyzer.analyze(graph, allowShared: ["branch1.norm5"])

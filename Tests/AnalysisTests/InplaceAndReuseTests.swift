@@ -38,6 +38,20 @@ import TestSupport
         #expect(allowed.independent == nil, "no branches, no verdict; and no error")
     }
 
+    /// `self.query.weight.unsqueeze(0).repeat(n, 1, 1)` in a model's forward (DETR's query embeddings)
+    /// reads the weight through a view and then uses it once: no module is called twice. Used by two ops
+    /// that compute, it is.
+    @Test func aWeightReadThroughAViewAndUsedOnceIsNoReuse() {
+        func graph(_ kinds: [String]) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            for (i, kind) in kinds.enumerated() { g.op("q\(i)", kind, in: "model", ["x"], weights: ["query.weight"]) }
+            g.outputs("q\(kinds.count - 1)")
+            return g.graph
+        }
+        #expect(ModuleReuseRule().check(AnalysisContext(graph: graph(["unsqueeze", "repeat"]), branches: [String]())).isEmpty)
+        #expect(ModuleReuseRule().check(AnalysisContext(graph: graph(["linear", "linear"]), branches: [String]())).map(\.rule) == ["module-reuse"])
+    }
+
     /// TensorBoard cannot tell the slots of a ModuleList holding one head apart, but it shows the reuse (and
     /// the one computation the three results are).
     @Test func oneHeadInEverySlotShowsAsReuse() throws {

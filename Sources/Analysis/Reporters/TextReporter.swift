@@ -47,7 +47,9 @@ public enum TextReporter {
         let source = report.branchesDiscovered ? "found" : "given"
         switch report.independent {
         case .some(true):
-            let declared = report.findings.filter { $0.severity == .info && $0.equalCopies == nil }.count
+            // Info findings the user declared (allow-shared, tied weights): a module reused without a
+            // declaration is printed above as what it is, not counted as declared.
+            let declared = report.findings.filter { $0.severity == .info && $0.equalCopies == nil && $0.moduleReuse?.declared != false }.count
             let copied = Set(report.findings.compactMap(\.equalCopies).flatMap(\.branches))
             let copies = report.branches.filter(copied.contains)
             return "\(model): \(count) branches\(names) \(source) — independent"

@@ -29,7 +29,10 @@ public struct ModuleReuseRule: Rule {
         let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
         for s in weights where storages[s].readers.count >= 2 {
             var perModule: [String: Int] = [:]
-            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { perModule[graph.nodes[r.index].module, default: 0] += 1 }
+            // `w.unsqueeze(0).repeat(n, 1, 1)` reads the weight twice in one use: the reshaping read is no call.
+            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty && !graph.nodes[r.index].properties.contains(.relaysOut) {
+                perModule[graph.nodes[r.index].module, default: 0] += 1
+            }
             for (module, count) in perModule where count >= 2 {
                 calls[module] = max(calls[module] ?? 0, count)
             }
