@@ -190,3 +190,37 @@ extension HeadDiscoveryTests {
         #expect(BranchDiscovery.discover(g.graph).names == ["head1", "head2"])
     }
 }
+
+extension HeadDiscoveryTests {
+    /// DETR for segmentation: the detector's class and box heads are children of `detr`, the mask head a
+    /// child of the model that wraps it; each reaches a result no other head reaches. The split is made
+    /// where most heads are, and the mask head, alone at its level, is a head too.
+    func detectorWithAMaskHead(maskFeedsBoxes: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h", "detr.model", ["x"])
+        g.layer("logits", "detr.class_head", ["h"])
+        g.layer("masks", "mask_head", ["h"])
+        if maskFeedsBoxes {
+            g.op("hm", "add", in: "detr", ["h", "masks"])
+            g.layer("boxes", "detr.box_head", ["hm"])
+        } else {
+            g.layer("boxes", "detr.box_head", ["h"])
+        }
+        g.outputs("logits", "boxes", "masks")
+        return g.graph
+    }
+
+    @Test func aHeadAloneAtAnotherLevelIsAHeadToo() {
+        let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: false))
+        #expect(found.parent == "detr")
+        #expect(found.names == ["detr.class_head", "detr.box_head", "mask_head"])
+        #expect(found.elsewhere.map(\.parent) == [""])
+    }
+
+    /// A module that also feeds a head the split found is no head of its own there.
+    @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
+        let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))
+        #expect(!found.names.contains("mask_head"))
+        #expect(found.elsewhere.isEmpty)
+    }
+}

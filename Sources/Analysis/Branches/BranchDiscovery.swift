@@ -26,6 +26,10 @@ public struct Discovery: Sendable {
     public var trunk: [String]
     /// Other levels of the module tree that would also have given two or more branches.
     public var alternatives: [[String]]
+    /// Branches found at another level than `parent`, with theirs: a head that alone reaches a result the
+    /// others do not (DETR for segmentation: the mask head beside the detector whose class and box heads
+    /// are the split).
+    public var elsewhere: [(branch: String, parent: String)] = []
 
     public var names: [String] { branches.map(\.name) }
 }
@@ -46,11 +50,13 @@ public enum BranchDiscovery {
         var result = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
         guard terminals.count >= 2 else { return result }
         let tree = ModuleReach(graph, terminals)
-        var found: [(parent: String, branches: [Branch], trunk: [String])] = []
+        var found: [Level] = []
+        var lone: [Level] = []
         for parent in tree.parentsByDepth {
             let children = tree.children(of: parent)
             guard children.count >= 2, Set(children.map(tree.reach)).count >= 2 else { continue }
-            if let level = split(parent, children, tree, graph, terminals) { found.append(level) }
+            let level = split(parent, children, tree, graph, terminals)
+            if level.branches.count >= 2 { found.append(level) } else if level.branches.count == 1 { lone.append(level) }
             if found.count > 3 { break }
         }
         guard let best = found.first else { return result }
@@ -58,13 +64,26 @@ public enum BranchDiscovery {
         result.parent = best.parent
         result.trunk = best.trunk
         result.alternatives = found.dropFirst().map { $0.branches.map(\.name) }
+        // A head at another level that reaches only results none of these reach is a head too.
+        var covered = best.reach.reduce(UInt64(0), |)
+        for level in lone where level.reach[0] & covered == 0 && result.branches.count < BranchSet.capacity {
+            result.branches.append(level.branches[0])
+            result.elsewhere.append((level.branches[0].name, level.parent))
+            covered |= level.reach[0]
+        }
         return result
     }
 
-    /// The heads among `children` of `parent`, or nil when fewer than two.
-    static func split(
-        _ parent: String, _ children: [String], _ tree: ModuleReach, _ graph: Graph, _ terminals: Terminals
-    ) -> (parent: String, branches: [Branch], trunk: [String])? {
+    /// One level's split: its heads with the results each reaches, and its trunk.
+    struct Level {
+        var parent: String
+        var branches: [Branch]
+        var reach: [UInt64]
+        var trunk: [String]
+    }
+
+    /// The heads among `children` of `parent` (a level gives branches when it has two or more).
+    static func split(_ parent: String, _ children: [String], _ tree: ModuleReach, _ graph: Graph, _ terminals: Terminals) -> Level {
         var members = tree.members(of: children, in: graph)
         if graph.storageIdentity == .name {
             // A computation the exporter merged across siblings says nothing about the one it is named after.
@@ -109,14 +128,15 @@ public enum BranchDiscovery {
         // a pooling step) is a tap on the trunk, not a head.
         let learned = members.map { $0.contains { graph.nodes[$0].readsStorage } }
         byRoot.removeAll { !$0.value.contains { learned[$0] } }
-        guard byRoot.count >= 2, byRoot.count <= BranchSet.capacity else { return nil }
-        // Heads in the order their first op runs; each named after its largest member.
-        let branches = byRoot.values.map { group -> (first: Int, branch: Branch) in
-            let name = group.max { (members[$0].count, $1) < (members[$1].count, $0) }!
-            return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }))
-        }.sorted { $0.first < $1.first }.map(\.branch)
         let trunkNames = children.indices.filter { trunk[$0] || own[$0] == 0 }.map { children[$0] }
-        return (parent, branches, trunkNames)
+        guard byRoot.count <= BranchSet.capacity else { return Level(parent: parent, branches: [], reach: [], trunk: trunkNames) }
+        // Heads in the order their first op runs; each named after its largest member.
+        let ordered = byRoot.values.map { group -> (first: Int, branch: Branch, reach: UInt64) in
+            let name = group.max { (members[$0].count, $1) < (members[$1].count, $0) }!
+            return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }),
+                    group.reduce(UInt64(0)) { $0 | reach[$1] })
+        }.sorted { $0.first < $1.first }
+        return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames)
     }
 }
 

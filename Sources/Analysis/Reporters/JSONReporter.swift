@@ -29,7 +29,10 @@ public enum JSONReporter {
 
     /// How the branches were found: the level, each branch's modules, the trunk, the alternatives.
     private static func discovery(_ d: Discovery) -> String {
-        let branches = d.branches.map { "{\"name\": \(JSONWriter.quoted($0.name)), \"modules\": \(JSONWriter.stringArray($0.prefixes))}" }
+        let branches = d.branches.map { branch in
+            let parent = d.elsewhere.first { $0.branch == branch.name }.map { ", \"parent\": \(JSONWriter.quoted($0.parent))" } ?? ""
+            return "{\"name\": \(JSONWriter.quoted(branch.name)), \"modules\": \(JSONWriter.stringArray(branch.prefixes))\(parent)}"
+        }
         return "{\"parent\": \(d.parent.map(JSONWriter.quoted) ?? "null"), \"results\": \(d.terminals), "
             + "\"branches\": [\(branches.joined(separator: ", "))], \"trunk\": \(JSONWriter.stringArray(d.trunk)), "
             + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]}"
