@@ -54,15 +54,28 @@ struct GraphDefImporter {
             }
         }
 
-        // Container names the op scopes lost, learned from the tensors the ops read.
+        // Container names the op scopes lost, learned from the tensors the ops read: the scope's names are
+        // the owner's in order, with some missing (a module called through an attribute chain from another
+        // module's forward, `self.detr.model.encoder(…)`, is scoped `encoder`, and its `ModuleList[layers]`
+        // is dropped too). Each scope prefix maps to the owner's path up to the same module.
         var restored: [[String]: [String]] = [:]
         for (i, node) in nodes.enumerated() where isOp(roles[i]) {
             for tensor in tensorInputs(node, index, roles) {
                 let owner = Array(tensor.split(separator: ".").dropLast().map(String.init))
                 let scope = scopes[i].names
-                guard owner.count > scope.count, !scope.isEmpty, Array(owner.suffix(scope.count)) == scope else { continue }
-                let lost = owner.count - scope.count
-                for k in 1...scope.count { restored[Array(scope.prefix(k))] = Array(owner.prefix(lost + k)) }
+                guard owner.count > scope.count, !scope.isEmpty, owner.last == scope.last else { continue }
+                // Matched from the end: where each scope name is in the owner's path.
+                var at = [Int](repeating: 0, count: scope.count)
+                var o = owner.count - 1
+                var matched = true
+                for k in stride(from: scope.count - 1, through: 0, by: -1) {
+                    while o >= 0 && owner[o] != scope[k] { o -= 1 }
+                    guard o >= 0 else { matched = false; break }
+                    at[k] = o
+                    o -= 1
+                }
+                guard matched else { continue }
+                for k in 1...scope.count { restored[Array(scope.prefix(k))] = Array(owner.prefix(at[k - 1] + 1)) }
             }
         }
         func callSite(_ i: Int) -> [String] {

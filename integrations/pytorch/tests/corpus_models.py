@@ -197,6 +197,18 @@ def _detr():
     return DetrForObjectDetection(config), _image()
 
 
+def _detr_segmentation():
+    """The mask head is a child of the model, the class and box heads children of the detector inside it."""
+    from transformers import DetrConfig, DetrForSegmentation, ResNetConfig
+    torch.manual_seed(0)
+    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1],
+                            out_features=["stage1", "stage2", "stage3", "stage4"])
+    config = DetrConfig(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, d_model=32,
+                        encoder_layers=1, decoder_layers=1, encoder_attention_heads=8, decoder_attention_heads=8,
+                        encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=5, num_labels=3)
+    return DetrForSegmentation(config), _image(1)
+
+
 def _gpt2_lm():
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.manual_seed(0)
@@ -211,6 +223,9 @@ THIRD_PARTY += [
     Case("DetrForObjectDetection", "transformers", _detr, [["class_labels_classifier"], ["bbox_predictor"]],
          expect_branches=["class_labels_classifier", "bbox_predictor"]),
     Case("GPT2LMHeadModel (one head, tied to the embedding)", "transformers", _gpt2_lm, []),
+    Case("DetrForSegmentation (the mask head one level above the others)", "transformers", _detr_segmentation,
+         [["detr.class_labels_classifier"], ["detr.bbox_predictor"], ["mask_head", "bbox_attention"]],
+         expect_branches=["detr.class_labels_classifier", "detr.bbox_predictor", "mask_head"]),
 ]
 
 
