@@ -224,3 +224,30 @@ extension HeadDiscoveryTests {
         #expect(found.elsewhere.isEmpty)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// The detector (`body`: a trunk with class and box heads) and a mask head beside it that also reads a
+    /// position encoding made from the input without a parameter (DETR's sine embedding of the pixel mask,
+    /// called from the model's forward). The encoding is input: the detector is still the trunk at the top,
+    /// and the mask head a head of its own. `learnedEncoding`: the same encoding made with a weight is a
+    /// computation of its own, which the detector does not make.
+    func detectorBesideAPositionEncoding(learnedEncoding: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "body.trunk", ["x"])
+        g.layer("logits", "body.cls", ["t"])
+        g.layer("boxes", "body.box", ["t"])
+        if learnedEncoding { g.layer("pos", "pos", ["x"]) } else { g.op("pos", "sin", in: "pos", ["x"]) }
+        g.op("m", "add", in: "mask", ["t", "pos"], weights: ["mask.weight"])
+        g.outputs("logits", "boxes", "m")
+        return g.graph
+    }
+
+    @Test func anEncodingOfTheInputBesideTheTrunkLeavesItTheTrunk() throws {
+        let found = BranchDiscovery.discover(detectorBesideAPositionEncoding(learnedEncoding: false))
+        #expect(found.names == ["body.cls", "body.box", "mask"])
+        let report = try Analyzer.analyze(detectorBesideAPositionEncoding(learnedEncoding: false))
+        #expect(report.independent == true, "\(report.findings.map(\.message))")
+        let learned = BranchDiscovery.discover(detectorBesideAPositionEncoding(learnedEncoding: true))
+        #expect(learned.names != found.names)
+    }
+}

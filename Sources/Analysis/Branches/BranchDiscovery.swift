@@ -130,9 +130,11 @@ public enum BranchDiscovery {
         byRoot.removeAll { !$0.value.contains { learned[$0] } }
         let trunkNames = children.indices.filter { trunk[$0] || own[$0] == 0 }.map { children[$0] }
         guard byRoot.count <= BranchSet.capacity else { return Level(parent: parent, branches: [], reach: [], trunk: trunkNames) }
-        // Heads in the order their first op runs; each named after its largest member.
+        // Heads in the order their first op runs; each named after its largest member that learns (not the
+        // RoI pooling a detection head starts with, nor a position encoding it reads).
         let ordered = byRoot.values.map { group -> (first: Int, branch: Branch, reach: UInt64) in
-            let name = group.max { (members[$0].count, $1) < (members[$1].count, $0) }!
+            let candidates = group.filter { learned[$0] }
+            let name = candidates.max { (members[$0].count, $1) < (members[$1].count, $0) }!
             return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }),
                     group.reduce(UInt64(0)) { $0 | reach[$1] })
         }.sorted { $0.first < $1.first }
@@ -144,15 +146,18 @@ public enum BranchDiscovery {
 /// through those ops (constants aside). That is what a trunk is to a head, and what a head is not to
 /// another head that mixes one of its intermediates with the trunk's output (`head2(t + a)`). An in-place
 /// op's result is the tensor it overwrote, so it keeps that tensor's origin (`nn.ReLU(inplace=True)` at
-/// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's).
+/// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's). What is made from the
+/// model's inputs without a parameter (DETR's sine position embedding of the pixel mask, called from the
+/// model's forward outside the detector) is input, which any head may read beside the trunk's output.
 struct Origins {
-    private enum Origin { case elsewhere, dominated, constant }
+    private enum Origin { case elsewhere, dominated, constant, input }
     private var origin: [Origin]
 
     init(_ graph: Graph, from ops: [Int]) {
         var isMember = [Bool](repeating: false, count: graph.nodes.count)
         for n in ops { isMember[n] = true }
         origin = [Origin](repeating: .elsewhere, count: graph.values.count)
+        for v in graph.inputs { origin[v.index] = .input }
         for index in graph.nodes.indices {
             let result: Origin
             if graph.nodes[index].inplace, let target = graph.nodes[index].firstValueInput {
@@ -160,15 +165,18 @@ struct Origins {
             } else if isMember[index] {
                 result = .dominated
             } else {
-                var any = false, all = true
+                var any = false, all = true, input = false
                 for case .value(let v) in graph.nodes[index].inputs {
                     switch origin[v.index] {
                     case .dominated: any = true
                     case .elsewhere: all = false
+                    case .input: input = true
                     case .constant: break
                     }
                 }
-                result = !all ? .elsewhere : any ? .dominated : .constant
+                // A parameter applied to the inputs outside the ops is another computation, not input.
+                let learned = input && graph.nodes[index].readsStorage
+                result = !all || (learned && !any) ? .elsewhere : any ? .dominated : input ? .input : .constant
             }
             for v in graph.nodes[index].outputs { origin[v.index] = result }
         }
@@ -184,7 +192,7 @@ struct Origins {
                 switch origin[v.index] {
                 case .elsewhere: return false
                 case .dominated: entries += 1
-                case .constant: break
+                case .constant, .input: break
                 }
             }
         }

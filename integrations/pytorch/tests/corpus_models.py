@@ -291,10 +291,10 @@ THIRD_PARTY += [
     # the boxes (the exporter asks autograd: `no_grad_inputs`), so the heads stay two, trained apart.
     Case("MaskRCNN, ResNet-18 FPN (eval)", "torchvision", _two_stage("MaskRCNN"),
          [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]], train=False,
-         expect_branches=["roi_heads.box_roi_pool", "roi_heads.mask_roi_pool"]),
+         expect_branches=["roi_heads.box_head", "roi_heads.mask_head"]),
     Case("KeypointRCNN, ResNet-18 FPN (eval)", "torchvision", _two_stage("KeypointRCNN"),
          [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.keypoint_head", "roi_heads.keypoint_predictor"]], train=False,
-         expect_branches=["roi_heads.box_roi_pool", "roi_heads.keypoint_roi_pool"]),
+         expect_branches=["roi_heads.box_head", "roi_heads.keypoint_head"]),
     # Training with targets returns the losses: the box head reads the RPN's proposals, which require no gradient
     # (decoded from detached deltas and anchors made from the image size), so no tie between the two.
     Case("FasterRCNN, ResNet-18 FPN (train, losses)", "torchvision", _two_stage("FasterRCNN", targets=True),
