@@ -130,11 +130,9 @@ public enum GraphvizRenderer {
     /// Moves the blocks of a laid-out graph into `order` and lays it out again as positioned (nop2). True
     /// when the graph has a layout afterwards (moved or not), false when it was freed and nop2 is missing.
     private static func reorder(_ graph: UnsafeMutablePointer<Agraph_t>, _ order: [String], _ context: OpaquePointer) -> Bool {
-        // Rendering DOT writes the layout into the graph's attributes (pos, bb, lp), where it is read.
-        var data: UnsafeMutablePointer<CChar>?
-        var length: UInt32 = 0
-        guard gvRenderData(context, graph, "dot", &data, &length) == 0 else { return true }
-        gvFreeRenderData(data)
+        // The layout written into the graph's attributes (pos, bb, lp), where it is read: what rendering DOT
+        // does first, without writing the text.
+        attach_attrs(graph)
 
         var layout = BranchOrder.Layout()
         var clusters: [String: UnsafeMutablePointer<Agraph_t>] = [:]
