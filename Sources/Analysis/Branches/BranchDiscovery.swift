@@ -32,6 +32,9 @@ public struct Discovery: Sendable {
     public var elsewhere: [(branch: String, parent: String)] = []
 
     public var names: [String] { branches.map(\.name) }
+
+    /// The level a branch was found at when it is not `parent`'s.
+    public func otherLevel(of branch: String) -> String? { elsewhere.first { $0.branch == branch }?.parent }
 }
 
 /// Finds the heads a model was meant to have from what a sharing bug does not change: the model's

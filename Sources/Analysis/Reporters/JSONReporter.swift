@@ -30,7 +30,7 @@ public enum JSONReporter {
     /// How the branches were found: the level, each branch's modules, the trunk, the alternatives.
     private static func discovery(_ d: Discovery) -> String {
         let branches = d.branches.map { branch in
-            let parent = d.elsewhere.first { $0.branch == branch.name }.map { ", \"parent\": \(JSONWriter.quoted($0.parent))" } ?? ""
+            let parent = d.otherLevel(of: branch.name).map { ", \"parent\": \(JSONWriter.quoted($0))" } ?? ""
             return "{\"name\": \(JSONWriter.quoted(branch.name)), \"modules\": \(JSONWriter.stringArray(branch.prefixes))\(parent)}"
         }
         return "{\"parent\": \(d.parent.map(JSONWriter.quoted) ?? "null"), \"results\": \(d.terminals), "

@@ -29,12 +29,11 @@ public enum TextReporter {
         guard let found = report.discovery, let parent = found.parent else { return nil }
         let level = parent.isEmpty ? "the model" : parent
         var line = "branches: children of \(level) whose ops reach separate results (\(found.terminals) in all)"
-        let elsewhere = Dictionary(found.elsewhere.map { ($0.branch, $0.parent) }, uniquingKeysWith: { a, _ in a })
-        let noted = found.branches.filter { $0.prefixes.count > 1 || elsewhere[$0.name] != nil }
+        let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in
                 let with = branch.prefixes.count > 1 ? " with \(list(branch.prefixes.filter { $0 != branch.name }))" : ""
-                let from = elsewhere[branch.name].map { " (a child of \($0.isEmpty ? "the model" : $0))" } ?? ""
+                let from = found.otherLevel(of: branch.name).map { " (a child of \($0.isEmpty ? "the model" : $0))" } ?? ""
                 return branch.name + with + from
             }.joined(separator: ", ")
         }
