@@ -22,7 +22,7 @@ public struct Value: Sendable {
     public internal(set) var uses: [Use] = []
     /// Whether it can carry a gradient: integers and booleans (indices, masks, labels) carry none. Kept with
     /// the value because the analysis asks it of every operand it follows.
-    public private(set) var carriesGradient: Bool
+    public internal(set) var carriesGradient: Bool
 
     public init(id: String, shape: [Int]?, dtype: DType?) {
         self.id = id

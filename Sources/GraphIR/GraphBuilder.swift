@@ -52,8 +52,10 @@ public struct GraphBuilder {
                 break
             }
         }
+        let indexOrMask = node.properties.contains(.indexOrMaskResults)
         for v in node.outputs where v.index < graph.values.count && graph.values[v.index].producer == nil {
             graph.values[v.index].producer = id
+            if indexOrMask && graph.values[v.index].dtype == nil { graph.values[v.index].carriesGradient = false }
         }
         for s in node.writes where s.index < graph.storages.count {
             graph.storages[s.index].writers.append(id)

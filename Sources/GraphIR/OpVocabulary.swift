@@ -18,6 +18,10 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Lays out the elements it reads anew and computes nothing (`unsqueeze`, `view`, `t`): a weight read
     /// through a chain of these and then used is used once.
     public static let relaysOut = OpProperties(rawValue: 1 << 4)
+    /// Its results are booleans or indices whatever it reads (`eq`, `argmax`, `nonzero`): they carry no
+    /// gradient. Frontends that record no dtypes (TorchScript graphs) learn it here, so a routing mask made
+    /// from a router's scores (`scores == scores.amax(-1)`) does not send the experts' gradient into it.
+    public static let indexOrMaskResults = OpProperties(rawValue: 1 << 5)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -39,6 +43,14 @@ public enum OpVocabulary {
         "alias": .relaysOut, "contiguous": .relaysOut, "select": .relaysOut, "slice": .relaysOut, "narrow": .relaysOut,
         "split": .relaysOut, "chunk": .relaysOut, "unbind": .relaysOut, "diagonal": .relaysOut, "as_strided": .relaysOut,
         "view_as": .relaysOut, "expand_as": .relaysOut, "reshape_as": .relaysOut, "movedim": .relaysOut, "swapaxes": .relaysOut,
+    ].merging(Dictionary(uniqueKeysWithValues: indexOrMask.map { ($0, OpProperties.indexOrMaskResults) })) { a, _ in a }
+
+    /// Ops whose every result is a boolean or an integer, as torch (TorchScript) and ONNX (snake-cased) name them.
+    static let indexOrMask = [
+        "eq", "ne", "lt", "le", "gt", "ge", "equal", "not_equal", "less", "less_or_equal", "greater", "greater_or_equal",
+        "argmax", "argmin", "arg_max", "arg_min", "argsort", "nonzero", "non_zero", "isnan", "isinf", "isfinite", "isneginf",
+        "isposinf", "is_inf", "logical_and", "logical_or", "logical_not", "logical_xor", "and", "or", "not", "xor",
+        "bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "bucketize", "searchsorted", "one_hot",
     ]
 
     public static func properties(of op: String) -> OpProperties { table[op] ?? [] }

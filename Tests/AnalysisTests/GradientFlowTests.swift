@@ -35,7 +35,7 @@ import TestSupport
     }
 
     /// head2 gathers the trunk's features at head1's argmax: an integer index carries no gradient.
-    func indexFromAnotherHead(dtype: DType) -> Graph {
+    func indexFromAnotherHead(dtype: DType?) -> Graph {
         var g = SmallGraph(inputs: ["x"])
         g.layer("t", "trunk", ["x"])
         g.layer("a", "head1", ["t"])
@@ -55,6 +55,24 @@ import TestSupport
         let floating = AnalysisContext(graph: indexFromAnotherHead(dtype: .float32), branches: ["head1", "head2"])
         #expect(!GradientLeakRule().check(floating).isEmpty)
         #expect(!CrossBranchDependencyRule().check(floating).isEmpty)
+    }
+
+    /// A TorchScript graph (TensorBoard) records no dtypes: the op says its result is an index or a mask.
+    @Test func anIndexOrMaskWithoutADtypeTiesNothing() throws {
+        let unrecorded = AnalysisContext(graph: indexFromAnotherHead(dtype: nil), branches: ["head1", "head2"])
+        #expect(GradientLeakRule().check(unrecorded).isEmpty)
+        // A router's scores compared with their maximum mask the rows an expert reads (top-1 routing).
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("r", "router", ["t"])
+        g.op("top", "amax", in: "", ["r"], dtype: nil)
+        g.op("chosen", "eq", in: "", ["r", "top"], dtype: nil)
+        g.op("mask", "to", in: "", ["chosen"], dtype: nil)
+        g.op("rows", "mul", in: "", ["t", "mask"], dtype: nil)
+        g.layer("e", "expert", ["rows"])
+        g.outputs("r", "e")
+        let report = try Analyzer.analyze(g.graph, branches: ["router", "expert"])
+        #expect(report.independent == true, "\(report.findings.map(\.message))")
     }
 }
 

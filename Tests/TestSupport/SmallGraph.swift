@@ -33,11 +33,12 @@ public struct SmallGraph {
 
     /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version. `saves`: the values
-    /// among its inputs and `out` that autograd kept for its backward pass. `dtype`: `out`'s (an index is int64).
+    /// among its inputs and `out` that autograd kept for its backward pass. `dtype`: `out`'s (an index is int64;
+    /// nil where the input records none, as TorchScript graphs do).
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
         inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4],
-        saves: [String] = [], dtype: DType = .float32
+        saves: [String] = [], dtype: DType? = .float32
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
