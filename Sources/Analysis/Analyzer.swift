@@ -20,7 +20,10 @@ public enum Analyzer {
         }
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
-        let findings = run(allRules, on: context)
+        var findings = run(allRules, on: context)
+        if let discovery, !findings.contains(where: { $0.severity == .error }) {
+            findings += SharingInsideBranches.find(graph, discovery, branches, allowed: allowed)
+        }
         var report = Report(
             model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,
             basis: graph.storageIdentity, discovery: discovery)

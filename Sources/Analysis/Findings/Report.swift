@@ -12,6 +12,9 @@ public enum UndecidedReason: String, Sendable {
     /// A branch that was asked for has no ops in the trace: the module exists but did not run for this
     /// input (an auxiliary classifier in an eval-mode export), so nothing about it can be checked.
     case branchNotRun = "branch-not-run"
+    /// Parallel parts inside one branch found automatically share storage: whether they are meant to be
+    /// heads of their own (then it is the bug) or one head applied per level on purpose is not in the graph.
+    case partsShareStorage = "parts-share-storage"
 }
 
 /// The analyzer's answer for one graph.
@@ -49,6 +52,7 @@ public struct Report: Sendable {
         if findings.contains(where: { $0.severity == .error }) { return nil }
         if branches.count < 2 { return .noBranches }
         if !branchesNotRun.isEmpty { return .branchNotRun }
+        if findings.contains(where: { $0.severity == .warning && $0.sharedStorage?.within != nil }) { return .partsShareStorage }
         if findings.contains(where: \.undecidable) { return .inputCannotTell }
         if !basis.recordsStorage { return .storageNotRecorded }
         return nil

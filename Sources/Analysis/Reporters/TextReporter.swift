@@ -76,6 +76,10 @@ public enum TextReporter {
                 return "\(model): \(count) branches\(names) \(source) — cannot decide: \(list(missing)) did not run in this trace "
                     + "(\(missing.count == 1 ? "a registered module" : "registered modules") without ops; an eval-mode export skips "
                     + "training-only heads such as auxiliary classifiers: export in training mode to check \(missing.count == 1 ? "it" : "them"))"
+            case .partsShareStorage:
+                let inside = report.findings.compactMap { $0.severity == .warning ? $0.sharedStorage?.within : nil }
+                return "\(model): \(count) branches\(names) \(source) — cannot decide: parts inside \(list(Array(Set(inside)).sorted())) share storage "
+                    + (standingAlone ? "" : "(see above) ") + "and may be meant as heads of their own: give the heads with --branch PREFIX"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
                     + "(give branches with --branch PREFIX)"

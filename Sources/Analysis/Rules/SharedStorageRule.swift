@@ -149,6 +149,9 @@ extension Evidence {
         /// `file:line` of the user's code that assigned the shared modules (`self.branch2 = features[-2:]`),
         /// where the exporter recorded the model's construction.
         public var assignments: [String] = []
+        /// Set when the branches here are parallel parts inside this branch found automatically (a deeper
+        /// split): whether they are meant to be independent is not in the graph.
+        public var within: String?
 
         public var modules: [String] { groups.flatMap(\.paths) }
 
@@ -161,12 +164,19 @@ extension Evidence {
                 return "\(equivalence(group.paths))\(what.isEmpty ? "" : " (\(what))"): \(kinds.joined(separator: ", "))"
             }
             if !assignments.isEmpty { details.append("assigned at \(Self.lines(assignments))") }
-            let message = "\(list(branches)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), "
+            let message = (within.map { "inside branch \($0), " } ?? "")
+                + "\(list(branches)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), "
                 + "\(plural(storages.count - parameters, "buffer")))" + (declared ? " as declared" : ": the same storage, not copies")
             if declared {
                 return Wording(message: message, details: details, notes: ["declared intended with allow-shared (option, model spec or config file)"])
             }
             var notes: [String] = []
+            if let within {
+                notes.append(
+                    "these are parallel parts of branch \(within), each reaching results of its own: graphcheck cannot tell whether they are "
+                        + "meant to be independent (the experts of a mixture, one head per task: then this is the bug) or one head applied at "
+                        + "every level on purpose (a class head shared by every decoder layer)")
+            }
             if !runningStatistics.isEmpty {
                 notes.append(
                     "includes BatchNorm running statistics (\(runningStatistics.joined(separator: ", "))) of \(plural(statisticsModules, "BatchNorm module")): "
@@ -175,7 +185,11 @@ extension Evidence {
             notes.append(
                 "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
                     + "can never diverge; deep copies start equal and diverge as soon as their gradients differ")
-            return Wording(message: message, details: details, notes: notes, help: help)
+            guard let within else { return Wording(message: message, details: details, notes: notes, help: help) }
+            let check = branches.map { "--branch \($0)" }.joined(separator: " ")
+            return Wording(
+                message: message, details: details, notes: notes,
+                help: "to check them as heads of their own: `\(check)` (\(help)); if the sharing is intended: `--allow-shared '\(within).*'`")
         }
 
         /// `a.py:24`, `a.py:25`, `b.py:3` → `a.py:24, 25, b.py:3`: the file named once for its lines in a row.

@@ -85,10 +85,10 @@ def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), tra
     return report
 
 
-def _describe(report):
-    lines = [f"{report['model']}: branches {', '.join(report['branches'])} are NOT independent:"]
+def _describe(report, severity="error", headline=None):
+    lines = [headline or f"{report['model']}: branches {', '.join(report['branches'])} are NOT independent:"]
     for finding in report["findings"]:
-        if finding["severity"] != "error":
+        if finding["severity"] != severity:
             continue
         lines.append(f"  {finding['rule']}: {finding['message']}")
         lines.extend(f"    {detail}" for detail in finding.get("details", []))
@@ -124,6 +124,9 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
         elif reason == "branch-not-run":
             message = (f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
                        "(a training-only head in eval mode?); nothing about them was checked")
+        elif reason == "parts-share-storage":
+            raise AssertionError(_describe(report, "warning", f"{report['model']}: graphcheck cannot decide: parts inside a branch share "
+                                           "storage and may be meant as heads of their own; pass branches=[...] to say which:"))
         else:
             message = f"{report['model']}: graphcheck cannot decide from this input ({reason})"
         raise AssertionError("\n".join([message] + _context(report)))

@@ -32,6 +32,7 @@ class Case:
     meta: bool = False               # built on the meta device: the truth comes from `twin` on the CPU
     fake_path: str = ""              # the fake run takes another path (the model's code tells fake tensors from real ones, or a fake kernel's strides differ): how
     known_miss: str = ""             # a wrong verdict we know of and cannot fix yet: why (the test is a strict xfail)
+    undecided: str = ""              # graphcheck must not decide, for this reason (the graph cannot say what the heads are)
     kwargs: dict = field(default_factory=dict)
 
 

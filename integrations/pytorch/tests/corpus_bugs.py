@@ -560,3 +560,32 @@ BUGS += [
     Case("sigmoid's result multiplied in place, exported in eval mode", "bug", _module(GatedHeads), TWO, train=False,
          twin=_module(GatedHeads, False), expect_branches=["head1", "head2"]),
 ]
+
+
+class MaskedMixture(nn.Module):
+    """A router and four experts, top-1 routing written with masks (each expert reads the rows routed to it);
+    `one_expert`: `ModuleList([expert] * 4)`, every slot the same object. Whether the experts are meant to be
+    heads of their own (here: yes) or one head applied per level on purpose (Deformable DETR's class head) is
+    not in the graph: with the experts as one object, graphcheck cannot decide, and says which `--branch`
+    options check them."""
+
+    def __init__(self, one_expert=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.router = nn.Linear(16, 4)
+        make = lambda: nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))
+        self.experts = nn.ModuleList([make()] * 4 if one_expert else [make() for _ in range(4)])
+
+    def forward(self, x):
+        t = self.trunk(x)
+        weights = self.router(t).softmax(-1)
+        chosen = (weights == weights.amax(-1, keepdim=True)).to(t.dtype)
+        return sum(expert(t * chosen[:, i:i + 1]) * weights[:, i:i + 1] for i, expert in enumerate(self.experts))
+
+
+EXPERTS = [[f"experts.{i}"] for i in range(4)]
+BUGS += [
+    Case("a router and four experts of their own", "bug", _module(MaskedMixture), EXPERTS, expect_branches=["router", "experts"]),
+    Case("a router and ModuleList([expert] * 4)", "bug", _module(MaskedMixture, True), EXPERTS, expect_branches=["router", "experts"],
+         undecided="parts-share-storage"),
+]

@@ -58,7 +58,9 @@ def test_corpus_case(case, graphcheck_binary):
         code, report = _check(path)
     verdict = VERDICT[code]
     _results.append((case, expected, code, report))
-    if expected["independent"] is None:
+    if case.undecided:
+        assert (code, report.get("undecided_reason")) == (3, case.undecided), f"{case.name}: expected no verdict ({case.undecided})"
+    elif expected["independent"] is None:
         assert verdict is None, f"{case.name}: no heads, yet a verdict: {[f['rule'] + ': ' + f['message'] for f in report['findings'] if f['severity'] == 'error']}"
     elif expected["independent"]:
         assert verdict is not False, f"{case.name}: false alarm: {[f['rule'] + ': ' + f['message'] for f in report['findings'] if f['severity'] == 'error']}"

@@ -117,6 +117,19 @@ def test_assert_independent_lists_the_findings(graphcheck_binary):
     assert_independent(ListHeads(shared=False), torch.randn(2, 3, 8, 8))
 
 
+def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
+    from corpus_bugs import MaskedMixture
+
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(MaskedMixture(one_expert=True), torch.randn(4, 8))
+    message = str(failure.value)
+    assert "cannot decide: parts inside a branch share storage" in message
+    assert "--branch experts.0 --branch experts.1 --branch experts.2 --branch experts.3" in message
+    with pytest.raises(AssertionError, match="NOT independent"):
+        assert_independent(MaskedMixture(one_expert=True), torch.randn(4, 8), branches=[f"experts.{i}" for i in range(4)])
+    assert_independent(MaskedMixture(one_expert=False), torch.randn(4, 8))
+
+
 def test_tied_weights_in_a_module_dict(graphcheck_binary):
     report = graphcheck_report(DictHeads(tied=True), torch.randn(4, 16))
     assert report["branches"] == ["heads.age", "heads.sex"]

@@ -1,0 +1,61 @@
+import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Parallel parts inside one branch found automatically that share storage: a mixture's experts beside its
+/// router, built as `ModuleList([expert] * 3)`. Whether they are meant to be heads of their own is not in the
+/// graph (Deformable DETR shares its class head across decoder layers on purpose), so the report cannot
+/// decide and says how to check them; it never passes.
+@Suite struct SharingInsideBranchesTests {
+    /// A router and three experts, each reading the rows of the trunk's output the router sends it, its result
+    /// weighted by the router's and written into the output (top-1 routing). `oneExpert`: the experts are one module object.
+    func mixture(oneExpert: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        if oneExpert { g.share(["experts.0.weight", "experts.1.weight", "experts.2.weight"]) }
+        g.layer("t", "trunk", ["x"])
+        g.layer("r", "router", ["t"])
+        g.op("w", "softmax", in: "", ["r"])
+        var out = "zeros"
+        g.op(out, "zeros_like", in: "", ["t"])
+        for i in 0..<3 {
+            g.op("pick\(i)", "eq", in: "", ["r"], attributes: [("other", .int(i))], dtype: .bool)
+            g.op("rows\(i)", "index", in: "", ["t", "pick\(i)"])
+            g.layer("e\(i)", "experts.\(i)", ["rows\(i)"])
+            g.op("g\(i)", "mul", in: "", ["e\(i)", "w"])
+            g.op("o\(i)", "index_put", in: "", [out, "g\(i)"], inplace: true)
+            out = "o\(i)"
+        }
+        g.outputs(out)
+        return g.graph
+    }
+
+    @Test func expertsThatAreOneObjectBesideTheRouterLeaveTheVerdictOpen() throws {
+        let report = try Analyzer.analyze(mixture(oneExpert: true))
+        #expect(report.branches == ["router", "experts"])
+        #expect(report.independent == nil)
+        #expect(report.undecidedReason == .partsShareStorage)
+        let warning = try #require(report.findings.first { $0.sharedStorage?.within == "experts" })
+        #expect(warning.severity == .warning)
+        #expect(warning.branches == ["experts.0", "experts.1", "experts.2"])
+        #expect(warning.help?.contains("--branch experts.0 --branch experts.1 --branch experts.2") == true)
+        #expect(TextReporter.verdict(report).contains("cannot decide: parts inside experts share storage"))
+    }
+
+    @Test func expertsOfTheirOwnAreIndependent() throws {
+        let report = try Analyzer.analyze(mixture(oneExpert: false))
+        #expect(report.branches == ["router", "experts"])
+        #expect(report.independent == true)
+        #expect(report.findings.isEmpty)
+    }
+
+    /// The user answers the question either way: the experts as branches (the bug), or the sharing declared.
+    @Test func givenBranchesOrDeclaredSharingDecide() throws {
+        let asHeads = try Analyzer.analyze(mixture(oneExpert: true), branches: ["experts.0", "experts.1", "experts.2"])
+        #expect(asHeads.independent == false)
+        #expect(asHeads.findings.contains { $0.rule == "shared-storage" && $0.severity == .error && $0.sharedStorage?.within == nil })
+        let declared = try Analyzer.analyze(mixture(oneExpert: true), allowShared: ["experts.*"])
+        #expect(declared.independent == true)
+        #expect(declared.findings.allSatisfy { $0.severity == .info })
+    }
+}
