@@ -725,6 +725,7 @@ def trace(model, example_inputs, train=True, tensors="auto"):
     """
     if tensors not in TENSORS:
         raise ValueError(f"tensors must be one of {', '.join(TENSORS)}, not {tensors!r}")
+    model = _uncompiled(model)
     lazy = [name for name, p in model.named_parameters(remove_duplicate=False) if torch.nn.parameter.is_lazy(p)]
     if lazy:
         # Lazy modules (nn.LazyLinear) make their parameters on the first forward: exporting first would
@@ -804,6 +805,16 @@ def _trace(model, args, kwargs, train, fake):
             if not is_storage:
                 outputs.append(ref)
     return recorder.finish(inputs, outputs, type(model).__name__, "train" if train else "eval")
+
+
+def _uncompiled(model):
+    """The module `torch.compile(model)` wraps: its forward is the user's, its names are the ones they wrote
+    (`head1`, not `_orig_mod.head1`), and tracing it does not ask dynamo to compile anything."""
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # not imported: nothing was compiled
+    wrapper = getattr(eval_frame, "OptimizedModule", None)
+    while wrapper is not None and isinstance(model, wrapper):
+        model = model._orig_mod
+    return model
 
 
 def _unpack(tensor):

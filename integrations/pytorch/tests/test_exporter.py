@@ -478,3 +478,12 @@ def test_inputs_a_custom_ops_backward_ignores_are_recorded(tensors):
 def test_heads_pooling_at_another_heads_boxes_are_independent(graphcheck_binary):
     report = graphcheck_report(_PoolAtPredictedBoxes(), torch.randn(2, 3, 8, 8))
     assert report["branches"] == ["box_head", "mask_head"] and report["independent"] is True, report["findings"]
+
+
+def test_a_compiled_model_is_traced_as_the_model_it_wraps(graphcheck_binary, recwarn):
+    compiled = torch.compile(DictHeads(tied=True))
+    names = {name for s in trace(compiled, torch.randn(4, 16))["storages"] for name in s["names"]}
+    assert "heads.age.weight" in names and not any(name.startswith("_orig_mod") for name in names)
+    assert not [w for w in recwarn if "torch.compile" in str(w.message)]
+    report = graphcheck_report(compiled, torch.randn(4, 16))
+    assert report["model"] == "DictHeads" and report["branches"] == ["heads.age", "heads.sex"] and report["independent"] is False
