@@ -51,11 +51,13 @@ public enum RuleDocumentation {
         return scored.sorted { $0.1 < $1.1 }.map(\.0)
     }
 
-    /// How a spec example is introduced: a model spec, or the graph an ONNX file gives (a trace).
+    /// How a spec example is introduced: a model spec, the graph an ONNX file gives (a trace that knows
+    /// tensors by name), or the trace graphcheck_torch writes.
     private static func specLabel(_ example: String) -> String {
-        example.contains("graphcheck.trace")
+        if !example.contains("graphcheck.trace") { return "The same model as a model spec (`graphcheck model.json`)" }
+        return example.contains(#""storage_identity": "name""#)
             ? "As graphcheck reads it from the ONNX file (a trace that knows tensors by name)"
-            : "The same model as a model spec (`graphcheck model.json`)"
+            : "The same model as the trace graphcheck_torch writes (`model.json`), shortened"
     }
 
     /// Markdown's code spans as a terminal shows them: coloured, or bare.

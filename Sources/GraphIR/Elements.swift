@@ -222,12 +222,17 @@ public struct ModuleInfo: Hashable, Sendable {
     /// `file:line` of the user's code that assigned the module to this attribute while the model was built
     /// (`self.branch2 = features[-2:]`), where the producer recorded it: the same, for a Python model.
     public var source: String?
+    /// False for a module the model holds in a plain Python list or dict (`self.heads = [nn.Linear(…)]`):
+    /// the forward calls it, but nn.Module does not register it, so the model's `parameters()` (what an
+    /// optimizer is built from), `state_dict()` and `.to()` miss its tensors.
+    public var registered: Bool
 
-    public init(path: String, type: String, instance: String? = nil, line: Int? = nil, source: String? = nil) {
+    public init(path: String, type: String, instance: String? = nil, line: Int? = nil, source: String? = nil, registered: Bool = true) {
         self.path = path
         self.type = type
         self.instance = instance
         self.line = line
         self.source = source
+        self.registered = registered
     }
 }

@@ -38,6 +38,7 @@ public enum TraceWriter {
         var s = "{\"path\": \(JSONWriter.quoted(m.path)), \"type\": \(JSONWriter.quoted(m.type))"
         if let instance = m.instance { s += ", \"instance\": \(JSONWriter.quoted(instance))" }
         if let source = m.source { s += ", \"source\": \(JSONWriter.quoted(source))" }
+        if !m.registered { s += ", \"registered\": false" }
         return s + "}"
     }
 

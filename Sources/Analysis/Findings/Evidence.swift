@@ -14,6 +14,7 @@ public enum Evidence: Sendable, Equatable {
     case inplaceHazard(InplaceHazard)
     case moduleReuse(ModuleReuse)
     case equalCopies(EqualCopies)
+    case unregisteredModule(UnregisteredModule)
 
     public var content: any EvidenceContent {
         switch self {
@@ -26,6 +27,7 @@ public enum Evidence: Sendable, Equatable {
         case .inplaceHazard(let e): return e
         case .moduleReuse(let e): return e
         case .equalCopies(let e): return e
+        case .unregisteredModule(let e): return e
         }
     }
 

@@ -60,6 +60,9 @@ extension Finding {
     public var inplaceHazard: Evidence.InplaceHazard? { if case .inplaceHazard(let e) = evidence { e } else { nil } }
     public var moduleReuse: Evidence.ModuleReuse? { if case .moduleReuse(let e) = evidence { e } else { nil } }
     public var equalCopies: Evidence.EqualCopies? { if case .equalCopies(let e) = evidence { e } else { nil } }
+    public var unregisteredModule: Evidence.UnregisteredModule? {
+        if case .unregisteredModule(let e) = evidence { e } else { nil }
+    }
 }
 
 /// A finding in words, the way a compiler prints a diagnostic: a one-line message, one line per place,

@@ -72,6 +72,11 @@ struct EvidenceJSON {
             ])
         case .equalCopies(let e):
             return object([("branches", strings(e.branches)), ("parameters", "\(e.parameters)"), ("places", ops(e.places))])
+        case .unregisteredModule(let e):
+            return object([
+                ("container", quoted(e.container)), ("modules", strings(e.modules)), ("types", strings(e.types)), ("storages", tensors(e.storages)),
+                ("places", ops(e.places)),
+            ])
         }
     }
 

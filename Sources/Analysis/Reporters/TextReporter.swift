@@ -56,8 +56,10 @@ public enum TextReporter {
             let declared = report.findings.filter { $0.severity == .info && $0.equalCopies == nil && $0.moduleReuse?.declared != false }.count
             let copied = Set(report.findings.compactMap(\.equalCopies).flatMap(\.branches))
             let copies = report.branches.filter(copied.contains)
+            let warnings = report.findings.filter { $0.severity == .warning }.count
             return "\(model): \(count) branches\(names) \(source) — independent"
                 + (declared > 0 ? " apart from declared sharing (\(plural(declared, "info finding")))" : "")
+                + (warnings > 0 ? ", with \(plural(warnings, "warning"))\(standingAlone ? "" : " above")" : "")
                 + (copies.isEmpty ? "" : "; \(copies.count == count ? "they" : list(copies)) start as equal copies and train apart")
         case .some(false):
             let errors = report.errorCount

@@ -57,5 +57,5 @@ public protocol Rule: Sendable {
 /// Every rule, in the order findings are reported.
 public let allRules: [any Rule] = [
     SharedStorageRule(), DuplicateComputationRule(), SharedInitializerRule(), MergedBranchRule(), CrossBranchDependencyRule(), GradientLeakRule(),
-    InplaceHazardRule(), ModuleReuseRule(), EqualCopiesRule(),
+    InplaceHazardRule(), ModuleReuseRule(), EqualCopiesRule(), UnregisteredModuleRule(),
 ]

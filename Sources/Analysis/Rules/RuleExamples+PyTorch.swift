@@ -92,6 +92,14 @@ extension RuleExamples {
         nonTriggering: onnxHeads(head: "nn.Linear(4, 2)", head2: "nn.Linear(4, 2)  # its own random values"),
         commands: onnxExportAndCheck(dynamo: false))
 
+    private static let listedHeads = ["t = self.trunk(x)", "return torch.cat([head(t) for head in self.heads], dim=1)"]
+
+    static let unregistered = PyTorchExample(
+        triggering: pytorch(
+            members: [trunk, "self.heads = [nn.Linear(4, 2) for _ in range(2)]  # a plain list: not registered"], forward: listedHeads),
+        nonTriggering: pytorch(members: [trunk, "self.heads = nn.ModuleList([nn.Linear(4, 2) for _ in range(2)])"], forward: listedHeads),
+        commands: exportAndCheck())
+
     static let mergedBranch = PyTorchExample(
         triggering: onnxHeads(head: mlp, head2: "self.head1  # one computation twice: the exporter keeps one"),
         nonTriggering: onnxHeads(head: mlp, head2: mlp), commands: onnxExportAndCheck(dynamo: true))

@@ -57,29 +57,61 @@ def _memory(tensor):
     return storage._cdata, start, start + extent * size
 
 
+_MODULE_STATE = frozenset(vars(torch.nn.Module()))  # nn.Module's own bookkeeping attributes
+
+
+def unregistered_modules(model):
+    """(holder, name relative to it, module) for each module the model holds in a plain Python list, tuple or
+    dict (`self.heads = [nn.Linear(16, 2) for _ in range(3)]`): nn.Module registers none of them, so their
+    parameters are not the model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward
+    calls them. One object in several slots (`[head] * 3`) is listed under each."""
+    registered = {id(m) for m in model.modules()}
+    found = []
+    for holder in model.modules():
+        for attribute, value in vars(holder).items():
+            if attribute in _MODULE_STATE:
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+            for key, item in items:
+                if isinstance(item, torch.nn.Module) and id(item) not in registered:
+                    found.append((holder, f"{attribute}.{key}", item))
+    return found
+
+
+def _named_tensors(model, unregistered):
+    """(kind, name, tensor) for every parameter, then every buffer, of the model and of the modules it holds
+    without registering them (`unregistered`: (full path, module) pairs)."""
+    for kind in ("parameter", "buffer"):
+        modules = [("", model)] + [(path, module) for path, module in unregistered]
+        for prefix, module in modules:
+            named = module.named_parameters if kind == "parameter" else module.named_buffers
+            for name, tensor in named(prefix=prefix, remove_duplicate=False):
+                yield kind, name, tensor
+
+
 class _Storages:
     """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
 
-    def __init__(self, model):
+    def __init__(self, model, unregistered=()):
         self.model = model
+        self.unregistered = list(unregistered)  # (path, module) held outside the model's registry
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
         first = []         # the tensor of each entry's first name
         trainable = []     # whether some parameter of each entry requires grad
-        for kind, named in (("parameter", model.named_parameters), ("buffer", model.named_buffers)):
-            for name, tensor in named(remove_duplicate=False):
-                block, start, end = _memory(tensor)
-                found = self._overlapping(block, start, end)
-                if found is None:
-                    found = len(self.entries)
-                    self.ranges.setdefault(block, []).append([start, end, found])
-                    self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
-                                         "shape": list(tensor.shape), "dtype": _dtype(tensor)})
-                    first.append(tensor)
-                    trainable.append(False)
-                else:
-                    self.entries[found]["names"].append(name)
-                trainable[found] = trainable[found] or (kind == "parameter" and tensor.requires_grad)
+        for kind, name, tensor in _named_tensors(model, self.unregistered):
+            block, start, end = _memory(tensor)
+            found = self._overlapping(block, start, end)
+            if found is None:
+                found = len(self.entries)
+                self.ranges.setdefault(block, []).append([start, end, found])
+                self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
+                                     "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+                first.append(tensor)
+                trainable.append(False)
+            else:
+                self.entries[found]["names"].append(name)
+            trainable[found] = trainable[found] or (kind == "parameter" and tensor.requires_grad)
         # Which storage object each entry lives in, and its bytes, for the trace (`memory`).
         blocks = {}
         for block, spans in self.ranges.items():
@@ -106,15 +138,14 @@ class _Storages:
         fakes as ops read them, memoised, with storage sharing and offsets preserved): a view of a fake
         parameter is that parameter, as a view of the real one is."""
         self.fakes = []
-        for named in (self.model.named_parameters, self.model.named_buffers):
-            for _, tensor in named(remove_duplicate=False):
-                index = self.find(tensor)
-                fake = fake_mode.from_tensor(tensor)
-                self.fakes.append(fake)  # alive, so its storage object is not reused
-                block, start, end = _memory(fake)
-                spans = self.ranges.setdefault(block, [])
-                if not any(s <= start and end <= e and i == index for s, e, i in spans):
-                    spans.append([start, end, index])
+        for _, _, tensor in _named_tensors(self.model, self.unregistered):
+            index = self.find(tensor)
+            fake = fake_mode.from_tensor(tensor)
+            self.fakes.append(fake)  # alive, so its storage object is not reused
+            block, start, end = _memory(fake)
+            spans = self.ranges.setdefault(block, [])
+            if not any(s <= start and end <= e and i == index for s, e, i in spans):
+                spans.append([start, end, index])
 
     def find(self, tensor):
         """The entry whose memory a tensor (a parameter, or a view of one) overlaps, or None."""
@@ -156,12 +187,23 @@ class _Trace:
 
     def __init__(self, model):
         self.model = model
-        self.memory = _Storages(model)
+        by_path = dict(model.named_modules(remove_duplicate=False))
+        path_of = {}
+        for path, module in by_path.items():
+            path_of.setdefault(id(module), path)
+        # Modules held in plain lists and dicts: named `<holder>.<attribute>.<key>`, traced as the model's own
+        # (their ops, their parameters) and marked `"registered": false`.
+        self.unregistered = {}  # id(holder) -> [(name relative to it, module)]
+        unregistered = []
+        for holder, name, module in unregistered_modules(model):
+            self.unregistered.setdefault(id(holder), []).append((name, module))
+            prefix = f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name
+            unregistered.append((prefix, module))
+        self.memory = _Storages(model, unregistered)
         self.storages = self.memory.entries
         self.modules = []
         instances = {}
         self.first_name = {}
-        by_path = dict(model.named_modules(remove_duplicate=False))
         for path, module in by_path.items():
             self.first_name.setdefault(id(module), path)
             instance = instances.setdefault(id(module), f"m{len(instances)}")
@@ -171,6 +213,11 @@ class _Trace:
             if source:
                 entry["source"] = source  # where it was assigned while the model was built (construction.recording)
             self.modules.append(entry)
+        for prefix, held in unregistered:
+            for path, module in held.named_modules(prefix=prefix, remove_duplicate=False):
+                self.first_name.setdefault(id(module), path)
+                instance = instances.setdefault(id(module), f"m{len(instances)}")
+                self.modules.append({"path": path, "type": type(module).__name__, "instance": instance, "registered": False})
         self.values = []
         self.value_of = {}      # id(tensor) -> value index, for tensors alive in the forward
         self.alive = []         # keeps recorded tensors alive so their ids are not reused
@@ -237,6 +284,8 @@ class _Trace:
             for name, child in parent.named_modules(remove_duplicate=False):
                 if "." in name and id(child) not in direct:
                     names.setdefault(id(child), []).append(name)
+            for name, child in self.unregistered.get(id(parent), ()):
+                names.setdefault(id(child), []).append(name)
             self.children[id(parent)] = names
         return names
 
@@ -764,7 +813,7 @@ def _trace(model, args, kwargs, train, fake):
     model.train(train)
     recorder = _Trace(model)
     given = [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
-    recorder.protect(list(model.parameters()) + list(model.buffers()) + given)
+    recorder.protect([t for _, _, t in _named_tensors(model, recorder.memory.unregistered)] + given)
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else None
     if fake_mode is not None:
         # The inputs become fake up front, so in-place ops on them write the fake copies, and every later

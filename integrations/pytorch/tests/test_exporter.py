@@ -487,3 +487,33 @@ def test_a_compiled_model_is_traced_as_the_model_it_wraps(graphcheck_binary, rec
     assert not [w for w in recwarn if "torch.compile" in str(w.message)]
     report = graphcheck_report(compiled, torch.randn(4, 16))
     assert report["model"] == "DictHeads" and report["branches"] == ["heads.age", "heads.sex"] and report["independent"] is False
+
+
+class _ListedHeads(torch.nn.Module):
+    """Heads in a plain list (not registered), one with a BatchNorm; `one_object`: `[head] * 2`."""
+
+    def __init__(self, one_object=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        head = torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.BatchNorm1d(4))
+        self.heads = [head] * 2 if one_object else [head, torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.BatchNorm1d(4))]
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return [head(t) for head in self.heads]
+
+
+def test_heads_in_a_plain_list_are_traced_and_reported(graphcheck_binary):
+    model = _ListedHeads()
+    before = [t.clone() for head in model.heads for t in head.state_dict().values()]
+    recorded = trace(model, torch.randn(4, 8))
+    after = [t for head in model.heads for t in head.state_dict().values()]
+    assert all(torch.equal(a, b) for a, b in zip(before, after)), "the listed heads' BatchNorm statistics are put back"
+    listed = [m["path"] for m in recorded["modules"] if m.get("registered") is False]
+    assert listed[:2] == ["heads.0", "heads.0.0"] and "heads.1" in listed
+    assert {"heads.0.0.weight", "heads.1.1.running_mean"} <= {n for s in recorded["storages"] for n in s["names"]}
+    report = graphcheck_report(model, torch.randn(4, 8))
+    assert report["branches"] == ["heads.0", "heads.1"] and report["independent"] is True
+    warning = next(f for f in report["findings"] if f["rule"] == "unregistered-module")
+    assert warning["severity"] == "warning" and "nn.ModuleList" in warning["help"]
+    assert graphcheck_report(_ListedHeads(one_object=True), torch.randn(4, 8))["independent"] is False, "[head] * 2 in a plain list is one head"

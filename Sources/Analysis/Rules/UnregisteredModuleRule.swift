@@ -1,0 +1,88 @@
+import FormatSupport
+import GraphIR
+import OrderedCollections
+
+/// Finds modules with parameters that the forward calls but the model does not register: held in a plain
+/// Python list or dict (`self.heads = [nn.Linear(16, 2) for _ in range(3)]`), the forum's "my heads do not
+/// train". The exporter traces them like the rest, so the verdict about them stands; this says why training
+/// will not touch them.
+public struct UnregisteredModuleRule: Rule {
+    public init() {}
+
+    public static let description = RuleDescription(
+        id: "unregistered-module",
+        severity: .warning,
+        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict the model does not register.",
+        rationale: """
+            nn.Module registers the modules assigned to its attributes and those in nn.ModuleList / nn.ModuleDict, \
+            not those in a plain list, tuple or dict. Their parameters are then not in `model.parameters()`: an \
+            optimizer built from it never updates them, `model.to(device)` leaves them behind, and `state_dict()` \
+            does not save them — heads that look independent and never train. The graphcheck_torch exporter finds \
+            them in the model's attributes and traces them like the model's own, so the other rules check them too; \
+            the verdict does not depend on this warning.
+            """,
+        fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict.",
+        triggeringExamples: [RuleExamples.listedHeads(registered: false)],
+        nonTriggeringExamples: [RuleExamples.listedHeads(registered: true)],
+        pytorch: RuleExamples.unregistered)
+
+    public func check(_ context: AnalysisContext) -> [Finding] {
+        let graph = context.graph
+        let unregistered = Set(graph.modules.filter { !$0.registered }.map(\.path))
+        guard !unregistered.isEmpty else { return [] }
+        // The outermost unregistered modules, by the attribute that holds them (`heads` of `heads.0`).
+        var held: OrderedDictionary<String, [String]> = [:]
+        for path in unregistered.sorted() where !ModulePath.ancestors(of: path).contains(where: { unregistered.contains(String($0)) }) {
+            held[ModulePath.parent(of: path).map(String.init) ?? "", default: []].append(path)
+        }
+        var findings: [Finding] = []
+        for (container, modules) in held {
+            let storages = graph.storageIDs.filter { s in graph[s].names.contains { name in modules.contains { modulePath(name, isWithin: $0) } } }
+            guard !storages.isEmpty else { continue }  // activations in a list hold nothing to train
+            var places: [NodeRef] = []
+            for module in modules {
+                if let op = graph.nodes.indices.first(where: { modulePath(graph.nodes[$0].module, isWithin: module) }) {
+                    places.append(NodeRef(NodeID(op), in: graph))
+                }
+            }
+            guard !places.isEmpty else { continue }  // never called: nothing of the forward depends on it
+            let types = OrderedSet(graph.modules.filter { modules.contains($0.path) }.map(\.type))
+            let evidence = Evidence.UnregisteredModule(
+                container: container, modules: modules, types: Array(types), storages: storages.map { StorageRef($0, in: graph) }, places: places)
+            findings.append(Finding(severity: Self.description.severity, evidence: .unregisteredModule(evidence)))
+        }
+        return findings
+    }
+}
+
+extension Evidence {
+    /// Modules in a plain list or dict attribute (`container`) that the forward calls.
+    public struct UnregisteredModule: EvidenceContent, Equatable {
+        public static var rule: RuleDescription { UnregisteredModuleRule.description }
+
+        /// The attribute holding them, as a module path (`heads`, `decoder.blocks`).
+        public var container: String
+        public var modules: [String]
+        public var types: [String]
+        public var storages: [StorageRef]
+        /// Each module's first op.
+        public var places: [NodeRef]
+
+        public var branches: [String] { [] }
+
+        public var wording: Wording {
+            let parameters = storages.filter { $0.kind == .parameter }.count
+            let tensors = [plural(parameters, "parameter"), plural(storages.count - parameters, "buffer")].filter { !$0.hasPrefix("0 ") }
+            return Wording(
+                message: "\(list(modules)) (\(types.joined(separator: ", "))) \(modules.count == 1 ? "is" : "are") held in `\(container)`, a plain "
+                    + "Python list or dict: the model does not register \(modules.count == 1 ? "it" : "them"), so `model.parameters()` misses "
+                    + "\(modules.count == 1 ? "its" : "their") \(tensors.joined(separator: " and "))",
+                details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
+                notes: [
+                    "an optimizer built from model.parameters() never updates them, model.to(device) leaves them behind and state_dict() "
+                        + "does not save them; graphcheck traced them as the forward called them, so the verdict covers them"
+                ],
+                help: "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`")
+        }
+    }
+}
