@@ -75,7 +75,7 @@ extension Graph {
     /// can carry one, in an operand the op's backward does not ignore (RoIAlign's boxes only choose where to
     /// read, as an index does). Parameters and buffers always take theirs.
     public func passesGradient(_ node: Int, to position: Int) -> Bool {
-        guard nodes[node].passesGradient(to: position) else { return false }
+        guard nodes[node].passesGradient(to: position), !nodes[node].properties.contains(.cutsGradient) else { return false }
         if case .value(let v) = nodes[node].inputs[position] { return carriesGradient(v) }
         return true
     }
@@ -90,10 +90,11 @@ extension Graph {
         return false
     }
 
-    /// Calls `body` with each value a node reads that backward sends a gradient to, in operand order: the
-    /// sweeps that follow gradients, without making a list per node.
+    /// Calls `body` with each value a node reads that backward sends a gradient to (none, for `.detach()`), in
+    /// operand order: the sweeps that follow gradients, without making a list per node.
     @inline(__always)
     public func forEachGradientValue(of node: Int, _ body: (ValueID) -> Void) {
+        guard !nodes[node].properties.contains(.cutsGradient) else { return }  // `.detach()` sends none back
         let free = nodes[node].gradientFreeInputs
         for (k, operand) in nodes[node].inputs.enumerated() {
             if case .value(let v) = operand, values[v.index].carriesGradient, free.isEmpty || !free.contains(k) { body(v) }

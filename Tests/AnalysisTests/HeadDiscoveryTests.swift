@@ -251,3 +251,32 @@ extension HeadDiscoveryTests {
         #expect(learned.names != found.names)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// RT-DETR's decoder: each layer's box head refines the reference points, which the next layer reads
+    /// detached; each layer's class head scores its queries. `.detach()` sends no gradient back, so the box
+    /// head of one layer does not reach the next layer's results: the heads are the box and class heads, not
+    /// the decoder layers (which read each other's output, the leak the rules would then report).
+    @Test func boxRefinementThroughDetachDoesNotMakeTheLayersTheHeads() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h", "encoder", ["x"])
+        g.layer("r", "enc_bbox_head", ["h"])
+        g.op("ref0", "detach", in: "", ["r"])
+        var hidden = "h"
+        for i in 0..<2 {
+            g.layer("pos\(i)", "decoder.query_pos_head", ["ref\(i)"])
+            g.op("q\(i)", "add", in: "decoder.layers.\(i)", [hidden, "pos\(i)"])
+            g.layer("h\(i)", "decoder.layers.\(i)", ["q\(i)"])
+            g.layer("b\(i)", "decoder.bbox_embed.\(i)", ["h\(i)"])
+            g.op("nr\(i)", "add", in: "decoder", ["b\(i)", "ref\(i)"])
+            g.op("ref\(i + 1)", "detach", in: "decoder", ["nr\(i)"])
+            g.layer("c\(i)", "decoder.class_embed.\(i)", ["h\(i)"])
+            hidden = "h\(i)"
+        }
+        g.op("logits", "stack", in: "decoder", ["c0", "c1"])
+        g.op("boxes", "stack", in: "decoder", ["nr0", "nr1"])
+        g.outputs("logits", "boxes")
+        #expect(BranchDiscovery.discover(g.graph).names == ["decoder.bbox_embed", "decoder.class_embed"])
+        #expect(try Analyzer.analyze(g.graph).independent == true)
+    }
+}
