@@ -300,3 +300,25 @@ THIRD_PARTY += [
     Case("FasterRCNN, ResNet-18 FPN (train, losses)", "torchvision", _two_stage("FasterRCNN", targets=True),
          [["rpn"], ["roi_heads"]], expect_branches=["rpn", "roi_heads"]),
 ]
+
+
+def _rt_detr():
+    """Each decoder layer's box head refines the reference points the next layer reads detached; its class
+    head scores the layer's queries."""
+    from transformers import ResNetConfig, RTDetrConfig, RTDetrForObjectDetection
+    torch.manual_seed(0)
+    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
+    config = RTDetrConfig(backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, encoder_hidden_dim=16, d_model=16,
+                          encoder_in_channels=[16, 24, 32], decoder_in_channels=[16, 16, 16], encoder_ffn_dim=32, decoder_ffn_dim=32,
+                          decoder_layers=2, decoder_attention_heads=2, encoder_attention_heads=2, num_queries=10, num_labels=3,
+                          num_denoising=0, anchor_image_size=None)
+    return RTDetrForObjectDetection(config), _image(1)
+
+
+THIRD_PARTY += [
+    # The encoder's proposal heads are returned (and trained) too; the decoder's box and class heads are its
+    # deeper split. Before `.detach()` stopped every gradient sweep, the decoder layers were taken for heads.
+    Case("RTDetrForObjectDetection (eval; box refinement through detached reference points)", "transformers", _rt_detr,
+         [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]], train=False,
+         expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
+]
