@@ -24,8 +24,9 @@ extension RuleExamples {
 /// A trunk and two heads held in `heads` (`heads.0`, `heads.1`): registered (an nn.ModuleList) or not (a
 /// plain list), as the exporter's module table says.
 extension RuleExamples {
-    static func listedHeads(registered: Bool) -> String {
+    static func listedHeads(registered: Bool, frozen: Bool = false) -> String {
         let flag = registered ? "" : #", "registered": false"#
+        let trains = frozen ? #", "requires_grad": false"# : ""
         return """
             {"format": "graphcheck.trace", "version": 1, "mode": "train",
              "inputs": ["x"], "outputs": ["p", "q"],
@@ -34,8 +35,8 @@ extension RuleExamples {
                {"path": "heads.0", "type": "Linear"\(flag)}, {"path": "heads.1", "type": "Linear"\(flag)}],
              "storages": [
                {"id": "t", "kind": "parameter", "names": ["trunk.weight"], "shape": [4, 8]},
-               {"id": "a", "kind": "parameter", "names": ["heads.0.weight"], "shape": [2, 4]},
-               {"id": "b", "kind": "parameter", "names": ["heads.1.weight"], "shape": [2, 4]}],
+               {"id": "a", "kind": "parameter", "names": ["heads.0.weight"], "shape": [2, 4]\(trains)},
+               {"id": "b", "kind": "parameter", "names": ["heads.1.weight"], "shape": [2, 4]\(trains)}],
              "values": [{"id": "x", "shape": [2, 8]}, {"id": "h", "shape": [2, 4]}, {"id": "p", "shape": [2, 2]}, {"id": "q", "shape": [2, 2]}],
              "nodes": [
                {"id": "n0", "op": "linear", "module": "trunk", "inputs": ["x", "t"], "outputs": ["h"]},

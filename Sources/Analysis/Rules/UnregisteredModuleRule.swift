@@ -23,7 +23,7 @@ public struct UnregisteredModuleRule: Rule {
             """,
         fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict.",
         triggeringExamples: [RuleExamples.listedHeads(registered: false)],
-        nonTriggeringExamples: [RuleExamples.listedHeads(registered: true)],
+        nonTriggeringExamples: [RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true)],
         pytorch: RuleExamples.unregistered)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
@@ -38,7 +38,9 @@ public struct UnregisteredModuleRule: Rule {
         var findings: [Finding] = []
         for (container, modules) in held {
             let storages = graph.storageIDs.filter { s in graph[s].names.contains { name in modules.contains { modulePath(name, isWithin: $0) } } }
-            guard !storages.isEmpty else { continue }  // activations in a list hold nothing to train
+            // Activations in a list hold nothing to train; a frozen network kept out of the optimizer on purpose
+            // (a perceptual-loss VGG wrapped in a list) trains nothing anyway.
+            guard storages.contains(where: { graph[$0].kind == .parameter && graph[$0].trainable }) else { continue }
             var places: [NodeRef] = []
             for module in modules {
                 if let op = graph.nodes.indices.first(where: { modulePath(graph.nodes[$0].module, isWithin: module) }) {
@@ -80,7 +82,8 @@ extension Evidence {
                 details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
                 notes: [
                     "an optimizer built from model.parameters() never updates them, model.to(device) leaves them behind and state_dict() "
-                        + "does not save them; graphcheck traced them as the forward called them, so the verdict covers them"
+                        + "does not save them; graphcheck traced them as the forward called them, so the verdict covers them",
+                    "a network kept out of the optimizer on purpose is usually frozen too: `requires_grad_(False)` says so, and silences this",
                 ],
                 help: "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`")
         }
