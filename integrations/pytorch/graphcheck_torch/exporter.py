@@ -9,6 +9,7 @@ nothing. See docs/trace-format.md in the graphcheck repository.
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import sys
@@ -793,7 +794,8 @@ def trace(model, example_inputs, train=True, tensors="auto"):
         # mode's cost per op (a 7B configuration: 0.7 s against 2.3 s).
         return _trace(model, args, kwargs, train, fake=False)
     try:
-        return _trace(model, args, kwargs, train, fake=True)
+        with _quiet(FAKE_TENSOR_LOG):
+            return _trace(model, args, kwargs, train, fake=True)
     except Exception as error:  # any failure of fake execution
         if tensors == "fake":
             raise
@@ -804,6 +806,22 @@ def trace(model, example_inputs, train=True, tensors="auto"):
     warnings.warn(f"graphcheck_torch: {type(model).__name__} cannot run on fake tensors ({failure_reason(fake_error)}); "
                   "traced it on the real inputs instead, which runs the forward for real", stacklevel=2)
     return recorded
+
+
+FAKE_TENSOR_LOG = "torch._subclasses.fake_tensor"
+
+
+@contextlib.contextmanager
+def _quiet(logger_name):
+    """torch logs a traceback for every op whose fake kernel fails ("failed while attempting to run meta");
+    the fallback's one-line warning says what failed and where, so those lines are dropped meanwhile."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _trace(model, args, kwargs, train, fake):

@@ -517,3 +517,22 @@ def test_heads_in_a_plain_list_are_traced_and_reported(graphcheck_binary):
     warning = next(f for f in report["findings"] if f["rule"] == "unregistered-module")
     assert warning["severity"] == "warning" and "nn.ModuleList" in warning["help"]
     assert graphcheck_report(_ListedHeads(one_object=True), torch.randn(4, 8))["independent"] is False, "[head] * 2 in a plain list is one head"
+
+
+def test_torch_s_fake_kernel_tracebacks_are_not_printed(graphcheck_binary, caplog):
+    import logging
+
+    class LogsLikeAFailingFakeKernel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            logging.getLogger("torch._subclasses.fake_tensor").error("failed while attempting to run meta for aten.x")
+            return self.fc(x)
+
+    level = logging.getLogger("torch._subclasses.fake_tensor").level
+    with caplog.at_level(logging.DEBUG):
+        trace(LogsLikeAFailingFakeKernel(), torch.randn(2, 4))
+    assert not [r for r in caplog.records if "attempting to run meta" in r.getMessage()]
+    assert logging.getLogger("torch._subclasses.fake_tensor").level == level, "the logger is left as it was"
