@@ -8,6 +8,7 @@ nothing. See docs/trace-format.md in the graphcheck repository.
 """
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -242,16 +243,17 @@ class _Trace:
         self.stack.append((path, module, {}))
 
     def _mark_argument(self, path, args):
-        """`self.head1(F.relu_(t))`: an in-place op written as the argument of a module call, on the same line
-        of the same frame, belongs to that call (its `argument_of`), although it runs in the caller; another
-        head reading `t` afterwards sees the overwritten values."""
+        """`self.head1(F.relu_(t))`: an in-place op written as the argument of a module call (inside the call's
+        parentheses, in the same frame) belongs to that call (its `argument_of`), although it runs in the
+        caller; another head reading `t` afterwards sees the overwritten values. A statement before it on the
+        same line (`t = F.relu(t, inplace=True); a = self.head1(t)`) is no argument."""
         if self.last_inplace is None:
             return
-        tensor, frame, line, index = self.last_inplace
+        tensor, frame, position, index = self.last_inplace
         if not _holds(args, tensor):
             return
         caller = user_frame(sys._getframe(1))
-        if caller is frame and caller.f_lineno == line:
+        if caller is frame and _within(position, _position(caller)):
             self.nodes[index].setdefault("attrs", {}).setdefault("argument_of", path)
         self.last_inplace = None
 
@@ -460,7 +462,7 @@ class _Trace:
         if not written_values:
             return
         frame = user_frame(sys._getframe(1))
-        self.last_inplace = (written_values[0], frame, frame.f_lineno if frame else None, len(self.nodes) - 1)
+        self.last_inplace = (written_values[0], frame, _position(frame), len(self.nodes) - 1)
         if written_values[-1]._is_view():
             self.regenerating = written_values[-1]
         # Writing into a view writes into its base: every other recorded tensor sharing those elements gets a new
@@ -882,6 +884,29 @@ def _uncompiled(model):
     while wrapper is not None and isinstance(model, wrapper):
         model = model._orig_mod
     return model
+
+
+def _position(frame):
+    """(line, end line, column, end column) of the expression `frame` is executing (Python 3.11+), or
+    (line, None, None, None) where the interpreter does not say."""
+    if frame is None:
+        return None
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is not None and frame.f_lasti >= 0:
+        found = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+        if found is not None and None not in found:
+            return found
+    return (frame.f_lineno, None, None, None)
+
+
+def _within(inner, outer):
+    """Whether the expression at `inner` lies inside the one at `outer`: by columns where both are known,
+    else on the same line."""
+    if inner is None or outer is None:
+        return False
+    if None in inner or None in outer:
+        return inner[0] == outer[0]
+    return (inner[0], inner[2]) >= (outer[0], outer[2]) and (inner[1], inner[3]) <= (outer[1], outer[3])
 
 
 def _unpack(tensor):

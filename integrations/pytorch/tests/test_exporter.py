@@ -536,3 +536,22 @@ def test_torch_s_fake_kernel_tracebacks_are_not_printed(graphcheck_binary, caplo
         trace(LogsLikeAFailingFakeKernel(), torch.randn(2, 4))
     assert not [r for r in caplog.records if "attempting to run meta" in r.getMessage()]
     assert logging.getLogger("torch._subclasses.fake_tensor").level == level, "the logger is left as it was"
+
+
+class _InplaceBeforeTheCalls(torch.nn.Module):
+    """The in-place ReLU is a statement of its own, on the line of the head calls: not an argument of either."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Linear(4, 8)
+        self.head1 = torch.nn.Linear(8, 2)
+        self.head2 = torch.nn.Linear(8, 2)
+
+    def forward(self, x):
+        t = torch.nn.functional.relu(self.trunk(x), inplace=True); return self.head1(t), self.head2(t)  # noqa: E702
+
+
+def test_an_inplace_statement_on_the_line_of_a_module_call_is_not_its_argument(graphcheck_binary):
+    relu = next(n for n in trace(_InplaceBeforeTheCalls(), torch.randn(3, 4))["nodes"] if n["op"] == "relu")
+    assert "argument_of" not in relu.get("attrs", {})
+    assert graphcheck_report(_InplaceBeforeTheCalls(), torch.randn(3, 4))["independent"] is True
