@@ -30,7 +30,27 @@ public enum Analyzer {
         var ran = BranchSet()
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }
+        if given.isEmpty { report.modulesNotRun = modulesNotRun(graph) }
         return report
+    }
+
+    /// The outermost modules with trainable parameters that no op read and under which no op ran.
+    static func modulesNotRun(_ graph: Graph) -> [String] {
+        var ran = Set<String>()
+        for node in graph.nodes where !ran.contains(node.module) {
+            ran.insert(node.module)
+            for ancestor in ModulePath.ancestors(of: node.module) { ran.insert(String(ancestor)) }
+        }
+        var found: [String] = []
+        for storage in graph.storages where storage.kind == .parameter && storage.trainable && storage.readers.isEmpty && storage.writers.isEmpty {
+            let module = String(ModulePath.split(tensor: storage.names[0]).module)
+            guard !module.isEmpty, !ran.contains(module) else { continue }
+            // The highest module above it under which nothing ran: the head, not its first conv.
+            var outer = module
+            for ancestor in ModulePath.ancestors(of: module) where !ran.contains(String(ancestor)) && !ancestor.isEmpty { outer = String(ancestor) }
+            if !found.contains(outer) { found.append(outer) }
+        }
+        return found
     }
 
     /// The rules' findings in rule order; the rules themselves run on every core (they only read).

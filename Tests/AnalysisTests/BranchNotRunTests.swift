@@ -31,3 +31,23 @@ import TestSupport
         #expect(report.independent == true && report.branchesNotRun.isEmpty)
     }
 }
+
+extension BranchNotRunTests {
+    /// Found automatically, the heads that ran are judged, and a module whose parameters no op read (GoogLeNet's
+    /// `aux1` exported in eval mode) is named as not checked; a module that ran is not.
+    @Test func modulesWithParametersThatDidNotRunAreNamed() throws {
+        var g = SmallGraph(inputs: ["x"], mode: .eval)
+        g.share(["aux.conv.weight"])
+        g.share(["frozen_aux.weight"], trainable: false)
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc", ["t"])
+        g.layer("b", "head2.fc", ["t"])
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == true)
+        #expect(report.modulesNotRun == ["aux"])
+        #expect(TextReporter.verdict(report).contains("not checked: aux has parameters but did not run in this trace"))
+        #expect(try Analyzer.analyze(g.graph, branches: ["head1", "head2"]).modulesNotRun.isEmpty, "given branches say what is checked")
+    }
+}

@@ -32,6 +32,9 @@ public struct Report: Sendable {
     public var discovery: Discovery?
     /// Branches with no op in the graph: they did not run for the traced input.
     public var branchesNotRun: [String] = []
+    /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
+    /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
+    public var modulesNotRun: [String] = []
 
     public init(
         model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil,

@@ -14,6 +14,7 @@ public enum JSONReporter {
         out += "  \"branches_discovered\": \(report.branchesDiscovered),\n"
         if let reason = report.undecidedReason { out += "  \"undecided_reason\": \"\(reason.rawValue)\",\n" }
         if !report.branchesNotRun.isEmpty { out += "  \"branches_not_run\": \(JSONWriter.stringArray(report.branchesNotRun)),\n" }
+        if !report.modulesNotRun.isEmpty { out += "  \"modules_not_run\": \(JSONWriter.stringArray(report.modulesNotRun)),\n" }
         out += "  \"basis\": \"\(report.basis.rawValue)\",\n"
         if let found = report.discovery { out += "  \"discovery\": \(discovery(found)),\n" }
         var evidence = EvidenceJSON()

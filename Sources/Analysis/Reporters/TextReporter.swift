@@ -60,6 +60,7 @@ public enum TextReporter {
             return "\(model): \(count) branches\(names) \(source) — independent"
                 + (declared > 0 ? " apart from declared sharing (\(plural(declared, "info finding")))" : "")
                 + (warnings > 0 ? ", with \(plural(warnings, "warning"))\(standingAlone ? "" : " above")" : "")
+                + notRun(report)
                 + (copies.isEmpty ? "" : "; \(copies.count == count ? "they" : list(copies)) start as equal copies and train apart")
         case .some(false):
             let errors = report.errorCount
@@ -84,9 +85,17 @@ public enum TextReporter {
                     + (standingAlone ? "" : "(see above) ") + "and may be meant as heads of their own: give the heads with --branch PREFIX"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
-                    + "(give branches with --branch PREFIX)"
+                    + "(give branches with --branch PREFIX)" + notRun(report)
             }
         }
+    }
+
+    /// Modules with parameters that did not run, which the verdict therefore does not cover.
+    static func notRun(_ report: Report) -> String {
+        let missing = report.modulesNotRun
+        guard !missing.isEmpty else { return "" }
+        return "; not checked: \(list(missing)) \(missing.count == 1 ? "has" : "have") parameters but did not run in this trace "
+            + "(an eval-mode export skips training-only heads such as auxiliary classifiers: export in training mode to check them)"
     }
 
     /// What an input without storage identity cannot show, and what can.

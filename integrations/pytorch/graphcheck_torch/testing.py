@@ -121,6 +121,9 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
         reason = report.get("undecided_reason")
         if reason == "no-branches":
             message = f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]"
+            if report.get("modules_not_run"):
+                message += (f" ({', '.join(report['modules_not_run'])} did not run for these inputs: a training-only head in eval "
+                            "mode? export with train=True to check it)")
         elif reason == "branch-not-run":
             message = (f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
                        "(a training-only head in eval mode?); nothing about them was checked")
