@@ -229,6 +229,16 @@ class _Trace:
         self.protected = set()  # storage objects of the model and the inputs: restored after the forward if written
         self.saved = {}         # id(tensor) -> (tensor, its values before the first write)
         self.stack = []         # (call-site path, module, calls of each child so far)
+        # Parameters held in an nn.ParameterList / nn.ParameterDict, by storage entry: their paths (`heads.0`),
+        # and how many ops read each so far (the n-th read of one parameter in several slots takes the n-th).
+        self.slots = {}
+        for path, module in by_path.items():
+            if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
+                for name, parameter in module.named_parameters(prefix=path, recurse=False, remove_duplicate=False):
+                    index = self.memory.find(parameter)
+                    if index is not None:
+                        self.slots.setdefault(index, []).append(name)
+        self.slot_reads = {}
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
@@ -337,13 +347,33 @@ class _Trace:
             return value, False
         return f"v{index}", False
 
+    def _slot(self, path, module_type, inputs):
+        """An op reading an entry of an nn.ParameterList / nn.ParameterDict the calling module holds
+        (`t @ self.heads[0]`) is that entry's, as an op of a called module is the module's: per-task heads kept
+        as parameter lists are heads like modules (`heads.0`, `heads.1`)."""
+        for ref in inputs:
+            if not ref.startswith("s"):
+                continue
+            names = self.slots.get(int(ref[1:]))
+            if not names:
+                continue
+            n = self.slot_reads.get(ref, 0)
+            self.slot_reads[ref] = n + 1
+            slot = names[n % len(names)]
+            if path == "" or slot.startswith(path + "."):
+                return slot, "Parameter"
+        return path, module_type
+
     def _trainable(self, ref):
         entry = self.storages[int(ref[1:])]
         return entry["kind"] == "parameter" and entry.get("requires_grad", True)
 
     def add_node(self, op, inputs, outputs, writes, inplace, attrs):
         path, module, _ = self.stack[-1] if self.stack else ("", self.model, None)
-        node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": type(module).__name__,
+        module_type = type(module).__name__
+        if self.slots:
+            path, module_type = self._slot(path, module_type, inputs)
+        node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": module_type,
                 "inputs": inputs, "outputs": outputs}
         if writes:
             node["writes"] = writes

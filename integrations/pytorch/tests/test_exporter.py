@@ -555,3 +555,28 @@ def test_an_inplace_statement_on_the_line_of_a_module_call_is_not_its_argument(g
     relu = next(n for n in trace(_InplaceBeforeTheCalls(), torch.randn(3, 4))["nodes"] if n["op"] == "relu")
     assert "argument_of" not in relu.get("attrs", {})
     assert graphcheck_report(_InplaceBeforeTheCalls(), torch.randn(3, 4))["independent"] is True
+
+
+class _ParameterHeads(torch.nn.Module):
+    """Per-task heads kept as parameters: a ParameterList of weights and a ParameterDict of biases;
+    `one_weight`: `ParameterList([w] * 3)`, one tensor in every slot."""
+
+    def __init__(self, one_weight=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        w = torch.nn.Parameter(torch.randn(16, 2))
+        self.weights = torch.nn.ParameterList([w] * 3 if one_weight else [torch.nn.Parameter(torch.randn(16, 2)) for _ in range(3)])
+        self.biases = torch.nn.ParameterDict({str(i): torch.nn.Parameter(torch.zeros(2)) for i in range(3)})
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        return [t @ w + self.biases[str(i)] for i, w in enumerate(self.weights)]
+
+
+def test_heads_kept_as_parameter_lists_are_heads(graphcheck_binary):
+    nodes = trace(_ParameterHeads(), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] == "linear"][1:] == ["weights.0", "weights.1", "weights.2"]
+    report = graphcheck_report(_ParameterHeads(), torch.randn(4, 8))
+    assert report["branches"] == ["weights.0", "weights.1", "weights.2"] and report["independent"] is True
+    shared = graphcheck_report(_ParameterHeads(one_weight=True), torch.randn(4, 8))
+    assert shared["independent"] is False and "shared-storage" in [f["rule"] for f in shared["findings"]]
