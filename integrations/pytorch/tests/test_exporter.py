@@ -538,14 +538,8 @@ def test_torch_s_fake_kernel_tracebacks_are_not_printed(graphcheck_binary, caplo
     assert logging.getLogger("torch._subclasses.fake_tensor").level == level, "the logger is left as it was"
 
 
-class _InplaceBeforeTheCalls(torch.nn.Module):
+class _InplaceBeforeTheCalls(_ArgumentAndView):
     """The in-place ReLU is a statement of its own, on the line of the head calls: not an argument of either."""
-
-    def __init__(self):
-        super().__init__()
-        self.trunk = torch.nn.Linear(4, 8)
-        self.head1 = torch.nn.Linear(8, 2)
-        self.head2 = torch.nn.Linear(8, 2)
 
     def forward(self, x):
         t = torch.nn.functional.relu(self.trunk(x), inplace=True); return self.head1(t), self.head2(t)  # noqa: E702
