@@ -240,6 +240,9 @@ class _Trace:
                         self.slots.setdefault(index, []).append(name)
         self.slot_reads = {}
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
+        self.also_held = {}     # id(parent) -> {id(child): [container slots]} for direct children also in containers
+        self.slot_calls = []    # [id(parent), id(module), parent path, path, first node, end node] of such children's calls
+        self.open_calls = []    # per entry of `stack`: its index in slot_calls, or None
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
@@ -251,6 +254,18 @@ class _Trace:
         path = self._path(module)
         self._mark_argument(path, args)
         self.stack.append((path, module, {}))
+        self.open_calls.append(self._log_slot_call(module, path))
+
+    def _log_slot_call(self, module, path):
+        """Calls of a module that is a direct attribute and also in every slot of a container (`self.head = h;
+        self.heads = nn.ModuleList([h] * 3)`), logged so `finish` can tell which name each call came through."""
+        if len(self.stack) < 2:
+            return None
+        parent_path, parent, _ = self.stack[-2]
+        if id(module) not in self.also_held.get(id(parent), {}):
+            return None
+        self.slot_calls.append([id(parent), id(module), parent_path, path, len(self.nodes), None])
+        return len(self.slot_calls) - 1
 
     def _mark_argument(self, path, args):
         """`self.head1(F.relu_(t))`: an in-place op written as the argument of a module call (inside the call's
@@ -294,9 +309,12 @@ class _Trace:
                 if child is not None:
                     names.setdefault(id(child), []).append(name)
             direct = set(names)
+            containers = {id(c) for c in parent._modules.values() if isinstance(c, (torch.nn.ModuleList, torch.nn.ModuleDict))}
             for name, child in parent.named_modules(remove_duplicate=False):
                 if "." in name and id(child) not in direct:
                     names.setdefault(id(child), []).append(name)
+                elif name.count(".") == 1 and id(child) in direct and id(parent._modules[name.split(".")[0]]) in containers:
+                    self.also_held.setdefault(id(parent), {}).setdefault(id(child), []).append(name)
             for name, child in self.unregistered.get(id(parent), ()):
                 names.setdefault(id(child), []).append(name)
             self.children[id(parent)] = names
@@ -305,6 +323,26 @@ class _Trace:
     def leave(self):
         if self.stack:
             self.stack.pop()
+            logged = self.open_calls.pop()
+            if logged is not None:
+                self.slot_calls[logged][5] = len(self.nodes)
+
+    def _calls_through_slots(self):
+        """A module called once per slot of a container that holds it in two or more slots, all under its
+        direct name: the calls came through the container (`for h in self.heads`), so the i-th call's ops take the
+        i-th slot's path, as they would for a module held only there."""
+        calls = {}
+        for entry in self.slot_calls:
+            calls.setdefault((entry[0], entry[1]), []).append(entry)
+        for (parent, module), made in calls.items():
+            slots = self.also_held[parent][module]
+            if len(slots) < 2 or len(made) != len(slots) or len({entry[3] for entry in made}) != 1:
+                continue
+            for (_, _, parent_path, path, start, end), slot in zip(made, slots):
+                new = f"{parent_path}.{slot}" if parent_path else slot
+                for node in self.nodes[start:end]:
+                    if node["module"] == path or node["module"].startswith(path + "."):
+                        node["module"] = new + node["module"][len(path):]
 
     # -- values -------------------------------------------------------------------------------------
 
@@ -543,6 +581,7 @@ class _Trace:
 
     def finish(self, inputs, outputs, name, mode):
         self._assign_saves(None)
+        self._calls_through_slots()
         used = set()
         for node in self.nodes:
             used.update(node["inputs"])

@@ -574,3 +574,24 @@ def test_heads_kept_as_parameter_lists_are_heads(graphcheck_binary):
     assert report["branches"] == ["weights.0", "weights.1", "weights.2"] and report["independent"] is True
     shared = graphcheck_report(_ParameterHeads(one_weight=True), torch.randn(4, 8))
     assert shared["independent"] is False and "shared-storage" in [f["rule"] for f in shared["findings"]]
+
+
+class _HeadInEverySlot(torch.nn.Module):
+    """`self.head` registered, and the same module in every slot of `self.heads`, which the forward loops over."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head = torch.nn.Linear(16, 2)
+        self.heads = torch.nn.ModuleList([self.head for _ in range(3)])
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return [head(t * (i + 1)) for i, head in enumerate(self.heads)]
+
+
+def test_calls_through_the_slots_of_a_container_take_the_slots_paths(graphcheck_binary):
+    nodes = trace(_HeadInEverySlot(), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] == "linear"] == ["trunk", "heads.0", "heads.1", "heads.2"]
+    report = graphcheck_report(_HeadInEverySlot(), torch.randn(4, 8))
+    assert report["branches"] == ["heads.0", "heads.1", "heads.2"] and report["independent"] is False
