@@ -59,3 +59,37 @@ import TestSupport
         #expect(declared.findings.allSatisfy { $0.severity == .info })
     }
 }
+
+extension SharingInsideBranchesTests {
+    /// Deformable DETR without box refinement: one class head and one box head in every decoder-layer slot,
+    /// the slot-i pair reading layer i's output (a select of the stacked hidden states). Heads applied once per
+    /// level, by design: the verdict stands. `sameLevel: false` has the box heads read other levels than the
+    /// class heads, which says nothing about levels: no verdict.
+    func perLevelHeads(sameLevel: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["class_embed.0.weight", "class_embed.1.weight"])
+        g.share(["bbox_embed.0.weight", "bbox_embed.1.weight"])
+        g.layer("h0", "decoder.layers.0", ["x"])
+        g.layer("h1", "decoder.layers.1", ["h0"])
+        g.op("hs", "stack", in: "decoder", ["h0", "h1"])
+        for i in 0..<2 {
+            g.op("c_in\(i)", "select", in: "", ["hs"], attributes: [("dim", .int(1)), ("index", .int(i))])
+            g.layer("c\(i)", "class_embed.\(i)", ["c_in\(i)"])
+            g.op("b_in\(i)", "select", in: "", ["hs"], attributes: [("dim", .int(1)), ("index", .int(sameLevel ? i : 1 - i))])
+            g.layer("b\(i)", "bbox_embed.\(i)", ["b_in\(i)"])
+        }
+        g.op("logits", "stack", in: "", ["c0", "c1"])
+        g.op("boxes", "stack", in: "", ["b0", "b1"])
+        g.outputs("logits", "boxes")
+        return g.graph
+    }
+
+    @Test func headsAppliedOncePerLevelKeepTheirVerdict() throws {
+        let report = try Analyzer.analyze(perLevelHeads(sameLevel: true))
+        #expect(report.branches == ["class_embed", "bbox_embed"])
+        #expect(report.independent == true)
+        #expect(report.findings.isEmpty)
+        let crossed = try Analyzer.analyze(perLevelHeads(sameLevel: false))
+        #expect(crossed.undecidedReason == .partsShareStorage)
+    }
+}
