@@ -322,3 +322,21 @@ THIRD_PARTY += [
          [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]], train=False,
          expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
 ]
+
+
+def _deformable_detr():
+    """Without box refinement (the default): one class head and one box head in every decoder-layer slot, by
+    design — the slot-i pair reads layer i's output."""
+    from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection, ResNetConfig
+    torch.manual_seed(0)
+    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
+    config = DeformableDetrConfig(backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, d_model=32,
+                                  encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                                  encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=10, num_labels=3, num_feature_levels=3)
+    return DeformableDetrForObjectDetection(config), _image(1)
+
+
+THIRD_PARTY += [
+    Case("DeformableDetrForObjectDetection (eval; class and box heads shared across decoder layers by design)", "transformers",
+         _deformable_detr, [["class_embed"], ["bbox_embed"]], train=False, expect_branches=["class_embed", "bbox_embed"]),
+]
