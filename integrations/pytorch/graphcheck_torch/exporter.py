@@ -41,6 +41,8 @@ _CANONICAL = {
     "native_layer_norm": "layer_norm",
     "addmm": "linear",
 }
+# Matrix products, as recorded: what a weight matrix held bare beside a module's children is used for.
+_PRODUCTS = {"linear", "mm", "bmm", "matmul", "baddbmm", "conv1d", "conv2d", "conv3d", "convolution"}
 # BatchNorm kernels that update running_mean / running_var in training mode without declaring it.
 _BATCH_NORM = {"native_batch_norm", "_native_batch_norm_legit", "cudnn_batch_norm", "miopen_batch_norm"}
 
@@ -232,12 +234,20 @@ class _Trace:
         # Parameters held in an nn.ParameterList / nn.ParameterDict, by storage entry: their paths (`heads.0`),
         # and how many ops read each so far (the n-th read of one parameter in several slots takes the n-th).
         self.slots = {}
+        self.bare = {}  # storage entry -> paths of a weight a composite module holds bare (several: aliases)
         for path, module in by_path.items():
             if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
                 for name, parameter in module.named_parameters(prefix=path, recurse=False, remove_duplicate=False):
                     index = self.memory.find(parameter)
                     if index is not None:
                         self.slots.setdefault(index, []).append(name)
+            elif module._modules and not type(module).__module__.startswith("torch."):
+                # A weight the module holds bare beside its children (TAPAS's cell-selection head:
+                # `output_weights` beside `aggregation_classifier`): its matrix products are that weight's.
+                for name, parameter in module.named_parameters(prefix=path, recurse=False, remove_duplicate=False):
+                    index = self.memory.find(parameter) if parameter.dim() >= 1 else None
+                    if index is not None and index not in self.slots:
+                        self.bare.setdefault(index, []).append(name)
         self.slot_reads = {}
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.also_held = {}     # id(parent) -> {id(child): [container slots]} for direct children also in containers
@@ -402,6 +412,17 @@ class _Trace:
                 return slot, "Parameter"
         return path, module_type
 
+    def _bare(self, path, module_type, inputs):
+        """A matrix product with a weight its module holds bare, in that module's forward, is the weight's (the
+        n-th product with one weight under several names, the n-th name's)."""
+        for ref in inputs:
+            names = self.bare.get(int(ref[1:])) if ref.startswith("s") else None
+            if names and names[0].rpartition(".")[0] == path:
+                n = self.slot_reads.get(ref, 0)
+                self.slot_reads[ref] = n + 1
+                return names[n % len(names)], "Parameter"
+        return path, module_type
+
     def _trainable(self, ref):
         entry = self.storages[int(ref[1:])]
         return entry["kind"] == "parameter" and entry.get("requires_grad", True)
@@ -411,6 +432,8 @@ class _Trace:
         module_type = type(module).__name__
         if self.slots:
             path, module_type = self._slot(path, module_type, inputs)
+        if self.bare and op in _PRODUCTS:
+            path, module_type = self._bare(path, module_type, inputs)
         node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": module_type,
                 "inputs": inputs, "outputs": outputs}
         if writes:

@@ -595,3 +595,27 @@ def test_calls_through_the_slots_of_a_container_take_the_slots_paths(graphcheck_
     assert [n["module"] for n in nodes if n["op"] == "linear"] == ["trunk", "heads.0", "heads.1", "heads.2"]
     report = graphcheck_report(_HeadInEverySlot(), torch.randn(4, 8))
     assert report["branches"] == ["heads.0", "heads.1", "heads.2"] and report["independent"] is False
+
+
+class _BareWeightHeads(torch.nn.Module):
+    """Two heads written as weight matrices the model holds bare beside its trunk; `alias`: the second is the first."""
+
+    def __init__(self, alias=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.w_cls = torch.nn.Parameter(torch.randn(16, 3))
+        self.w_reg = self.w_cls if alias else torch.nn.Parameter(torch.randn(16, 3))
+        self.scale = torch.nn.Parameter(torch.ones(()))  # a scalar: not a head
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x)) * self.scale
+        return t @ self.w_cls, t @ self.w_reg
+
+
+def test_weights_held_bare_beside_the_trunk_are_heads(graphcheck_binary):
+    nodes = trace(_BareWeightHeads(), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] == "linear"] == ["trunk", "w_cls", "w_reg"]
+    assert next(n for n in nodes if n["op"] == "mul")["module"] == "", "only matrix products move"
+    report = graphcheck_report(_BareWeightHeads(), torch.randn(4, 8))
+    assert report["branches"] == ["w_cls", "w_reg"] and report["independent"] is True
+    assert graphcheck_report(_BareWeightHeads(alias=True), torch.randn(4, 8))["independent"] is False
