@@ -406,9 +406,9 @@ class _Trace:
             if not names:
                 continue
             n = self.slot_reads.get(ref, 0)
-            self.slot_reads[ref] = n + 1
             slot = names[n % len(names)]
             if path == "" or slot.startswith(path + "."):
+                self.slot_reads[ref] = n + 1
                 return slot, "Parameter"
         return path, module_type
 
