@@ -231,23 +231,25 @@ class _Trace:
         self.protected = set()  # storage objects of the model and the inputs: restored after the forward if written
         self.saved = {}         # id(tensor) -> (tensor, its values before the first write)
         self.stack = []         # (call-site path, module, calls of each child so far)
-        # Parameters held in an nn.ParameterList / nn.ParameterDict, by storage entry: their paths (`heads.0`),
-        # and how many ops read each so far (the n-th read of one parameter in several slots takes the n-th).
+        # Parameters whose ops are theirs (`_slot`), by storage entry: their paths (`heads.0`), those of an
+        # nn.ParameterList / nn.ParameterDict first, then weights held bare; and how many ops read each so far.
         self.slots = {}
-        self.bare = {}  # storage entry -> paths of a weight a composite module holds bare (several: aliases)
+        self.bare = set()  # the slots that are weights a composite module holds bare: only its matrix products move
         for path, module in by_path.items():
             if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
                 for name, parameter in module.named_parameters(prefix=path, recurse=False, remove_duplicate=False):
                     index = self.memory.find(parameter)
                     if index is not None:
                         self.slots.setdefault(index, []).append(name)
-            elif module._modules and not type(module).__module__.startswith("torch."):
+        for path, module in by_path.items():
+            if module._modules and not type(module).__module__.startswith("torch."):
                 # A weight the module holds bare beside its children (TAPAS's cell-selection head:
                 # `output_weights` beside `aggregation_classifier`): its matrix products are that weight's.
                 for name, parameter in module.named_parameters(prefix=path, recurse=False, remove_duplicate=False):
                     index = self.memory.find(parameter) if parameter.dim() >= 1 else None
-                    if index is not None and index not in self.slots:
-                        self.bare.setdefault(index, []).append(name)
+                    if index is not None and (index not in self.slots or index in self.bare):
+                        self.slots.setdefault(index, []).append(name)
+                        self.bare.add(index)
         self.slot_reads = {}
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.also_held = {}     # id(parent) -> {id(child): [container slots]} for direct children also in containers
@@ -395,32 +397,26 @@ class _Trace:
             return value, False
         return f"v{index}", False
 
-    def _slot(self, path, module_type, inputs):
+    def _slot(self, op, path, module_type, inputs):
         """An op reading an entry of an nn.ParameterList / nn.ParameterDict the calling module holds
         (`t @ self.heads[0]`) is that entry's, as an op of a called module is the module's: per-task heads kept
-        as parameter lists are heads like modules (`heads.0`, `heads.1`)."""
+        as parameter lists are heads like modules (`heads.0`, `heads.1`). So is a matrix product with a weight
+        its module holds bare, in that module's forward. One parameter under several names: the n-th read
+        takes the n-th name."""
         for ref in inputs:
-            if not ref.startswith("s"):
+            if not ref.startswith("s") or int(ref[1:]) not in self.slots:
                 continue
-            names = self.slots.get(int(ref[1:]))
-            if not names:
-                continue
+            index = int(ref[1:])
+            names = self.slots[index]
             n = self.slot_reads.get(ref, 0)
             slot = names[n % len(names)]
-            if path == "" or slot.startswith(path + "."):
+            if index in self.bare:
+                owned = op in _PRODUCTS and names[0].rpartition(".")[0] == path
+            else:
+                owned = path == "" or slot.startswith(path + ".")
+            if owned:
                 self.slot_reads[ref] = n + 1
                 return slot, "Parameter"
-        return path, module_type
-
-    def _bare(self, path, module_type, inputs):
-        """A matrix product with a weight its module holds bare, in that module's forward, is the weight's (the
-        n-th product with one weight under several names, the n-th name's)."""
-        for ref in inputs:
-            names = self.bare.get(int(ref[1:])) if ref.startswith("s") else None
-            if names and names[0].rpartition(".")[0] == path:
-                n = self.slot_reads.get(ref, 0)
-                self.slot_reads[ref] = n + 1
-                return names[n % len(names)], "Parameter"
         return path, module_type
 
     def _trainable(self, ref):
@@ -431,9 +427,7 @@ class _Trace:
         path, module, _ = self.stack[-1] if self.stack else ("", self.model, None)
         module_type = type(module).__name__
         if self.slots:
-            path, module_type = self._slot(path, module_type, inputs)
-        if self.bare and op in _PRODUCTS:
-            path, module_type = self._bare(path, module_type, inputs)
+            path, module_type = self._slot(op, path, module_type, inputs)
         node = {"id": f"n{len(self.nodes)}", "op": op, "module": path, "module_type": module_type,
                 "inputs": inputs, "outputs": outputs}
         if writes:
