@@ -22,7 +22,7 @@ public enum Analyzer {
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         var findings = run(allRules, on: context)
         if let discovery, !findings.contains(where: { $0.severity == .error }) {
-            findings += SharingInsideBranches.find(graph, discovery, branches, allowed: allowed)
+            findings += SharingInsideBranches.find(context, discovery, branches)
         }
         var report = Report(
             model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,

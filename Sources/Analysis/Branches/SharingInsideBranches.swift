@@ -9,7 +9,8 @@ import GraphIR
 /// decoder layer, each pair reading that layer's output): heads applied once per level.
 enum SharingInsideBranches {
     /// Warnings (info when declared) for each deeper split discovery saw inside one of `branches`.
-    static func find(_ graph: Graph, _ discovery: Discovery, _ branches: [Branch], allowed: Set<Int>) -> [Finding] {
+    static func find(_ context: AnalysisContext, _ discovery: Discovery, _ branches: [Branch]) -> [Finding] {
+        let graph = context.graph
         var nested: [(outer: Int, parts: [String])] = []
         for parts in discovery.alternatives {
             let outer = branches.firstIndex { branch in
@@ -20,8 +21,7 @@ enum SharingInsideBranches {
         guard !nested.isEmpty, !appliedPerLevel(graph, nested, branches: branches.count) else { return [] }
         var found: [Finding] = []
         for (outer, parts) in nested {
-            let context = AnalysisContext(graph: graph, branches: parts, allowed: allowed)
-            for finding in SharedStorageRule().check(context) {
+            for finding in SharedStorageRule().check(context.with(branches: parts)) {
                 guard var evidence = finding.sharedStorage else { continue }
                 evidence.within = branches[outer].name
                 found.append(Finding(severity: evidence.declared ? .info : .warning, evidence: .sharedStorage(evidence)))

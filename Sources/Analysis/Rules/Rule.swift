@@ -41,11 +41,21 @@ public struct AnalysisContext: Sendable {
     }
 
     public init(graph: Graph, branches: [Branch], allowed: Set<Int> = []) {
+        self.init(graph: graph, branches: branches, allowed: allowed, backward: graph.reachedByBackward())
+    }
+
+    private init(graph: Graph, branches: [Branch], allowed: Set<Int>, backward: [Bool]) {
         self.graph = graph
         self.allowed = allowed
         map = BranchMap(graph: graph, branches: branches)
         grouping = ModuleGrouping(graph: graph, map: map)
-        backward = graph.reachedByBackward()
+        self.backward = backward
+    }
+
+    /// The same graph and declared sharing with other branches; the backward sweep, which does not depend
+    /// on them, is not made again.
+    func with(branches: [String]) -> AnalysisContext {
+        AnalysisContext(graph: graph, branches: branches.map { Branch(name: $0) }, allowed: allowed, backward: backward)
     }
 }
 
