@@ -108,6 +108,25 @@ extension Graph {
         return result
     }
 
+    /// Per node: whether it computes with a parameter or buffer, read directly or as a copy that only
+    /// converts or lays it out (under `torch.autocast` a linear reads its weight and bias only as bfloat16
+    /// casts, and the weight transposed). What computes with a parameter is not such a copy: CLIP's
+    /// `logit_scale.exp()` scaling both towers' similarity leaves the product unlearned, as before.
+    public func computesWithStorage() -> [Bool] {
+        var copied = [Bool](repeating: false, count: values.count)   // a parameter converted or laid out
+        var result = [Bool](repeating: false, count: nodes.count)
+        for index in nodes.indices {
+            var fromStorage = nodes[index].readsStorage, fromData = false
+            for case .value(let v) in nodes[index].inputs {
+                if copied[v.index] { fromStorage = true } else if values[v.index].producer != nil || inputs.contains(v) { fromData = true }
+            }
+            result[index] = fromStorage
+            let copies = !nodes[index].properties.isDisjoint(with: [.converts, .relaysOut])
+            if fromStorage && !fromData && copies { for v in nodes[index].outputs { copied[v.index] = true } }
+        }
+        return result
+    }
+
     /// Per node: whether backward from the model's outputs runs through it (its results reach an output
     /// other than through `.detach()`, an index or an operand backward ignores). A saved tensor of an op
     /// backward never reaches is never unpacked; a value read by an op it never reaches ties nothing.

@@ -39,6 +39,20 @@ public enum ModulePath {
         return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: ".")
     }
 
+    /// The deepest module that every path in `paths` lies in ("" when they part at the model itself).
+    public static func common<S: Sequence>(_ paths: S) -> String where S.Element == String {
+        var common: String?
+        var last: String?
+        for path in paths where path != last {
+            last = path
+            guard var c = common else { common = path; continue }
+            while !isWithin(path, c) { c = parent(of: c).map(String.init) ?? "" }
+            common = c
+            if c.isEmpty { return "" }
+        }
+        return common ?? ""
+    }
+
     /// The child of `prefix` that `path` lies in (`b1.block4` for `b1.block4.conv.weight` under `b1`);
     /// `path` itself when it does not lie below `prefix`.
     public static func child(of prefix: String, containing path: String) -> String {

@@ -22,6 +22,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// gradient. Frontends that record no dtypes (TorchScript graphs) learn it here, so a routing mask made
     /// from a router's scores (`scores == scores.amax(-1)`) does not send the experts' gradient into it.
     public static let indexOrMaskResults = OpProperties(rawValue: 1 << 5)
+    /// Converts the dtype of what it reads and computes nothing else (`_to_copy`, `to`, ONNX's `Cast`): under
+    /// `torch.autocast` a linear reads its weight only through such a cast.
+    public static let converts = OpProperties(rawValue: 1 << 6)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -43,6 +46,8 @@ public enum OpVocabulary {
         "alias": .relaysOut, "contiguous": .relaysOut, "select": .relaysOut, "slice": .relaysOut, "narrow": .relaysOut,
         "split": .relaysOut, "chunk": .relaysOut, "unbind": .relaysOut, "diagonal": .relaysOut, "as_strided": .relaysOut,
         "view_as": .relaysOut, "expand_as": .relaysOut, "reshape_as": .relaysOut, "movedim": .relaysOut, "swapaxes": .relaysOut,
+        "_to_copy": .converts, "to": .converts, "type_as": .converts, "cast": .converts, "_to_dtype": .converts,
+        "_autocast_to_reduced_precision": .converts, "_autocast_to_full_precision": .converts,
     ].merging(Dictionary(uniqueKeysWithValues: indexOrMask.map { ($0, OpProperties.indexOrMaskResults) })) { a, _ in a }
 
     /// Ops whose every result is a boolean or an integer, as torch (TorchScript) and ONNX (snake-cased) name them.

@@ -280,3 +280,127 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(g.graph).independent == true)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// A U-Net with deep supervision: decoder stage i (`up.i`) reads the stage before it and a skip from the
+    /// encoder, and a 1x1 head (`seg_outputs.i`) on each stage's output gives one result. The stages reach
+    /// separate results too, but each feeds the next: a pipeline. The heads are the level whose parts feed
+    /// no other, covering the same results. `headsFeedEachOther`: the second 1x1 head also reads the first
+    /// one's result, detached (then no level is free of such reads, and the first level found stays, the
+    /// dependency reported between its branches).
+    func deepSupervision(headsFeedEachOther: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("e0", "enc.0", ["x"])
+        g.layer("e1", "enc.1", ["e0"])
+        var x = "e1"
+        for (i, skip) in ["e0", "x"].enumerated() {
+            g.layer("u\(i)", "up.\(i)", [x])
+            g.op("c\(i)", "cat", in: "", ["u\(i)", skip])
+            g.layer("d\(i)", "dec.\(i)", ["c\(i)"])
+            if headsFeedEachOther && i == 1 { g.op("s0d", "detach", in: "", ["s0"]) }
+            g.layer("s\(i)", "seg_outputs.\(i)", headsFeedEachOther && i == 1 ? ["d1", "s0d"] : ["d\(i)"])
+            x = "d\(i)"
+        }
+        g.outputs("s0", "s1")
+        return g.graph
+    }
+
+    @Test func pipelineStagesGiveWayToTheHeadsTheyFeed() throws {
+        let found = BranchDiscovery.discover(deepSupervision())
+        #expect(found.names == ["seg_outputs.0", "seg_outputs.1"])
+        #expect(found.stages == ["up.0", "up.1"])
+        #expect(try Analyzer.analyze(deepSupervision()).independent == true)
+    }
+
+    @Test func withoutALevelThatFeedsNoOtherTheFirstStays() throws {
+        let graph = deepSupervision(headsFeedEachOther: true)
+        #expect(BranchDiscovery.discover(graph).names == ["up.0", "up.1"])
+        #expect(BranchDiscovery.discover(graph).stages.isEmpty)
+        #expect(try Analyzer.analyze(graph).independent == false)
+    }
+
+    /// A multi-gate mixture of experts: shared experts, and per task a gate (`gates.i`, reading the input) and
+    /// a tower (`towers.i`) on the gated mix. Both levels split the results the same way, one for one, so task
+    /// i is gate i with tower i, and sharing between the towers is sharing between the branches.
+    func multiGate(towerShared: Bool = false, gatesFeedOneResult: Bool = true) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        if towerShared { g.share(["towers.0.weight", "towers.1.weight"]) }
+        g.layer("e0", "experts.0", ["x"])
+        g.layer("e1", "experts.1", ["x"])
+        g.op("e", "stack", in: "", ["e0", "e1"])
+        for i in 0..<2 {
+            g.layer("g\(i)", "gates.\(i)", ["x"])
+            g.op("m\(i)", "mul", in: "", ["e", gatesFeedOneResult || i == 0 ? "g\(i)" : "g0"])
+            g.op("y\(i)", "linear", in: "towers.\(i)", ["m\(i)"], weights: ["towers.\(i).weight"])
+        }
+        g.outputs("y0", "y1")
+        return g.graph
+    }
+
+    @Test func levelsSplittingTheResultsAlikeArePairedIntoOneHeadEach() throws {
+        let found = BranchDiscovery.discover(multiGate())
+        #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]])
+        #expect(found.paired == ["towers"])
+        #expect(try Analyzer.analyze(multiGate()).independent == true)
+        let shared = try Analyzer.analyze(multiGate(towerShared: true))
+        #expect(shared.independent == false)
+        #expect(shared.findings.map(\.rule).contains("shared-storage"))
+    }
+
+    @Test func levelsSplittingTheResultsDifferentlyAreNotPaired() {
+        // Gate 0 drives both towers: the gates level no longer splits the results, only the towers do.
+        let found = BranchDiscovery.discover(multiGate(gatesFeedOneResult: false))
+        #expect(found.paired.isEmpty)
+        #expect(found.names == ["towers.0", "towers.1"])
+    }
+}
+
+extension HeadDiscoveryTests {
+    /// DeiT wrapped in the user's module (`self.model = timm.create_model(...)`): the distilled heads averaged
+    /// in `model`'s forward, which every op lies in, are averaged by the model's own forward, and stay heads.
+    /// LR-ASPP wrapped the same way still sums inside its classifier, beside the backbone: one result.
+    func wrapped(sumIn module: String, heads: [String]) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "model.backbone", ["x"])
+        g.layer("a", heads[0], ["t"])
+        g.layer("b", heads[1], ["t"])
+        g.op("sum", "add", in: module, ["a", "b"])
+        g.op("y", "div", in: module, ["sum"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func headsAveragedByAWrappedModelsForwardStayHeads() {
+        let found = BranchDiscovery.discover(wrapped(sumIn: "model", heads: ["model.head", "model.head_dist"]))
+        #expect(found.names == ["model.head", "model.head_dist"])
+    }
+
+    @Test func pathsSummedInsideAWrappedModelsHeadAreOneResult() {
+        let graph = wrapped(sumIn: "model.classifier", heads: ["model.classifier.low", "model.classifier.high"])
+        #expect(BranchDiscovery.discover(graph).terminals == 1)
+    }
+}
+
+extension HeadDiscoveryTests {
+    /// Under `torch.autocast` each linear reads its weight and bias as bfloat16 casts made in its module, not
+    /// the parameters: the casts only prepare the weights, and the linear is still the learned op whose
+    /// result is the head's. (Taken for results, the six casts made the trunk a head.)
+    @Test func weightsCastBeforeUseLeaveTheLinearTheLearnedOp() throws {
+        var g = SmallGraph(inputs: ["x"])
+        var last = "x"
+        for module in ["trunk", "head1", "head2"] {
+            g.op("\(module).w", "_to_copy", in: module, [], weights: ["\(module).weight"])
+            g.op("\(module).b", "_to_copy", in: module, [], weights: ["\(module).bias"])
+            g.op("\(module).wt", "t", in: module, ["\(module).w"])
+            g.op("\(module).y", "linear", in: module, [module == "trunk" ? last : "trunk.y", "\(module).wt", "\(module).b"])
+            last = "\(module).y"
+        }
+        g.op("o1", "_to_copy", in: "", ["head1.y"])
+        g.op("o2", "_to_copy", in: "", ["head2.y"])
+        g.outputs("o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.terminals == 2)
+        #expect(found.names == ["head1", "head2"])
+        #expect(try Analyzer.analyze(g.graph).independent == true)
+    }
+}

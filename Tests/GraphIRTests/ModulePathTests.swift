@@ -25,4 +25,12 @@ import Testing
         #expect(ModulePath.child(of: "", containing: "trunk.conv") == "trunk")
         #expect(ModulePath.child(of: "b2", containing: "b1.x") == "b1.x", "a path outside the prefix is itself")
     }
+
+    @Test func commonModuleOfPaths() {
+        #expect(ModulePath.common(["model.backbone.conv", "model.head", "model"]) == "model")
+        #expect(ModulePath.common(["model.head", "model.head_dist"]) == "model", "components, not characters")
+        #expect(ModulePath.common(["a.b", "c"]) == "")
+        #expect(ModulePath.common(["a.b.c", "a.b.c"]) == "a.b.c")
+        #expect(ModulePath.common([String]()) == "")
+    }
 }

@@ -26,6 +26,12 @@ public struct Discovery: Sendable {
     public var trunk: [String]
     /// Other levels of the module tree that would also have given two or more branches.
     public var alternatives: [[String]]
+    /// Levels whose children reach the same results one for one as the branches do, joined to them (a
+    /// multi-gate mixture's `gates.i` with `towers.i`: task i is both).
+    public var paired: [String] = []
+    /// A level passed over because its parts feed one another while another level splits the same results
+    /// into parts that do not: the stages of a pipeline (named so a user who meant them as heads can say so).
+    public var stages: [String] = []
     /// Branches found at another level than `parent`, with theirs: a head that alone reaches a result the
     /// others do not (DETR for segmentation: the mask head beside the detector whose class and box heads
     /// are the split).
@@ -62,11 +68,32 @@ public enum BranchDiscovery {
             if level.branches.count >= 2 { found.append(level) } else if level.branches.count == 1 { lone.append(level) }
             if found.count > 3 { break }
         }
-        guard let best = found.first else { return result }
+        guard var best = found.first else { return result }
+        // Heads that feed one another are a pipeline's stages when another level splits the same results
+        // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
+        if feedOneAnother(best, graph, tree),
+           let clean = found.dropFirst().first(where: { level in
+               level.branches.count >= best.branches.count && level.covered & best.covered == best.covered
+                   && !feedOneAnother(level, graph, tree)
+           }) {
+            result.stages = best.branches.map(\.name)
+            found.removeAll { $0.parent == clean.parent }
+            found.insert(clean, at: 0)
+            best = clean
+        }
+        // A level whose children reach the same results one for one is part of the same heads.
+        for other in found.dropFirst() {
+            guard let pairs = best.pairing(with: other) else { continue }
+            for (b, o) in pairs.enumerated() {
+                best.branches[b].prefixes += other.branches[o].prefixes
+                if other.sizes[o] > best.sizes[b] { best.branches[b].name = other.branches[o].name; best.sizes[b] = other.sizes[o] }
+            }
+            result.paired.append(other.parent)
+        }
         result.branches = best.branches
         result.parent = best.parent
         result.trunk = best.trunk
-        result.alternatives = found.dropFirst().map { $0.branches.map(\.name) }
+        result.alternatives = found.dropFirst().filter { !result.paired.contains($0.parent) }.map { $0.branches.map(\.name) }
         // A head at another level that reaches only results none of these reach is a head too.
         var covered = best.reach.reduce(UInt64(0), |)
         for level in lone where level.reach[0] & covered == 0 && result.branches.count < BranchSet.capacity {
@@ -83,6 +110,37 @@ public enum BranchDiscovery {
         var branches: [Branch]
         var reach: [UInt64]
         var trunk: [String]
+        /// Ops under each branch's named member.
+        var sizes: [Int] = []
+
+        var covered: UInt64 { reach.reduce(0, |) }
+
+        /// For each branch, the branch of `other` that reaches exactly the same results, when every branch has one.
+        func pairing(with other: Level) -> [Int]? {
+            guard other.branches.count == branches.count, Set(reach).count == reach.count else { return nil }
+            let pairs = reach.compactMap { mask in other.reach.firstIndex(of: mask) }
+            return pairs.count == reach.count ? pairs : nil
+        }
+    }
+
+    /// Whether some branch's ops read, directly or through ops of no branch, a value another branch computed.
+    static func feedOneAnother(_ level: Level, _ graph: Graph, _ tree: ModuleReach) -> Bool {
+        let prefixes = level.branches.enumerated().flatMap { b, branch in branch.prefixes.map { (b, $0) } }
+        var owner = [Int](repeating: -1, count: graph.nodes.count)
+        for (i, ops) in tree.members(of: prefixes.map(\.1), in: graph).enumerated() {
+            for n in ops { owner[n] = prefixes[i].0 }
+        }
+        var upstream = [UInt64](repeating: 0, count: graph.nodes.count)
+        for n in graph.nodes.indices {
+            var from: UInt64 = 0
+            for v in graph.nodes[n].valueInputs {
+                guard let p = graph[v].producer else { continue }
+                from |= upstream[p.index] | (owner[p.index] >= 0 ? UInt64(1) << UInt64(owner[p.index]) : 0)
+            }
+            if owner[n] >= 0, from & ~(UInt64(1) << UInt64(owner[n])) != 0 { return true }
+            upstream[n] = from
+        }
+        return false
     }
 
     /// The heads among `children` of `parent` (a level gives branches when it has two or more).
@@ -141,7 +199,8 @@ public enum BranchDiscovery {
             return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }),
                     group.reduce(UInt64(0)) { $0 | reach[$1] })
         }.sorted { $0.first < $1.first }
-        return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames)
+        return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames,
+                     sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count })
     }
 }
 

@@ -31,7 +31,9 @@ struct Terminals {
         func passes(_ use: Use) -> Bool {
             graph.passesGradient(use.node.index, to: use.index) && !nodes[use.node.index].properties.contains(.cutsGradient)
         }
-        // Backward: whether a learned op (one reading a parameter or buffer) follows, or is, this op.
+        // A learned op computes with a parameter or buffer, read directly or cast first (`torch.autocast`).
+        let learns = graph.computesWithStorage()
+        // Backward: whether a learned op follows, or is, this op.
         // And whether its results flow to an output at all: a path that ends nowhere (a base tensor's new
         // version after a write through a view, a hidden state nobody returns) leads to no result.
         var learnedBelow = [Bool](repeating: false, count: nodes.count)
@@ -41,7 +43,7 @@ struct Terminals {
             toOutput[index] = results.contains { v in
                 outputs.contains(v) || graph.carriesGradient(v) && graph[v].uses.contains { toOutput[$0.node.index] && passes($0) }
             }
-            if nodes[index].readsStorage { learnedBelow[index] = true; continue }
+            if learns[index] { learnedBelow[index] = true; continue }
             learnedBelow[index] = results.contains { v in graph.carriesGradient(v) && graph[v].uses.contains { learnedBelow[$0.node.index] && passes($0) } }
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
@@ -60,7 +62,7 @@ struct Terminals {
         for index in nodes.indices where learnedBelow[index] {
             for v in nodes[index].outputs {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
-                guard returned, graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph) else { continue }
+                guard returned, graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -69,8 +71,8 @@ struct Terminals {
         // One result made of all of them inside a module: that module is one head computing a sum, its
         // paths trained on one loss like a residual block's (LR-ASPP's classifier returns
         // `low_classifier(low) + high_classifier(x)`). The model's own forward averaging its heads (DeiT's
-        // `(x + x_dist) / 2`, an ensemble) keeps them: that is how those heads are served.
-        self.count = count >= 2 && Terminals.everyOutputMixes(graph, own: own, count: count) ? 1 : count
+        // `(x + x_dist) / 2`, an ensemble) keeps them: that is how those heads are served, wrapped or not.
+        self.count = count >= 2 && Terminals.everyOutputMixes(graph, own: own, count: count, learns: learns) ? 1 : count
         reach = Terminals.propagate(graph, own: own, blocked: nil)
     }
 
@@ -78,8 +80,11 @@ struct Terminals {
     /// inside a submodule (`a + b`, then only post-processing). Losses added into one scalar are not: each
     /// head was scored on its own (`mse(head1(t), y1) + mse(head2(t), y2)`); nor is a concatenation, which
     /// keeps each head's elements its own.
-    static func everyOutputMixes(_ graph: Graph, own: [UInt64], count: Int) -> Bool {
+    static func everyOutputMixes(_ graph: Graph, own: [UInt64], count: Int, learns: [Bool]) -> Bool {
         let all: UInt64 = count >= Terminals.capacity ? ~0 : (1 << UInt64(count)) - 1
+        // The model's own forward: the model, or the module every op lies in when the model only wraps
+        // another (`self.model = timm.create_model(...)`), whose forward then averages the heads.
+        let forward = ModulePath.common(graph.nodes.lazy.map(\.module))
         var upstream = [UInt64](repeating: 0, count: graph.values.count)
         var mixed = [Bool](repeating: false, count: graph.values.count)
         for index in graph.nodes.indices {
@@ -93,13 +98,12 @@ struct Terminals {
                 }
                 readsMixed = readsMixed || mixed[v.index]
             }
-            let learns = graph.nodes[index].readsStorage
             for v in graph.nodes[index].outputs {
                 upstream[v.index] = union | own[index]
                 let combines = distinct && union == all && graph.nodes[index].properties.contains(.combinesElementwise)
-                    && !graph.nodes[index].module.isEmpty
+                    && graph.nodes[index].module != forward
                     && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
-                mixed[v.index] = !learns && own[index] == 0 && (combines || readsMixed)
+                mixed[v.index] = !learns[index] && own[index] == 0 && (combines || readsMixed)
             }
         }
         let reached = graph.outputs.filter { upstream[$0.index] != 0 }
@@ -111,9 +115,9 @@ struct Terminals {
     /// heads, each trained on its own loss). An encoder's output read by a decoder, a returned feature map
     /// read by the next stage, or a hidden state read by the next layer is read alone: an intermediate, and
     /// so is one gathered by positions computed from the input.
-    static func cascades(_ result: ValueID, _ graph: Graph) -> Bool {
+    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool]) -> Bool {
         let nodes = graph.nodes
-        func learned(_ n: NodeID) -> Bool { nodes[n.index].readsStorage }
+        func learned(_ n: NodeID) -> Bool { learns[n.index] }
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
         var consumers: [NodeID] = []
         var seen = Set<Int>()

@@ -36,7 +36,9 @@ public enum JSONReporter {
         }
         return "{\"parent\": \(d.parent.map(JSONWriter.quoted) ?? "null"), \"results\": \(d.terminals), "
             + "\"branches\": [\(branches.joined(separator: ", "))], \"trunk\": \(JSONWriter.stringArray(d.trunk)), "
-            + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]}"
+            + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]"
+            + (d.paired.isEmpty ? "" : ", \"paired\": \(JSONWriter.stringArray(d.paired))")
+            + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))") + "}"
     }
 
     /// One entry a line.

@@ -28,7 +28,8 @@ public enum TextReporter {
     public static func discovery(_ report: Report) -> String? {
         guard let found = report.discovery, let parent = found.parent else { return nil }
         let level = parent.isEmpty ? "the model" : parent
-        var line = "branches: children of \(level) whose ops reach separate results (\(found.terminals) in all)"
+        let paired = found.paired.map { " and of \($0.isEmpty ? "the model" : $0)" }.joined()
+        var line = "branches: children of \(level)\(paired) whose ops reach separate results (\(found.terminals) in all)"
         let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in
@@ -38,7 +39,8 @@ public enum TextReporter {
             }.joined(separator: ", ")
         }
         if !found.trunk.isEmpty { line += "; trunk: \(list(found.trunk))" }
-        if let other = found.alternatives.first { line += "; deeper split: \(list(other))" }
+        if !found.stages.isEmpty { line += "; not \(list(found.stages)), which feed one another" }
+        if let other = found.alternatives.first(where: { $0 != found.stages }) { line += "; deeper split: \(list(other))" }
         return line + " (--branch PREFIX chooses others)"
     }
 

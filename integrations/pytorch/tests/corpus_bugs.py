@@ -254,10 +254,10 @@ def _recurrent(share):
     return build
 
 
-def _module(cls, *args):
+def _module(cls, *args, inputs=(4, 8)):
     def build():
         torch.manual_seed(0)
-        return cls(*args), (torch.randn(4, 8),)
+        return cls(*args), (torch.randn(*inputs),)
     return build
 
 
@@ -588,4 +588,62 @@ BUGS += [
     Case("a router and four experts of their own", "bug", _module(MaskedMixture), EXPERTS, expect_branches=["router", "experts"]),
     Case("a router and ModuleList([expert] * 4)", "bug", _module(MaskedMixture, True), EXPERTS, expect_branches=["router", "experts"],
          undecided="parts-share-storage"),
+]
+
+
+class MultiGateMixture(nn.Module):
+    """A multi-gate mixture of experts (MMoE, common in recommendation): experts shared by every task by
+    design, and per task a gate on the input and a tower on the gated mix. Task i is `gates.i` with `towers.i`;
+    `one_tower`: the towers are one object (`[tower] * 2`), so the tasks never train apart."""
+
+    def __init__(self, one_tower=False):
+        super().__init__()
+        self.experts = nn.ModuleList([nn.Sequential(nn.Linear(8, 16), nn.ReLU()) for _ in range(3)])
+        self.gates = nn.ModuleList([nn.Linear(8, 3) for _ in range(2)])
+        make = lambda: nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
+        self.towers = nn.ModuleList([make()] * 2 if one_tower else [make() for _ in range(2)])
+
+    def forward(self, x):
+        mixed = torch.stack([expert(x) for expert in self.experts], dim=1)
+        return tuple(torch.sigmoid(tower((gate(x).softmax(-1).unsqueeze(-1) * mixed).sum(1)))
+                     for gate, tower in zip(self.gates, self.towers))
+
+
+class DeepSupervisionUNet(nn.Module):
+    """A small U-Net with deep supervision (nnU-Net style): each decoder stage reads the stage before it and a
+    skip from the encoder, and a 1x1 conv per stage (`seg_outputs.i`) gives one result. The stages feed one
+    another by design; the heads are the 1x1 convs. `one_head`: `seg_outputs[1] = seg_outputs[0]`."""
+
+    def __init__(self, one_head=False):
+        super().__init__()
+        block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+        self.enc = nn.ModuleList([block(3, 8), block(8, 16), block(16, 32)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(32, 16, 2, 2), nn.ConvTranspose2d(16, 8, 2, 2)])
+        self.dec = nn.ModuleList([block(32, 16), block(16, 8)])
+        self.squeeze = nn.Conv2d(16, 8, 1)
+        self.seg_outputs = nn.ModuleList([nn.Conv2d(8, 4, 1), nn.Conv2d(8, 4, 1)])
+        if one_head:
+            self.seg_outputs[1] = self.seg_outputs[0]
+
+    def forward(self, x):
+        skips = []
+        for i, stage in enumerate(self.enc):
+            x = stage(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        outs = []
+        for i, (up, dec) in enumerate(zip(self.up, self.dec)):
+            x = dec(torch.cat([up(x), skips[-2 - i]], 1))
+            outs.append(self.seg_outputs[i](self.squeeze(x) if i == 0 else x))
+        return outs[::-1]
+
+
+TASKS = [["gates.0", "towers.0"], ["gates.1", "towers.1"]]
+STAGES = [["seg_outputs.0"], ["seg_outputs.1"]]
+BUGS += [
+    Case("MMoE: a gate and a tower per task", "bug", _module(MultiGateMixture), TASKS, expect_branches=["towers.0", "towers.1"]),
+    Case("MMoE: one tower object for both tasks", "bug", _module(MultiGateMixture, True), TASKS, expect_branches=["towers.0", "towers.1"]),
+    Case("U-Net deep supervision: a 1x1 head per stage", "bug", _module(DeepSupervisionUNet, inputs=(2, 3, 16, 16)), STAGES,
+         expect_branches=["seg_outputs.0", "seg_outputs.1"]),
+    Case("U-Net deep supervision: one 1x1 head object", "bug", _module(DeepSupervisionUNet, True, inputs=(2, 3, 16, 16)), STAGES,
+         expect_branches=["seg_outputs.0", "seg_outputs.1"]),
 ]
