@@ -13,7 +13,8 @@ import GraphIR
 ///   also gets the name it has at that call site.
 /// - Ops of a module reached through a ModuleList or ModuleDict lose the container from their scope
 ///   (`Sequential[0]` instead of `ModuleList[heads]/Sequential[0]`); the path of the parameters they read
-///   restores it, for them and for the other ops in the same scope.
+///   restores it, for them and for the ops of the same call that read none (the nearest op in graph order
+///   with that scope: `enc.0` and `dec.0` are both `Sequential[0]`).
 /// - Not in the format, so not guessed: parameter vs buffer (inferred from the attribute name: BatchNorm's
 ///   running statistics are buffers), tensor shapes and dtypes of parameters, module object identity, and
 ///   `num_batches_tracked` updates. Running-statistic writes are recorded when the BatchNorm's `training`
@@ -57,12 +58,18 @@ struct GraphDefImporter {
         // Container names the op scopes lost, learned from the tensors the ops read: the scope's names are
         // the owner's in order, with some missing (a module called through an attribute chain from another
         // module's forward, `self.detr.model.encoder(…)`, is scoped `encoder`, and its `ModuleList[layers]`
-        // is dropped too). Each scope prefix maps to the owner's path up to the same module.
-        var restored: [[String]: [String]] = [:]
+        // is dropped too). Each scope prefix (`Type[name]`s) maps to the owner's path up to the same module.
+        // The same scope can stand for several modules (`Sequential[0]` is `enc.0`, `dec.0` and `heads.0`),
+        // so an op reading no tensor of its own (a ReLU) takes the mapping of the nearest op, in graph order,
+        // that maps its scope: the same call's convolution or BatchNorm.
+        var own: [Int: [[String]: [String]]] = [:]
+        var mappedAt: [[String]: [(position: Int, path: [String])]] = [:]
+        func key(_ i: Int, _ k: Int) -> [String] { zip(scopes[i].types.prefix(k), scopes[i].names.prefix(k)).map { "\($0)[\($1)]" } }
         for (i, node) in nodes.enumerated() where isOp(roles[i]) {
+            let scope = scopes[i].names
+            var restored: [[String]: [String]] = [:]
             for tensor in tensorInputs(node, index, roles) {
                 let owner = Array(tensor.split(separator: ".").dropLast().map(String.init))
-                let scope = scopes[i].names
                 guard owner.count > scope.count, !scope.isEmpty, owner.last == scope.last else { continue }
                 // Matched from the end: where each scope name is in the owner's path.
                 var at = [Int](repeating: 0, count: scope.count)
@@ -75,13 +82,26 @@ struct GraphDefImporter {
                     o -= 1
                 }
                 guard matched else { continue }
-                for k in 1...scope.count { restored[Array(scope.prefix(k))] = Array(owner.prefix(at[k - 1] + 1)) }
+                for k in 1...scope.count { restored[key(i, k)] = Array(owner.prefix(at[k - 1] + 1)) }
             }
+            guard !restored.isEmpty else { continue }
+            own[i] = restored
+            for (prefix, path) in restored { mappedAt[prefix, default: []].append((i, path)) }
+        }
+        func nearest(_ prefix: [String], to i: Int) -> [String]? {
+            guard let list = mappedAt[prefix], !list.isEmpty else { return nil }
+            var lo = 0, hi = list.count   // the first entry at or after i
+            while lo < hi { let m = (lo + hi) / 2; if list[m].position < i { lo = m + 1 } else { hi = m } }
+            let before = lo > 0 ? list[lo - 1] : nil, after = lo < list.count ? list[lo] : nil
+            guard let b = before else { return after?.path }
+            guard let a = after else { return b.path }
+            return i - b.position <= a.position - i ? b.path : a.path
         }
         func callSite(_ i: Int) -> [String] {
             let scope = scopes[i].names
             for k in stride(from: scope.count, through: 1, by: -1) {
-                if let full = restored[Array(scope.prefix(k))] { return full + scope.dropFirst(k) }
+                let prefix = key(i, k)
+                if let full = own[i]?[prefix] ?? nearest(prefix, to: i) { return full + scope.dropFirst(k) }
             }
             return scope
         }

@@ -80,6 +80,22 @@ import FormatSupport
         #expect(graph.nodes.contains { $0.module == "heads.1.2" && $0.op == "relu" }, "ops without parameters are restored too")
     }
 
+    /// Two ModuleLists of `Sequential(conv, BatchNorm, ReLU)` (a U-Net's `enc` and `dec`): TorchScript scopes
+    /// the ops of `enc.0` and `dec.0` alike, `Sequential[0]/ReLU[2]`. Each op without tensors of its own
+    /// takes the container of the nearest op in its scope that has them, so every op lands where the
+    /// exporter puts it, and the deep-supervision heads are found as on the trace.
+    @Test func alikeScopesInTwoModuleListsAreToldApartByTheNearestOp() throws {
+        let events = try Repository.load(Self.eventFile("deep_supervision")).graph
+        let trace = try Repository.load("Tests/Fixtures/torch/deep_supervision.trace.json").graph
+        func calls(_ graph: Graph) -> [String] {
+            graph.nodes.filter { ["conv2d", "batch_norm", "relu"].contains($0.op) }.map { "\($0.op) \($0.module)" }
+        }
+        #expect(calls(events) == calls(trace))
+        #expect(calls(events).contains("relu dec.0.2"))
+        let found = BranchDiscovery.discover(events)
+        #expect(found.names == ["seg_outputs.0", "seg_outputs.1"] && found.stages == ["up.0", "up.1"])
+    }
+
     /// One head object in all three slots of a ModuleList: TorchScript scopes all three calls, and names
     /// all their tensors, as `heads.0`. The file cannot tell the slots apart as branches, but it shows the
     /// bug itself: the three results are one computation, the same weights on the same features.

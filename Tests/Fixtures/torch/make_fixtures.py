@@ -1,7 +1,7 @@
 """Regenerates the fixtures the Swift tests read, with real torch, torchvision and tensorboard:
 
     ~/.cache/graphcheck-venv/bin/pip install tensorboard      # once; torch and torchvision: scripts/python-venv.sh
-    ~/.cache/graphcheck-venv/bin/python Tests/Fixtures/torch/make_fixtures.py
+    ~/.cache/graphcheck-venv/bin/python Tests/Fixtures/torch/make_fixtures.py [MODEL ...]   # all, or these
 
 Writes, next to this file:
 - <model>.reference.txt: every leaf-module call in execution order as `call <path> <type>` (call-site path
@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(REPO, "integrations", "pytorch", "tests"))
 from densenet121_multihead import DenseNet121MultiHead  # noqa: E402
 from graphcheck_torch import export  # noqa: E402
 from models import DictHeads, ListHeads  # noqa: E402
+from corpus_bugs import DeepSupervisionUNet  # noqa: E402
 
 MODELS = {
     "densenet121_multihead": (lambda: DenseNet121MultiHead(fixed=False), (2, 3, 224, 224)),
@@ -37,6 +38,7 @@ MODELS = {
     "list_heads_shared": (lambda: ListHeads(shared=True), (2, 3, 8, 8)),
     "list_heads": (lambda: ListHeads(shared=False), (2, 3, 8, 8)),
     "dict_heads_tied": (lambda: DictHeads(tied=True), (4, 16)),
+    "deep_supervision": (DeepSupervisionUNet, (2, 3, 16, 16)),
 }
 
 
@@ -108,8 +110,14 @@ def tensorboard_cross_edges(event_file, source="branch1", targets=("branch2", "b
 
 
 def main():
+    only = sys.argv[1:]
     expected = {}
+    if only:
+        with open(os.path.join(HERE, "expected.json")) as f:
+            expected = json.load(f)
     for stem, (build, shape) in MODELS.items():
+        if only and stem not in only:
+            continue
         torch.manual_seed(0)
         model = build().train()
         example = torch.randn(*shape)
