@@ -62,12 +62,21 @@ struct GraphDefImporter {
         // The same scope can stand for several modules (`Sequential[0]` is `enc.0`, `dec.0` and `heads.0`),
         // so an op reading no tensor of its own (a ReLU) takes the mapping of the nearest op, in graph order,
         // that maps its scope: the same call's convolution or BatchNorm.
-        var own: [Int: [[String]: [String]]] = [:]
-        var mappedAt: [[String]: [(position: Int, path: [String])]] = [:]
-        func key(_ i: Int, _ k: Int) -> [String] { zip(scopes[i].types.prefix(k), scopes[i].names.prefix(k)).map { "\($0)[\($1)]" } }
+        var own: [Int: [String: [String]]] = [:]
+        var mappedAt: [String: [(position: Int, path: [String])]] = [:]
+        // Per op, its scope's prefixes as keys, outermost first: `Sequential[0]`, `Sequential[0]/ReLU[2]`.
+        let keys: [[String]] = scopes.indices.map { i in
+            guard isOp(roles[i]) else { return [] }
+            var prefix = "", result: [String] = []
+            for (type, name) in zip(scopes[i].types, scopes[i].names) {
+                prefix += (prefix.isEmpty ? "" : "/") + type + "[" + name + "]"
+                result.append(prefix)
+            }
+            return result
+        }
         for (i, node) in nodes.enumerated() where isOp(roles[i]) {
             let scope = scopes[i].names
-            var restored: [[String]: [String]] = [:]
+            var restored: [String: [String]] = [:]
             for tensor in tensorInputs(node, index, roles) {
                 let owner = Array(tensor.split(separator: ".").dropLast().map(String.init))
                 guard owner.count > scope.count, !scope.isEmpty, owner.last == scope.last else { continue }
@@ -82,13 +91,13 @@ struct GraphDefImporter {
                     o -= 1
                 }
                 guard matched else { continue }
-                for k in 1...scope.count { restored[key(i, k)] = Array(owner.prefix(at[k - 1] + 1)) }
+                for k in 1...scope.count { restored[keys[i][k - 1]] = Array(owner.prefix(at[k - 1] + 1)) }
             }
             guard !restored.isEmpty else { continue }
             own[i] = restored
             for (prefix, path) in restored { mappedAt[prefix, default: []].append((i, path)) }
         }
-        func nearest(_ prefix: [String], to i: Int) -> [String]? {
+        func nearest(_ prefix: String, to i: Int) -> [String]? {
             guard let list = mappedAt[prefix], !list.isEmpty else { return nil }
             var lo = 0, hi = list.count   // the first entry at or after i
             while lo < hi { let m = (lo + hi) / 2; if list[m].position < i { lo = m + 1 } else { hi = m } }
@@ -100,7 +109,7 @@ struct GraphDefImporter {
         func callSite(_ i: Int) -> [String] {
             let scope = scopes[i].names
             for k in stride(from: scope.count, through: 1, by: -1) {
-                let prefix = key(i, k)
+                let prefix = keys[i][k - 1]
                 if let full = own[i]?[prefix] ?? nearest(prefix, to: i) { return full + scope.dropFirst(k) }
             }
             return scope
