@@ -339,7 +339,7 @@ extension HeadDiscoveryTests {
 
     @Test func levelsSplittingTheResultsAlikeArePairedIntoOneHeadEach() throws {
         let found = BranchDiscovery.discover(multiGate())
-        #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]])
+        #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]], "the gate is larger here")
         #expect(found.paired == ["towers"])
         #expect(try Analyzer.analyze(multiGate()).independent == true)
         let shared = try Analyzer.analyze(multiGate(towerShared: true))

@@ -84,9 +84,15 @@ public enum BranchDiscovery {
         // A level whose children reach the same results one for one is part of the same heads.
         for other in found.dropFirst() {
             guard let pairs = best.pairing(with: other) else { continue }
+            // The larger part names the branch and comes first (a picture draws the branch's ops in its first
+            // prefix's cluster).
             for (b, o) in pairs.enumerated() {
-                best.branches[b].prefixes += other.branches[o].prefixes
-                if other.sizes[o] > best.sizes[b] { best.branches[b].name = other.branches[o].name; best.sizes[b] = other.sizes[o] }
+                if other.sizes[o] > best.sizes[b] {
+                    best.branches[b] = Branch(name: other.branches[o].name, prefixes: other.branches[o].prefixes + best.branches[b].prefixes)
+                    best.sizes[b] = other.sizes[o]
+                } else {
+                    best.branches[b].prefixes += other.branches[o].prefixes
+                }
             }
             result.paired.append(other.parent)
         }
