@@ -5,7 +5,8 @@ import GraphIR
 ///
 /// What the format says, and what it does not:
 /// - Ops are TorchScript nodes (`aten::batch_norm`, `aten::relu_`), one output each, shapes in
-///   `_output_shapes`. Constants, list/tuple constructs and scalar plumbing are seen through; an op's
+///   `_output_shapes` — except an op returning a list that `prim::ListUnpack` takes apart (`unsafe_chunk`
+///   in GRUCell): TensorBoard writes a node per element, and each is an output of the op. Constants, list/tuple constructs and scalar plumbing are seen through; an op's
 ///   constant arguments (`dim`, `index`, `dilation`) are kept as its `constants` attribute.
 /// - A parameter or buffer is a `prim::GetAttr` chain; its identity is the attribute path the chain
 ///   resolves to. TorchScript names the tensors of a module used under several names after *one* of them,
@@ -29,6 +30,9 @@ struct GraphDefImporter {
 
     private enum Role {
         case input, output, op, tensor(String), constant, passThrough, moduleObject
+        /// One element of a list an op returned (`prim::ListUnpack` of `aten::unsafe_chunk`): an output of
+        /// that op of its own, not the op's whole result.
+        case element(of: Int)
     }
 
     func importGraph() throws(InputError) -> Graph {
@@ -51,9 +55,16 @@ struct GraphDefImporter {
                 guard !feedsGetAttr.contains(i), let attribute = attributeField(stringAttribute(node, "attr"), "name") else { return .moduleObject }
                 return .tensor(scopes[i].names.isEmpty ? attribute : scopes[i].path + "." + attribute)
             case "prim::Constant": return .constant
+            case "prim::ListUnpack", "prim::TupleUnpack":
+                // TensorBoard writes one node per element; those of an op's list are that op's outputs.
+                if node.input.count == 1, let list = index[node.input[0]], !Self.seeThrough.contains(nodes[list].op),
+                   !["IO Node", "prim::GetAttr", "prim::Constant"].contains(nodes[list].op) { return .element(of: list) }
+                return .passThrough
             default: return Self.seeThrough.contains(node.op) ? .passThrough : .op
             }
         }
+        var elements: [Int: [Int]] = [:]   // op -> its list's element nodes, in GraphDef order
+        for (i, role) in roles.enumerated() { if case .element(let op) = role { elements[op, default: []].append(i) } }
 
         // Container names the op scopes lost, learned from the tensors the ops read: the scope's names are
         // the owner's in order, with some missing (a module called through an attribute chain from another
@@ -164,7 +175,7 @@ struct GraphDefImporter {
             for argument in tensorArguments {
                 switch roles[argument] {
                 case .tensor(let path): operands.append(.storage(storageOf[path]!))
-                case .input, .op: if let v = valueOf[argument] { operands.append(.value(v)) }
+                case .input, .op, .element: if let v = valueOf[argument] { operands.append(.value(v)) }
                 default: break
                 }
             }
@@ -174,8 +185,13 @@ struct GraphDefImporter {
                 training = true
                 for k in 3...4 { if let s = index[node.input[k]], case .tensor(let path) = roles[s] { writes.append(storageOf[path]!) } }
             }
-            let output = builder.addValue(id: "v\(builder.graph.values.count)", shape: shape(node), dtype: nil)
+            let output = builder.addValue(id: "v\(builder.graph.values.count)", shape: shape(nodes[elements[i]?.first ?? i]), dtype: nil)
             valueOf[i] = output
+            var outputs = [output]
+            for (k, element) in (elements[i] ?? []).enumerated() {
+                if k > 0 { outputs.append(builder.addValue(id: "v\(builder.graph.values.count)", shape: shape(nodes[element]), dtype: nil)) }
+                valueOf[element] = outputs[k]
+            }
             let site = callSite(i)
             let path = site.joined(separator: ".")
             let lost = site.count - scopes[i].names.count
@@ -187,7 +203,7 @@ struct GraphDefImporter {
             let (op, inplace) = canonical(node.op, outputRank: builder.graph.values[output.index].shape?.count)
             builder.addNode(Node(
                 id: "n\(builder.graph.nodes.count)", op: op, module: path, moduleType: path.isEmpty ? (scopes[i].root ?? "") : typeOf[path] ?? "",
-                inputs: operands, outputs: [output], writes: writes, inplace: inplace,
+                inputs: operands, outputs: outputs, writes: writes, inplace: inplace,
                 attributes: [("torchscript", .string(node.op))] + constantArguments(node, index, roles)))
         }
         for (i, node) in nodes.enumerated() {
@@ -217,7 +233,7 @@ struct GraphDefImporter {
             guard let i = index[name] else { continue }
             switch roles[i] {
             case .passThrough: pending.append(contentsOf: def.node[i].input.reversed())
-            case .tensor, .input, .op: result.append(i)
+            case .tensor, .input, .op, .element: result.append(i)
             case .constant, .moduleObject, .output: break
             }
         }
@@ -253,7 +269,10 @@ struct GraphDefImporter {
     /// broken by GraphDef order so the result is deterministic.
     private func order(_ nodes: [Tensorboard_NodeDef], _ index: [String: Int], _ roles: [Role]) throws(InputError) -> [Int] {
         let ops = nodes.indices.filter { isOp(roles[$0]) }
-        switch TopologicalOrder.sort(ops, dependencies: { flatInputs(nodes[$0], index, roles) }) {
+        let dependencies = { (op: Int) in
+            flatInputs(nodes[op], index, roles).map { i in if case .element(let list) = roles[i] { list } else { i } }
+        }
+        switch TopologicalOrder.sort(ops, dependencies: dependencies) {
         case .success(let order): return order
         case .failure(let cycle):
             throw InputError(location: "node '\(nodes[cycle.item].name)'", message: "the graph has a cycle through this node")

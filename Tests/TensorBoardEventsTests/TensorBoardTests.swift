@@ -96,6 +96,18 @@ import FormatSupport
         #expect(found.names == ["seg_outputs.0", "seg_outputs.1"] && found.stages == ["up.0", "up.1"])
     }
 
+    /// GRUCell as TorchScript writes it: each gate projection cut in three by `unsafe_chunk`, some chunks
+    /// then overwritten in place (`add_`, `sigmoid_`). TensorBoard writes one `prim::ListUnpack` node per
+    /// chunk; each is an output of the chunking op, so overwriting one chunk is not overwriting its siblings
+    /// (taken for one tensor, the chunks gave six in-place hazards on a model without any).
+    @Test func listElementsAreOutputsOfTheirOwn() throws {
+        let graph = try Repository.load(Self.eventFile("gru_decoder")).graph
+        let chunks = graph.nodes.filter { $0.op == "unsafe_chunk" }
+        #expect(!chunks.isEmpty && chunks.allSatisfy { $0.outputs.count == 3 })
+        #expect(graph.nodes.contains { $0.inplace })
+        #expect(try Analyzer.analyze(graph).findings.allSatisfy { $0.severity != .error })
+    }
+
     /// One head object in all three slots of a ModuleList: TorchScript scopes all three calls, and names
     /// all their tensors, as `heads.0`. The file cannot tell the slots apart as branches, but it shows the
     /// bug itself: the three results are one computation, the same weights on the same features.

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(REPO, "integrations", "pytorch", "tests"))
 from densenet121_multihead import DenseNet121MultiHead  # noqa: E402
 from graphcheck_torch import export  # noqa: E402
 from models import DictHeads, ListHeads  # noqa: E402
-from corpus_bugs import DeepSupervisionUNet  # noqa: E402
+from corpus_bugs import DeepSupervisionUNet, UnrolledDecoder  # noqa: E402
 
 MODELS = {
     "densenet121_multihead": (lambda: DenseNet121MultiHead(fixed=False), (2, 3, 224, 224)),
@@ -39,6 +39,7 @@ MODELS = {
     "list_heads": (lambda: ListHeads(shared=False), (2, 3, 8, 8)),
     "dict_heads_tied": (lambda: DictHeads(tied=True), (4, 16)),
     "deep_supervision": (DeepSupervisionUNet, (2, 3, 16, 16)),
+    "gru_decoder": (UnrolledDecoder, (2, 4, 8)),
 }
 
 

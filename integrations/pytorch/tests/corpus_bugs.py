@@ -647,3 +647,31 @@ BUGS += [
     Case("U-Net deep supervision: one 1x1 head object", "bug", _module(DeepSupervisionUNet, True, inputs=(2, 3, 16, 16)), STAGES,
          expect_branches=["seg_outputs.0", "seg_outputs.1"]),
 ]
+
+
+class UnrolledDecoder(nn.Module):
+    """A GRU encoder and a GRUCell decoder unrolled for three steps, one output Linear (one object, by
+    design) for every step: one head applied per step, not heads. TorchScript writes GRUCell as ops on the
+    three chunks of each gate projection, overwriting some in place; TensorBoard records each chunk as a
+    node of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.GRU(8, 16, batch_first=True)
+        self.cell = nn.GRUCell(16, 16)
+        self.out = nn.Linear(16, 5)
+
+    def forward(self, x):
+        _, h = self.enc(x)
+        h = h[0]
+        step, outs = torch.zeros_like(h), []
+        for _ in range(3):
+            h = self.cell(step, h)
+            outs.append(self.out(h))
+            step = h
+        return tuple(outs)
+
+
+BUGS += [
+    Case("GRUCell decoder unrolled, one output Linear per step (no heads)", "bug", _module(UnrolledDecoder, inputs=(2, 4, 8)), [["out"]]),
+]
