@@ -65,6 +65,11 @@ extension Graph {
     /// Whether a `.detach()` would show. ONNX — the one input that knows tensors only by name — drops it
     /// (it is the identity at inference), so there a detached read between branches looks like any other.
     public var showsDetach: Bool { storageIdentity != .name }
+
+    /// Whether a frozen parameter (`requires_grad_(False)`) would show. Only the exporter records it;
+    /// TorchScript graphs (TensorBoard) and ONNX do not, so there every parameter counts as trainable, and a
+    /// gradient reaching another head's parameters may reach frozen ones, which take none.
+    public var showsFrozen: Bool { storageIdentity == .exact }
 }
 
 extension Graph {

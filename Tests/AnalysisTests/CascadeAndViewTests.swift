@@ -49,6 +49,30 @@ import TestSupport
         #expect(attached.independent == false)
     }
 
+    /// A TorchScript graph (TensorBoard) does not record `requires_grad`: the cascade's tie runs into head1's
+    /// parameters, which may be frozen (then nothing leaks), so it is a warning and no verdict. A tensor two
+    /// heads share ties them whatever its gradient, and stays an error there.
+    @Test func withoutRequiresGradADataTieIsUndecidedAndSharingIsNot() throws {
+        var cascade = twoHeads(head2Input: "o1")
+        cascade.storageIdentity = .path
+        let report = try Analyzer.analyze(cascade)
+        #expect(report.independent == nil && report.undecidedReason == .inputCannotTell)
+        #expect(report.findings.filter { $0.severity == .warning }.map(\.rule).sorted() == ["cross-branch-dependency", "gradient-leak"])
+        #expect(report.findings.allSatisfy { $0.undecidable })
+
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["head1.weight", "head2.weight"])
+        g.layer("t", "trunk", ["x"])
+        g.op("o1", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+        g.op("o2", "linear", in: "head2", ["t"], weights: ["head2.weight"])
+        g.outputs("o1", "o2")
+        var shared = g.graph
+        shared.storageIdentity = .path
+        let sharing = try Analyzer.analyze(shared)
+        #expect(sharing.independent == false)
+        #expect(sharing.findings.filter { $0.severity == .error }.map(\.rule).contains("shared-storage"))
+    }
+
     /// timm's `features_only` and transformers' hidden states return the trunk's intermediates; a stage
     /// that is an in-place activation (no parameter of its own) is a tap on the trunk, not a head.
     @Test func returnedFeaturesOfAChainAreNotHeads() {

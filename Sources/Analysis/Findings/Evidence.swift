@@ -37,8 +37,8 @@ public enum Evidence: Sendable, Equatable {
     public var undecidable: Bool {
         switch self {
         case .sharedInitializer, .mergedBranch: return true
-        case .crossBranchDependency(let e): return e.detachUnknown
-        case .gradientLeak(let e): return e.detachUnknown
+        case .crossBranchDependency(let e): return e.detachUnknown || e.frozenUnknown
+        case .gradientLeak(let e): return e.detachUnknown || e.frozenUnknown
         default: return false
         }
     }

@@ -51,12 +51,12 @@ struct EvidenceJSON {
             }
             return object([
                 ("branches", strings(e.branches)), ("pairs", array(rendered)), ("tensors", tensors(e.storages)), ("modules", strings(e.modules)),
-                ("detach_unknown", "\(e.detachUnknown)"),
+                ("detach_unknown", "\(e.detachUnknown)"), ("frozen_unknown", "\(e.frozenUnknown)"),
             ])
         case .gradientLeak(let e):
             return object([
                 ("owners", strings(e.owners)), ("reached", strings(e.reached)), ("declared", "\(e.declared)"),
-                ("detach_unknown", "\(e.detachUnknown)"),
+                ("detach_unknown", "\(e.detachUnknown)"), ("frozen_unknown", "\(e.frozenUnknown)"),
                 ("parameters", tensors(e.parameters)), ("groups", array(e.groups.map { group($0) })), ("modules", strings(e.modules)),
                 ("edges", "\(e.edgeCount)"), ("places", ops(e.places)),
             ])

@@ -100,10 +100,14 @@ public struct CrossBranchDependencyRule: Rule {
             for s in node.writes { lastWriter[s.index] = map.region[index].branch }
         }
         guard !found.edges.isEmpty else { return [] }
-        let evidence = Evidence.CrossBranchDependency(
+        var evidence = Evidence.CrossBranchDependency(
             branchNames: map.branches, edges: found.edges, modules: found.modules,
             storages: found.storages.sorted().map { StorageRef(StorageID($0), in: graph) }, detachUnknown: !graph.showsDetach, graph: graph)
-        return [Finding(severity: graph.showsDetach ? Self.description.severity : .warning, evidence: .crossBranchDependency(evidence))]
+        // Data edges alone tie the branches only through trainable parameters of the source, which a
+        // TorchScript graph cannot tell from frozen ones; a shared tensor ties them whatever its gradient.
+        evidence.frozenUnknown = graph.showsDetach && !graph.showsFrozen && found.edges.allSatisfy { $0.kind == .data }
+        let severity = evidence.detachUnknown || evidence.frozenUnknown ? .warning : Self.description.severity
+        return [Finding(severity: severity, evidence: .crossBranchDependency(evidence))]
     }
 }
 
@@ -157,6 +161,9 @@ extension Evidence {
         public var storages: [StorageRef]
         /// The input drops `.detach()` (ONNX): data edges may carry values without gradients.
         public var detachUnknown: Bool
+        /// Only data edges, in an input that does not record which parameters are frozen (TensorBoard): if
+        /// the source's are, the values carry no gradient back.
+        public var frozenUnknown = false
         /// The ops at both ends of the edges, by node index.
         public var nodes: [Int: NodeRef]
 
@@ -243,6 +250,11 @@ extension Evidence {
                 notes.append(
                     "ONNX exporters drop `.detach()`, so whether gradients cross with these values cannot be told here; "
                         + "a graphcheck_torch trace shows it")
+            }
+            if frozenUnknown {
+                notes.append(
+                    "a TorchScript graph (TensorBoard) does not record `requires_grad`: if \(list(sources))'s parameters are frozen, "
+                        + "no gradient crosses with these values; a graphcheck_torch trace shows it")
             }
             let ownIDs = Set(ownState.map(\.id))
             let ownStateEdges = edges.filter { $0.kind == .state && $0.storage.map(ownIDs.contains) == true }.count

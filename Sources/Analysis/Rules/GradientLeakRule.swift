@@ -65,7 +65,7 @@ public struct GradientLeakRule: Rule {
         return leaks.map { key, parameters in
             let declared = key[2] == 1
             let evidence = self.evidence(owners: BranchSet(bits: key[0]), reached: BranchSet(bits: key[1]), parameters, declared: declared, context)
-            let severity: Severity = declared ? .info : evidence.detachUnknown ? .warning : Self.description.severity
+            let severity: Severity = declared ? .info : evidence.detachUnknown || evidence.frozenUnknown ? .warning : Self.description.severity
             return Finding(severity: severity, evidence: .gradientLeak(evidence))
         }
     }
@@ -98,7 +98,8 @@ public struct GradientLeakRule: Rule {
             branches: map.names(owners.union(reached)), owners: map.names(owners), reached: map.names(reached), foreign: map.names(reached.subtracting(owners)),
             parameters: parameters.map { StorageRef($0, in: graph) }, groups: groups, modules: modules,
             edgeCount: parameters.reduce(0) { $0 + graph[$1].readers.count }, declared: declared,
-            detachUnknown: !graph.showsDetach && owners.count == 1, places: places)
+            detachUnknown: !graph.showsDetach && owners.count == 1, frozenUnknown: graph.showsDetach && !graph.showsFrozen && owners.count == 1,
+            places: places)
     }
 }
 
@@ -123,6 +124,9 @@ extension Evidence {
         public var declared: Bool
         /// The gradient would travel along data edges in an input that drops `.detach()` (ONNX).
         public var detachUnknown: Bool
+        /// The parameters reached are one branch's, in an input that does not record which are frozen
+        /// (TensorBoard): if they are, nothing leaks.
+        public var frozenUnknown: Bool = false
         public var places: [NodeRef]
 
         public var storages: [StorageRef] { parameters }
@@ -145,6 +149,10 @@ extension Evidence {
             if detachUnknown {
                 message += ", unless the values were detached"
                 notes.append("ONNX exporters drop `.detach()`, so this input cannot tell; a graphcheck_torch trace shows it")
+            }
+            if frozenUnknown {
+                message += ", unless they are frozen"
+                notes.append("a TorchScript graph (TensorBoard) does not record `requires_grad`: frozen parameters take no gradient; a graphcheck_torch trace shows it")
             }
             return Wording(message: message, details: details, notes: notes, help: declared ? nil : help)
         }
