@@ -108,8 +108,18 @@ struct GraphDefImporter {
             own[i] = restored
             for (prefix, path) in restored { mappedAt[prefix, default: []].append((i, path)) }
         }
-        func nearest(_ prefix: String, to i: Int) -> [String]? {
-            guard let list = mappedAt[prefix], !list.isEmpty else { return nil }
+        // Slots of a list whose tensors gave their container (`Sequential[0]` → `heads.0`): a slot whose own
+        // tensors carry another slot's name (`copy.copy(head)` per slot; `self.trunk[1](t)` with no tensor)
+        // is a slot of the nearest such list in graph order, of the same module type where there is one.
+        var slots: [String: [(position: Int, path: [String])]] = [:]   // by the slot's module type; "" for any
+        for i in own.keys.sorted() {
+            guard let first = scopes[i].names.first, Int(first) != nil, let path = own[i]?[keys[i][0]], path.count >= 2, path.last == first
+            else { continue }
+            slots[scopes[i].types[0], default: []].append((i, Array(path.dropLast())))
+            slots["", default: []].append((i, Array(path.dropLast())))
+        }
+        func nearest(_ list: [(position: Int, path: [String])]?, to i: Int) -> [String]? {
+            guard let list, !list.isEmpty else { return nil }
             var lo = 0, hi = list.count   // the first entry at or after i
             while lo < hi { let m = (lo + hi) / 2; if list[m].position < i { lo = m + 1 } else { hi = m } }
             let before = lo > 0 ? list[lo - 1] : nil, after = lo < list.count ? list[lo] : nil
@@ -121,7 +131,11 @@ struct GraphDefImporter {
             let scope = scopes[i].names
             for k in stride(from: scope.count, through: 1, by: -1) {
                 let prefix = keys[i][k - 1]
-                if let full = own[i]?[prefix] ?? nearest(prefix, to: i) { return full + scope.dropFirst(k) }
+                if let full = own[i]?[prefix] ?? nearest(mappedAt[prefix], to: i) { return full + scope.dropFirst(k) }
+            }
+            if let first = scope.first, Int(first) != nil,
+               let container = nearest(slots[scopes[i].types[0]], to: i) ?? nearest(slots[""], to: i) {
+                return container + scope
             }
             return scope
         }

@@ -96,6 +96,23 @@ import FormatSupport
         #expect(found.names == ["seg_outputs.0", "seg_outputs.1"] && found.stages == ["up.0", "up.1"])
     }
 
+    /// `copy.copy(head)` in every slot: each slot is a new Sequential holding the same layers, whose tensors
+    /// TorchScript names after slot 0. Slots 1 and 2 are `Sequential[1]`, `Sequential[2]` with tensors of
+    /// `heads.0`: they are slots of the list the nearest slot's tensors name (`heads`), as the trunk's ReLU,
+    /// called as `self.trunk[1](t)`, is a slot of `trunk`. Every op lands where the exporter puts it, and the
+    /// sharing between the slots is found.
+    @Test func slotsWhoseTensorsNameAnotherSlotAreSlotsOfTheSameList() throws {
+        let events = try Repository.load(Self.eventFile("copy_per_slot")).graph
+        let trace = try Repository.load("Tests/Fixtures/torch/copy_per_slot.trace.json").graph
+        func calls(_ graph: Graph) -> [String] {
+            graph.nodes.filter { ["linear", "batch_norm", "relu"].contains($0.op) }.map { "\($0.op) \($0.module)" }
+        }
+        #expect(calls(events) == calls(trace))
+        let report = try Analyzer.analyze(events)
+        #expect(report.branches == ["heads.0", "heads.1", "heads.2"])
+        #expect(report.findings.contains { $0.rule == "shared-storage" && $0.severity == .error })
+    }
+
     /// GRUCell as TorchScript writes it: each gate projection cut in three by `unsafe_chunk`, some chunks
     /// then overwritten in place (`add_`, `sigmoid_`). TensorBoard writes one `prim::ListUnpack` node per
     /// chunk; each is an output of the chunking op, so overwriting one chunk is not overwriting its siblings

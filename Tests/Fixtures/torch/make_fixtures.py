@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.join(REPO, "integrations", "pytorch", "tests"))
 from densenet121_multihead import DenseNet121MultiHead  # noqa: E402
 from graphcheck_torch import export  # noqa: E402
 from models import DictHeads, ListHeads  # noqa: E402
-from corpus_bugs import DeepSupervisionUNet, UnrolledDecoder  # noqa: E402
+from corpus_bugs import DeepSupervisionUNet, Heads, UnrolledDecoder  # noqa: E402
+import copy  # noqa: E402
 
 MODELS = {
     "densenet121_multihead": (lambda: DenseNet121MultiHead(fixed=False), (2, 3, 224, 224)),
@@ -40,6 +41,7 @@ MODELS = {
     "dict_heads_tied": (lambda: DictHeads(tied=True), (4, 16)),
     "deep_supervision": (DeepSupervisionUNet, (2, 3, 16, 16)),
     "gru_decoder": (UnrolledDecoder, (2, 4, 8)),
+    "copy_per_slot": (lambda: Heads(lambda head: [copy.copy(head) for _ in range(3)]), (4, 8)),
 }
 
 
