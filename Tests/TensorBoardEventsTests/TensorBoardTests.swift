@@ -80,18 +80,23 @@ import FormatSupport
         #expect(graph.nodes.contains { $0.module == "heads.1.2" && $0.op == "relu" }, "ops without parameters are restored too")
     }
 
+    /// The event file's graph of a fixture model, with `op module` for each op of `kinds` in it and in the
+    /// exporter's trace of the same model: where TensorBoard's scopes put each op, next to where it ran.
+    func callSites(_ model: String, of kinds: Set<String>) throws -> (events: Graph, calls: [String], traced: [String]) {
+        let events = try Repository.load(Self.eventFile(model)).graph
+        let trace = try Repository.load("Tests/Fixtures/torch/\(model).trace.json").graph
+        func calls(_ graph: Graph) -> [String] { graph.nodes.filter { kinds.contains($0.op) }.map { "\($0.op) \($0.module)" } }
+        return (events, calls(events), calls(trace))
+    }
+
     /// Two ModuleLists of `Sequential(conv, BatchNorm, ReLU)` (a U-Net's `enc` and `dec`): TorchScript scopes
     /// the ops of `enc.0` and `dec.0` alike, `Sequential[0]/ReLU[2]`. Each op without tensors of its own
     /// takes the container of the nearest op in its scope that has them, so every op lands where the
     /// exporter puts it, and the deep-supervision heads are found as on the trace.
     @Test func alikeScopesInTwoModuleListsAreToldApartByTheNearestOp() throws {
-        let events = try Repository.load(Self.eventFile("deep_supervision")).graph
-        let trace = try Repository.load("Tests/Fixtures/torch/deep_supervision.trace.json").graph
-        func calls(_ graph: Graph) -> [String] {
-            graph.nodes.filter { ["conv2d", "batch_norm", "relu"].contains($0.op) }.map { "\($0.op) \($0.module)" }
-        }
-        #expect(calls(events) == calls(trace))
-        #expect(calls(events).contains("relu dec.0.2"))
+        let (events, calls, traced) = try callSites("deep_supervision", of: ["conv2d", "batch_norm", "relu"])
+        #expect(calls == traced)
+        #expect(calls.contains("relu dec.0.2"))
         let found = BranchDiscovery.discover(events)
         #expect(found.names == ["seg_outputs.0", "seg_outputs.1"] && found.stages == ["up.0", "up.1"])
     }
@@ -102,12 +107,8 @@ import FormatSupport
     /// called as `self.trunk[1](t)`, is a slot of `trunk`. Every op lands where the exporter puts it, and the
     /// sharing between the slots is found.
     @Test func slotsWhoseTensorsNameAnotherSlotAreSlotsOfTheSameList() throws {
-        let events = try Repository.load(Self.eventFile("copy_per_slot")).graph
-        let trace = try Repository.load("Tests/Fixtures/torch/copy_per_slot.trace.json").graph
-        func calls(_ graph: Graph) -> [String] {
-            graph.nodes.filter { ["linear", "batch_norm", "relu"].contains($0.op) }.map { "\($0.op) \($0.module)" }
-        }
-        #expect(calls(events) == calls(trace))
+        let (events, calls, traced) = try callSites("copy_per_slot", of: ["linear", "batch_norm", "relu"])
+        #expect(calls == traced)
         let report = try Analyzer.analyze(events)
         #expect(report.branches == ["heads.0", "heads.1", "heads.2"])
         #expect(report.findings.contains { $0.rule == "shared-storage" && $0.severity == .error })
