@@ -17,7 +17,8 @@ table=$("$venv/bin/python" bench/html_view.py "$bin")
     echo "after another, the outermost first (where all is open, as for the seed at full depth: a module closed by its"
     echo "title and opened again, from the innermost), each timed in the page from the click to the next frame. *drawn after*:"
     echo "elements on screen when the clicks are done. The models are exported with graphcheck_torch (random"
-    echo "weights); each opens at the automatic depth, the seed also at full depth."
+    echo "weights); each opens at the automatic depth, the seed also at full depth. Clicks are the browser's frame time: run"
+    echo "the bench with nothing else on the machine (with the other core busy, the seed's full-depth max was 107–137 ms)."
     echo
     echo "$table"
 } > "$out.tmp"

@@ -129,7 +129,7 @@ public enum BranchDiscovery {
         }
     }
 
-    /// Whether some branch's ops read, directly or through ops of no branch, a value another branch computed.
+    /// Whether some branch's ops read a value another branch computed, directly or through any other ops.
     static func feedOneAnother(_ level: Level, _ graph: Graph, _ tree: ModuleReach) -> Bool {
         let prefixes = level.branches.enumerated().flatMap { b, branch in branch.prefixes.map { (b, $0) } }
         var owner = [Int](repeating: -1, count: graph.nodes.count)
