@@ -15,8 +15,10 @@ public enum Analyzer {
             discovery = found
             branches = found.branches
         } else {
-            try validate(given, in: graph)
-            branches = given.map { Branch(name: $0) }
+            // `a,b`: one branch of several modules (a gate and a tower of one task), named after the first.
+            let parts = given.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            try validate(parts.flatMap { $0 }, in: graph)
+            branches = parts.map { Branch(name: $0[0], prefixes: $0) }
         }
         let allowed = try AllowedSharing(allowShared).storages(in: graph)
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)

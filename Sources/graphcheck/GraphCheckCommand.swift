@@ -18,7 +18,7 @@ struct GraphCheckCommand: ParsableCommand {
 
 /// The options that choose what to compare, shared by `check` and `render`.
 struct AnalysisOptions: ParsableArguments {
-    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable); default: found automatically.")
+    @Option(name: .customLong("branch"), help: "A branch's module prefix (repeatable; `a,b`: one branch of several modules); default: found automatically.")
     var branches: [String] = []
 
     @Option(name: .customLong("allow-shared"), help: "A module path or tensor name (globs allowed) whose sharing is intended (repeatable).")

@@ -1,4 +1,5 @@
 import Analysis
+import FormatSupport
 import GraphIR
 import Testing
 import TestSupport
@@ -345,6 +346,14 @@ extension HeadDiscoveryTests {
         let shared = try Analyzer.analyze(multiGate(towerShared: true))
         #expect(shared.independent == false)
         #expect(shared.findings.map(\.rule).contains("shared-storage"))
+    }
+
+    /// The same branches given by hand: `--branch gates.0,towers.0` is one branch of two modules.
+    @Test func aGivenBranchOfSeveralModules() throws {
+        let report = try Analyzer.analyze(multiGate(towerShared: true), branches: ["gates.0,towers.0", "gates.1,towers.1"])
+        #expect(report.branches == ["gates.0", "gates.1"])
+        #expect(report.findings.contains { $0.rule == "shared-storage" && $0.severity == .error })
+        #expect(throws: InputError.self) { try Analyzer.analyze(multiGate(), branches: ["gates.0,tower.0", "gates.1"]) }
     }
 
     @Test func levelsSplittingTheResultsDifferentlyAreNotPaired() {

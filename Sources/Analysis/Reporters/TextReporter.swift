@@ -41,7 +41,8 @@ public enum TextReporter {
         if !found.trunk.isEmpty { line += "; trunk: \(list(found.trunk))" }
         if !found.stages.isEmpty { line += "; not \(list(found.stages)), which feed one another" }
         if let other = found.alternatives.first(where: { $0 != found.stages }) { line += "; deeper split: \(list(other))" }
-        return line + " (--branch PREFIX chooses others)"
+        let several = found.branches.contains { $0.prefixes.count > 1 }
+        return line + (several ? " (--branch PREFIX[,PREFIX…] chooses others)" : " (--branch PREFIX chooses others)")
     }
 
     /// The one-line verdict. `standingAlone`: for a picture's title, where no findings are printed above it,
