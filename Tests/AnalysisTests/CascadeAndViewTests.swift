@@ -73,6 +73,19 @@ import TestSupport
         #expect(sharing.findings.filter { $0.severity == .error }.map(\.rule).contains("shared-storage"))
     }
 
+    /// No branches in a TensorBoard file: `add_graph` traced in eval mode, so a training-only head (an aux
+    /// classifier) is missing, and the verdict says so; a trace (which records its mode) does not.
+    @Test func noBranchesFromAnEvalModeFileSaysWhatItCannotHold() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("y", "fc", ["t"])
+        g.outputs("y")
+        var events = g.graph
+        events.storageIdentity = .path
+        #expect(TextReporter.verdict(try Analyzer.analyze(events)).contains("add_graph traces in eval mode"))
+        #expect(!TextReporter.verdict(try Analyzer.analyze(g.graph)).contains("eval mode"))
+    }
+
     /// timm's `features_only` and transformers' hidden states return the trunk's intermediates; a stage
     /// that is an in-place activation (no parameter of its own) is a tap on the trunk, not a head.
     @Test func returnedFeaturesOfAChainAreNotHeads() {

@@ -88,8 +88,18 @@ public enum TextReporter {
                     + (standingAlone ? "" : "(see above) ") + "and may be meant as heads of their own: give the heads with --branch PREFIX"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
-                    + "(give branches with --branch PREFIX)" + notRun(report)
+                    + "(give branches with --branch PREFIX)" + notRun(report) + evalOnly(report)
             }
+        }
+    }
+
+    /// Files written in eval mode hold no head that runs only in training (GoogLeNet's `aux1`, `aux2`):
+    /// TensorBoard's `add_graph` always traces in eval mode, ONNX exporters do by default.
+    static func evalOnly(_ report: Report) -> String {
+        switch report.basis {
+        case .path: return "; TensorBoard's add_graph traces in eval mode, so heads that run only in training (auxiliary classifiers) are not in this file"
+        case .name: return "; ONNX exports run in eval mode unless asked otherwise, so heads that run only in training (auxiliary classifiers) may not be in this file"
+        case .exact: return ""
         }
     }
 
