@@ -6,8 +6,9 @@ import GraphIR
 /// What the format says, and what it does not:
 /// - Ops are TorchScript nodes (`aten::batch_norm`, `aten::relu_`), one output each, shapes in
 ///   `_output_shapes` — except an op returning a list that `prim::ListUnpack` takes apart (`unsafe_chunk`
-///   in GRUCell): TensorBoard writes a node per element, and each is an output of the op. Constants, list/tuple constructs and scalar plumbing are seen through; an op's
-///   constant arguments (`dim`, `index`, `dilation`) are kept as its `constants` attribute.
+///   in GRUCell): TensorBoard writes a node per element, and each is an output of the op. Constants,
+///   list/tuple constructs and scalar plumbing are seen through; an op's constant arguments (`dim`,
+///   `index`, `dilation`) are kept as its `constants` attribute.
 /// - A parameter or buffer is a `prim::GetAttr` chain; its identity is the attribute path the chain
 ///   resolves to. TorchScript names the tensors of a module used under several names after *one* of them,
 ///   so an op in `branch2` reads `branch1.…weight`: the op's own scope is its call site, and the tensor
@@ -58,7 +59,9 @@ struct GraphDefImporter {
             case "prim::ListUnpack", "prim::TupleUnpack":
                 // TensorBoard writes one node per element; those of an op's list are that op's outputs.
                 if node.input.count == 1, let list = index[node.input[0]], !Self.seeThrough.contains(nodes[list].op),
-                   !["IO Node", "prim::GetAttr", "prim::Constant"].contains(nodes[list].op) { return .element(of: list) }
+                   !["IO Node", "prim::GetAttr", "prim::Constant", "prim::ListUnpack", "prim::TupleUnpack"].contains(nodes[list].op) {
+                    return .element(of: list)
+                }
                 return .passThrough
             default: return Self.seeThrough.contains(node.op) ? .passThrough : .op
             }
