@@ -342,6 +342,8 @@ extension HeadDiscoveryTests {
         let found = BranchDiscovery.discover(multiGate())
         #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]], "the gate is larger here")
         #expect(found.paired == ["towers"])
+        let line = TextReporter.discovery(try Analyzer.analyze(multiGate()))
+        #expect(line?.hasPrefix("branches: children of gates and towers whose ops reach separate results") == true)
         #expect(try Analyzer.analyze(multiGate()).independent == true)
         let shared = try Analyzer.analyze(multiGate(towerShared: true))
         #expect(shared.independent == false)

@@ -27,9 +27,9 @@ public enum TextReporter {
     /// How the branches were found, in a line, when the analyzer found them.
     public static func discovery(_ report: Report) -> String? {
         guard let found = report.discovery, let parent = found.parent else { return nil }
-        let level = parent.isEmpty ? "the model" : parent
-        let paired = found.paired.map { " and of \($0.isEmpty ? "the model" : $0)" }.joined()
-        var line = "branches: children of \(level)\(paired) whose ops reach separate results (\(found.terminals) in all)"
+        let levels = ([parent] + found.paired).map { $0.isEmpty ? "the model" : $0 }
+        let named = levels.count == 1 ? levels[0] : levels.dropLast().joined(separator: ", ") + " and " + levels.last!
+        var line = "branches: children of \(named) whose ops reach separate results (\(found.terminals) in all)"
         let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in
