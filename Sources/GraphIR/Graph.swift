@@ -123,7 +123,7 @@ extension Graph {
         for index in nodes.indices {
             var fromStorage = nodes[index].readsStorage, fromData = false
             for case .value(let v) in nodes[index].inputs {
-                if copied[v.index] { fromStorage = true } else if values[v.index].producer != nil || inputs.contains(v) { fromData = true }
+                if copied[v.index] { fromStorage = true } else { fromData = true }   // any value not a parameter copy
             }
             result[index] = fromStorage
             let copies = !nodes[index].properties.isDisjoint(with: [.converts, .relaysOut])
