@@ -259,6 +259,11 @@ class _Trace:
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
+        # TorchScript's differentiable graphs (see `_trace`): values ops made under grad mode from inputs none of
+        # which required grad, the node that made each value, and the `detach` nodes that cut a gradient.
+        self.gradless = set()
+        self.made_by = {}
+        self.cuts = set()
 
     # -- module call stack --------------------------------------------------------------------------
 
@@ -395,7 +400,31 @@ class _Trace:
             value = self.new_value(tensor)
             self.add_node("constant", [], [value], [], False, {})
             return value, False
+        if index in self.gradless and tensor.requires_grad:
+            self._reopen_differentiable_graph(index)
         return f"v{index}", False
+
+    def _reopen_differentiable_graph(self, index):
+        """A value made without gradient now requires grad: an autograd node outside the ops made it (a
+        TorchScript differentiable graph, whose ops ran on detached copies of its inputs). Gradient flows from
+        it back to those inputs, so the `detach` ops at the graph's entry pass it on, and the parameters its ops
+        read through detached copies get their gradient. A `detach` whose input did not require grad (the
+        user's own, inside or before the graph) stays where it is and ends the walk."""
+        pending = [index]
+        while pending:
+            index = pending.pop()
+            node = self.made_by.get(index)
+            if node is None:
+                continue
+            entry = self.nodes[node]
+            if node in self.cuts:
+                entry["op"] = "alias"
+                entry.setdefault("attrs", {})["torchscript"] = "differentiable graph input"
+                self.cuts.discard(node)
+            elif index in self.gradless and entry["op"] != "detach":
+                self.gradless.discard(index)
+                entry.get("attrs", {}).pop("no_grad_inputs", None)
+                pending.extend(int(i[1:]) for i in entry["inputs"] if i.startswith("v"))
 
     def _slot(self, op, path, module_type, inputs):
         """An op reading an entry of an nn.ParameterList / nn.ParameterDict the calling module holds
@@ -513,8 +542,10 @@ class _Trace:
         schema = func._schema
         inputs, writes, written_values, read_bytes, detached = [], [], [], [], []
         grad_on = torch.is_grad_enabled()
+        needs_grad = False
         for (argument, value), written in zip(bound, _writes(name, bound)):
             for tensor in _tensors(value):
+                needs_grad = needs_grad or tensor.requires_grad
                 ref, is_storage = self.operand(tensor)
                 if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
                     detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
@@ -544,6 +575,14 @@ class _Trace:
         if any(tuple(self.storages[int(ref[1:])]["memory"]["bytes"]) != span for ref, span in zip(storages, read_bytes)):
             attrs["read_bytes"] = [b for span in read_bytes for b in span]
         self.add_node(op, inputs, outputs, writes, inplace, attrs)
+        if grad_on:
+            node = len(self.nodes) - 1
+            if name == "detach" and needs_grad:
+                self.cuts.add(node)
+            for value in outputs:
+                self.made_by[int(value[1:])] = node
+                if not needs_grad:
+                    self.gradless.add(int(value[1:]))
         if not written_values:
             return
         frame = user_frame(sys._getframe(1))
@@ -935,7 +974,12 @@ def _trace(model, args, kwargs, train, fake):
     # Autograd runs as in training, and what it saves for backward is recorded: which tensor an in-place op must
     # not overwrite. In eval mode too: backward breaks the same way there (fine-tuning with frozen BatchNorm).
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack):
+        # TorchScript's optimizing executor runs a scripted module or function, from its second call on, as one
+        # differentiable graph: its ops see detached copies of their inputs while the gradient flows around
+        # them, so they would record `detach` where autograd does not stop (a leak through a scripted head,
+        # missed). Unoptimized, the interpreter runs each op on the tensors autograd sees.
+        with torch.enable_grad(), torch.jit.optimized_execution(False), \
+                torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack):
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):
                     out = model(*args, **kwargs)

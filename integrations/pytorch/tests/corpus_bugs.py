@@ -675,3 +675,71 @@ class UnrolledDecoder(nn.Module):
 BUGS += [
     Case("GRUCell decoder unrolled, one output Linear per step (no heads)", "bug", _module(UnrolledDecoder, inputs=(2, 4, 8)), [["out"]]),
 ]
+
+
+@torch.jit.script
+def _mix(t, a):
+    return t + 0.5 * a
+
+
+class ScriptedMix(nn.Module):
+    """head2 reads the trunk's output mixed with head1's by a TorchScript function (a fused helper, as some
+    model libraries ship). Once warmed up (a model checked after training), TorchScript runs the helper as
+    one differentiable graph whose ops see detached copies of its inputs; the gradient still flows."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        return a, self.head2(_mix(t, a.detach() if self.detach else a))
+
+
+class ScriptedHeads(nn.Module):
+    """Heads whose bodies are TorchScript modules (hooks see the wrapper, not the ScriptModule)."""
+
+    def __init__(self, share=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        body = torch.jit.script(nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4)))
+        self.head1 = _Wrapped(body)
+        self.head2 = _Wrapped(body if share else torch.jit.script(nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))))
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return self.head1(t), self.head2(t)
+
+
+class _Wrapped(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _warmed(cls, *args):
+    """Built and run forward and backward three times first, as a model checked after training is."""
+    def build():
+        torch.manual_seed(0)
+        model, x = cls(*args), torch.randn(4, 8)
+        for _ in range(3):
+            sum(o.sum() for o in model(x)).backward()
+        model.zero_grad(set_to_none=True)
+        return model, (x,)
+    return build
+
+
+BUGS += [
+    Case("a TorchScript helper mixes head1's output into head2's input (warmed up)", "bug", _warmed(ScriptedMix), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("the same through detach() (warmed up)", "bug", _warmed(ScriptedMix, True), TWO, expect_branches=["head1", "head2"]),
+    Case("TorchScript heads (warmed up)", "bug", _warmed(ScriptedHeads), TWO, expect_branches=["head1", "head2"]),
+    Case("TorchScript heads, one body object (warmed up)", "bug", _warmed(ScriptedHeads, True), TWO, expect_branches=["head1", "head2"]),
+]
