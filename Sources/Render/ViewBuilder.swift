@@ -239,7 +239,7 @@ private struct Builder {
             } else {
                 let home = drawnHome(index, node)
                 var lines = [node.drawnName]
-                if home != node.module && !node.module.isEmpty { lines.append(displayName(node.module)) }
+                if home != node.module && !node.module.isEmpty { lines.append(displayName(node.module, drawnIn: home)) }
                 element.append(add(.op, lines, owner: home, region: r))
                 opModule[element[index]] = node.module
                 view.nodes[element[index]].tooltip = details.op(index)
@@ -304,6 +304,15 @@ private struct Builder {
             }
         }
         return folded
+    }
+
+    /// An op's module as seen from the cluster it is drawn in: the scopes below what both share, so a gate
+    /// `gates.0` drawn in its task's `towers.0` reads `ModuleList[gates]/Linear[0]`, not a `Linear[0]` that
+    /// looks like the tower's own first layer.
+    func displayName(_ module: String, drawnIn home: String) -> String {
+        let shared = Set(prefixes(home))
+        let below = prefixes(module).filter { !shared.contains($0) }
+        return below.isEmpty ? displayName(module) : below.map(displayName).joined(separator: "/")
     }
 
     /// Invisible edges from each branch's first drawn node to the next branch's: where they share a rank

@@ -320,47 +320,29 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(graph).independent == false)
     }
 
-    /// A multi-gate mixture of experts: shared experts, and per task a gate (`gates.i`, reading the input) and
-    /// a tower (`towers.i`) on the gated mix. Both levels split the results the same way, one for one, so task
-    /// i is gate i with tower i, and sharing between the towers is sharing between the branches.
-    func multiGate(towerShared: Bool = false, gatesFeedOneResult: Bool = true) -> Graph {
-        var g = SmallGraph(inputs: ["x"])
-        if towerShared { g.share(["towers.0.weight", "towers.1.weight"]) }
-        g.layer("e0", "experts.0", ["x"])
-        g.layer("e1", "experts.1", ["x"])
-        g.op("e", "stack", in: "", ["e0", "e1"])
-        for i in 0..<2 {
-            g.layer("g\(i)", "gates.\(i)", ["x"])
-            g.op("m\(i)", "mul", in: "", ["e", gatesFeedOneResult || i == 0 ? "g\(i)" : "g0"])
-            g.op("y\(i)", "linear", in: "towers.\(i)", ["m\(i)"], weights: ["towers.\(i).weight"])
-        }
-        g.outputs("y0", "y1")
-        return g.graph
-    }
-
     @Test func levelsSplittingTheResultsAlikeArePairedIntoOneHeadEach() throws {
-        let found = BranchDiscovery.discover(multiGate())
+        let found = BranchDiscovery.discover(SmallGraph.multiGate())
         #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]], "the gate is larger here")
         #expect(found.paired == ["towers"])
-        let line = TextReporter.discovery(try Analyzer.analyze(multiGate()))
+        let line = TextReporter.discovery(try Analyzer.analyze(SmallGraph.multiGate()))
         #expect(line?.hasPrefix("branches: children of gates and towers whose ops reach separate results") == true)
-        #expect(try Analyzer.analyze(multiGate()).independent == true)
-        let shared = try Analyzer.analyze(multiGate(towerShared: true))
+        #expect(try Analyzer.analyze(SmallGraph.multiGate()).independent == true)
+        let shared = try Analyzer.analyze(SmallGraph.multiGate(towerShared: true))
         #expect(shared.independent == false)
         #expect(shared.findings.map(\.rule).contains("shared-storage"))
     }
 
     /// The same branches given by hand: `--branch gates.0,towers.0` is one branch of two modules.
     @Test func aGivenBranchOfSeveralModules() throws {
-        let report = try Analyzer.analyze(multiGate(towerShared: true), branches: ["gates.0,towers.0", "gates.1,towers.1"])
+        let report = try Analyzer.analyze(SmallGraph.multiGate(towerShared: true), branches: ["gates.0,towers.0", "gates.1,towers.1"])
         #expect(report.branches == ["gates.0", "gates.1"])
         #expect(report.findings.contains { $0.rule == "shared-storage" && $0.severity == .error })
-        #expect(throws: InputError.self) { try Analyzer.analyze(multiGate(), branches: ["gates.0,tower.0", "gates.1"]) }
+        #expect(throws: InputError.self) { try Analyzer.analyze(SmallGraph.multiGate(), branches: ["gates.0,tower.0", "gates.1"]) }
     }
 
     @Test func levelsSplittingTheResultsDifferentlyAreNotPaired() {
         // Gate 0 drives both towers: the gates level no longer splits the results, only the towers do.
-        let found = BranchDiscovery.discover(multiGate(gatesFeedOneResult: false))
+        let found = BranchDiscovery.discover(SmallGraph.multiGate(gatesFeedOneResult: false))
         #expect(found.paired.isEmpty)
         #expect(found.names == ["towers.0", "towers.1"])
     }

@@ -74,6 +74,19 @@ import TestSupport
         #expect(!plain.edges.contains { $0.kind == .order }, "without an analysis there are no branches to order")
     }
 
+    /// A multi-gate mixture's task is its gate and its tower, drawn in one cluster: the op of the part whose
+    /// cluster it is not names its module from where the two part (`Module[towers]/Module[0]`), not as a
+    /// `Module[0]` that would read as a layer of the cluster's own module.
+    @Test func anOpDrawnInAnotherPartsClusterNamesItsModuleFromWhereTheyPart() throws {
+        let graph = SmallGraph.multiGate()
+        let view = ViewBuilder.build(graph, report: try Analyzer.analyze(graph), options: RenderOptions())
+        for i in 0..<2 {
+            let cluster = try #require(view.clusters.first { $0.label == "Module[\(i)]" && $0.nodes.count >= 2 })
+            let lines = cluster.nodes.map { view.nodes[$0].lines }
+            #expect(lines.contains(["linear", "Module[towers]/Module[\(i)]"]), "\(lines)")
+        }
+    }
+
     /// `--depth full` on the seed asks for 1,105 nodes, beyond the automatic budget: the branches the
     /// findings involve open to every op, the innocent trunk stays at the automatic depth (focus mode).
     @Test func aDeepRequestOpensOnlyWhatFindingsInvolve() throws {

@@ -67,3 +67,23 @@ public struct SmallGraph {
 
     public var graph: Graph { builder.finish() }
 }
+
+extension SmallGraph {
+    /// A multi-gate mixture of experts: shared experts, and per task a gate (`gates.i`, reading the input) and
+    /// a tower (`towers.i`) on the gated mix. Both levels split the results the same way, one for one, so task
+    /// i is gate i with tower i, and sharing between the towers is sharing between the branches.
+    public static func multiGate(towerShared: Bool = false, gatesFeedOneResult: Bool = true) -> Graph {
+        var g = Self(inputs: ["x"])
+        if towerShared { g.share(["towers.0.weight", "towers.1.weight"]) }
+        g.layer("e0", "experts.0", ["x"])
+        g.layer("e1", "experts.1", ["x"])
+        g.op("e", "stack", in: "", ["e0", "e1"])
+        for i in 0..<2 {
+            g.layer("g\(i)", "gates.\(i)", ["x"])
+            g.op("m\(i)", "mul", in: "", ["e", gatesFeedOneResult || i == 0 ? "g\(i)" : "g0"])
+            g.op("y\(i)", "linear", in: "towers.\(i)", ["m\(i)"], weights: ["towers.\(i).weight"])
+        }
+        g.outputs("y0", "y1")
+        return g.graph
+    }
+}
