@@ -609,6 +609,30 @@ class MultiGateMixture(nn.Module):
                      for gate, tower in zip(self.gates, self.towers))
 
 
+class ProgressiveLayeredExtraction(nn.Module):
+    """Progressive layered extraction (PLE, multi-task recommendation): experts shared by every task, and per
+    task its own experts (`specific.i`), a gate and a tower. Task i is three modules at three levels of the
+    tree, each splitting the results the same way. `one_tower`: `towers[2] = towers[0]`."""
+
+    def __init__(self, one_tower=False):
+        super().__init__()
+        expert = lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.shared = nn.ModuleList([expert() for _ in range(2)])
+        self.specific = nn.ModuleList([nn.ModuleList([expert() for _ in range(2)]) for _ in range(3)])
+        self.gates = nn.ModuleList([nn.Linear(8, 4) for _ in range(3)])
+        self.towers = nn.ModuleList([nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1)) for _ in range(3)])
+        if one_tower:
+            self.towers[2] = self.towers[0]
+
+    def forward(self, x):
+        shared = [expert(x) for expert in self.shared]
+        outs = []
+        for task, (gate, tower) in enumerate(zip(self.gates, self.towers)):
+            experts = torch.stack([expert(x) for expert in self.specific[task]] + shared, dim=1)
+            outs.append(tower((gate(x).softmax(-1).unsqueeze(-1) * experts).sum(1)))
+        return tuple(outs)
+
+
 class DeepSupervisionUNet(nn.Module):
     """A small U-Net with deep supervision (nnU-Net style): each decoder stage reads the stage before it and a
     skip from the encoder, and a 1x1 conv per stage (`seg_outputs.i`) gives one result. The stages feed one
@@ -639,9 +663,12 @@ class DeepSupervisionUNet(nn.Module):
 
 TASKS = [["gates.0", "towers.0"], ["gates.1", "towers.1"]]
 STAGES = [["seg_outputs.0"], ["seg_outputs.1"]]
+PLE_TASKS = [[f"specific.{i}", f"gates.{i}", f"towers.{i}"] for i in range(3)]
 BUGS += [
     Case("MMoE: a gate and a tower per task", "bug", _module(MultiGateMixture), TASKS, expect_branches=["towers.0", "towers.1"]),
     Case("MMoE: one tower object for both tasks", "bug", _module(MultiGateMixture, True), TASKS, expect_branches=["towers.0", "towers.1"]),
+    Case("PLE: own experts, gate and tower per task", "bug", _module(ProgressiveLayeredExtraction), PLE_TASKS),
+    Case("PLE: towers[2] = towers[0]", "bug", _module(ProgressiveLayeredExtraction, True), PLE_TASKS),
     Case("U-Net deep supervision: a 1x1 head per stage", "bug", _module(DeepSupervisionUNet, inputs=(2, 3, 16, 16)), STAGES,
          expect_branches=["seg_outputs.0", "seg_outputs.1"]),
     Case("U-Net deep supervision: one 1x1 head object", "bug", _module(DeepSupervisionUNet, True, inputs=(2, 3, 16, 16)), STAGES,
