@@ -32,27 +32,53 @@ public enum Analyzer {
         var ran = BranchSet()
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }
-        if given.isEmpty { report.modulesNotRun = modulesNotRun(graph) }
+        if given.isEmpty { (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph) }
         return report
     }
 
-    /// The outermost modules with trainable parameters that no op read and under which no op ran.
-    static func modulesNotRun(_ graph: Graph) -> [String] {
+    /// The outermost modules with trainable parameters that no op read and under which no op ran; and
+    /// slots of a container under which no op ran that are the very module object a sibling slot that ran
+    /// is (`heads[task](t)` over `[head] * 3`: its weights were read, under the name of the slot that ran),
+    /// each with that sibling.
+    static func modulesNotRun(_ graph: Graph) -> ([String], [String: String]) {
         var ran = Set<String>()
         for node in graph.nodes where !ran.contains(node.module) {
             ran.insert(node.module)
             for ancestor in ModulePath.ancestors(of: node.module) { ran.insert(String(ancestor)) }
         }
         var found: [String] = []
-        for storage in graph.storages where storage.kind == .parameter && storage.trainable && storage.readers.isEmpty && storage.writers.isEmpty {
-            let module = String(ModulePath.split(tensor: storage.names[0]).module)
-            guard !module.isEmpty, !ran.contains(module) else { continue }
+        func outermost(_ module: String) -> String {
             // The highest module above it under which nothing ran: the head, not its first conv.
             var outer = module
             for ancestor in ModulePath.ancestors(of: module) where !ran.contains(String(ancestor)) && !ancestor.isEmpty { outer = String(ancestor) }
+            return outer
+        }
+        for storage in graph.storages where storage.kind == .parameter && storage.trainable && storage.readers.isEmpty && storage.writers.isEmpty {
+            let module = String(ModulePath.split(tensor: storage.names[0]).module)
+            guard !module.isEmpty, !ran.contains(module) else { continue }
+            let outer = outermost(module)
             if !found.contains(outer) { found.append(outer) }
         }
-        return found
+        var sameObject: [String: String] = [:]
+        func slot(_ module: ModuleInfo) -> String? {
+            module.instance.map { "\(ModulePath.parent(of: module.path) ?? "")|\($0)" }
+        }
+        var ranSlot: [String: String] = [:]  // "parent|instance" -> the first slot of that object that ran
+        for module in graph.modules where ran.contains(module.path) && !module.path.isEmpty {
+            if let key = slot(module), ranSlot[key] == nil { ranSlot[key] = module.path }
+        }
+        var holding = Set<String>()  // modules with a trainable parameter under some name
+        for storage in graph.storages where storage.kind == .parameter && storage.trainable {
+            for name in storage.names { holding.insert(String(ModulePath.split(tensor: name).module)) }
+        }
+        for module in graph.modules where !ran.contains(module.path) && !module.path.isEmpty {
+            guard let twin = slot(module).flatMap({ ranSlot[$0] }), outermost(module.path) == module.path, !found.contains(module.path),
+                  holding.contains(where: { ModulePath.isWithin($0, module.path) })
+            else { continue }
+            found.append(module.path)
+            sameObject[module.path] = twin
+        }
+        return (found, sameObject)
     }
 
     /// The rules' findings in rule order; the rules themselves run on every core (they only read).

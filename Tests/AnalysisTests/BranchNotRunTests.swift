@@ -51,3 +51,46 @@ extension BranchNotRunTests {
         #expect(try Analyzer.analyze(g.graph, branches: ["head1", "head2"]).modulesNotRun.isEmpty, "given branches say what is checked")
     }
 }
+
+extension BranchNotRunTests {
+    /// `heads[task](t)` over `ModuleList([head] * 3)`: one slot ran, and the others are the same object. Their
+    /// weights were read under the name of the slot that ran, so they are not "without ops" by storage; the
+    /// report names them as that object, and says how to check them as heads. Without a task argument the
+    /// verdict stays open (a model may apply one object per slot on purpose); slots that are objects of their
+    /// own and did not run are named as before, and a parameter-free slot is nothing to check.
+    func oneHeadPerCall(sameObject: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["heads.0.weight", "heads.1.weight", "heads.2.weight"].filter { sameObject || $0 == "heads.0.weight" })
+        if !sameObject { g.share(["heads.1.weight"]); g.share(["heads.2.weight"]) }
+        g.layer("t", "trunk", ["x"])
+        g.op("r", "relu", in: "acts.0", ["t"])
+        g.op("y", "linear", in: "heads.0", ["r"], weights: ["heads.0.weight"])
+        g.outputs("y")
+        var graph = g.graph
+        let instances = sameObject ? ["m2", "m2", "m2", "m3", "m3"] : ["m2", "m4", "m5", "m3", "m6"]
+        graph.modules = [ModuleInfo(path: "", type: "Model", instance: "m0"), ModuleInfo(path: "trunk", type: "Linear", instance: "m1")]
+            + zip(["heads.0", "heads.1", "heads.2", "acts.0", "acts.1"], instances).map { ModuleInfo(path: $0, type: "Linear", instance: $1) }
+        return graph
+    }
+
+    @Test func slotsThatAreTheObjectOfASlotThatRanAreNamedAsIt() throws {
+        let report = try Analyzer.analyze(oneHeadPerCall(sameObject: true))
+        #expect(report.independent == nil && report.undecidedReason == .noBranches)
+        #expect(report.modulesNotRun == ["heads.1", "heads.2"])
+        #expect(report.notRunSameObject == ["heads.1": "heads.0", "heads.2": "heads.0"])
+        let text = TextReporter.verdict(report)
+        #expect(text.contains("not checked: heads.1, heads.2 are the module object heads.0 is (one object in several slots) and only heads.0 ran"))
+        #expect(text.contains("--branch heads.0 --branch heads.1 --branch heads.2"))
+        #expect(!text.contains("eval-mode"), "not a training-only head")
+        #expect(JSONReporter.render(report).contains(#""not_run_same_object": {"heads.1": "heads.0", "heads.2": "heads.0"}"#))
+        let given = try Analyzer.analyze(oneHeadPerCall(sameObject: true), branches: ["heads.0", "heads.1", "heads.2"])
+        #expect(given.independent == false, "given as heads, they share every weight")
+    }
+
+    @Test func slotsOfTheirOwnThatDidNotRunAreNamedAsBefore() throws {
+        let report = try Analyzer.analyze(oneHeadPerCall(sameObject: false))
+        #expect(report.modulesNotRun == ["heads.1", "heads.2"])
+        #expect(report.notRunSameObject.isEmpty)
+        #expect(TextReporter.verdict(report).contains("not checked: heads.1, heads.2 have parameters but did not run in this trace"))
+    }
+}

@@ -35,6 +35,9 @@ public struct Report: Sendable {
     /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
     /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
     public var modulesNotRun: [String] = []
+    /// Those of `modulesNotRun` that are the module object a sibling slot that ran is, with that slot: one
+    /// object in several slots of a container, called through one of them (`heads[task](t)` over `[head] * 3`).
+    public var notRunSameObject: [String: String] = [:]
 
     public init(
         model: String, branches: [String], branchesDiscovered: Bool, findings: [Finding], branchMap: BranchMap? = nil,

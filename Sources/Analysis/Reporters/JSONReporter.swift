@@ -15,6 +15,10 @@ public enum JSONReporter {
         if let reason = report.undecidedReason { out += "  \"undecided_reason\": \"\(reason.rawValue)\",\n" }
         if !report.branchesNotRun.isEmpty { out += "  \"branches_not_run\": \(JSONWriter.stringArray(report.branchesNotRun)),\n" }
         if !report.modulesNotRun.isEmpty { out += "  \"modules_not_run\": \(JSONWriter.stringArray(report.modulesNotRun)),\n" }
+        if !report.notRunSameObject.isEmpty {
+            let pairs = report.notRunSameObject.keys.sorted().map { "\(JSONWriter.quoted($0)): \(JSONWriter.quoted(report.notRunSameObject[$0]!))" }
+            out += "  \"not_run_same_object\": {\(pairs.joined(separator: ", "))},\n"
+        }
         out += "  \"basis\": \"\(report.basis.rawValue)\",\n"
         if let found = report.discovery { out += "  \"discovery\": \(discovery(found)),\n" }
         var evidence = EvidenceJSON()

@@ -105,10 +105,22 @@ public enum TextReporter {
 
     /// Modules with parameters that did not run, which the verdict therefore does not cover.
     static func notRun(_ report: Report) -> String {
-        let missing = report.modulesNotRun
-        guard !missing.isEmpty else { return "" }
-        return "; not checked: \(list(missing)) \(missing.count == 1 ? "has" : "have") parameters but did not run in this trace "
-            + "(an eval-mode export skips training-only heads such as auxiliary classifiers: export in training mode to check them)"
+        let missing = report.modulesNotRun.filter { report.notRunSameObject[$0] == nil }
+        var text = ""
+        if !missing.isEmpty {
+            text += "; not checked: \(list(missing)) \(missing.count == 1 ? "has" : "have") parameters but did not run in this trace "
+                + "(an eval-mode export skips training-only heads such as auxiliary classifiers: export in training mode to check them)"
+        }
+        // Slots that are one object with the slot that ran, grouped by that slot.
+        var twins: [String: [String]] = [:]
+        for slot in report.modulesNotRun { if let ran = report.notRunSameObject[slot] { twins[ran, default: []].append(slot) } }
+        for ran in twins.keys.sorted() {
+            let others = twins[ran]!
+            text += "; not checked: \(list(others)) \(others.count == 1 ? "is" : "are") the module object \(ran) is (one object in several slots) "
+                + "and only \(ran) ran: if they are meant as separate heads they share all its weights (check with "
+                + (others + [ran]).sorted().map { "--branch \($0)" }.joined(separator: " ") + ")"
+        }
+        return text
     }
 
     /// What an input without storage identity cannot show, and what can.

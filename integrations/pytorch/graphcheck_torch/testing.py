@@ -121,9 +121,15 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
         reason = report.get("undecided_reason")
         if reason == "no-branches":
             message = f"{report['model']}: graphcheck found no branches to compare; pass branches=[...]"
-            if report.get("modules_not_run"):
-                message += (f" ({', '.join(report['modules_not_run'])} did not run for these inputs: a training-only head in eval "
+            same = report.get("not_run_same_object", {})
+            other = [m for m in report.get("modules_not_run", []) if m not in same]
+            if other:
+                message += (f" ({', '.join(other)} did not run for these inputs: a training-only head in eval "
                             "mode? export with train=True to check it)")
+            for ran in sorted(set(same.values())):
+                slots = sorted([m for m, r in same.items() if r == ran] + [ran])
+                message += (f" ({', '.join(slots)} are one module object and only {ran} ran: if they are meant as separate heads "
+                            f"they share all its weights; pass branches={slots!r} to check)")
         elif reason == "branch-not-run":
             message = (f"{report['model']}: {', '.join(report.get('branches_not_run', []))} did not run for these inputs "
                        "(a training-only head in eval mode?); nothing about them was checked")

@@ -633,6 +633,21 @@ class ProgressiveLayeredExtraction(nn.Module):
         return tuple(outs)
 
 
+class HeadPerTask(nn.Module):
+    """A head per task, one of them run per call (`forward(x, task)`, as multi-task training loops over tasks
+    do). One trace sees one head: nothing to compare. `same_object`: `ModuleList([head] * 3)`, whose other
+    slots are the object that ran; the report names them so."""
+
+    def __init__(self, same_object=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        make = lambda: nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+        self.heads = nn.ModuleList([make()] * 3 if same_object else [make() for _ in range(3)])
+
+    def forward(self, x, task=1):
+        return self.heads[task](F.relu(self.trunk(x)))
+
+
 class DeepSupervisionUNet(nn.Module):
     """A small U-Net with deep supervision (nnU-Net style): each decoder stage reads the stage before it and a
     skip from the encoder, and a 1x1 conv per stage (`seg_outputs.i`) gives one result. The stages feed one
@@ -663,10 +678,13 @@ class DeepSupervisionUNet(nn.Module):
 
 TASKS = [["gates.0", "towers.0"], ["gates.1", "towers.1"]]
 STAGES = [["seg_outputs.0"], ["seg_outputs.1"]]
+THREE_HEADS = [["heads.0"], ["heads.1"], ["heads.2"]]
 PLE_TASKS = [[f"specific.{i}", f"gates.{i}", f"towers.{i}"] for i in range(3)]
 BUGS += [
     Case("MMoE: a gate and a tower per task", "bug", _module(MultiGateMixture), TASKS, expect_branches=["towers.0", "towers.1"]),
     Case("MMoE: one tower object for both tasks", "bug", _module(MultiGateMixture, True), TASKS, expect_branches=["towers.0", "towers.1"]),
+    Case("one head per call, chosen by a task argument", "bug", _module(HeadPerTask), THREE_HEADS, undecided="no-branches"),
+    Case("one head per call over ModuleList([head] * 3)", "bug", _module(HeadPerTask, True), THREE_HEADS, undecided="no-branches"),
     Case("PLE: own experts, gate and tower per task", "bug", _module(ProgressiveLayeredExtraction), PLE_TASKS),
     Case("PLE: towers[2] = towers[0]", "bug", _module(ProgressiveLayeredExtraction, True), PLE_TASKS),
     Case("U-Net deep supervision: a 1x1 head per stage", "bug", _module(DeepSupervisionUNet, inputs=(2, 3, 16, 16)), STAGES,

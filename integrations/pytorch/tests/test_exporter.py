@@ -130,6 +130,21 @@ def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
     assert_independent(MaskedMixture(one_expert=False), torch.randn(4, 8))
 
 
+def test_assert_independent_names_slots_that_are_the_head_that_ran(graphcheck_binary):
+    from corpus_bugs import HeadPerTask
+
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(HeadPerTask(same_object=True), torch.randn(4, 8))
+    message = str(failure.value)
+    assert "heads.0, heads.1, heads.2 are one module object and only heads.0 ran" in message
+    assert "branches=['heads.0', 'heads.1', 'heads.2']" in message
+    with pytest.raises(AssertionError, match="NOT independent"):
+        assert_independent(HeadPerTask(same_object=True), torch.randn(4, 8), branches=["heads.0", "heads.1", "heads.2"])
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(HeadPerTask(same_object=False), torch.randn(4, 8))
+    assert "heads.0, heads.2 did not run for these inputs" in str(failure.value)
+
+
 def test_tied_weights_in_a_module_dict(graphcheck_binary):
     report = graphcheck_report(DictHeads(tied=True), torch.randn(4, 16))
     assert report["branches"] == ["heads.age", "heads.sex"]
