@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 import warnings
+import weakref
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
@@ -499,24 +500,22 @@ class _Trace:
 
     # -- what autograd saves -----------------------------------------------------------------------
 
-    def saved_for_backward(self, tensor):
+    def saved_for_backward(self, tensor, caller):
         """Autograd's pack hook: `tensor` is kept for the backward pass. An op's inputs are saved just before
         the op runs, its result (sigmoid, tanh, exp) just after; an in-place op that later overwrites a saved
         tensor makes `backward()` raise "modified by an inplace operation". Only recorded values are noted:
         parameters and buffers (and views of them) never are values, and the forward writes none an op saves."""
         index = self.value_of.get(id(tensor))
         if index is None:
-            return tensor
+            return
         value = f"v{index}"
         # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
         # saved before it runs, when the instruction calling it has not yet reached dispatch.)
-        caller = sys._getframe(1)
         if self.nodes and value in self.nodes[-1]["outputs"] and self._in_last_call(caller):
             if value not in self.nodes[-1].setdefault("saves", []):
                 self.nodes[-1]["saves"].append(value)
         else:
             self.pending_saves.append(value)
-        return tensor
 
     def _assign_saves(self, node):
         """Gives the pending saves to `node` when it reads them (saved just before it ran), the rest to the
@@ -637,6 +636,7 @@ class _Trace:
 
     def finish(self, inputs, outputs, name, mode):
         self._assign_saves(None)
+        self.last_call, self.last_inplace = (None, -1), None  # frames: their locals hold the model and its tensors
         self._calls_through_slots()
         used = set()
         for node in self.nodes:
@@ -979,7 +979,7 @@ def _trace(model, args, kwargs, train, fake):
         # them, so they would record `detach` where autograd does not stop (a leak through a scripted head,
         # missed). Unoptimized, the interpreter runs each op on the tensors autograd sees.
         with torch.enable_grad(), torch.jit.optimized_execution(False), \
-                torch.autograd.graph.saved_tensors_hooks(recorder.saved_for_backward, _unpack):
+                torch.autograd.graph.saved_tensors_hooks(*_saving_hooks(recorder)):
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):
                     out = model(*args, **kwargs)
@@ -1037,6 +1037,24 @@ def _within(inner, outer):
     if None in inner or None in outer:
         return inner[0] == outer[0]
     return (inner[0], inner[2]) >= (outer[0], outer[2]) and (inner[1], inner[3]) <= (outer[1], outer[3])
+
+
+def _saving_hooks(recorder):
+    """Autograd's pack and unpack hooks while tracing. Autograd's graph keeps what pack returns and the hooks
+    themselves, so neither may hold what the trace made: an op's result saved by that op, returned as is,
+    would be a cycle through C++ that Python's collector cannot see, and the graph would keep the recorder,
+    every tensor it recorded and the model alive after the export (memory growing with each export in one
+    process). Pack returns a detached alias (same elements, no history) and reaches the recorder weakly."""
+    ref = weakref.ref(recorder)
+
+    def pack(tensor):
+        trace = ref()
+        if trace is not None:
+            trace.saved_for_backward(tensor, sys._getframe(1))
+        with _disable_current_modes():  # not an op of the model
+            return tensor.detach()
+
+    return pack, _unpack
 
 
 def _unpack(tensor):
