@@ -724,20 +724,14 @@ BUGS += [
 
 @torch.jit.script
 def _mix(t, a):
-    return t + 0.5 * a
+    gated = torch.tanh(a) * a  # differentiable ops: TorchScript fuses them into one differentiable graph
+    return torch.cat([t, gated], 1)
 
 
-class ScriptedMix(nn.Module):
-    """head2 reads the trunk's output mixed with head1's by a TorchScript function (a fused helper, as some
+class ScriptedMix(CascadeHeads):
+    """head2 reads the trunk's output joined with head1's by a TorchScript function (a fused helper, as some
     model libraries ship). Once warmed up (a model checked after training), TorchScript runs the helper as
     one differentiable graph whose ops see detached copies of its inputs; the gradient still flows."""
-
-    def __init__(self, detach=False):
-        super().__init__()
-        self.trunk = nn.Linear(8, 16)
-        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
-        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
-        self.detach = detach
 
     def forward(self, x):
         t = F.relu(self.trunk(x))

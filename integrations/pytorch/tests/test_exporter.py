@@ -117,12 +117,17 @@ def test_assert_independent_lists_the_findings(graphcheck_binary):
     assert_independent(ListHeads(shared=False), torch.randn(2, 3, 8, 8))
 
 
+def _failure(model, x, **kwargs):
+    """The message `assert_independent` fails with."""
+    with pytest.raises(AssertionError) as failure:
+        assert_independent(model, x, **kwargs)
+    return str(failure.value)
+
+
 def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
     from corpus_bugs import MaskedMixture
 
-    with pytest.raises(AssertionError) as failure:
-        assert_independent(MaskedMixture(one_expert=True), torch.randn(4, 8))
-    message = str(failure.value)
+    message = _failure(MaskedMixture(one_expert=True), torch.randn(4, 8))
     assert "cannot decide: parts inside a branch share storage" in message
     assert "--branch experts.0 --branch experts.1 --branch experts.2 --branch experts.3" in message
     with pytest.raises(AssertionError, match="NOT independent"):
@@ -133,16 +138,12 @@ def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
 def test_assert_independent_names_slots_that_are_the_head_that_ran(graphcheck_binary):
     from corpus_bugs import HeadPerTask
 
-    with pytest.raises(AssertionError) as failure:
-        assert_independent(HeadPerTask(same_object=True), torch.randn(4, 8))
-    message = str(failure.value)
+    message = _failure(HeadPerTask(same_object=True), torch.randn(4, 8))
     assert "heads.0, heads.1, heads.2 are one module object and only heads.0 ran" in message
     assert "branches=['heads.0', 'heads.1', 'heads.2']" in message
-    with pytest.raises(AssertionError, match="NOT independent"):
-        assert_independent(HeadPerTask(same_object=True), torch.randn(4, 8), branches=["heads.0", "heads.1", "heads.2"])
-    with pytest.raises(AssertionError) as failure:
-        assert_independent(HeadPerTask(same_object=False), torch.randn(4, 8))
-    assert "heads.0, heads.2 did not run for these inputs" in str(failure.value)
+    heads = ["heads.0", "heads.1", "heads.2"]
+    assert "NOT independent" in _failure(HeadPerTask(same_object=True), torch.randn(4, 8), branches=heads)
+    assert "heads.0, heads.2 did not run for these inputs" in _failure(HeadPerTask(same_object=False), torch.randn(4, 8))
 
 
 def test_tied_weights_in_a_module_dict(graphcheck_binary):
