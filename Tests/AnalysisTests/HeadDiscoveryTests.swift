@@ -397,3 +397,44 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(g.graph).independent == true)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// A decoder returning its key cache (Hugging Face's `use_cache`, on by default in eval): each layer's
+    /// keys, rotated by tables every layer shares, are a result that its attention and the layers after it
+    /// go on computing with. Neither the layer's projections nor the position tables are heads: the keys are
+    /// taps on one computation, and with them returned a plain language model has no heads to compare.
+    /// (A decoder whose layers are the model's own children, not a wrapped model's, is not covered: its
+    /// layers then read like pipeline stages with no other level to prefer, as `up.i` below.)
+    func keyCache(layers: Int = 2) -> Graph {
+        var g = SmallGraph(inputs: ["ids", "positions"])
+        let base = "model."
+        g.layer("e", base + "embed", ["ids"])
+        g.op("x0", "mul", in: "model", ["e"])  // the embedding's scale, in the wrapped model's own forward
+        g.layer("rot", base + "rotary", ["positions"])
+        var x = "x0", keys: [String] = []
+        for i in 0..<layers {
+            let attention = base + "layers.\(i).attn"
+            g.layer("q\(i)", attention + ".q", [x])
+            g.layer("k\(i)", attention + ".k", [x])
+            g.op("qr\(i)", "mul", in: attention, ["q\(i)", "rot"])
+            g.op("kr\(i)", "mul", in: attention, ["k\(i)", "rot"])
+            g.op("cache\(i)", "cat", in: attention, ["kr\(i)"])
+            g.op("s\(i)", "matmul", in: attention, ["qr\(i)", "cache\(i)"])
+            g.layer("o\(i)", attention + ".o", ["s\(i)"])
+            g.op("x\(i + 1)", "add", in: base + "layers.\(i)", [x, "o\(i)"])
+            x = "x\(i + 1)"
+            keys.append("cache\(i)")
+        }
+        g.layer("n", base + "norm", [x])
+        g.layer("logits", "lm_head", ["n"])
+        for name in ["logits"] + keys { g.outputs(name) }
+        return g.graph
+    }
+
+    @Test func aReturnedKeyCacheIsNoSetOfHeads() throws {
+        let found = BranchDiscovery.discover(keyCache())
+        #expect(found.terminals >= 3, "the keys are results")
+        #expect(found.branches.isEmpty, "\(found.names)")
+        #expect(try Analyzer.analyze(keyCache()).undecidedReason == .noBranches)
+    }
+}

@@ -169,6 +169,15 @@ public enum BranchDiscovery {
             let origin = Origins(graph, from: members[c])
             trunk[c] = fewer.contains { d in origin.feedsAll(of: members[d], child: d, owner: owner, graph) }
         }
+        // A child whose values flow on, with their gradient, into learned ops outside the module that runs
+        // `parent`'s children (itself, or the one holding a ModuleList) is a stage of a longer computation,
+        // not a head: its results are taps on it (a decoder layer's keys and values returned as a cache, read
+        // on by its attention and the next layers). Heads end the computation below the module that holds
+        // them; what follows them only post-processes (losses, box decoding, averaging) and learns nothing.
+        let scope = tree.scope(of: parent)
+        if !scope.isEmpty {
+            for c in children.indices where !trunk[c] && continuesOutside(scope, from: members[c], graph, terminals.learns) { trunk[c] = true }
+        }
         // What each remaining child reaches other than through siblings that reach fewer results.
         var own = reach
         for c in children.indices where !trunk[c] {
@@ -208,6 +217,24 @@ public enum BranchDiscovery {
         return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames,
                      sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count })
     }
+}
+
+/// Whether what `ops` compute reaches, through ops that pass the gradient on, an op outside `parent` that
+/// computes with a parameter or buffer. Walks forward from the ops and stops at the first such op.
+func continuesOutside(_ parent: String, from ops: [Int], _ graph: Graph, _ learns: [Bool]) -> Bool {
+    var seen = Set<Int>(ops)
+    var pending = ops
+    while let n = pending.popLast() {
+        for v in graph.nodes[n].outputs where graph.carriesGradient(v) {
+            for use in graph[v].uses where graph.passesGradient(use.node.index, to: use.index) {
+                let next = use.node.index
+                guard seen.insert(next).inserted else { continue }
+                if learns[next] && !modulePath(graph.nodes[next].module, isWithin: parent) { return true }
+                pending.append(next)
+            }
+        }
+    }
+    return false
 }
 
 /// Which values only a set of ops could have made: every path from the model's inputs to them runs
@@ -277,6 +304,7 @@ struct ModuleReach {
     private var depth: [Int] = [0]
     private var mask: [UInt64] = [0]
     private var childIndices: [[Int]] = [[]]
+    private var runsOps: [Bool] = [false]  // some op's call site is this very module (it has a forward of its own)
 
     init(_ graph: Graph, _ terminals: Terminals) {
         var last = "", lastIndex = 0
@@ -284,6 +312,7 @@ struct ModuleReach {
             if n == 0 || graph.nodes[n].module != last {
                 last = graph.nodes[n].module
                 lastIndex = intern(last)
+                runsOps[lastIndex] = true
             }
             mask[lastIndex] |= terminals.reach[n]
         }
@@ -301,8 +330,17 @@ struct ModuleReach {
         depth.append(depth[p] + 1)
         mask.append(0)
         childIndices.append([])
+        runsOps.append(false)
         childIndices[p].append(i)
         return i
+    }
+
+    /// The module whose forward holds `path`'s children together: `path` itself, or for a container that
+    /// runs nothing (an `nn.ModuleList` of gates or stages) the nearest ancestor that does; "" for the model.
+    func scope(of path: String) -> String {
+        var i = index[path] ?? 0
+        while i > 0 && !runsOps[i] { i = parent[i] }
+        return paths[i]
     }
 
     /// Module paths that have children, shallowest first, then in the order their first op runs.

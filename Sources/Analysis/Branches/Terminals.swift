@@ -19,6 +19,8 @@ struct Terminals {
     let own: [UInt64]
     /// Separate results: 1 when every output mixes all terminals into one value.
     let count: Int
+    /// Per node: whether it computes with a parameter or buffer (read directly or cast first).
+    let learns: [Bool]
 
     init(_ graph: Graph) {
         let nodes = graph.nodes
@@ -68,6 +70,7 @@ struct Terminals {
             }
         }
         self.own = own
+        self.learns = learns
         // One result made of all of them inside a module: that module is one head computing a sum, its
         // paths trained on one loss like a residual block's (LR-ASPP's classifier returns
         // `low_classifier(low) + high_classifier(x)`). The model's own forward averaging its heads (DeiT's

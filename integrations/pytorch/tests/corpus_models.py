@@ -216,6 +216,45 @@ def _gpt2_lm():
     return GPT2LMHeadModel(config), (torch.randint(0, 64, (2, 8)),)
 
 
+class _WithKeyValueCache(torch.nn.Module):
+    """Returns the logits and every layer's cached keys and values, as a generation loop takes them (and as
+    the tuples older transformers returned by default flatten): a result per layer that the layer's
+    attention and the layers after it go on computing with. Taps on one computation, not heads."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids):
+        out = self.model(ids, use_cache=True)
+        cache = out.past_key_values
+        layers = getattr(cache, "layers", None)
+        tensors = [t for layer in layers for t in (layer.keys, layer.values)] if layers is not None else \
+            [t for pair in cache for t in pair]
+        return (out.logits, *tensors)
+
+
+def _with_cache(make):
+    def build():
+        model, inputs = make()
+        return _WithKeyValueCache(model), inputs
+    return build
+
+
+def _llama_lm():
+    from transformers import LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2,
+                         num_key_value_heads=1, max_position_embeddings=32)
+    return LlamaForCausalLM(config), (torch.randint(0, 64, (2, 8)),)
+
+
+THIRD_PARTY += [
+    Case("GPT2LMHeadModel returning its key-value cache (eval; no heads)", "transformers", _with_cache(_gpt2_lm), [], train=False),
+    Case("LlamaForCausalLM returning its key-value cache (eval; no heads)", "transformers", _with_cache(_llama_lm), [], train=False),
+]
+
+
 THIRD_PARTY += [
     Case("lraspp_mobilenet_v3_large (one head: its classifier adds two paths)", "torchvision", _lraspp, []),
     Case("MobileBertForPreTraining", "transformers", _mobilebert, [["cls.predictions"], ["cls.seq_relationship"]],
