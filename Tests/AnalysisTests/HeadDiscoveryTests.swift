@@ -403,14 +403,18 @@ extension HeadDiscoveryTests {
     /// keys, rotated by tables every layer shares, are a result that its attention and the layers after it
     /// go on computing with. Neither the layer's projections nor the position tables are heads: the keys are
     /// taps on one computation, and with them returned a plain language model has no heads to compare.
-    /// (A decoder whose layers are the model's own children, not a wrapped model's, is not covered: its
-    /// layers then read like pipeline stages with no other level to prefer, as `up.i` below.)
-    func keyCache(layers: Int = 2) -> Graph {
+    /// `lmHead`: false for the base model (`LlamaModel`), whose last hidden state is returned with the cache:
+    /// nothing learned follows the layers, and the rotary tables (a buffer applied to the positions, an
+    /// encoding of the input) and the final norm are still no heads, nor the layers, each reading the one
+    /// before. (A decoder whose layers are the model's own children, not a wrapped model's, is not covered:
+    /// its layers then read like pipeline stages with no other level to prefer, as `up.i` below.)
+    func keyCache(layers: Int = 2, lmHead: Bool = true) -> Graph {
         var g = SmallGraph(inputs: ["ids", "positions"])
         let base = "model."
+        g.share([base + "rotary.inv_freq"], kind: .buffer, trainable: false)
         g.layer("e", base + "embed", ["ids"])
         g.op("x0", "mul", in: "model", ["e"])  // the embedding's scale, in the wrapped model's own forward
-        g.layer("rot", base + "rotary", ["positions"])
+        g.op("rot", "mul", in: base + "rotary", ["positions"], weights: [base + "rotary.inv_freq"])
         var x = "x0", keys: [String] = []
         for i in 0..<layers {
             let attention = base + "layers.\(i).attn"
@@ -426,8 +430,8 @@ extension HeadDiscoveryTests {
             keys.append("cache\(i)")
         }
         g.layer("n", base + "norm", [x])
-        g.layer("logits", "lm_head", ["n"])
-        for name in ["logits"] + keys { g.outputs(name) }
+        if lmHead { g.layer("logits", "lm_head", ["n"]) }
+        for name in [lmHead ? "logits" : "n"] + keys { g.outputs(name) }
         return g.graph
     }
 
@@ -436,5 +440,12 @@ extension HeadDiscoveryTests {
         #expect(found.terminals >= 3, "the keys are results")
         #expect(found.branches.isEmpty, "\(found.names)")
         #expect(try Analyzer.analyze(keyCache()).undecidedReason == .noBranches)
+    }
+
+    @Test func aBaseModelReturningItsKeyCacheHasNoHeadsEither() throws {
+        let found = BranchDiscovery.discover(keyCache(lmHead: false))
+        #expect(found.terminals >= 3, "the keys are results")
+        #expect(found.branches.isEmpty, "\(found.names)")
+        #expect(found.alternatives.isEmpty, "\(found.alternatives)")
     }
 }

@@ -188,6 +188,14 @@ public enum BranchDiscovery {
             let avoiding = terminals.reach(graph, avoiding: blocked)
             own[c] = members[c].reduce(0) { $0 | avoiding[$1] }
         }
+        // A child the trunk reads without reading the trunk is the trunk's input stage, not a head (GPT-2's
+        // position embedding added to the token embedding), though with a result per layer (a key-value cache)
+        // it reaches results no sibling reaching fewer stands between.
+        if trunk.contains(true) {
+            for c in children.indices where !trunk[c] && own[c] != 0 && feedsTrunkFromUpstream(c, members, trunk: trunk, owner: owner, graph) {
+                trunk[c] = true
+            }
+        }
         // Children whose own results overlap are one head.
         var group = Array(children.indices)
         func find(_ x: Int) -> Int { group[x] == x ? x : find(group[x]) }
@@ -237,6 +245,25 @@ func continuesOutside(_ parent: String, from ops: [Int], _ graph: Graph, _ learn
     return false
 }
 
+/// Whether child `c`'s ops read nothing a trunk child computed, directly or through other ops, while some
+/// trunk child's op reads what they computed.
+func feedsTrunkFromUpstream(_ c: Int, _ members: [[Int]], trunk: [Bool], owner: [Int], _ graph: Graph) -> Bool {
+    var afterTrunk = [Bool](repeating: false, count: graph.values.count)  // made from what a trunk child computed
+    var fromChild = [Bool](repeating: false, count: graph.values.count)  // made from what `c` computed
+    for n in graph.nodes.indices {
+        let inTrunk = owner[n] >= 0 && trunk[owner[n]]
+        let readsTrunk = graph.nodes[n].valueInputs.contains { afterTrunk[$0.index] }
+        let readsChild = graph.nodes[n].valueInputs.contains { fromChild[$0.index] }
+        if owner[n] == c && readsTrunk { return false }
+        if inTrunk && readsChild { return true }
+        for v in graph.nodes[n].outputs {
+            afterTrunk[v.index] = inTrunk || readsTrunk
+            fromChild[v.index] = owner[n] == c || readsChild
+        }
+    }
+    return false
+}
+
 /// Which values only a set of ops could have made: every path from the model's inputs to them runs
 /// through those ops (constants aside). That is what a trunk is to a head, and what a head is not to
 /// another head that mixes one of its intermediates with the trunk's output (`head2(t + a)`). An in-place
@@ -269,8 +296,9 @@ struct Origins {
                     case .constant: break
                     }
                 }
-                // A parameter applied to the inputs outside the ops is another computation, not input.
-                let learned = input && graph.nodes[index].readsStorage
+                // A parameter applied to the inputs outside the ops is another computation, not input; buffers
+                // applied to them (Llama's rotary tables from the positions) only encode the input.
+                let learned = input && graph.nodes[index].storageInputs.contains { graph[$0].kind == .parameter }
                 result = !all || (learned && !any) ? .elsewhere : any ? .dominated : input ? .input : .constant
             }
             for v in graph.nodes[index].outputs { origin[v.index] = result }

@@ -231,13 +231,22 @@ class _WithKeyValueCache(torch.nn.Module):
         layers = getattr(cache, "layers", None)
         tensors = [t for layer in layers for t in (layer.keys, layer.values)] if layers is not None else \
             [t for pair in cache for t in pair]
-        return (out.logits, *tensors)
+        first = out.logits if getattr(out, "logits", None) is not None else out.last_hidden_state
+        return (first, *tensors)
 
 
 def _with_cache(make):
     def build():
         model, inputs = make()
         return _WithKeyValueCache(model), inputs
+    return build
+
+
+def _base(make):
+    """The causal LM's base model (`GPT2Model`, `LlamaModel`): the layers' last hidden state, no LM head."""
+    def build():
+        model, inputs = make()
+        return model.base_model, inputs
     return build
 
 
@@ -252,6 +261,8 @@ def _llama_lm():
 THIRD_PARTY += [
     Case("GPT2LMHeadModel returning its key-value cache (eval; no heads)", "transformers", _with_cache(_gpt2_lm), [], train=False),
     Case("LlamaForCausalLM returning its key-value cache (eval; no heads)", "transformers", _with_cache(_llama_lm), [], train=False),
+    Case("GPT2Model (base) returning its key-value cache (eval; no heads)", "transformers", _with_cache(_base(_gpt2_lm)), [], train=False),
+    Case("LlamaModel (base) returning its key-value cache (eval; no heads)", "transformers", _with_cache(_base(_llama_lm)), [], train=False),
 ]
 
 
