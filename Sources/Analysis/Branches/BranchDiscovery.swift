@@ -333,8 +333,10 @@ struct ModuleReach {
     private var mask: [UInt64] = [0]
     private var childIndices: [[Int]] = [[]]
     private var runsOps: [Bool] = [false]  // some op's call site is this very module (it has a forward of its own)
+    private let types: [String: String]
 
     init(_ graph: Graph, _ terminals: Terminals) {
+        types = graph.moduleTypes()
         var last = "", lastIndex = 0
         for n in graph.nodes.indices {
             if n == 0 || graph.nodes[n].module != last {
@@ -363,11 +365,20 @@ struct ModuleReach {
         return i
     }
 
-    /// The module whose forward holds `path`'s children together: `path` itself, or for a container that
-    /// runs nothing (an `nn.ModuleList` of gates or stages) the nearest ancestor that does; "" for the model.
+    /// The module whose forward holds `path`'s children together: `path` itself, or for a container without
+    /// a forward (an `nn.ModuleList` of gates, stages or a block's sublayers; an `nn.ParameterDict` of per-task
+    /// weights) the module holding it; "" for the
+    /// model. Where the input does not name module types, a module none of whose ops is its own counts as such
+    /// a container.
     func scope(of path: String) -> String {
         var i = index[path] ?? 0
-        while i > 0 && !runsOps[i] { i = parent[i] }
+        while i > 0 {
+            switch types[paths[i]] {
+            case "ModuleList", "ModuleDict", "ParameterList", "ParameterDict": i = parent[i]
+            case nil where !runsOps[i]: i = parent[i]
+            default: return paths[i]
+            }
+        }
         return paths[i]
     }
 

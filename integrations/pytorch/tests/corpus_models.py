@@ -225,12 +225,12 @@ class _WithKeyValueCache(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, ids):
-        out = self.model(ids, use_cache=True)
+    def forward(self, ids, *decoder_ids):
+        out = self.model(ids, **({"decoder_input_ids": decoder_ids[0]} if decoder_ids else {}), use_cache=True)
         cache = out.past_key_values
-        layers = getattr(cache, "layers", None)
-        tensors = [t for layer in layers for t in (layer.keys, layer.values)] if layers is not None else \
-            [t for pair in cache for t in pair]
+        caches = [getattr(cache, "self_attention_cache", cache), getattr(cache, "cross_attention_cache", None)]
+        tensors = [t for c in caches if c is not None for layer in c.layers for t in (layer.keys, layer.values)] \
+            if hasattr(caches[0], "layers") else [t for pair in cache for t in pair]
         first = out.logits if getattr(out, "logits", None) is not None else out.last_hidden_state
         return (first, *tensors)
 
@@ -250,6 +250,13 @@ def _base(make):
     return build
 
 
+def _t5():
+    from transformers import T5Config, T5ForConditionalGeneration
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=64, d_model=32, d_kv=16, d_ff=37, num_layers=2, num_heads=2)
+    return T5ForConditionalGeneration(config), (torch.randint(0, 64, (2, 8)), torch.randint(0, 64, (2, 5)))
+
+
 def _llama_lm():
     from transformers import LlamaConfig, LlamaForCausalLM
     torch.manual_seed(0)
@@ -263,6 +270,8 @@ THIRD_PARTY += [
     Case("LlamaForCausalLM returning its key-value cache (eval; no heads)", "transformers", _with_cache(_llama_lm), [], train=False),
     Case("GPT2Model (base) returning its key-value cache (eval; no heads)", "transformers", _with_cache(_base(_gpt2_lm)), [], train=False),
     Case("LlamaModel (base) returning its key-value cache (eval; no heads)", "transformers", _with_cache(_base(_llama_lm)), [], train=False),
+    Case("T5ForConditionalGeneration returning its self- and cross-attention caches (eval; no heads)", "transformers",
+         _with_cache(_t5), [], train=False),
 ]
 
 
