@@ -60,18 +60,23 @@ public enum Analyzer {
             if !found.contains(outer) { found.append(outer) }
         }
         var sameObject: [String: String] = [:]
+        // Only modules that did not run and are an object held under other names can be such slots.
+        let idle = graph.modules.filter { $0.instance != nil && !$0.path.isEmpty && !ran.contains($0.path) }
+        let wanted = Set(idle.compactMap(\.instance))
+        guard !wanted.isEmpty else { return (found, sameObject) }
         func slot(_ module: ModuleInfo) -> String? {
             module.instance.map { "\(ModulePath.parent(of: module.path) ?? "")|\($0)" }
         }
         var ranSlot: [String: String] = [:]  // "parent|instance" -> the first slot of that object that ran
-        for module in graph.modules where ran.contains(module.path) && !module.path.isEmpty {
+        for module in graph.modules where module.instance.map(wanted.contains) == true && ran.contains(module.path) && !module.path.isEmpty {
             if let key = slot(module), ranSlot[key] == nil { ranSlot[key] = module.path }
         }
+        guard !ranSlot.isEmpty else { return (found, sameObject) }
         var holding = Set<String>()  // modules with a trainable parameter under some name
         for storage in graph.storages where storage.kind == .parameter && storage.trainable {
             for name in storage.names { holding.insert(String(ModulePath.split(tensor: name).module)) }
         }
-        for module in graph.modules where !ran.contains(module.path) && !module.path.isEmpty {
+        for module in idle {
             guard let twin = slot(module).flatMap({ ranSlot[$0] }), outermost(module.path) == module.path, !found.contains(module.path),
                   holding.contains(where: { ModulePath.isWithin($0, module.path) })
             else { continue }

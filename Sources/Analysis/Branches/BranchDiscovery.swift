@@ -248,6 +248,15 @@ func continuesOutside(_ parent: String, from ops: [Int], _ graph: Graph, _ learn
 /// Whether child `c`'s ops read nothing a trunk child computed, directly or through other ops, while some
 /// trunk child's op reads what they computed.
 func feedsTrunkFromUpstream(_ c: Int, _ members: [[Int]], trunk: [Bool], owner: [Int], _ graph: Graph) -> Bool {
+    // Most children read the trunk, directly or through the parent's own ops (pooling in its forward): found
+    // walking back from their inputs, before any scan of the graph.
+    var seen = Set<Int>()
+    var pending = members[c].flatMap { graph.nodes[$0].valueInputs }
+    while let v = pending.popLast() {
+        guard let p = graph[v].producer?.index, seen.insert(p).inserted, owner[p] != c else { continue }
+        if owner[p] >= 0 && trunk[owner[p]] { return false }
+        if owner[p] < 0 { pending.append(contentsOf: graph.nodes[p].valueInputs) }
+    }
     var afterTrunk = [Bool](repeating: false, count: graph.values.count)  // made from what a trunk child computed
     var fromChild = [Bool](repeating: false, count: graph.values.count)  // made from what `c` computed
     for n in graph.nodes.indices {
@@ -336,7 +345,9 @@ struct ModuleReach {
     private let types: [String: String]
 
     init(_ graph: Graph, _ terminals: Terminals) {
-        types = graph.moduleTypes()
+        var types: [String: String] = [:]  // the module table only: walking every op's type costs a pass over a million ops
+        for module in graph.modules where types[module.path] == nil { types[module.path] = module.type }
+        self.types = types
         var last = "", lastIndex = 0
         for n in graph.nodes.indices {
             if n == 0 || graph.nodes[n].module != last {
