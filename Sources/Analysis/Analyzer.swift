@@ -72,13 +72,17 @@ public enum Analyzer {
             if let key = slot(module), ranSlot[key] == nil { ranSlot[key] = module.path }
         }
         guard !ranSlot.isEmpty else { return (found, sameObject) }
-        var holding = Set<String>()  // modules with a trainable parameter under some name
+        var holding = Set<String>()  // modules with a trainable parameter under some name, and their ancestors
         for storage in graph.storages where storage.kind == .parameter && storage.trainable {
-            for name in storage.names { holding.insert(String(ModulePath.split(tensor: name).module)) }
+            for name in storage.names {
+                let module = ModulePath.split(tensor: name).module
+                holding.insert(String(module))
+                for ancestor in ModulePath.ancestors(of: String(module)) { holding.insert(String(ancestor)) }
+            }
         }
         for module in idle {
             guard let twin = slot(module).flatMap({ ranSlot[$0] }), outermost(module.path) == module.path, !found.contains(module.path),
-                  holding.contains(where: { ModulePath.isWithin($0, module.path) })
+                  holding.contains(module.path)
             else { continue }
             found.append(module.path)
             sameObject[module.path] = twin
