@@ -376,25 +376,42 @@ extension HeadDiscoveryTests {
 
 extension HeadDiscoveryTests {
     /// Under `torch.autocast` each linear reads its weight and bias as bfloat16 casts made in its module, not
-    /// the parameters: the casts only prepare the weights, and the linear is still the learned op whose
-    /// result is the head's. (Taken for results, the six casts made the trunk a head.)
-    @Test func weightsCastBeforeUseLeaveTheLinearTheLearnedOp() throws {
+    /// the parameters. `leak`: head2 reads `t + head1(t)`, with the trunk's relu in the model's forward.
+    func autocastHeads(leak: Bool = false) -> Graph {
         var g = SmallGraph(inputs: ["x"])
-        var last = "x"
         for module in ["trunk", "head1", "head2"] {
             g.op("\(module).w", "_to_copy", in: module, [], weights: ["\(module).weight"])
             g.op("\(module).b", "_to_copy", in: module, [], weights: ["\(module).bias"])
             g.op("\(module).wt", "t", in: module, ["\(module).w"])
-            g.op("\(module).y", "linear", in: module, [module == "trunk" ? last : "trunk.y", "\(module).wt", "\(module).b"])
-            last = "\(module).y"
+            let input = module == "trunk" ? "x" : module == "head2" && leak ? "mix" : "t"
+            g.op("\(module).y", "linear", in: module, [input, "\(module).wt", "\(module).b"])
+            if module == "trunk" { g.op("t", "relu", in: "", ["trunk.y"]) }
+            if module == "head1" && leak { g.op("mix", "add", in: "", ["t", "head1.y"]) }
         }
         g.op("o1", "_to_copy", in: "", ["head1.y"])
         g.op("o2", "_to_copy", in: "", ["head2.y"])
         g.outputs("o1", "o2")
-        let found = BranchDiscovery.discover(g.graph)
+        return g.graph
+    }
+
+    /// The casts only prepare the weights, and the linear is still the learned op whose result is the
+    /// head's. (Taken for results, the six casts made the trunk a head.)
+    @Test func weightsCastBeforeUseLeaveTheLinearTheLearnedOp() throws {
+        let found = BranchDiscovery.discover(autocastHeads())
         #expect(found.terminals == 2)
         #expect(found.names == ["head1", "head2"])
-        #expect(try Analyzer.analyze(g.graph).independent == true)
+        #expect(try Analyzer.analyze(autocastHeads()).independent == true)
+    }
+
+    /// The trunk's linear reads the model's input and only casts of its parameters: what it makes is still
+    /// learned, not an encoding of the input any head may read. (Taken for input, the leak made head1 the
+    /// only origin of what head2 reads, head1 the trunk, and the heads vanished: no branches, exit 3.)
+    @Test func aLeakUnderAutocastIsStillFoundBetweenTheHeads() throws {
+        let graph = autocastHeads(leak: true)
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("gradient-leak"))
     }
 }
 

@@ -280,8 +280,10 @@ func feedsTrunkFromUpstream(_ c: Int, _ members: [[Int]], trunk: [Bool], owner: 
 /// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's). What is made from the
 /// model's inputs without a parameter (DETR's sine position embedding of the pixel mask, called from the
 /// model's forward outside the detector) is input, which any head may read beside the trunk's output.
+/// A parameter counts however the op gets it: read directly, or made from parameters alone first (the
+/// bfloat16 copy `torch.autocast` hands a linear, a weight-normed weight).
 struct Origins {
-    private enum Origin { case elsewhere, dominated, constant, input }
+    private enum Origin { case elsewhere, dominated, constant, learned, input }
     private var origin: [Origin]
 
     init(_ graph: Graph, from ops: [Int]) {
@@ -297,18 +299,19 @@ struct Origins {
                 result = .dominated
             } else {
                 var any = false, all = true, input = false
+                var learned = graph.nodes[index].storageInputs.contains { graph[$0].kind == .parameter }
                 for case .value(let v) in graph.nodes[index].inputs {
                     switch origin[v.index] {
                     case .dominated: any = true
                     case .elsewhere: all = false
                     case .input: input = true
+                    case .learned: learned = true
                     case .constant: break
                     }
                 }
                 // A parameter applied to the inputs outside the ops is another computation, not input; buffers
                 // applied to them (Llama's rotary tables from the positions) only encode the input.
-                let learned = input && graph.nodes[index].storageInputs.contains { graph[$0].kind == .parameter }
-                result = !all || (learned && !any) ? .elsewhere : any ? .dominated : input ? .input : .constant
+                result = !all || (input && learned && !any) ? .elsewhere : any ? .dominated : input ? .input : learned ? .learned : .constant
             }
             for v in graph.nodes[index].outputs { origin[v.index] = result }
         }
@@ -324,7 +327,7 @@ struct Origins {
                 switch origin[v.index] {
                 case .elsewhere: return false
                 case .dominated: entries += 1
-                case .constant, .input: break
+                case .constant, .learned, .input: break
                 }
             }
         }

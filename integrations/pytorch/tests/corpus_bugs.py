@@ -782,3 +782,25 @@ BUGS += [
     Case("TorchScript heads (warmed up)", "bug", _warmed(ScriptedHeads), TWO, expect_branches=["head1", "head2"]),
     Case("TorchScript heads, one body object (warmed up)", "bug", _warmed(ScriptedHeads, True), TWO, expect_branches=["head1", "head2"]),
 ]
+
+
+class AutocastLeak(TwoLinearHeads):
+    """Run under `torch.autocast` (mixed-precision training), where each Linear reads only bfloat16 copies of
+    its weight and bias; head2 reads the trunk's output plus head1's (or the trunk's alone)."""
+
+    def __init__(self, leak=True):
+        super().__init__()
+        self.head1 = nn.Linear(16, 16)
+        self.leak = leak
+
+    def forward(self, x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            t = F.relu(self.trunk(x))
+            a = self.head1(t)
+            return a, self.head2(t + a if self.leak else t)
+
+
+BUGS += [
+    Case("under autocast, head2 reads the trunk's output plus head1's", "bug", _module(AutocastLeak), TWO, expect_branches=["head1", "head2"]),
+    Case("under autocast, heads on the trunk's output", "bug", _module(AutocastLeak, False), TWO, expect_branches=["head1", "head2"]),
+]
