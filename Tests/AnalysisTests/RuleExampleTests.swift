@@ -35,6 +35,15 @@ import TestSupport
         }
     }
 
+    /// A data edge is pointed at where the user can find it: the op that carries the first value across,
+    /// with its line (`file:line` in a PyTorch trace).
+    @Test func aDataEdgeNamesWhereItCrosses() throws {
+        let example = CrossBranchDependencyRule.description.triggeringExamples[0]
+        let cross = try #require(try findings(example).first { $0.rule == "cross-branch-dependency" })
+        let line = try #require(example.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("\"op\": \"add\"") }) + 1
+        #expect(cross.details == ["head2 ← head1: 1 data edge, first `add` in the model's forward, line \(line)"])
+    }
+
     @Test func ruleIdsAreUniqueAndDescribed() {
         #expect(Set(Self.rules.map(\.id)).count == Self.rules.count)
         for rule in Self.rules {

@@ -196,6 +196,15 @@ extension Evidence {
             return counts.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { counts[$0]! }
         }
 
+        /// Where the first value of `pair`'s source crosses into its target, for a user to find in their code:
+        /// the op that made it, with its line (`add in the model's forward at model.py:69`).
+        private func firstDataEdge(_ pair: Pair) -> String? {
+            let edge = edges.first { $0.kind == .data && branchNames[$0.source] == pair.source && branchNames[$0.target] == pair.target }
+            guard let index = edge?.producer?.index, let op = nodes[index] else { return nil }
+            if let source = op.source { return "`\(op.op)` in \(op.place) at \(source)" }
+            return op.line.map { "`\(op.op)` in \(op.place), line \($0)" }
+        }
+
         private func names(_ indices: some Sequence<Int>) -> [String] { Set(indices).sorted().map { branchNames[$0] } }
         public var sources: [String] { names(edges.map(\.source)) }
         public var targets: [String] { names(edges.map(\.target)) }
@@ -215,7 +224,7 @@ extension Evidence {
                 total.parameter += pair.parameter
                 total.state += pair.state
                 var parts: [String] = []
-                if pair.data > 0 { parts.append(plural(pair.data, "data edge")) }
+                if pair.data > 0 { parts.append(plural(pair.data, "data edge") + (firstDataEdge(pair).map { ", first \($0)" } ?? "")) }
                 if pair.parameter > 0 { parts.append(plural(pair.parameter, "read", "reads") + " of \(pair.source)'s parameters/buffers") }
                 if pair.state > 0 { parts.append(plural(pair.state, "access", "accesses") + " to state \(pair.source)'s forward wrote") }
                 details.append("\(pair.target) ← \(pair.source): \(parts.joined(separator: ", "))")
