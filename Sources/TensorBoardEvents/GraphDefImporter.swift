@@ -26,7 +26,7 @@ struct GraphDefImporter {
 
     init(_ def: Tensorboard_GraphDef) { self.def = def }
 
-    private static let seeThrough: Set<String> = ["prim::ListConstruct", "prim::TupleConstruct", "prim::ListUnpack", "prim::TupleUnpack"]
+    private static let seeThrough: Set<String> = ["prim::ListConstruct", "prim::TupleConstruct", "prim::DictConstruct", "prim::ListUnpack", "prim::TupleUnpack"]
     private static let batchNorms: Set<String> = ["aten::batch_norm", "aten::_batch_norm_impl_index", "aten::native_batch_norm"]
 
     private enum Role {
@@ -34,6 +34,8 @@ struct GraphDefImporter {
         /// One element of a list an op returned (`prim::ListUnpack` of `aten::unsafe_chunk`): an output of
         /// that op of its own, not the op's whole result.
         case element(of: Int)
+        /// One element of a tuple or list the forward built: the node named, at its position.
+        case picked(String)
     }
 
     func importGraph() throws(InputError) -> Graph {
@@ -49,7 +51,7 @@ struct GraphDefImporter {
             for input in node.input { if let i = index[input] { feedsGetAttr.insert(i) } }
         }
         let scopes = nodes.map { TorchScriptScope(nodeName: $0.name) }
-        let roles: [Role] = nodes.enumerated().map { i, node in
+        var roles: [Role] = nodes.enumerated().map { i, node in
             switch node.op {
             case "IO Node": return node.name.hasPrefix("output") ? .output : .input
             case "prim::GetAttr":
@@ -68,6 +70,17 @@ struct GraphDefImporter {
         }
         var elements: [Int: [Int]] = [:]   // op -> its list's element nodes, in GraphDef order
         for (i, role) in roles.enumerated() { if case .element(let op) = role { elements[op, default: []].append(i) } }
+        // An element of a tuple the forward built (a submodule returning `(hidden, intermediate, boxes)`) is the
+        // one value at its position, not the whole tuple: else every use of one element reads them all.
+        var unpacked: [Int: [Int]] = [:]   // tuple or list construct -> its element nodes, in GraphDef order
+        for (i, node) in nodes.enumerated() where node.op == "prim::TupleUnpack" || node.op == "prim::ListUnpack" {
+            if node.input.count == 1, let tuple = index[node.input[0]], ["prim::TupleConstruct", "prim::ListConstruct"].contains(nodes[tuple].op) {
+                unpacked[tuple, default: []].append(i)
+            }
+        }
+        for (tuple, parts) in unpacked where parts.count == nodes[tuple].input.count {
+            for (k, part) in parts.enumerated() { roles[part] = .picked(nodes[tuple].input[k]) }
+        }
 
         // Container names the op scopes lost, learned from the tensors the ops read: the scope's names are
         // the owner's in order, with some missing (a module called through an attribute chain from another
@@ -250,6 +263,7 @@ struct GraphDefImporter {
             guard let i = index[name] else { continue }
             switch roles[i] {
             case .passThrough: pending.append(contentsOf: def.node[i].input.reversed())
+            case .picked(let value): pending.append(value)
             case .tensor, .input, .op, .element: result.append(i)
             case .constant, .moduleObject, .output: break
             }

@@ -80,6 +80,17 @@ import FormatSupport
         #expect(graph.nodes.contains { $0.module == "heads.1.2" && $0.op == "relu" }, "ops without parameters are restored too")
     }
 
+    /// A model returning a dict (Hugging Face's outputs, traced with `strict=False`): TorchScript packs it
+    /// with `prim::DictConstruct`, which the reader sees through as through tuples and lists, so each value
+    /// is an output of its own, as in the exporter's trace (and an output made without the other heads is
+    /// seen to be).
+    @Test func aReturnedDictIsOneOutputPerValue() throws {
+        let events = try Repository.load(Self.eventFile("dict_output")).graph
+        let trace = try Repository.load("Tests/Fixtures/torch/dict_output.trace.json").graph
+        #expect(events.outputs.count == trace.outputs.count && events.outputs.count > 1)
+        #expect(events.outputs.map { events[$0].shape } == trace.outputs.map { trace[$0].shape })
+    }
+
     /// The event file's graph of a fixture model, with `op module` for each op of `kinds` in it and in the
     /// exporter's trace of the same model: where TensorBoard's scopes put each op, next to where it ran.
     func callSites(_ model: String, of kinds: Set<String>) throws -> (events: Graph, calls: [String], traced: [String]) {

@@ -31,6 +31,7 @@ from densenet121_multihead import DenseNet121MultiHead  # noqa: E402
 from graphcheck_torch import export  # noqa: E402
 from models import DictHeads, ListHeads  # noqa: E402
 from corpus_bugs import DeepSupervisionUNet, Heads, UnrolledDecoder  # noqa: E402
+from corpus_bugs import DictHeads as DictOutputHeads  # noqa: E402
 import copy  # noqa: E402
 
 MODELS = {
@@ -42,6 +43,7 @@ MODELS = {
     "deep_supervision": (DeepSupervisionUNet, (2, 3, 16, 16)),
     "gru_decoder": (UnrolledDecoder, (2, 4, 8)),
     "copy_per_slot": (lambda: Heads(lambda head: [copy.copy(head) for _ in range(3)]), (4, 8)),
+    "dict_output": (lambda: DictOutputHeads(shared=False), (2, 3, 8, 8)),
 }
 
 
@@ -81,7 +83,7 @@ def write_event_file(model, example, destination):
     with tempfile.TemporaryDirectory() as directory, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         writer = SummaryWriter(directory)
-        writer.add_graph(model, example)
+        writer.add_graph(model, example, use_strict_trace=False)  # as for Hugging Face models: dict outputs allowed
         writer.close()
         (source,) = glob.glob(os.path.join(directory, "events.out.tfevents.*"))
         os.makedirs(os.path.dirname(destination), exist_ok=True)
