@@ -218,6 +218,26 @@ extension HeadDiscoveryTests {
         #expect(found.elsewhere.map(\.parent) == [""])
     }
 
+    /// DAB-DETR: the decoder's own box MLP (`model.decoder.bbox_embed`, tied to the box head by the model)
+    /// refines reference boxes, which the model adds in place into the box head's offsets. Its result reaches
+    /// the model's boxes only together with the box head's: part of the box prediction, not a head beside
+    /// the class and box heads. (Taken for one, its tie to the box head read as sharing between heads.)
+    @Test func aResultThatOnlyJoinsAHeadsOutputIsNoHeadOfItsOwn() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h0", "model.decoder.layers.0", ["x"])
+        g.layer("r", "model.decoder.bbox_embed", ["h0"])
+        g.op("ref", "sigmoid", in: "model.decoder", ["r"])
+        g.layer("h", "model.decoder.layers.1", ["h0"])
+        g.layer("logits", "class_embed", ["h"])
+        g.layer("offsets", "bbox_predictor", ["h"])
+        g.op("refined", "add", in: "", ["offsets", "ref"], inplace: true)
+        g.op("boxes", "sigmoid", in: "", ["refined"])
+        g.outputs("logits", "boxes")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["class_embed", "bbox_predictor"])
+        #expect(found.elsewhere.isEmpty)
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

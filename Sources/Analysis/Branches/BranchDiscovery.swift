@@ -100,9 +100,13 @@ public enum BranchDiscovery {
         result.parent = best.parent
         result.trunk = best.trunk
         result.alternatives = found.dropFirst().filter { !result.paired.contains($0.parent) }.map { $0.branches.map(\.name) }
-        // A head at another level that reaches only results none of these reach is a head too.
+        // A head at another level that reaches only results none of these reach is a head too, when some
+        // output is made without them: DETR's mask head returns masks of its own, while DAB-DETR's reference
+        // boxes, refined in the decoder, reach the model's boxes only added into the box head's offsets.
         var covered = best.reach.reduce(UInt64(0), |)
-        for level in lone where level.reach[0] & covered == 0 && result.branches.count < BranchSet.capacity {
+        let outputs = lone.isEmpty ? [] : terminals.perOutput(graph)
+        for level in lone where level.reach[0] & covered == 0 && result.branches.count < BranchSet.capacity
+            && outputs.contains(where: { $0 & level.reach[0] != 0 && $0 & covered == 0 }) {
             result.branches.append(level.branches[0])
             result.elsewhere.append((level.branches[0].name, level.parent))
             covered |= level.reach[0]

@@ -163,6 +163,17 @@ struct Terminals {
         return false
     }
 
+    /// Per model output: the terminals whose results flow into it, along the edges the gradient takes.
+    func perOutput(_ graph: Graph) -> [UInt64] {
+        var upstream = [UInt64](repeating: 0, count: graph.values.count)
+        for index in graph.nodes.indices {
+            var mask = own[index]
+            graph.forEachGradientValue(of: index) { mask |= upstream[$0.index] }
+            for v in graph.nodes[index].outputs { upstream[v.index] = mask }
+        }
+        return graph.outputs.map { upstream[$0.index] }
+    }
+
     /// `reach` recomputed with the ops in `blocked` passing nothing on: which terminals an op reaches
     /// other than through those ops.
     func reach(_ graph: Graph, avoiding blocked: [Bool]) -> [UInt64] {

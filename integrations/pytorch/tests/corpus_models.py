@@ -209,6 +209,18 @@ def _detr_segmentation():
     return DetrForSegmentation(config), _image(1)
 
 
+def _dab_detr():
+    """The decoder refines reference boxes with its own copy of the box MLP, tied to the box head
+    (`_tied_weights_keys`); the model adds them into the box head's offsets."""
+    from transformers import DabDetrConfig, DabDetrForObjectDetection, ResNetConfig
+    torch.manual_seed(0)
+    backbone = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1], out_features=["stage4"])
+    config = DabDetrConfig(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, hidden_size=32,
+                           encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                           encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=5, num_labels=3)
+    return DabDetrForObjectDetection(config), _image()
+
+
 def _gpt2_lm():
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.manual_seed(0)
@@ -281,6 +293,9 @@ THIRD_PARTY += [
          expect_branches=["cls.predictions", "cls.seq_relationship"]),
     Case("DetrForObjectDetection", "transformers", _detr, [["class_labels_classifier"], ["bbox_predictor"]],
          expect_branches=["class_labels_classifier", "bbox_predictor"]),
+    Case("DabDetrForObjectDetection (box MLP tied into the decoder)", "transformers", _dab_detr,
+         [["class_embed"], ["bbox_predictor"]], train=False, expect_branches=["class_embed", "bbox_predictor"],
+         fake_path="transformers skips the encoder's all-ones attention mask only for real tensors (its is_tracing)"),
     Case("GPT2LMHeadModel (one head, tied to the embedding)", "transformers", _gpt2_lm, []),
     Case("DetrForSegmentation (the mask head one level above the others)", "transformers", _detr_segmentation,
          [["detr.class_labels_classifier"], ["detr.bbox_predictor"], ["mask_head", "bbox_attention"]],
