@@ -188,6 +188,19 @@ import TestSupport
         #expect(hazard.branches == ["head1", "head2"])
     }
 
+    /// A model without heads whose in-place op overwrites what autograd saved (RWKV's state written in place
+    /// in eval mode): backward raises whatever the heads are, so the error stands, said as such.
+    @Test func anInPlaceHazardWithoutHeadsIsAnErrorOfTheModel() throws {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.op("t", "sigmoid", in: "layer", ["x"], saves: ["t"])
+        g.op("w", "mul", in: "layer", ["t"], inplace: true)
+        g.layer("y", "out", ["w"])
+        g.outputs("y")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches.isEmpty && report.independent == false)
+        #expect(TextReporter.verdict(report) == "SmallGraph: no branches found to compare, but 1 error above (no choice of heads changes them)")
+    }
+
     /// The in-place head runs last: head2 saved the tensor for its backward before the overwrite.
     @Test func anInPlaceOpAfterAnotherHeadSavedTheTensorBreaksBackward() throws {
         var g = SmallGraph(inputs: ["x"])

@@ -67,6 +67,12 @@ public enum TextReporter {
                 + (copies.isEmpty ? "" : "; \(copies.count == count ? "they" : list(copies)) start as equal copies and train apart")
         case .some(false):
             let errors = report.errorCount
+            // Errors without two branches (an in-place op that breaks backward anywhere in the model) are no
+            // finding between heads: said as what they are, with the same exit code.
+            guard count >= 2 else {
+                return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") to compare, but \(plural(errors, "error"))"
+                    + (standingAlone ? "" : " above") + " (no choice of heads changes them)"
+            }
             return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
         case .none:
             switch report.undecidedReason {

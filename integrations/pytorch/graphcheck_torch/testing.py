@@ -86,7 +86,11 @@ def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), tra
 
 
 def _describe(report, severity="error", headline=None):
-    lines = [headline or f"{report['model']}: branches {', '.join(report['branches'])} are NOT independent:"]
+    if headline is None:
+        # Errors without two branches (an in-place op breaking backward) hold whatever the heads are.
+        headline = (f"{report['model']}: branches {', '.join(report['branches'])} are NOT independent:" if len(report["branches"]) >= 2
+                    else f"{report['model']}: no branches to compare, but errors that no choice of heads changes:")
+    lines = [headline]
     for finding in report["findings"]:
         if finding["severity"] != severity:
             continue

@@ -288,6 +288,29 @@ def test_inplace_hazard_on_an_exported_trace(graphcheck_binary):
     assert graphcheck_report(InplaceHeads(inplace=False), torch.randn(2, 8))["independent"] is True
 
 
+class _StateWrittenInPlace(torch.nn.Module):
+    """No heads; a state tensor overwritten in place after a sigmoid kept it for backward (as RWKV's state in
+    eval mode): backward raises whatever the heads are."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        state = torch.sigmoid(self.layer(x))
+        out = state * 2
+        state.mul_(0.5)
+        return out, state
+
+
+def test_an_error_without_heads_says_it_holds_whatever_the_heads_are(graphcheck_binary):
+    model, x = _StateWrittenInPlace(), torch.randn(2, 4)
+    with pytest.raises(RuntimeError, match="inplace"):
+        sum(o.sum() for o in model(x)).backward()
+    message = _failure(model, x)
+    assert "no branches to compare, but errors that no choice of heads changes" in message and "inplace-hazard" in message
+
+
 class _ArgumentAndView(torch.nn.Module):
     def __init__(self):
         super().__init__()
