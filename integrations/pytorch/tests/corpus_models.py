@@ -187,14 +187,20 @@ def _mobilebert():
     return MobileBertForPreTraining(config), (torch.randint(0, 64, (2, 8)),)
 
 
-def _detr():
-    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
+def _detector(config_class, model_class, **sizes):
+    """A DETR-family detector on a small ResNet from transformers (no timm, no weights)."""
+    from transformers import ResNetConfig
     torch.manual_seed(0)
     backbone = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1], out_features=["stage4"])
-    config = DetrConfig(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, d_model=32,
-                        encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-                        encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=5, num_labels=3)
-    return DetrForObjectDetection(config), _image()
+    config = config_class(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, encoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=37, decoder_ffn_dim=37,
+                          num_queries=5, num_labels=3, **sizes)
+    return model_class(config), _image()
+
+
+def _detr():
+    from transformers import DetrConfig, DetrForObjectDetection
+    return _detector(DetrConfig, DetrForObjectDetection, d_model=32, decoder_layers=1)
 
 
 def _detr_segmentation():
@@ -212,13 +218,8 @@ def _detr_segmentation():
 def _dab_detr():
     """The decoder refines reference boxes with its own copy of the box MLP, tied to the box head
     (`_tied_weights_keys`); the model adds them into the box head's offsets."""
-    from transformers import DabDetrConfig, DabDetrForObjectDetection, ResNetConfig
-    torch.manual_seed(0)
-    backbone = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1], out_features=["stage4"])
-    config = DabDetrConfig(use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, hidden_size=32,
-                           encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
-                           encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=5, num_labels=3)
-    return DabDetrForObjectDetection(config), _image()
+    from transformers import DabDetrConfig, DabDetrForObjectDetection
+    return _detector(DabDetrConfig, DabDetrForObjectDetection, hidden_size=32, decoder_layers=2)
 
 
 def _gpt2_lm():
