@@ -343,6 +343,22 @@ import TestSupport
         #expect(check(DuplicateComputationRule(), twoParts([0, 128], [0, 128]), branches: []).count == 1)
     }
 
+    /// A value made from parameters alone, recomputed where it is used (D-FINE's decoder derives its box
+    /// weighting from two scalar parameters in every layer), is equal every time by construction: no heads
+    /// computing one result, though each copy reaches the boxes without another learned op.
+    @Test func aValueMadeFromParametersAloneIsNoResult() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for (out, head) in [("a", "head1"), ("b", "head2")] {
+            g.op("\(out)w", "abs", in: "decoder", [], weights: ["decoder.up"])
+            g.layer("\(out)0", "\(head).fc", ["t"])
+            g.op(out, "mul", in: "decoder", ["\(out)0", "\(out)w"])
+        }
+        g.op("y", "cat", in: "", ["a", "b"])
+        g.outputs("y")
+        #expect(check(DuplicateComputationRule(), g.graph).isEmpty)
+    }
+
     /// A trunk computed twice, once for each of two different heads, is wasteful but no bug: the results differ.
     @Test func aTrunkComputedTwiceForTwoHeadsIsNot() {
         var g = SmallGraph(inputs: ["x"])

@@ -377,17 +377,20 @@ THIRD_PARTY += [
 ]
 
 
-def _rt_detr():
+def _rt_detr(config_name="RTDetrConfig", model_name="RTDetrForObjectDetection"):
     """Each decoder layer's box head refines the reference points the next layer reads detached; its class
-    head scores the layer's queries."""
-    from transformers import ResNetConfig, RTDetrConfig, RTDetrForObjectDetection
+    head scores the layer's queries. D-FINE (`DFineConfig`) on the same sizes also recomputes its box
+    weighting from two scalar parameters in every decoder layer."""
+    import transformers
     torch.manual_seed(0)
-    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
-    config = RTDetrConfig(backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, encoder_hidden_dim=16, d_model=16,
-                          encoder_in_channels=[16, 24, 32], decoder_in_channels=[16, 16, 16], encoder_ffn_dim=32, decoder_ffn_dim=32,
-                          decoder_layers=2, decoder_attention_heads=2, encoder_attention_heads=2, num_queries=10, num_labels=3,
-                          num_denoising=0, anchor_image_size=None)
-    return RTDetrForObjectDetection(config), _image(1)
+    backbone = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1],
+                                         out_features=["stage2", "stage3", "stage4"])
+    config = getattr(transformers, config_name)(
+        backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, encoder_hidden_dim=16, d_model=16,
+        encoder_in_channels=[16, 24, 32], decoder_in_channels=[16, 16, 16], encoder_ffn_dim=32, decoder_ffn_dim=32,
+        decoder_layers=2, decoder_attention_heads=2, encoder_attention_heads=2, num_queries=10, num_labels=3,
+        num_denoising=0, anchor_image_size=None)
+    return getattr(transformers, model_name)(config), _image(1)
 
 
 THIRD_PARTY += [
@@ -396,6 +399,9 @@ THIRD_PARTY += [
     Case("RTDetrForObjectDetection (eval; box refinement through detached reference points)", "transformers", _rt_detr,
          [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]], train=False,
          expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
+    Case("DFineForObjectDetection (eval; box weighting recomputed from parameters in each layer)", "transformers",
+         lambda: _rt_detr("DFineConfig", "DFineForObjectDetection"), [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]],
+         train=False, expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
 ]
 
 
