@@ -50,8 +50,16 @@ struct GraphDefImporter {
         for node in nodes where node.op == "prim::GetAttr" {
             for input in node.input { if let i = index[input] { feedsGetAttr.insert(i) } }
         }
+        // TensorBoard writes one node per element of an unpacked tuple or list, in order.
+        var parts: [Int: Int] = [:]   // a tuple or list -> how many element nodes it has
+        var position = [Int](repeating: 0, count: nodes.count)   // an element node -> its place among them
+        for (i, node) in nodes.enumerated() where node.op == "prim::ListUnpack" || node.op == "prim::TupleUnpack" {
+            guard node.input.count == 1, let list = index[node.input[0]] else { continue }
+            position[i] = parts[list, default: 0]
+            parts[list, default: 0] += 1
+        }
         let scopes = nodes.map { TorchScriptScope(nodeName: $0.name) }
-        var roles: [Role] = nodes.enumerated().map { i, node in
+        let roles: [Role] = nodes.enumerated().map { i, node in
             switch node.op {
             case "IO Node": return node.name.hasPrefix("output") ? .output : .input
             case "prim::GetAttr":
@@ -59,8 +67,14 @@ struct GraphDefImporter {
                 return .tensor(scopes[i].names.isEmpty ? attribute : scopes[i].path + "." + attribute)
             case "prim::Constant": return .constant
             case "prim::ListUnpack", "prim::TupleUnpack":
-                // TensorBoard writes one node per element; those of an op's list are that op's outputs.
-                if node.input.count == 1, let list = index[node.input[0]], !Self.seeThrough.contains(nodes[list].op),
+                guard node.input.count == 1, let list = index[node.input[0]] else { return .passThrough }
+                // An element of a tuple the forward built (a submodule returning `(hidden, intermediate, boxes)`)
+                // is the one value at its position, not the whole tuple: else every use of one element reads them all.
+                if ["prim::TupleConstruct", "prim::ListConstruct"].contains(nodes[list].op), parts[list] == nodes[list].input.count {
+                    return .picked(nodes[list].input[position[i]])
+                }
+                // Those of an op's list are that op's outputs.
+                if !Self.seeThrough.contains(nodes[list].op),
                    !["IO Node", "prim::GetAttr", "prim::Constant", "prim::ListUnpack", "prim::TupleUnpack"].contains(nodes[list].op) {
                     return .element(of: list)
                 }
@@ -70,17 +84,6 @@ struct GraphDefImporter {
         }
         var elements: [Int: [Int]] = [:]   // op -> its list's element nodes, in GraphDef order
         for (i, role) in roles.enumerated() { if case .element(let op) = role { elements[op, default: []].append(i) } }
-        // An element of a tuple the forward built (a submodule returning `(hidden, intermediate, boxes)`) is the
-        // one value at its position, not the whole tuple: else every use of one element reads them all.
-        var unpacked: [Int: [Int]] = [:]   // tuple or list construct -> its element nodes, in GraphDef order
-        for (i, node) in nodes.enumerated() where node.op == "prim::TupleUnpack" || node.op == "prim::ListUnpack" {
-            if node.input.count == 1, let tuple = index[node.input[0]], ["prim::TupleConstruct", "prim::ListConstruct"].contains(nodes[tuple].op) {
-                unpacked[tuple, default: []].append(i)
-            }
-        }
-        for (tuple, parts) in unpacked where parts.count == nodes[tuple].input.count {
-            for (k, part) in parts.enumerated() { roles[part] = .picked(nodes[tuple].input[k]) }
-        }
 
         // Container names the op scopes lost, learned from the tensors the ops read: the scope's names are
         // the owner's in order, with some missing (a module called through an attribute chain from another
