@@ -257,6 +257,31 @@ def test_command_line_takes_keyword_inputs_with_their_own_dtypes(tmp_path, graph
     assert check.returncode == 0, check.stdout
 
 
+class _ImagesAndTargets(torch.nn.Module):
+    """Takes a list of images and a list of target dicts, as torchvision's detection models do."""
+
+    def __init__(self):
+        super().__init__()
+        self.head1 = torch.nn.Linear(4, 2)
+        self.head2 = torch.nn.Linear(4, 2)
+
+    def forward(self, images, targets):
+        x = torch.stack(images).mean((2, 3))
+        scale = torch.stack([t["scale"] for t in targets])
+        return self.head1(x) * scale, self.head2(x)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_tensors_inside_lists_and_dicts_are_inputs(tensors):
+    images = [torch.randn(4, 8, 8), torch.randn(4, 8, 8)]
+    targets = [{"scale": torch.ones(1)}, {"scale": torch.ones(1)}]
+    data = trace(_ImagesAndTargets(), (images, targets), tensors=tensors)
+    shapes = {v["id"]: v["shape"] for v in data["values"]}
+    assert [shapes[i] for i in data["inputs"]] == [[4, 8, 8], [4, 8, 8], [1], [1]]
+    stack = next(n for n in data["nodes"] if n["op"] == "stack")
+    assert stack["inputs"] == data["inputs"][:2]  # the images the model read are the inputs recorded
+
+
 def test_export_writes_atomically(tmp_path):
     path = tmp_path / "m.json"
     export(ListHeads(), torch.randn(2, 3, 8, 8), str(path))
