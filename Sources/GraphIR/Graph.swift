@@ -132,6 +132,19 @@ extension Graph {
         return result
     }
 
+    /// Per value: whether it is computed from the model's inputs. What comes from parameters alone (a learned
+    /// scale's `exp()`, D-FINE's box weighting recomputed in every layer) is the same value on every input.
+    /// A graph that names no inputs (traces of older exporters, given a list of images) cannot tell: all are.
+    public func madeFromInputs() -> [Bool] {
+        guard !inputs.isEmpty else { return [Bool](repeating: true, count: values.count) }
+        var fromInput = [Bool](repeating: false, count: values.count)
+        for v in inputs { fromInput[v.index] = true }
+        for node in nodes where node.inputs.contains(where: { if case .value(let v) = $0 { return fromInput[v.index] } else { return false } }) {
+            for v in node.outputs { fromInput[v.index] = true }
+        }
+        return fromInput
+    }
+
     /// Per node: whether backward from the model's outputs runs through it (its results reach an output
     /// other than through `.detach()`, an index or an operand backward ignores). A saved tensor of an op
     /// backward never reaches is never unpacked; a value read by an op it never reaches ties nothing.

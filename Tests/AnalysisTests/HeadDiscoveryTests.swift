@@ -1,4 +1,4 @@
-import Analysis
+@testable import Analysis
 import FormatSupport
 import GraphIR
 import Testing
@@ -484,5 +484,72 @@ extension HeadDiscoveryTests {
         #expect(found.terminals >= 3, "the keys are results")
         #expect(found.branches.isEmpty, "\(found.names)")
         #expect(found.alternatives.isEmpty, "\(found.alternatives)")
+    }
+}
+
+extension HeadDiscoveryTests {
+    /// Uncertainty weighting written in the model's forward: each head's loss (a scalar) scaled by `exp(-s)`
+    /// and `s` added, `s` a parameter of the model or of a loss module (`criterion`), the losses one by one or
+    /// stacked. Those ops read a parameter but only weigh scores, so the heads' outputs stay their results.
+    /// `shared`: head2 is head1 (one object in both slots). `timestep`: the model is also given a scalar (a
+    /// diffusion step) that a learned embedding reads: a scalar the model is given is no score.
+    func weightedLosses(in module: String = "", stacked: Bool = false, shared: Bool = false, timestep: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: timestep ? ["x", "y", "step"] : ["x", "y"], shapes: ["step": []])
+        g.layer("t0", "trunk", ["x"])
+        if timestep {
+            g.op("te", "linear", in: "time_embed", ["step"], weights: ["time_embed.weight"])
+            g.op("t", "add", in: "", ["t0", "te"])
+        } else {
+            g.op("t", "relu", in: "", ["t0"])
+        }
+        g.layer("o1", "head1", ["t"])
+        g.op("o2", "linear", in: shared ? "head1" : "head2", ["t"], weights: [shared ? "head1.weight" : "head2.weight"])
+        g.op("l1", "mse_loss", in: "", ["o1", "y"], shape: [])
+        g.op("l2", "l1_loss", in: "", ["o2", "y"], shape: [])
+        let s = module.isEmpty ? "log_vars" : module + ".log_vars"
+        g.op("ns", "neg", in: module, [], weights: [s], shape: stacked ? [2] : [])
+        g.op("w", "exp", in: module, ["ns"], shape: stacked ? [2] : [])
+        if stacked {
+            g.op("ls", "stack", in: "", ["l1", "l2"], shape: [2])
+            g.op("wl", "mul", in: module, ["w", "ls"], shape: [2])
+            g.op("r", "add", in: module, ["wl"], weights: [s], shape: [2])
+            g.op("loss", "sum", in: module, ["r"], shape: [])
+        } else {
+            g.op("w1", "mul", in: module, ["w", "l1"], shape: [])
+            g.op("w2", "mul", in: module, ["w", "l2"], shape: [])
+            g.op("sum", "add", in: module, ["w1", "w2"], shape: [])
+            g.op("loss", "add", in: module, ["sum"], weights: [s], shape: [])
+        }
+        g.outputs("o1", "o2", "loss")
+        return g.graph
+    }
+
+    /// The weighting is after the heads, whatever holds its parameter and however it is written. (Taken for
+    /// a learned op, it made the heads' outputs intermediates of one result: no branches, exit 3.)
+    @Test(arguments: [("", false), ("", true), ("criterion", false), ("criterion", true)])
+    func learnedLossWeightsLeaveTheHeadsTheirResults(module: String, stacked: Bool) throws {
+        let graph = weightedLosses(in: module, stacked: stacked)
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["head1", "head2"])
+        #expect(found.terminals == 2)  // the loss weights, made of parameters alone, are no head's result
+        #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
+    @Test func oneHeadInBothSlotsUnderLearnedLossWeightsIsStillFound() throws {
+        let report = try Analyzer.analyze(weightedLosses(in: "criterion", stacked: true, shared: true))
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("duplicate-computation"))
+    }
+
+    /// A scalar input (a diffusion step) read by a learned embedding is computed with, not scored: the
+    /// embedding stays a learned op and the heads after it are found as before.
+    @Test func aScalarTheModelIsGivenIsNoScore() {
+        let graph = weightedLosses(timestep: true)
+        let learns = Terminals.learnedOps(graph, fromInput: graph.madeFromInputs())
+        let embedding = graph.nodes.firstIndex { $0.module == "time_embed" }!
+        #expect(learns[embedding])
+        let lossWeight = graph.nodes.lastIndex { $0.op == "add" && $0.readsStorage }!
+        #expect(!learns[lossWeight])
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2"])
     }
 }

@@ -13,11 +13,12 @@ public struct SmallGraph {
     private var storages: [String: StorageID] = [:]
 
     /// `recordsSavedTensors`: each op's `saves` is what autograd kept for backward, as in an exporter trace.
-    public init(inputs: [String], mode: Mode = .train, recordsSavedTensors: Bool = false) {
+    /// `shapes`: inputs of another shape than [2, 4] (`[]`: a scalar).
+    public init(inputs: [String], shapes: [String: [Int]] = [:], mode: Mode = .train, recordsSavedTensors: Bool = false) {
         builder = GraphBuilder(name: "SmallGraph", mode: mode)
         builder.setRecordsSavedTensors(recordsSavedTensors)
         for name in inputs {
-            let v = builder.addValue(id: name, shape: [2, 4], dtype: "float32")
+            let v = builder.addValue(id: name, shape: shapes[name] ?? [2, 4], dtype: "float32")
             values[name] = v
             builder.addInput(v)
         }

@@ -33,8 +33,10 @@ struct Terminals {
         func passes(_ use: Use) -> Bool {
             graph.passesGradient(use.node.index, to: use.index) && !nodes[use.node.index].properties.contains(.cutsGradient)
         }
-        // A learned op computes with a parameter or buffer, read directly or cast first (`torch.autocast`).
-        let learns = graph.computesWithStorage()
+        // A learned op computes with a parameter or buffer, read directly or cast first (`torch.autocast`),
+        // unless it only weighs scores (below).
+        let fromInput = graph.madeFromInputs()
+        let learns = Terminals.learnedOps(graph, fromInput: fromInput)
         // Backward: whether a learned op follows, or is, this op.
         // And whether its results flow to an output at all: a path that ends nowhere (a base tensor's new
         // version after a write through a view, a hidden state nobody returns) leads to no result.
@@ -64,7 +66,9 @@ struct Terminals {
         for index in nodes.indices where learnedBelow[index] {
             for v in nodes[index].outputs {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
-                guard returned, graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns) else { continue }
+                // What parameters alone make (a learned scale, a learned uncertainty's `exp(-s)`) is the same
+                // on every input: no head's result.
+                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -77,6 +81,30 @@ struct Terminals {
         // `(x + x_dist) / 2`, an ensemble) keeps them: that is how those heads are served, wrapped or not.
         self.count = count >= 2 && Terminals.everyOutputMixes(graph, own: own, count: count, learns: learns) ? 1 : count
         reach = Terminals.propagate(graph, own: own, blocked: nil)
+    }
+
+    /// Per node: whether it computes with a parameter or buffer as a head does. An op that makes or weighs
+    /// scores does not: a score is a scalar reduced from what the model computed (a loss, a class-weighted
+    /// one included), or what is made of scores alone (`stack(losses)`, `exp(-s) * loss + s`). A multi-task
+    /// model that learns its loss weights (uncertainty weighting) scores its heads' outputs after they are
+    /// made, and they stay the heads' results. A scalar the model is given (a diffusion step) is no score.
+    static func learnedOps(_ graph: Graph, fromInput: [Bool]) -> [Bool] {
+        var learns = graph.computesWithStorage()
+        var score = [Bool](repeating: false, count: graph.values.count)
+        for index in graph.nodes.indices {
+            let node = graph.nodes[index]
+            var reads = false, onlyScores = true, reduces = false
+            for case .value(let v) in node.inputs where fromInput[v.index] {
+                reads = true
+                onlyScores = onlyScores && score[v.index]
+                reduces = reduces || graph[v].shape.map { !$0.isEmpty } ?? false
+            }
+            let scalar = !node.outputs.isEmpty && node.outputs.allSatisfy { graph[$0].shape == [] }
+            guard reads, onlyScores || reduces && scalar else { continue }
+            learns[index] = false
+            for v in node.outputs { score[v.index] = true }
+        }
+        return learns
     }
 
     /// Whether every output the terminals reach is, element by element, a combination of all of them made

@@ -47,13 +47,7 @@ public struct DuplicateComputationRule: Rule {
         // A result is made from the model's inputs: what is computed from parameters alone (D-FINE's decoder
         // recomputes its box weighting from two scalar parameters in each layer) is the same value every time
         // by construction, not heads that are one head.
-        var fromInput = [Bool](repeating: false, count: graph.values.count)
-        for v in graph.inputs { fromInput[v.index] = true }
-        for node in graph.nodes {
-            var reads = false
-            for case .value(let v) in node.inputs where fromInput[v.index] { reads = true; break }
-            if reads { for v in node.outputs { fromInput[v.index] = true } }
-        }
+        let fromInput = graph.madeFromInputs()
         results.removeAll { !fromInput[$0.index] }
         // Value numbering: an op with the same kind, attributes and (numbered) operands as an earlier one
         // computes the same value. Random ops (dropout) and in-place ops never do.

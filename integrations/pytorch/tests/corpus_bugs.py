@@ -804,3 +804,36 @@ BUGS += [
     Case("under autocast, head2 reads the trunk's output plus head1's", "bug", _module(AutocastLeak), TWO, expect_branches=["head1", "head2"]),
     Case("under autocast, heads on the trunk's output", "bug", _module(AutocastLeak, False), TWO, expect_branches=["head1", "head2"]),
 ]
+
+
+class LearnedLossWeights(TwoLinearHeads):
+    """Multi-task uncertainty weighting written in the forward: each head's loss scaled by `exp(-s)`, `s`
+    added, the log-variances a parameter of a loss module (`criterion`). `alias`: head2 is head1."""
+
+    def __init__(self, alias=False):
+        super().__init__()
+        if alias:
+            self.head2 = self.head1
+        self.criterion = _UncertaintyWeights(2)
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a, b = self.head1(t), self.head2(t)
+        return a, b, self.criterion(torch.stack([a.pow(2).mean(), (b - 1).abs().mean()]))
+
+
+class _UncertaintyWeights(nn.Module):
+    def __init__(self, tasks):
+        super().__init__()
+        self.log_vars = nn.Parameter(torch.zeros(tasks))
+
+    def forward(self, losses):
+        return (torch.exp(-self.log_vars) * losses + self.log_vars).sum()
+
+
+BUGS += [
+    Case("learned loss weights (uncertainty weighting) in the forward, own heads", "bug", _module(LearnedLossWeights), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("learned loss weights in the forward, one head object in both slots", "bug", _module(LearnedLossWeights, True), TWO,
+         expect_branches=["head1", "head2"]),
+]
