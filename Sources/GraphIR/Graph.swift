@@ -134,12 +134,16 @@ extension Graph {
 
     /// Per value: whether it is computed from the model's inputs. What comes from parameters alone (a learned
     /// scale's `exp()`, D-FINE's box weighting recomputed in every layer) is the same value on every input.
-    /// A graph that names no inputs (traces of older exporters, given a list of images) cannot tell: all are.
+    /// A tensor made outside the forward (a trace's `constant`: a field of a custom batch object, a plain
+    /// tensor attribute) may be input data the trace could not name, so it counts as one; a graph that names
+    /// no inputs (traces of older exporters, given a list of images) cannot tell at all: everything counts.
     public func madeFromInputs() -> [Bool] {
         guard !inputs.isEmpty else { return [Bool](repeating: true, count: values.count) }
         var fromInput = [Bool](repeating: false, count: values.count)
         for v in inputs { fromInput[v.index] = true }
-        for node in nodes where node.inputs.contains(where: { if case .value(let v) = $0 { return fromInput[v.index] } else { return false } }) {
+        for node in nodes {
+            let outside = node.op == "constant" && node.inputs.isEmpty
+            guard outside || node.inputs.contains(where: { if case .value(let v) = $0 { return fromInput[v.index] } else { return false } }) else { continue }
             for v in node.outputs { fromInput[v.index] = true }
         }
         return fromInput

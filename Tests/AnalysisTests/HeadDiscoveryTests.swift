@@ -553,3 +553,21 @@ extension HeadDiscoveryTests {
         #expect(BranchDiscovery.discover(graph).names == ["head1", "head2"])
     }
 }
+
+extension HeadDiscoveryTests {
+    /// A batch object the exporter cannot see into (torch_geometric's `Data`, a dataclass): its tensors enter
+    /// the trace as `constant`s made outside the forward, and a mask given beside it is the only input named.
+    /// They may be input data, so what the heads make of them stays their result. (Counted as made from
+    /// nothing, the heads' outputs were no results: no branches, exit 3.)
+    @Test func tensorsMadeOutsideTheForwardMayBeInputs() throws {
+        var g = SmallGraph(inputs: ["mask"])
+        g.op("x", "constant", in: "", [])
+        g.layer("t", "trunk", ["x"])
+        g.layer("o1", "head1", ["t"])
+        g.layer("o2", "head2", ["t"])
+        g.op("n", "sum", in: "", ["mask"], shape: [])
+        g.outputs("o1", "o2", "n")
+        #expect(BranchDiscovery.discover(g.graph).names == ["head1", "head2"])
+        #expect(try Analyzer.analyze(g.graph).independent == true)
+    }
+}

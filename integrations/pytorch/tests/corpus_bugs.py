@@ -837,3 +837,37 @@ BUGS += [
     Case("learned loss weights in the forward, one head object in both slots", "bug", _module(LearnedLossWeights, True), TWO,
          expect_branches=["head1", "head2"]),
 ]
+
+
+class _Batch:
+    """A batch object that is no pytree node (as torch_geometric's `Data`): the exporter cannot name its
+    tensors as inputs."""
+
+    def __init__(self, x):
+        self.x = x
+
+
+class BatchObjectHeads(TwoLinearHeads):
+    """The features come in a batch object, a mask beside it; `alias`: head2 is head1."""
+
+    def __init__(self, alias=False):
+        super().__init__()
+        if alias:
+            self.head2 = self.head1
+
+    def forward(self, batch, mask):
+        t = F.relu(self.trunk(batch.x))
+        return self.head1(t), self.head2(t), mask.sum()
+
+
+def _batch_object(alias):
+    def build():
+        torch.manual_seed(0)
+        return BatchObjectHeads(alias), (_Batch(torch.randn(4, 8)), torch.ones(4))
+    return build
+
+
+BUGS += [
+    Case("features in a custom batch object, a mask beside it", "bug", _batch_object(False), TWO, expect_branches=["head1", "head2"]),
+    Case("features in a custom batch object, one head object in both slots", "bug", _batch_object(True), TWO, expect_branches=["head1", "head2"]),
+]
