@@ -21,7 +21,21 @@ public enum TensorBoardGraphReader {
         guard let graph = try graphDef(in: bytes) else {
             throw InputError(message: "no graph in this event file (was SummaryWriter.add_graph called?)")
         }
+        try requirePyTorchGraph(graph)
         return try GraphDefImporter(graph).importGraph()
+    }
+
+    /// PyTorch's `add_graph` writes TorchScript nodes (`aten::conv2d`, `prim::GetAttr`, `IO Node`). A graph
+    /// of other ops (TensorFlow's `MatMul`, `ReadVariableOp`, a Keras model's) has no module tree or
+    /// parameter names graphcheck could read, and would only come out as "no branches".
+    static func requirePyTorchGraph(_ graph: Tensorboard_GraphDef) throws(InputError) {
+        guard !graph.node.isEmpty, !graph.node.contains(where: { $0.op == "IO Node" || $0.op.contains("::") }) else { return }
+        var kinds: [String] = []
+        for node in graph.node where !kinds.contains(node.op) { kinds.append(node.op) }
+        let shown = kinds.prefix(4).joined(separator: ", ") + (kinds.count > 4 ? ", …" : "")
+        throw InputError(
+            location: "node '\(graph.node[0].name)'",
+            message: "this graph was not written by PyTorch's add_graph: its ops (\(shown)) are not TorchScript's aten:: and prim:: nodes (a TensorFlow or Keras graph?); graphcheck reads PyTorch models — write the graph with torch.utils.tensorboard's SummaryWriter.add_graph, or export the model with graphcheck_torch")
     }
 
     /// Whether the event file holds a graph event (checks framing and checksums on the way, but leaves the

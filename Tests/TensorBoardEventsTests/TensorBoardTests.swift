@@ -191,12 +191,34 @@ import FormatSupport
         #expect(error(versionOnly)?.message.contains("no graph in this event file") == true)
     }
 
-    @Test func garbageRecordIsNotAnEvent() {
-        let data: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]
+    /// A TensorFlow / Keras graph in an event file: said to be one, not read as a PyTorch model without
+    /// branches (exit 3). A PyTorch graph (the fixtures) passes the same check.
+    @Test func aGraphNotWrittenByPyTorchIsSaidToBeOne() throws {
+        var graph = Tensorboard_GraphDef()
+        for (name, op) in [("input_1", "Placeholder"), ("dense/kernel", "VarHandleOp"), ("dense/MatMul/ReadVariableOp", "ReadVariableOp"), ("dense/MatMul", "MatMul")] {
+            var node = Tensorboard_NodeDef()
+            node.name = name
+            node.op = op
+            graph.node.append(node)
+        }
+        var event = Tensorboard_Event()
+        event.what = .graphDef(try graph.serializedData())
+        let data = Array(try event.serializedData())
+        let message = error(Self.record(data))?.message ?? ""
+        #expect(message.hasPrefix("this graph was not written by PyTorch's add_graph: its ops (Placeholder, VarHandleOp, ReadVariableOp, MatMul)"))
+        #expect(message.contains("graphcheck_torch"))
+        #expect(error(try fixture()) == nil)
+    }
+
+    /// One TFRecord: length, its checksum, the data, its checksum.
+    static func record(_ data: [UInt8]) -> [UInt8] {
         var length = [UInt8](repeating: 0, count: 8)
-        length[0] = UInt8(data.count)
+        for k in 0..<8 { length[k] = UInt8((UInt64(data.count) >> (8 * UInt64(k))) & 0xFF) }
         func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * UInt32($0))) & 0xFF) } }
-        let record = length + le(CRC32C.masked(length)) + data + le(CRC32C.masked(data))
-        #expect(error(record)?.message.contains("not a TensorBoard event record") == true)
+        return length + le(CRC32C.masked(length)) + data + le(CRC32C.masked(data))
+    }
+
+    @Test func garbageRecordIsNotAnEvent() {
+        #expect(error(Self.record([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]))?.message.contains("not a TensorBoard event record") == true)
     }
 }
