@@ -44,6 +44,21 @@ import TestSupport
         #expect(cross.details == ["head2 ← head1: 1 data edge, first `add` in the model's forward, line \(line)"])
     }
 
+    /// A module written in the class body is said to be one, with the fix that registers it (not "hold them in
+    /// nn.ModuleList", which is the fix for a list).
+    @Test func aClassAttributeModuleIsToldFromAListedOne() throws {
+        let attribute = try findings(UnregisteredModuleRule.description.triggeringExamples[1]).filter { $0.rule == "unregistered-module" }
+        #expect(attribute.map(\.message) == ["head1", "head2"].map {
+            "\($0).proj (Linear) is an attribute of `\($0)` that nn.Module does not register (set in the class body, where every instance "
+                + "shares it, or past `__setattr__`), so `model.parameters()` misses its 1 parameter"
+        })
+        #expect(attribute.allSatisfy { $0.help == "create it in `__init__` (`self.proj = ...`): nn.Module then registers it and each instance gets its own" })
+        let listed = try findings(UnregisteredModuleRule.description.triggeringExamples[0]).filter { $0.rule == "unregistered-module" }
+        #expect(listed.map(\.message) == [
+            "heads.0, heads.1 (Linear) are held in `heads`, a plain Python list or dict: the model does not register them, so "
+                + "`model.parameters()` misses their 2 parameters"])
+    }
+
     @Test func ruleIdsAreUniqueAndDescribed() {
         #expect(Set(Self.rules.map(\.id)).count == Self.rules.count)
         for rule in Self.rules {

@@ -24,6 +24,25 @@ extension RuleExamples {
 /// A trunk and two heads held in `heads` (`heads.0`, `heads.1`): registered (an nn.ModuleList) or not (a
 /// plain list), as the exporter's module table says.
 extension RuleExamples {
+    /// Two heads of one class whose `proj = nn.Linear(4, 2)` is written in the class body: one module object
+    /// that both heads call and neither registers.
+    static let classAttributeHeads = """
+        {"format": "graphcheck.trace", "version": 1, "mode": "train",
+         "inputs": ["x"], "outputs": ["p", "q"],
+         "modules": [
+           {"path": "", "type": "Model", "instance": "m0"}, {"path": "trunk", "type": "Linear", "instance": "m1"},
+           {"path": "head1", "type": "Head", "instance": "m2"}, {"path": "head1.proj", "type": "Linear", "instance": "m3", "registered": false},
+           {"path": "head2", "type": "Head", "instance": "m4"}, {"path": "head2.proj", "type": "Linear", "instance": "m3", "registered": false}],
+         "storages": [
+           {"id": "t", "kind": "parameter", "names": ["trunk.weight"], "shape": [4, 8]},
+           {"id": "w", "kind": "parameter", "names": ["head1.proj.weight", "head2.proj.weight"], "shape": [2, 4]}],
+         "values": [{"id": "x", "shape": [2, 8]}, {"id": "h", "shape": [2, 4]}, {"id": "p", "shape": [2, 2]}, {"id": "q", "shape": [2, 2]}],
+         "nodes": [
+           {"id": "n0", "op": "linear", "module": "trunk", "inputs": ["x", "t"], "outputs": ["h"]},
+           {"id": "n1", "op": "linear", "module": "head1.proj", "inputs": ["h", "w"], "outputs": ["p"]},
+           {"id": "n2", "op": "linear", "module": "head2.proj", "inputs": ["h", "w"], "outputs": ["q"]}]}
+        """
+
     static func listedHeads(registered: Bool, frozen: Bool = false) -> String {
         let flag = registered ? "" : #", "registered": false"#
         let trains = frozen ? #", "requires_grad": false"# : ""

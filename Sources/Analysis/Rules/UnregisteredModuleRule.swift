@@ -12,17 +12,18 @@ public struct UnregisteredModuleRule: Rule {
     public static let description = RuleDescription(
         id: "unregistered-module",
         severity: .warning,
-        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict the model does not register.",
+        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict, or in the class body, where the model does not register them.",
         rationale: """
             nn.Module registers the modules assigned to its attributes and those in nn.ModuleList / nn.ModuleDict, \
-            not those in a plain list, tuple or dict. Their parameters are then not in `model.parameters()`: an \
+            not those in a plain list, tuple or dict, nor a module written in the class body (a class attribute, one \
+            object that every instance shares). Their parameters are then not in `model.parameters()`: an \
             optimizer built from it never updates them, `model.to(device)` leaves them behind, and `state_dict()` \
             does not save them — heads that look independent and never train. The graphcheck_torch exporter finds \
             them in the model's attributes and traces them like the model's own, so the other rules check them too; \
             the verdict does not depend on this warning.
             """,
         fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict.",
-        triggeringExamples: [RuleExamples.listedHeads(registered: false)],
+        triggeringExamples: [RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads],
         nonTriggeringExamples: [RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true)],
         pytorch: RuleExamples.unregistered)
 
@@ -49,8 +50,12 @@ public struct UnregisteredModuleRule: Rule {
             }
             guard !places.isEmpty else { continue }  // never called: nothing of the forward depends on it
             let types = OrderedSet(graph.modules.filter { modules.contains($0.path) }.map(\.type))
+            // Held by a module of the model itself, not by a list or dict attribute: an attribute nn.Module never
+            // saw (a module in the class body, which every instance shares).
+            let attribute = graph.modules.contains { $0.path == container && $0.registered }
             let evidence = Evidence.UnregisteredModule(
-                container: container, modules: modules, types: Array(types), storages: storages.map { StorageRef($0, in: graph) }, places: places)
+                container: container, attribute: attribute, modules: modules, types: Array(types),
+                storages: storages.map { StorageRef($0, in: graph) }, places: places)
             findings.append(Finding(severity: Self.description.severity, evidence: .unregisteredModule(evidence)))
         }
         return findings
@@ -62,8 +67,12 @@ extension Evidence {
     public struct UnregisteredModule: EvidenceContent, Equatable {
         public static var rule: RuleDescription { UnregisteredModuleRule.description }
 
-        /// The attribute holding them, as a module path (`heads`, `decoder.blocks`).
+        /// The attribute holding them, as a module path (`heads`, `decoder.blocks`), or the module whose
+        /// unregistered attributes they are (`attribute`).
         public var container: String
+        /// Attributes of `container` itself (a module in the class body, `proj = nn.Linear(16, 16)`), not
+        /// entries of a list or dict.
+        public var attribute: Bool
         public var modules: [String]
         public var types: [String]
         public var storages: [StorageRef]
@@ -75,17 +84,25 @@ extension Evidence {
         public var wording: Wording {
             let parameters = storages.filter { $0.kind == .parameter }.count
             let tensors = [plural(parameters, "parameter"), plural(storages.count - parameters, "buffer")].filter { !$0.hasPrefix("0 ") }
+            let one = modules.count == 1
+            let how = attribute
+                ? "\(one ? "is an attribute" : "are attributes") of `\(container)` that nn.Module does not register (set in the class "
+                    + "body, where every instance shares \(one ? "it" : "them"), or past `__setattr__`)"
+                : "\(one ? "is" : "are") held in `\(container)`, a plain Python list or dict: the model does not register \(one ? "it" : "them")"
+            let fix = attribute
+                ? "create \(one ? "it" : "them") in `__init__` (`self.\(ModulePath.split(tensor: modules[0]).attribute) = ...`): nn.Module then "
+                    + "registers \(one ? "it" : "them") and each instance gets its own"
+                : "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`"
             return Wording(
-                message: "\(list(modules)) (\(types.joined(separator: ", "))) \(modules.count == 1 ? "is" : "are") held in `\(container)`, a plain "
-                    + "Python list or dict: the model does not register \(modules.count == 1 ? "it" : "them"), so `model.parameters()` misses "
-                    + "\(modules.count == 1 ? "its" : "their") \(tensors.joined(separator: " and "))",
+                message: "\(list(modules)) (\(types.joined(separator: ", "))) \(how), so `model.parameters()` misses "
+                    + "\(one ? "its" : "their") \(tensors.joined(separator: " and "))",
                 details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
                 notes: [
                     "an optimizer built from model.parameters() never updates them, model.to(device) leaves them behind and state_dict() "
                         + "does not save them; graphcheck traced them as the forward called them, so the verdict covers them",
                     "a network kept out of the optimizer on purpose is usually frozen too: `requires_grad_(False)` says so, and silences this",
                 ],
-                help: "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`")
+                help: fix)
         }
     }
 }

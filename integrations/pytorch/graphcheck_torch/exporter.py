@@ -67,14 +67,32 @@ _MODULE_STATE = frozenset(vars(torch.nn.Module()))  # nn.Module's own bookkeepin
 
 def unregistered_modules(model):
     """(holder, name relative to it, module) for each module the model holds in a plain Python list, tuple or
-    dict (`self.heads = [nn.Linear(16, 2) for _ in range(3)]`): nn.Module registers none of them, so their
+    dict (`self.heads = [nn.Linear(16, 2) for _ in range(3)]`), or as a class attribute (`proj = nn.Linear(16,
+    16)` in the class body: one object for every instance): nn.Module registers none of them, so their
     parameters are not the model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward
-    calls them. One object in several slots (`[head] * 3`) is listed under each."""
+    calls them. One object in several slots (`[head] * 3`, a class attribute of two heads) is listed under each."""
     registered = {id(m) for m in model.modules()}
     found = []
+    in_class_body = {}  # class -> its (and its bases') attributes that are modules or hold some
     for holder in model.modules():
-        for attribute, value in vars(holder).items():
+        cls = type(holder)
+        if cls not in in_class_body:
+            in_class_body[cls] = {}
+            for base in cls.__mro__:
+                if base is torch.nn.Module:
+                    break
+                for attribute, value in vars(base).items():
+                    if isinstance(value, (torch.nn.Module, list, tuple, dict)) and not attribute.startswith("__"):
+                        in_class_body[cls].setdefault(attribute, value)
+        attributes = dict(vars(holder))
+        for attribute, value in in_class_body[cls].items():
+            attributes.setdefault(attribute, value)
+        for attribute, value in attributes.items():
             if attribute in _MODULE_STATE:
+                continue
+            if isinstance(value, torch.nn.Module):
+                if id(value) not in registered:
+                    found.append((holder, attribute, value))
                 continue
             items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
             for key, item in items:

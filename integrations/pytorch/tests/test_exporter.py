@@ -597,6 +597,43 @@ def test_heads_in_a_plain_list_are_traced_and_reported(graphcheck_binary):
     assert graphcheck_report(_ListedHeads(one_object=True), torch.randn(4, 8))["independent"] is False, "[head] * 2 in a plain list is one head"
 
 
+class _ClassBodyHead(torch.nn.Module):
+    proj = torch.nn.Linear(16, 16)  # in the class body: one object for every head, registered by none
+
+    def __init__(self):
+        super().__init__()
+        self.out = torch.nn.Linear(16, 4)
+
+    def forward(self, t):
+        return self.out(torch.relu(self.proj(t)))
+
+
+class _ClassBodyHeads(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head1 = _ClassBodyHead()
+        self.head2 = _ClassBodyHead()
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        return self.head1(t), self.head2(t)
+
+
+def test_a_module_in_the_class_body_is_one_object_shared_by_every_instance(graphcheck_binary):
+    model = _ClassBodyHeads()
+    assert "head1.proj.weight" not in dict(model.named_parameters())
+    recorded = trace(model, torch.randn(4, 8))
+    listed = {m["path"]: m["instance"] for m in recorded["modules"] if m.get("registered") is False}
+    assert set(listed) == {"head1.proj", "head2.proj"} and listed["head1.proj"] == listed["head2.proj"]
+    assert ["head1.proj.weight", "head2.proj.weight"] in [s["names"] for s in recorded["storages"]]
+    report = graphcheck_report(model, torch.randn(4, 8))
+    assert report["branches"] == ["head1", "head2"] and report["independent"] is False
+    assert "shared-storage" in {f["rule"] for f in report["findings"]}
+    warning = next(f for f in report["findings"] if f["rule"] == "unregistered-module")
+    assert warning["evidence"]["held"] == "attribute" and "`__init__`" in warning["help"]
+
+
 def test_torch_s_fake_kernel_tracebacks_are_not_printed(graphcheck_binary, caplog):
     import logging
 
