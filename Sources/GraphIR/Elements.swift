@@ -226,13 +226,20 @@ public struct ModuleInfo: Hashable, Sendable {
     /// the forward calls it, but nn.Module does not register it, so the model's `parameters()` (what an
     /// optimizer is built from), `state_dict()` and `.to()` miss its tensors.
     public var registered: Bool
+    /// Made by the forward itself (`head = nn.Linear(16, 4)` written in it): new random weights on every
+    /// call, which no optimizer sees. Such a module is also unregistered.
+    public var madeInForward: Bool
 
-    public init(path: String, type: String, instance: String? = nil, line: Int? = nil, source: String? = nil, registered: Bool = true) {
+    public init(
+        path: String, type: String, instance: String? = nil, line: Int? = nil, source: String? = nil, registered: Bool = true,
+        madeInForward: Bool = false
+    ) {
         self.path = path
         self.type = type
         self.instance = instance
         self.line = line
         self.source = source
         self.registered = registered
+        self.madeInForward = madeInForward
     }
 }

@@ -20,7 +20,7 @@ public enum TraceReader {
         case format, version, producer, model, mode, storageIdentity = "storage_identity", savedTensors = "saved_tensors"
         case inputs, outputs, modules, storages, values, nodes
     }
-    enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance, source, registered }
+    enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance, source, registered, madeInForward = "made_in_forward" }
     enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest, requiresGrad = "requires_grad" }
     enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
@@ -149,7 +149,7 @@ struct StreamingTraceReader {
     private mutating func readModules() throws(InputError) {
         var infos: [ModuleInfo] = []
         try readArray { r throws(InputError) in
-            var path: String?, type: String?, instance: String?, source: String?, registered = true
+            var path: String?, type: String?, instance: String?, source: String?, registered = true, madeInForward = false
             let start = r.scanner.valueOffset
             try r.readObject(StreamingTraceReader.moduleKeys) { r, key throws(InputError) in
                 switch key {
@@ -158,11 +158,13 @@ struct StreamingTraceReader {
                 case .instance: instance = try r.scanner.string()
                 case .source: source = try r.scanner.string()
                 case .registered: registered = try r.scanner.bool()
+                case .madeInForward: madeInForward = try r.scanner.bool()
                 }
             }
             guard let path else { throw r.scanner.error("missing required key \"path\"", at: start) }
             guard let type else { throw r.scanner.error("missing required key \"type\"", at: start) }
-            infos.append(ModuleInfo(path: path, type: type, instance: instance, source: source, registered: registered))
+            infos.append(ModuleInfo(
+                path: path, type: type, instance: instance, source: source, registered: registered && !madeInForward, madeInForward: madeInForward))
         }
         builder.setModules(infos)
     }

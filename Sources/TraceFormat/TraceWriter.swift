@@ -39,6 +39,7 @@ public enum TraceWriter {
         if let instance = m.instance { s += ", \"instance\": \(JSONWriter.quoted(instance))" }
         if let source = m.source { s += ", \"source\": \(JSONWriter.quoted(source))" }
         if !m.registered { s += ", \"registered\": false" }
+        if m.madeInForward { s += ", \"made_in_forward\": true" }
         return s + "}"
     }
 

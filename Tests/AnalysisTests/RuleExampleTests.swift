@@ -44,8 +44,8 @@ import TestSupport
         #expect(cross.details == ["head2 ← head1: 1 data edge, first `add` in the model's forward, line \(line)"])
     }
 
-    /// A module written in the class body is said to be one, with the fix that registers it (not "hold them in
-    /// nn.ModuleList", which is the fix for a list).
+    /// A module written in the class body, or made in the forward, is said to be one, with the fix for it (not
+    /// "hold them in nn.ModuleList", which is the fix for a list).
     @Test func aClassAttributeModuleIsToldFromAListedOne() throws {
         let attribute = try findings(UnregisteredModuleRule.description.triggeringExamples[1]).filter { $0.rule == "unregistered-module" }
         #expect(attribute.map(\.message) == ["head1", "head2"].map {
@@ -53,6 +53,11 @@ import TestSupport
                 + "shares it, or past `__setattr__`), so `model.parameters()` misses its 1 parameter"
         })
         #expect(attribute.allSatisfy { $0.help == "create it in `__init__` (`self.proj = ...`): nn.Module then registers it and each instance gets its own" })
+        let made = try findings(UnregisteredModuleRule.description.triggeringExamples[2]).filter { $0.rule == "unregistered-module" }
+        #expect(made.map(\.message) == [
+            "head2 (Linear) is made in the model's forward: every call draws new random weights, and the model does not register it, so "
+                + "`model.parameters()` misses its 1 parameter"])
+        #expect(made.map(\.help) == ["create it once in `__init__` (`self.head2 = ...`) and call it in forward"])
         let listed = try findings(UnregisteredModuleRule.description.triggeringExamples[0]).filter { $0.rule == "unregistered-module" }
         #expect(listed.map(\.message) == [
             "heads.0, heads.1 (Linear) are held in `heads`, a plain Python list or dict: the model does not register them, so "

@@ -65,6 +65,19 @@ import TraceFormat
         #expect(try read(TraceWriter.write(graph, producer: "test")).modules.map(\.source) == ["model.py:7"])
     }
 
+    /// Modules held outside nn.Module's registry (`"registered": false`) and made by the forward
+    /// (`"made_in_forward": true`, which implies unregistered) are read and written back.
+    @Test func unregisteredAndMadeInForwardRoundTrip() throws {
+        let text = Self.minimal.replacingOccurrences(
+            of: #""inputs": ["x"], "outputs": ["y"],"#,
+            with: #""inputs": ["x"], "outputs": ["y"], "modules": [{"path": "heads.0", "type": "Linear", "registered": false}, "#
+                + #"{"path": "head2", "type": "Linear", "made_in_forward": true}],"#)
+        let graph = try read(text)
+        let flags = graph.modules.map { [$0.registered, $0.madeInForward] }
+        #expect(flags == [[false, false], [false, true]])
+        #expect(try read(TraceWriter.write(graph, producer: "test")).modules.map { [$0.registered, $0.madeInForward] } == flags)
+    }
+
     /// A frozen parameter (`"requires_grad": false`) is read as such and written back; absent means trainable.
     @Test func frozenParametersRoundTrip() throws {
         #expect(try read(Self.minimal).storages[0].trainable)

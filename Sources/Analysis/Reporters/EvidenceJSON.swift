@@ -74,7 +74,7 @@ struct EvidenceJSON {
             return object([("branches", strings(e.branches)), ("parameters", "\(e.parameters)"), ("places", ops(e.places))])
         case .unregisteredModule(let e):
             return object([
-                ("container", quoted(e.container)), ("held", quoted(e.attribute ? "attribute" : "list")), ("modules", strings(e.modules)), ("types", strings(e.types)), ("storages", tensors(e.storages)),
+                ("container", quoted(e.container)), ("held", quoted(e.held.rawValue)), ("modules", strings(e.modules)), ("types", strings(e.types)), ("storages", tensors(e.storages)),
                 ("places", ops(e.places)),
             ])
         }

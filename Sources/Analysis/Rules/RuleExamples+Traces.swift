@@ -43,6 +43,24 @@ extension RuleExamples {
            {"id": "n2", "op": "linear", "module": "head2.proj", "inputs": ["h", "w"], "outputs": ["q"]}]}
         """
 
+    /// `head2 = nn.Linear(4, 2)` written in the forward: new random weights on every call.
+    static let headMadeInForward = """
+        {"format": "graphcheck.trace", "version": 1, "mode": "train",
+         "inputs": ["x"], "outputs": ["p", "q"],
+         "modules": [
+           {"path": "", "type": "Model"}, {"path": "trunk", "type": "Linear"}, {"path": "head1", "type": "Linear"},
+           {"path": "head2", "type": "Linear", "made_in_forward": true}],
+         "storages": [
+           {"id": "t", "kind": "parameter", "names": ["trunk.weight"], "shape": [4, 8]},
+           {"id": "a", "kind": "parameter", "names": ["head1.weight"], "shape": [2, 4]},
+           {"id": "b", "kind": "parameter", "names": ["head2.weight"], "shape": [2, 4]}],
+         "values": [{"id": "x", "shape": [2, 8]}, {"id": "h", "shape": [2, 4]}, {"id": "p", "shape": [2, 2]}, {"id": "q", "shape": [2, 2]}],
+         "nodes": [
+           {"id": "n0", "op": "linear", "module": "trunk", "inputs": ["x", "t"], "outputs": ["h"]},
+           {"id": "n1", "op": "linear", "module": "head1", "inputs": ["h", "a"], "outputs": ["p"]},
+           {"id": "n2", "op": "linear", "module": "head2", "inputs": ["h", "b"], "outputs": ["q"]}]}
+        """
+
     static func listedHeads(registered: Bool, frozen: Bool = false) -> String {
         let flag = registered ? "" : #", "registered": false"#
         let trains = frozen ? #", "requires_grad": false"# : ""

@@ -12,18 +12,19 @@ public struct UnregisteredModuleRule: Rule {
     public static let description = RuleDescription(
         id: "unregistered-module",
         severity: .warning,
-        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict, or in the class body, where the model does not register them.",
+        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict, in the class body, or made by the forward itself, where the model does not register them.",
         rationale: """
             nn.Module registers the modules assigned to its attributes and those in nn.ModuleList / nn.ModuleDict, \
             not those in a plain list, tuple or dict, nor a module written in the class body (a class attribute, one \
-            object that every instance shares). Their parameters are then not in `model.parameters()`: an \
+            object that every instance shares), nor one the forward makes (`head = nn.Linear(16, 4)` written in it: new \
+            random weights on every call). Their parameters are then not in `model.parameters()`: an \
             optimizer built from it never updates them, `model.to(device)` leaves them behind, and `state_dict()` \
             does not save them — heads that look independent and never train. The graphcheck_torch exporter finds \
             them in the model's attributes and traces them like the model's own, so the other rules check them too; \
             the verdict does not depend on this warning.
             """,
         fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict.",
-        triggeringExamples: [RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads],
+        triggeringExamples: [RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads, RuleExamples.headMadeInForward],
         nonTriggeringExamples: [RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true)],
         pytorch: RuleExamples.unregistered)
 
@@ -52,9 +53,11 @@ public struct UnregisteredModuleRule: Rule {
             let types = OrderedSet(graph.modules.filter { modules.contains($0.path) }.map(\.type))
             // Held by a module of the model itself, not by a list or dict attribute: an attribute nn.Module never
             // saw (a module in the class body, which every instance shares).
-            let attribute = graph.modules.contains { $0.path == container && $0.registered }
+            let held: Evidence.UnregisteredModule.Holder =
+                graph.modules.contains { modules.contains($0.path) && $0.madeInForward } ? .forward
+                : graph.modules.contains { $0.path == container && $0.registered } ? .attribute : .list
             let evidence = Evidence.UnregisteredModule(
-                container: container, attribute: attribute, modules: modules, types: Array(types),
+                container: container, held: held, modules: modules, types: Array(types),
                 storages: storages.map { StorageRef($0, in: graph) }, places: places)
             findings.append(Finding(severity: Self.description.severity, evidence: .unregisteredModule(evidence)))
         }
@@ -70,9 +73,16 @@ extension Evidence {
         /// The attribute holding them, as a module path (`heads`, `decoder.blocks`), or the module whose
         /// unregistered attributes they are (`attribute`).
         public var container: String
-        /// Attributes of `container` itself (a module in the class body, `proj = nn.Linear(16, 16)`), not
-        /// entries of a list or dict.
-        public var attribute: Bool
+        public var held: Holder
+        public enum Holder: String, Sendable {
+            /// Entries of a plain list, tuple or dict attribute (`container`).
+            case list
+            /// Attributes of the module `container` itself that nn.Module never saw (a module in the class
+            /// body, `proj = nn.Linear(16, 16)`, which every instance shares).
+            case attribute
+            /// Made by the forward of `container` (`head = nn.Linear(16, 4)` written in it).
+            case forward
+        }
         public var modules: [String]
         public var types: [String]
         public var storages: [StorageRef]
@@ -85,14 +95,21 @@ extension Evidence {
             let parameters = storages.filter { $0.kind == .parameter }.count
             let tensors = [plural(parameters, "parameter"), plural(storages.count - parameters, "buffer")].filter { !$0.hasPrefix("0 ") }
             let one = modules.count == 1
-            let how = attribute
-                ? "\(one ? "is an attribute" : "are attributes") of `\(container)` that nn.Module does not register (set in the class "
-                    + "body, where every instance shares \(one ? "it" : "them"), or past `__setattr__`)"
-                : "\(one ? "is" : "are") held in `\(container)`, a plain Python list or dict: the model does not register \(one ? "it" : "them")"
-            let fix = attribute
-                ? "create \(one ? "it" : "them") in `__init__` (`self.\(ModulePath.split(tensor: modules[0]).attribute) = ...`): nn.Module then "
-                    + "registers \(one ? "it" : "them") and each instance gets its own"
-                : "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`"
+            let attribute = "self.\(ModulePath.split(tensor: modules[0]).attribute)"
+            let (how, fix): (String, String)
+            switch held {
+            case .list:
+                how = "\(one ? "is" : "are") held in `\(container)`, a plain Python list or dict: the model does not register \(one ? "it" : "them")"
+                fix = "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`"
+            case .attribute:
+                how = "\(one ? "is an attribute" : "are attributes") of \(container.isEmpty ? "the model" : "`\(container)`") that nn.Module does not register "
+                    + "(set in the class body, where every instance shares \(one ? "it" : "them"), or past `__setattr__`)"
+                fix = "create \(one ? "it" : "them") in `__init__` (`\(attribute) = ...`): nn.Module then registers \(one ? "it" : "them") and each instance gets its own"
+            case .forward:
+                how = "\(one ? "is" : "are") made in \(container.isEmpty ? "the model's forward" : "the forward of `\(container)`"): every call draws new random weights, "
+                    + "and the model does not register \(one ? "it" : "them")"
+                fix = "create \(one ? "it" : "them") once in `__init__` (`\(attribute) = ...`) and call \(one ? "it" : "them") in forward"
+            }
             return Wording(
                 message: "\(list(modules)) (\(types.joined(separator: ", "))) \(how), so `model.parameters()` misses "
                     + "\(one ? "its" : "their") \(tensors.joined(separator: " and "))",

@@ -120,34 +120,51 @@ class _Storages:
         self.unregistered = list(unregistered)  # (path, module) held outside the model's registry
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
+        self.blocks = {}   # storage object -> its label in the trace
+        self.trainable = []  # whether some parameter of each entry requires grad
         first = []         # the tensor of each entry's first name
-        trainable = []     # whether some parameter of each entry requires grad
         for kind, name, tensor in _named_tensors(model, self.unregistered):
-            block, start, end = _memory(tensor)
-            found = self._overlapping(block, start, end)
-            if found is None:
-                found = len(self.entries)
-                self.ranges.setdefault(block, []).append([start, end, found])
-                self.entries.append({"id": f"s{found}", "kind": kind, "names": [name],
-                                     "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+            if self._place(kind, name, tensor):
                 first.append(tensor)
-                trainable.append(False)
-            else:
-                self.entries[found]["names"].append(name)
-            trainable[found] = trainable[found] or (kind == "parameter" and tensor.requires_grad)
-        # Which storage object each entry lives in, and its bytes, for the trace (`memory`).
-        blocks = {}
-        for block, spans in self.ranges.items():
-            label = blocks.setdefault(block, f"m{len(blocks)}")
-            for start, end, index in spans:
-                self.entries[index]["memory"] = {"block": label, "bytes": [start, end]}
-        for entry, trains in zip(self.entries, trainable):
-            if entry["kind"] == "parameter" and not trains:
-                entry["requires_grad"] = False  # frozen (`requires_grad_(False)`): no gradient changes it
+        self._finish(range(len(self.entries)))
         for entry, tensor in zip(self.entries, first):
             digest = _digest(tensor)
             if digest is not None:
                 entry["digest"] = digest
+
+    def add(self, kind, name, tensor):
+        """A parameter or buffer of a module made during the forward: an entry like the model's own (no
+        digest: its values are drawn anew on every call)."""
+        before = len(self.entries)
+        self._place(kind, name, tensor)
+        self._finish(range(before, len(self.entries)), blocks=[_memory(tensor)[0]])
+
+    def _place(self, kind, name, tensor):
+        """Files `tensor` under the entry whose memory it overlaps, or a new one (then True)."""
+        block, start, end = _memory(tensor)
+        found = self._overlapping(block, start, end)
+        new = found is None
+        if new:
+            found = len(self.entries)
+            self.ranges.setdefault(block, []).append([start, end, found])
+            self.entries.append({"id": f"s{found}", "kind": kind, "names": [name], "shape": list(tensor.shape), "dtype": _dtype(tensor)})
+            self.trainable.append(False)
+        else:
+            self.entries[found]["names"].append(name)
+        self.trainable[found] = self.trainable[found] or (kind == "parameter" and tensor.requires_grad)
+        return new
+
+    def _finish(self, indices, blocks=None):
+        """Which storage object each entry lives in and its bytes, for the trace (`memory`), and which
+        parameters are frozen (`requires_grad_(False)`: no gradient changes them)."""
+        for block in blocks if blocks is not None else list(self.ranges):
+            label = self.blocks.setdefault(block, f"m{len(self.blocks)}")
+            for start, end, index in self.ranges[block]:
+                self.entries[index]["memory"] = {"block": label, "bytes": [start, end]}
+        for index in indices:
+            entry = self.entries[index]
+            if entry["kind"] == "parameter" and not self.trainable[index]:
+                entry["requires_grad"] = False
 
     def _overlapping(self, block, start, end):
         for span in self.ranges.get(block, ()):
@@ -225,7 +242,7 @@ class _Trace:
         self.memory = _Storages(model, unregistered)
         self.storages = self.memory.entries
         self.modules = []
-        instances = {}
+        instances = self.instances = {}
         self.first_name = {}
         for path, module in by_path.items():
             self.first_name.setdefault(id(module), path)
@@ -324,7 +341,12 @@ class _Trace:
         else:
             parent_path, parent, calls = self.stack[-1]
             names = self.names_under(parent).get(id(module))
-            if not names:  # called from a module that does not own it: fall back to its own first name
+            if not names and any(child is module for child in parent._modules.values()):
+                self.children.pop(id(parent), None)  # assigned by this forward before the call (built lazily)
+                names = self.names_under(parent).get(id(module))
+            if not names and id(module) not in self.first_name and self._made_here(module):
+                path = self._adopt(module, parent_path)
+            elif not names:  # called from a module that does not own it: fall back to its own first name
                 path = self.first_name.get(id(module), type(module).__name__)
             else:
                 # One object held under several names of the caller (`self.a = self.b = m`, or one head in
@@ -333,6 +355,33 @@ class _Trace:
                 calls[id(module)] = n + 1
                 name = names[n % len(names)]
                 path = f"{parent_path}.{name}" if parent_path else name
+        return path
+
+    def _made_here(self, module):
+        """Whether `module`'s parameters were made by ops of this forward (`head = nn.Linear(16, 4)` written in
+        it): new random weights on every call, which no optimizer sees."""
+        blocks = [_block(p) for p in module.parameters()]
+        return bool(blocks) and all(b is not None and b in self.in_block for b in blocks)
+
+    def _adopt(self, module, parent_path):
+        """A module made in the forward, named after the caller's variable that holds it (`head2`, under the
+        caller's path), listed as unregistered and made in the forward, and its parameters and buffers
+        storages like the model's own: so its ops are a module's, and its weights tensors, not constants."""
+        frame = user_frame(sys._getframe(2))
+        local = next((k for k, v in frame.f_locals.items() if v is module and k != "self"), None) if frame is not None else None
+        base = f"{parent_path}.{local or type(module).__name__}" if parent_path else local or type(module).__name__
+        taken = {m["path"] for m in self.modules}
+        path, k = base, 1
+        while path in taken:
+            path, k = f"{base}_{k}", k + 1
+        for sub_path, sub in module.named_modules(prefix=path, remove_duplicate=False):
+            self.first_name.setdefault(id(sub), sub_path)
+            instance = self.instances.setdefault(id(sub), f"m{len(self.instances)}")
+            self.modules.append({"path": sub_path, "type": type(sub).__name__, "instance": instance, "registered": False,
+                                 "made_in_forward": True})
+        for kind, named in (("parameter", module.named_parameters), ("buffer", module.named_buffers)):
+            for name, tensor in named(prefix=path, remove_duplicate=False):
+                self.memory.add(kind, name, tensor)
         return path
 
     def names_under(self, parent):

@@ -634,6 +634,45 @@ def test_a_module_in_the_class_body_is_one_object_shared_by_every_instance(graph
     assert warning["evidence"]["held"] == "attribute" and "`__init__`" in warning["help"]
 
 
+class _HeadMadeInForward(torch.nn.Module):
+    """A forum bug: the second head made anew in every forward (never trained); a parameterless module made
+    there too, which is harmless; `lazy`: a head built on the first call and kept, the model's own after it."""
+
+    def __init__(self, lazy=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head1 = torch.nn.Linear(16, 4)
+        self.lazy = lazy
+
+    def forward(self, x):
+        t = torch.nn.ReLU()(self.trunk(x))
+        if self.lazy:
+            if not hasattr(self, "head2"):
+                self.head2 = torch.nn.Linear(16, 4)
+            return self.head1(t), self.head2(t)
+        head2 = torch.nn.Linear(16, 4)
+        return self.head1(t), head2(t)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_a_head_made_in_the_forward_is_named_and_reported(tensors, graphcheck_binary):
+    recorded = trace(_HeadMadeInForward(), torch.randn(4, 8), tensors=tensors)
+    made = [m for m in recorded["modules"] if m.get("made_in_forward")]
+    assert [(m["path"], m["type"], m.get("registered")) for m in made] == [("head2", "Linear", False)]
+    assert {"head2.weight", "head2.bias"} <= {n for s in recorded["storages"] for n in s["names"]}
+    assert [n["module"] for n in recorded["nodes"] if n["op"] == "linear"] == ["trunk", "head1", "head2"]
+    report = graphcheck_report(_HeadMadeInForward(), torch.randn(4, 8))
+    assert report["branches"] == ["head1", "head2"] and report["independent"] is True
+    warning = next(f for f in report["findings"] if f["rule"] == "unregistered-module")
+    assert warning["evidence"]["held"] == "forward" and "draws new random weights" in warning["message"]
+
+
+def test_a_head_built_on_the_first_call_is_the_model_s_own():
+    recorded = trace(_HeadMadeInForward(lazy=True), torch.randn(4, 8))  # its first call: the forward assigns head2
+    assert not any(m.get("made_in_forward") for m in recorded["modules"])
+    assert [n["module"] for n in recorded["nodes"] if n["op"] == "linear"] == ["trunk", "head1", "head2"]
+
+
 def test_torch_s_fake_kernel_tracebacks_are_not_printed(graphcheck_binary, caplog):
     import logging
 
