@@ -23,7 +23,7 @@ public struct UnregisteredModuleRule: Rule {
             them in the model's attributes and traces them like the model's own, so the other rules check them too; \
             the verdict does not depend on this warning.
             """,
-        fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict.",
+        fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict; create a module written in the class body or in the forward once in `__init__`.",
         triggeringExamples: [RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads, RuleExamples.headMadeInForward],
         nonTriggeringExamples: [RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true)],
         pytorch: RuleExamples.unregistered)
@@ -51,8 +51,8 @@ public struct UnregisteredModuleRule: Rule {
             }
             guard !places.isEmpty else { continue }  // never called: nothing of the forward depends on it
             let types = OrderedSet(graph.modules.filter { modules.contains($0.path) }.map(\.type))
-            // Held by a module of the model itself, not by a list or dict attribute: an attribute nn.Module never
-            // saw (a module in the class body, which every instance shares).
+            // Made by the forward (the exporter says so); else held by a module of the model itself rather than by
+            // a list or dict attribute: an attribute nn.Module never saw (a module in the class body).
             let held: Evidence.UnregisteredModule.Holder =
                 graph.modules.contains { modules.contains($0.path) && $0.madeInForward } ? .forward
                 : graph.modules.contains { $0.path == container && $0.registered } ? .attribute : .list
