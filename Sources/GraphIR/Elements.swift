@@ -226,7 +226,7 @@ public struct ModuleInfo: Hashable, Sendable {
     /// the forward calls it, but nn.Module does not register it, so the model's `parameters()` (what an
     /// optimizer is built from), `state_dict()` and `.to()` miss its tensors.
     public var registered: Bool
-    /// Made by the forward itself (`head = nn.Linear(16, 4)` written in it): new random weights on every
+    /// Made by the forward itself (`head = nn.Linear(16, 4)` written in it): its weights made anew on every
     /// call, which no optimizer sees. Such a module is also unregistered.
     public var madeInForward: Bool
 

@@ -55,7 +55,7 @@ import TestSupport
         #expect(attribute.allSatisfy { $0.help == "create it in `__init__` (`self.proj = ...`): nn.Module then registers it and each instance gets its own" })
         let made = try findings(UnregisteredModuleRule.description.triggeringExamples[2]).filter { $0.rule == "unregistered-module" }
         #expect(made.map(\.message) == [
-            "head2 (Linear) is made in the model's forward: every call draws new random weights, and the model does not register it, so "
+            "head2 (Linear) is made in the model's forward: every call makes its weights anew (initialised, never trained), and the model does not register it, so "
                 + "`model.parameters()` misses its 1 parameter"])
         #expect(made.map(\.help) == ["create it once in `__init__` (`self.head2 = ...`) and call it in forward"])
         let listed = try findings(UnregisteredModuleRule.description.triggeringExamples[0]).filter { $0.rule == "unregistered-module" }

@@ -43,7 +43,7 @@ extension RuleExamples {
            {"id": "n2", "op": "linear", "module": "head2.proj", "inputs": ["h", "w"], "outputs": ["q"]}]}
         """
 
-    /// `head2 = nn.Linear(4, 2)` written in the forward: new random weights on every call.
+    /// `head2 = nn.Linear(4, 2)` written in the forward: its weights made anew on every call.
     static let headMadeInForward = """
         {"format": "graphcheck.trace", "version": 1, "mode": "train",
          "inputs": ["x"], "outputs": ["p", "q"],

@@ -16,8 +16,8 @@ public struct UnregisteredModuleRule: Rule {
         rationale: """
             nn.Module registers the modules assigned to its attributes and those in nn.ModuleList / nn.ModuleDict, \
             not those in a plain list, tuple or dict, nor a module written in the class body (a class attribute, one \
-            object that every instance shares), nor one the forward makes (`head = nn.Linear(16, 4)` written in it: new \
-            random weights on every call). Their parameters are then not in `model.parameters()`: an \
+            object that every instance shares), nor one the forward makes (`head = nn.Linear(16, 4)` written in it: its \
+            weights made anew on every call). Their parameters are then not in `model.parameters()`: an \
             optimizer built from it never updates them, `model.to(device)` leaves them behind, and `state_dict()` \
             does not save them — heads that look independent and never train. The graphcheck_torch exporter finds \
             them in the model's attributes and traces them like the model's own, so the other rules check them too; \
@@ -106,7 +106,7 @@ extension Evidence {
                     + "(set in the class body, where every instance shares \(one ? "it" : "them"), or past `__setattr__`)"
                 fix = "create \(one ? "it" : "them") in `__init__` (`\(attribute) = ...`): nn.Module then registers \(one ? "it" : "them") and each instance gets its own"
             case .forward:
-                how = "\(one ? "is" : "are") made in \(container.isEmpty ? "the model's forward" : "the forward of `\(container)`"): every call draws new random weights, "
+                how = "\(one ? "is" : "are") made in \(container.isEmpty ? "the model's forward" : "the forward of `\(container)`"): every call makes \(one ? "its" : "their") weights anew (initialised, never trained), "
                     + "and the model does not register \(one ? "it" : "them")"
                 fix = "create \(one ? "it" : "them") once in `__init__` (`\(attribute) = ...`) and call \(one ? "it" : "them") in forward"
             }

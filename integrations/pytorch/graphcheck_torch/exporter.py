@@ -134,7 +134,7 @@ class _Storages:
 
     def add(self, kind, name, tensor):
         """A parameter or buffer of a module made during the forward: an entry like the model's own (no
-        digest: its values are drawn anew on every call)."""
+        digest: its values are made anew on every call)."""
         before = len(self.entries)
         self._place(kind, name, tensor)
         self._finish(range(before, len(self.entries)), blocks=[_memory(tensor)[0]])
@@ -359,7 +359,7 @@ class _Trace:
 
     def _made_here(self, module):
         """Whether `module`'s parameters were made by ops of this forward (`head = nn.Linear(16, 4)` written in
-        it): new random weights on every call, which no optimizer sees."""
+        it): its weights made anew on every call, which no optimizer sees."""
         blocks = [_block(p) for p in module.parameters()]
         return bool(blocks) and all(b is not None and b in self.in_block for b in blocks)
 

@@ -664,7 +664,7 @@ def test_a_head_made_in_the_forward_is_named_and_reported(tensors, graphcheck_bi
     report = graphcheck_report(_HeadMadeInForward(), torch.randn(4, 8))
     assert report["branches"] == ["head1", "head2"] and report["independent"] is True
     warning = next(f for f in report["findings"] if f["rule"] == "unregistered-module")
-    assert warning["evidence"]["held"] == "forward" and "draws new random weights" in warning["message"]
+    assert warning["evidence"]["held"] == "forward" and "makes its weights anew" in warning["message"]
 
 
 def test_a_head_built_on_the_first_call_is_the_model_s_own():
