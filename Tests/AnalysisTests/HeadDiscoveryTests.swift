@@ -397,14 +397,20 @@ extension HeadDiscoveryTests {
 extension HeadDiscoveryTests {
     /// Under `torch.autocast` each linear reads its weight and bias as bfloat16 casts made in its module, not
     /// the parameters. `leak`: head2 reads `t + head1(t)`, with the trunk's relu in the model's forward.
-    func autocastHeads(leak: Bool = false) -> Graph {
+    /// `oneObject`: head2 is head1 under another name, and autocast hands its second call the casts cached
+    /// in its first (made under head1): head2's call site reads no parameter itself.
+    func autocastHeads(leak: Bool = false, oneObject: Bool = false) -> Graph {
         var g = SmallGraph(inputs: ["x"])
+        if oneObject { g.share(["head1.weight", "head2.weight"]); g.share(["head1.bias", "head2.bias"]) }
         for module in ["trunk", "head1", "head2"] {
-            g.op("\(module).w", "_to_copy", in: module, [], weights: ["\(module).weight"])
-            g.op("\(module).b", "_to_copy", in: module, [], weights: ["\(module).bias"])
-            g.op("\(module).wt", "t", in: module, ["\(module).w"])
+            let cast = oneObject && module == "head2" ? "head1" : module
+            if cast == module {
+                g.op("\(module).w", "_to_copy", in: module, [], weights: ["\(module).weight"])
+                g.op("\(module).b", "_to_copy", in: module, [], weights: ["\(module).bias"])
+            }
+            g.op("\(module).wt", "t", in: module, ["\(cast).w"])
             let input = module == "trunk" ? "x" : module == "head2" && leak ? "mix" : "t"
-            g.op("\(module).y", "linear", in: module, [input, "\(module).wt", "\(module).b"])
+            g.op("\(module).y", "linear", in: module, [input, "\(module).wt", "\(cast).b"])
             if module == "trunk" { g.op("t", "relu", in: "", ["trunk.y"]) }
             if module == "head1" && leak { g.op("mix", "add", in: "", ["t", "head1.y"]) }
         }
@@ -432,6 +438,17 @@ extension HeadDiscoveryTests {
         let report = try Analyzer.analyze(graph)
         #expect(report.independent == false)
         #expect(report.findings.map(\.rule).contains("gradient-leak"))
+    }
+
+    /// One head object in both slots under autocast: the second call computes with the first call's casts, and
+    /// is still a head that learns. (Counted as learning only where an op read a parameter itself, head2 was a
+    /// tap on the trunk and the heads vanished: no branches, exit 3 on shared heads.)
+    @Test func oneHeadObjectUnderAutocastIsStillTwoHeads() throws {
+        let graph = autocastHeads(oneObject: true)
+        #expect(BranchDiscovery.discover(graph).names == ["head1", "head2"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("shared-storage"))
     }
 }
 

@@ -213,8 +213,10 @@ public enum BranchDiscovery {
         var byRoot: OrderedDictionary<Int, [Int]> = [:]
         for h in heads { byRoot[find(h), default: []].append(h) }
         // A head learns: a group of children without a parameter or buffer of its own (a returned activation,
-        // a pooling step) is a tap on the trunk, not a head.
-        let learned = members.map { $0.contains { graph.nodes[$0].readsStorage } }
+        // a pooling step) is a tap on the trunk, not a head. A parameter counts however the op gets it: under
+        // `torch.autocast` one head object called twice reads, the second time, the bfloat16 weight cast
+        // during the first call (autocast caches it), so that call site reads no parameter directly.
+        let learned = members.map { $0.contains { graph.nodes[$0].readsStorage || terminals.learns[$0] } }
         byRoot.removeAll { !$0.value.contains { learned[$0] } }
         let trunkNames = children.indices.filter { trunk[$0] || own[$0] == 0 }.map { children[$0] }
         guard byRoot.count <= BranchSet.capacity else { return Level(parent: parent, branches: [], reach: [], trunk: trunkNames) }

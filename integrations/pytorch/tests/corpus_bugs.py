@@ -786,11 +786,14 @@ BUGS += [
 
 class AutocastLeak(TwoLinearHeads):
     """Run under `torch.autocast` (mixed-precision training), where each Linear reads only bfloat16 copies of
-    its weight and bias; head2 reads the trunk's output plus head1's (or the trunk's alone)."""
+    its weight and bias; head2 reads the trunk's output plus head1's (or the trunk's alone). `one_object`: one
+    head object in both slots, whose second call autocast hands the casts it cached in the first."""
 
-    def __init__(self, leak=True):
+    def __init__(self, leak=True, one_object=False):
         super().__init__()
         self.head1 = nn.Linear(16, 16)
+        if one_object:
+            self.head2 = self.head1
         self.leak = leak
 
     def forward(self, x):
@@ -803,6 +806,8 @@ class AutocastLeak(TwoLinearHeads):
 BUGS += [
     Case("under autocast, head2 reads the trunk's output plus head1's", "bug", _module(AutocastLeak), TWO, expect_branches=["head1", "head2"]),
     Case("under autocast, heads on the trunk's output", "bug", _module(AutocastLeak, False), TWO, expect_branches=["head1", "head2"]),
+    Case("under autocast, one head object in both slots", "bug", _module(AutocastLeak, False, True), TWO,
+         expect_branches=["head1", "head2"]),
 ]
 
 
