@@ -615,6 +615,8 @@ class _Trace:
                 ref, is_storage = self.operand(tensor)
                 if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
                     detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
+                elif not grad_on and tensor.requires_grad:
+                    detached.append(len(inputs))  # under `torch.no_grad()`: backward never runs through the op
                 inputs.append(ref)
                 if is_storage:
                     read_bytes.append(_memory(tensor)[1:])

@@ -876,3 +876,25 @@ BUGS += [
     Case("features in a custom batch object, a mask beside it", "bug", _batch_object(False), TWO, expect_branches=["head1", "head2"]),
     Case("features in a custom batch object, one head object in both slots", "bug", _batch_object(True), TWO, expect_branches=["head1", "head2"]),
 ]
+
+
+class NoGradContext(TwoLinearHeads):
+    """head2 reads the trunk's output plus a copy of head1's made under `torch.no_grad()`: no gradient goes
+    back through the copy, so head2's loss never reaches head1."""
+
+    def __init__(self):
+        super().__init__()
+        self.head1 = nn.Linear(16, 16)
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        with torch.no_grad():
+            context = a * 1.0
+        return a, self.head2(t + context)
+
+
+BUGS += [
+    Case("head2 reads a copy of head1's output made under no_grad", "bug", _module(NoGradContext), TWO,
+         expect_branches=["head1", "head2"]),
+]

@@ -773,3 +773,35 @@ def test_weights_held_bare_beside_the_trunk_are_heads(graphcheck_binary):
     report = graphcheck_report(_BareWeightHeads(), torch.randn(4, 8))
     assert report["branches"] == ["w_cls", "w_reg"] and report["independent"] is True
     assert graphcheck_report(_BareWeightHeads(alias=True), torch.randn(4, 8))["independent"] is False
+
+
+class _NoGradContext(torch.nn.Module):
+    """head2 reads the trunk's output plus a copy of head1's made under `torch.no_grad()` (a context or a
+    target the user means to keep out of training): backward never runs through that copy."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head1 = torch.nn.Linear(16, 16)
+        self.head2 = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        a = self.head1(t)
+        with torch.no_grad():
+            context = a * 1.0
+        return a, self.head2(t + context)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_ops_run_without_grad_pass_no_gradient_back(tensors):
+    """An op run with gradients off reads tensors that require grad, but backward never reaches them through
+    it: the trace says so as `.detach()` would (no_grad_inputs), and only there."""
+    recorded = trace(_NoGradContext(), (torch.randn(4, 8),), tensors=tensors)
+    marked = [(n["op"], n["attrs"]["no_grad_inputs"]) for n in recorded["nodes"] if "no_grad_inputs" in n.get("attrs", {})]
+    assert marked == [("mul", [0])]
+
+
+def test_a_head_reading_a_no_grad_copy_of_another_is_independent(graphcheck_binary):
+    report = graphcheck_report(_NoGradContext(), torch.randn(4, 8))
+    assert report["branches"] == ["head1", "head2"] and report["independent"] is True, report["findings"]
