@@ -468,16 +468,18 @@ class _Trace:
             value = self.new_value(tensor)
             self.add_node("constant", [], [value], [], False, {})
             return value, False
-        if index in self.gradless and tensor.requires_grad:
+        if index in self.gradless and tensor.requires_grad and tensor.grad_fn is not None:
             self._reopen_differentiable_graph(index)
         return f"v{index}", False
 
     def _reopen_differentiable_graph(self, index):
         """A value made without gradient now requires grad: an autograd node outside the ops made it (a
-        TorchScript differentiable graph, whose ops ran on detached copies of its inputs). Gradient flows from
-        it back to those inputs, so the `detach` ops at the graph's entry pass it on, and the parameters its ops
-        read through detached copies get their gradient. A `detach` whose input did not require grad (the
-        user's own, inside or before the graph) stays where it is and ends the walk."""
+        TorchScript differentiable graph, whose ops ran on detached copies of its inputs; a custom
+        `autograd.Function`, whose forward runs with gradients off — reentrant checkpointing is one). Gradient
+        flows from it back to those inputs, so the `detach` ops at the graph's entry pass it on, the ops run
+        without gradient pass it on, and the parameters its ops read through detached copies get their gradient.
+        A `detach` whose input did not require grad (the user's own, inside or before the graph) stays where it
+        is and ends the walk. (A leaf the user made require grad, `x.requires_grad_()`, has no such node.)"""
         pending = [index]
         while pending:
             index = pending.pop()
@@ -616,7 +618,9 @@ class _Trace:
                 if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
                     detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
                 elif not grad_on and tensor.requires_grad:
-                    detached.append(len(inputs))  # under `torch.no_grad()`: backward never runs through the op
+                    # under `torch.no_grad()`: backward never runs through the op (unless a custom autograd
+                    # Function's forward ran it: see `_reopen_differentiable_graph`)
+                    detached.append(len(inputs))
                 inputs.append(ref)
                 if is_storage:
                     read_bytes.append(_memory(tensor)[1:])
@@ -643,14 +647,13 @@ class _Trace:
         if any(tuple(self.storages[int(ref[1:])]["memory"]["bytes"]) != span for ref, span in zip(storages, read_bytes)):
             attrs["read_bytes"] = [b for span in read_bytes for b in span]
         self.add_node(op, inputs, outputs, writes, inplace, attrs)
-        if grad_on:
-            node = len(self.nodes) - 1
-            if name == "detach" and needs_grad:
-                self.cuts.add(node)
-            for value in outputs:
-                self.made_by[int(value[1:])] = node
-                if not needs_grad:
-                    self.gradless.add(int(value[1:]))
+        node = len(self.nodes) - 1
+        if grad_on and name == "detach" and needs_grad:
+            self.cuts.add(node)
+        for value in outputs:
+            self.made_by[int(value[1:])] = node
+            if not (grad_on and needs_grad):
+                self.gradless.add(int(value[1:]))
         if not written_values:
             return
         frame = user_frame(sys._getframe(1))

@@ -805,3 +805,35 @@ def test_ops_run_without_grad_pass_no_gradient_back(tensors):
 def test_a_head_reading_a_no_grad_copy_of_another_is_independent(graphcheck_binary):
     report = graphcheck_report(_NoGradContext(), torch.randn(4, 8))
     assert report["branches"] == ["head1", "head2"] and report["independent"] is True, report["findings"]
+
+
+class _CheckpointedHeads(torch.nn.Module):
+    """Heads run through reentrant checkpointing (`use_reentrant=True`, the old default): a custom autograd
+    Function whose forward runs the head with gradients off and whose backward runs it again. `leak`: head2
+    reads the trunk's output plus head1's."""
+
+    def __init__(self, leak):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head1 = torch.nn.Linear(16, 16)
+        self.head2 = torch.nn.Linear(16, 4)
+        self.leak = leak
+
+    def forward(self, x):
+        from torch.utils.checkpoint import checkpoint
+        t = torch.relu(self.trunk(x))
+        a = checkpoint(self.head1, t, use_reentrant=True)
+        return a, checkpoint(self.head2, t + a if self.leak else t, use_reentrant=True)
+
+
+@pytest.mark.parametrize("leak", [True, False])
+def test_ops_a_custom_autograd_function_runs_without_grad_still_pass_gradient(leak, graphcheck_binary):
+    """The Function's output requires grad although its ops ran with gradients off: backward runs through
+    them after all, and the leak is found exactly when autograd finds it."""
+    model = _CheckpointedHeads(leak)
+    head2 = model(torch.randn(4, 8))[1]
+    head2.sum().backward()
+    assert (model.head1.weight.grad is not None) == leak
+    model.zero_grad(set_to_none=True)
+    report = graphcheck_report(model, torch.randn(4, 8))
+    assert report["branches"] == ["head1", "head2"] and report["independent"] is (not leak), report["findings"]
