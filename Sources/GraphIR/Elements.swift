@@ -141,6 +141,9 @@ public struct Node: Sendable {
     /// Values (its inputs or results) autograd kept for this op's backward pass, where the producer recorded
     /// them (`Graph.recordsSavedTensors`): overwriting one in place makes `backward()` raise.
     public var saves: [ValueID] = []
+    /// Parameters or buffers among its inputs that autograd kept for its backward pass and the forward then
+    /// overwrote in place (the exporter lists only those: `q @ self.queue`, then `self.queue[:, :n] = k`).
+    public var savedStorages: [StorageID] = []
     public var attributes: [(name: String, value: AttributeValue)]
     /// `file:line` of the user code that called the module, when the producer knows it.
     public var source: String?

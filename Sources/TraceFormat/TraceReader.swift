@@ -236,7 +236,7 @@ struct StreamingTraceReader {
     /// One element of `nodes`, not yet added to the graph.
     mutating func parseNode() throws(InputError) -> Node {
         var id: String?, op: String?, module: String?, moduleType = "", source: String?
-        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [ValueID] = []
+        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [Operand] = []
         var inplace = false
         var savesAt: [Int] = []
         var attributes: [(name: String, value: AttributeValue)] = []
@@ -264,7 +264,7 @@ struct StreamingTraceReader {
             case .saves:
                 try r.readArray { r throws(InputError) in
                     let start = r.scanner.valueOffset
-                    saves.append(try r.valueReference())
+                    saves.append(try r.operandReference())
                     savesAt.append(start)
                 }
             case .attrs: attributes = try r.attributes()
@@ -276,13 +276,24 @@ struct StreamingTraceReader {
             throw scanner.error("missing required key \"\(missing)\"", at: start)
         }
         // Autograd saves an op's own inputs or results, nothing else.
-        for (v, at) in zip(saves, savesAt) where !outputs.contains(v) && !inputs.contains(.value(v)) {
-            throw scanner.error("saves names a value that is neither an input nor an output of the node", at: at)
+        for (saved, at) in zip(saves, savesAt) {
+            switch saved {
+            case .value(let v) where !outputs.contains(v) && !inputs.contains(saved):
+                throw scanner.error("saves names a value that is neither an input nor an output of the node", at: at)
+            case .storage where !inputs.contains(saved):
+                throw scanner.error("saves names a storage that is not an input of the node", at: at)
+            default: break
+            }
         }
         var node = Node(
             id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
             inplace: inplace, attributes: attributes, source: source)
-        node.saves = saves
+        for saved in saves {
+            switch saved {
+            case .value(let v): node.saves.append(v)
+            case .storage(let s): node.savedStorages.append(s)
+            }
+        }
         return node
     }
 

@@ -75,7 +75,9 @@ public enum TraceWriter {
         s += "\"outputs\": \(JSONWriter.stringArray(n.outputs.map { graph[$0].id }))"
         if !n.writes.isEmpty { s += ", \"writes\": \(JSONWriter.stringArray(n.writes.map { graph[$0].id }))" }
         if n.inplace { s += ", \"inplace\": true" }
-        if !n.saves.isEmpty { s += ", \"saves\": \(JSONWriter.stringArray(n.saves.map { graph[$0].id }))" }
+        if !n.saves.isEmpty || !n.savedStorages.isEmpty {
+            s += ", \"saves\": \(JSONWriter.stringArray(n.saves.map { graph[$0].id } + n.savedStorages.map { graph[$0].id }))"
+        }
         if !n.attributes.isEmpty {
             s += ", \"attrs\": {" + n.attributes.map { "\(JSONWriter.quoted($0.name)): \(attribute($0.value))" }.joined(separator: ", ") + "}"
         }

@@ -277,6 +277,31 @@ import TestSupport
         #expect(check(InplaceHazardRule(), g.graph).isEmpty)
     }
 
+    /// A MoCo queue: `q @ self.queue` keeps the buffer for its backward, then the forward writes keys into it.
+    /// `listed`: the exporter found autograd's version counter moved on and listed the buffer in the op's saves
+    /// (not so for BatchNorm's running statistics, a `.data` write, or `q @ self.queue.clone()`).
+    func queueWrittenAfterUse(listed: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("q", "encoder", ["x"], saves: ["x"])
+        g.op("logits", "linear", in: "", ["q"], weights: ["queue"], saves: listed ? ["queue"] : [])
+        g.op(nil, "copy", in: "", ["q"], writes: ["queue"], inplace: true)
+        g.outputs("logits")
+        return g.graph
+    }
+
+    @Test func overwritingABufferAutogradSavedBreaksBackward() throws {
+        let findings = check(InplaceHazardRule(), queueWrittenAfterUse(listed: true), branches: [])
+        let hazard = try #require(findings.first?.inplaceHazard)
+        #expect(findings.count == 1)
+        #expect(hazard.tensor == "queue" && hazard.timing == .savedForBackward && hazard.readers.map(\.op) == ["linear"])
+        #expect(findings[0].message.contains("overwrites `queue`, which the model's forward saved for the backward pass"))
+        #expect(try Analyzer.analyze(queueWrittenAfterUse(listed: true)).independent == false)
+    }
+
+    @Test func aBufferWrittenThatNoSaveListsBreaksNothing() {
+        #expect(check(InplaceHazardRule(), queueWrittenAfterUse(listed: false), branches: []).isEmpty)
+    }
+
     // MARK: duplicate-computation
 
     /// One head module called twice on the trunk's output, its results concatenated.

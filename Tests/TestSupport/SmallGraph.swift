@@ -34,7 +34,8 @@ public struct SmallGraph {
 
     /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version. `saves`: the values
-    /// among its inputs and `out` that autograd kept for its backward pass. `dtype`: `out`'s (an index is int64;
+    /// among its inputs and `out` that autograd kept for its backward pass (a weight's name: a parameter or buffer
+    /// it kept that the forward overwrites later, as the exporter lists them). `dtype`: `out`'s (an index is int64;
     /// nil where the input records none, as TorchScript graphs do).
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
@@ -52,7 +53,8 @@ public struct SmallGraph {
         var node = Node(
             id: "n\(builder.graph.nodes.count)", op: kind, module: module, moduleType: module.isEmpty ? "Model" : "Module",
             inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace, attributes: attributes)
-        node.saves = saves.map { values[$0]! }
+        node.saves = saves.compactMap { values[$0] }
+        node.savedStorages = saves.compactMap { values[$0] == nil ? storages[$0] : nil }
         builder.addNode(node)
     }
 

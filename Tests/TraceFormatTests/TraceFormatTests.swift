@@ -55,6 +55,19 @@ import TraceFormat
         #expect(error?.message.contains("neither an input nor an output") == true)
     }
 
+    /// A parameter or buffer the op saved and the forward overwrote later (the exporter lists only those) is
+    /// read among `saves` beside the values, kept apart on the node, and written back.
+    @Test func savedStoragesRoundTrip() throws {
+        let text = Self.minimal
+            .replacingOccurrences(of: #""version": 1,"#, with: #""version": 1, "saved_tensors": true,"#)
+            .replacingOccurrences(of: #""outputs": ["y"], "attrs""#, with: #""outputs": ["y"], "saves": ["w", "x"], "attrs""#)
+        let graph = try read(text)
+        #expect(graph.nodes[0].saves == [ValueID(0)] && graph.nodes[0].savedStorages == [StorageID(0)])
+        let written = TraceWriter.write(graph, producer: "test")
+        #expect(written.contains(#""saves": ["x","w"]"#))
+        #expect(try read(written).nodes[0].savedStorages == [StorageID(0)])
+    }
+
     /// A module's `source` (where the user's code assigned it) is read and written back.
     @Test func moduleSourcesRoundTrip() throws {
         let text = Self.minimal.replacingOccurrences(
@@ -109,7 +122,8 @@ import TraceFormat
         (#""module": "fc""#, #""module": "fc", "module": "g""#, "$.nodes[0].module", #"duplicate key "module""#),
         (#""version": 1,"#, #""version": 1, "version": 1,"#, "$.version", #"duplicate key "version""#),
         (#""inputs": ["x", "w"]"#, #""inputs": ["x", "n0"]"#, "$.nodes[0].inputs[1]", #"unknown value or storage id "n0""#),
-        (#""outputs": ["y"], "attrs""#, #""outputs": ["y"], "saves": ["y", "w"], "attrs""#, "$.nodes[0].saves[1]", #""w" is a storage, expected a value"#),
+        (#""inputs": ["x", "w"], "outputs": ["y"], "attrs""#, #""inputs": ["x"], "outputs": ["y"], "saves": ["w"], "attrs""#, "$.nodes[0]",
+         "saves names a storage that is not an input of the node"),
         (#""dtype": "float32"}]"#, #""dtype": "float32", "requires_grad": "no"}]"#, "$.storages[0].requires_grad", "expected true or false"),
     ])
     func badTracesAreLocated(from: String, to: String, location: String, message: String) {

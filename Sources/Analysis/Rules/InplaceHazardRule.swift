@@ -15,13 +15,16 @@ public struct InplaceHazardRule: Rule {
             heads are no longer computed from the same features. When an op that ran earlier saved the tensor \
             for its backward pass (a Linear or a convolution keeps its input, a sigmoid or tanh its result), \
             the overwrite makes `backward()` raise "modified by an inplace operation" — even when the in-place \
-            head runs last. graphcheck_torch traces record what autograd saved, so a frozen \
+            head runs last, and with no heads at all when the tensor is a buffer the forward writes after using \
+            it (a MoCo queue read as `q @ self.queue`, then filled with the keys). graphcheck_torch traces record \
+            what autograd saved, so a frozen \
             head that keeps nothing is not flagged; other inputs take a Linear or a convolution to keep its input. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
             """,
         fix: """
             Use the out-of-place form in the branch (`F.relu(t)`, `t = t + x`, `nn.ReLU()`), or `.clone()` the \
-            shared tensor before changing it.
+            shared tensor before changing it; read a buffer the forward changes later through a copy \
+            (`q @ self.queue.clone()`), or change it after backward.
             """,
         triggeringExamples: [RuleExamples.threeHeads(head1Inplace: true)],
         nonTriggeringExamples: [RuleExamples.threeHeads(head1Inplace: false)],
@@ -66,6 +69,35 @@ public struct InplaceHazardRule: Rule {
                 timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved))
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
+        if let backward { findings += overwrittenStorages(graph, map, backward) }
+        return findings
+    }
+
+    /// A parameter or buffer an op saved for backward and the forward overwrote in place afterwards (a MoCo
+    /// queue read as `q @ self.queue`, then `self.queue[:, :n] = k.T`): with or without branches, backward
+    /// raises. The exporter lists such a storage in the saving op's `saves` only when autograd's own version
+    /// counter moved, so BatchNorm's running statistics and `.data` writes, which backward ignores, never are.
+    private func overwrittenStorages(_ graph: Graph, _ map: BranchMap, _ backward: [Bool]) -> [Finding] {
+        var savers: [StorageID: [NodeID]] = [:]
+        for index in graph.nodes.indices where backward[index] {
+            for s in graph.nodes[index].savedStorages { savers[s, default: []].append(NodeID(index)) }
+        }
+        guard !savers.isEmpty else { return [] }
+        var findings: [Finding] = []
+        var reported = Set<StorageID>()
+        for index in graph.nodes.indices where graph.nodes[index].inplace {
+            for s in graph.nodes[index].writes where !reported.contains(s) {
+                let readers = (savers[s] ?? []).filter { $0.index < index }
+                guard !readers.isEmpty else { continue }
+                reported.insert(s)  // the first overwrite is the one backward trips on
+                var involved = BranchSet()
+                for r in readers + [NodeID(index)] { if let b = map.region[r.index].branch { involved.insert(b) } }
+                let evidence = Evidence.InplaceHazard(
+                    node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
+                    timing: .savedForBackward, branches: map.names(involved), tensor: graph[s].names.first)
+                findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
+            }
+        }
         return findings
     }
 }
@@ -86,6 +118,8 @@ extension Evidence {
         public var readers: [NodeRef]
         public var timing: Timing
         public var branches: [String]
+        /// The parameter or buffer overwritten, when it is one (nil: a tensor the forward computed).
+        public var tensor: String? = nil
 
         /// The reading modules, each once, in reader order.
         public var readerModules: [String] {
@@ -103,7 +137,8 @@ extension Evidence {
             let message: String
             switch timing {
             case .savedForBackward:
-                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) saved for the backward pass before it: "
+                let what = tensor.map { "`\($0)`, which" } ?? "a tensor that"
+                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites \(what) \(who) saved for the backward pass before it: "
                     + "backward() raises \"modified by an inplace operation\""
             case .readAfter:
                 message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
@@ -111,7 +146,8 @@ extension Evidence {
             }
             return Wording(
                 message: message, details: readers.map { "\($0.op) in \($0.place) (\($0.name))" },
-                help: "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it")
+                help: tensor.map { "read a copy where it is saved (`\($0).clone()`), or change `\($0)` after backward, in the training step rather than the forward" }
+                    ?? "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it")
         }
     }
 }

@@ -292,6 +292,8 @@ class _Trace:
         self.slot_calls = []    # [id(parent), id(module), parent path, path, first node, end node] of such children's calls
         self.open_calls = []    # per entry of `stack`: its index in slot_calls, or None
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
+        self.pending_storage_saves = []  # (storage id, tensor, its version) saved since then, likewise
+        self.storage_saves = []  # (node, storage id, tensor, version when saved): checked in `finish`
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
@@ -538,7 +540,7 @@ class _Trace:
         source = _user_source()
         if source:
             node["source"] = source
-        if self.pending_saves:
+        if self.pending_saves or self.pending_storage_saves:
             self._assign_saves(node)
         self.nodes.append(node)
 
@@ -573,9 +575,13 @@ class _Trace:
         """Autograd's pack hook: `tensor` is kept for the backward pass. An op's inputs are saved just before
         the op runs, its result (sigmoid, tanh, exp) just after; an in-place op that later overwrites a saved
         tensor makes `backward()` raise "modified by an inplace operation". Only recorded values are noted:
-        parameters and buffers (and views of them) never are values, and the forward writes none an op saves."""
+        parameters and buffers (and views of them) are kept aside with their version, and listed only if the
+        forward overwrites them in place afterwards (see `overwritten_storage_saves`)."""
         index = self.value_of.get(id(tensor))
         if index is None:
+            storage = self.memory.find(tensor)
+            if storage is not None:
+                self.pending_storage_saves.append((self.storages[storage]["id"], tensor, tensor._version))
             return
         value = f"v{index}"
         # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
@@ -596,6 +602,25 @@ class _Trace:
                 owner = next((n for n in reversed(self.nodes) if value in n["outputs"] or value in n["inputs"]), None)
             if owner is not None and value not in owner.setdefault("saves", []):
                 owner["saves"].append(value)
+        storages, self.pending_storage_saves = self.pending_storage_saves, []
+        for ref, tensor, version in storages:
+            owner = node if node is not None and ref in node["inputs"] else None
+            if owner is None:
+                owner = next((n for n in reversed(self.nodes) if ref in n["inputs"]), None)
+            if owner is not None:
+                self.storage_saves.append((owner, ref, tensor, version))
+
+    def overwritten_storage_saves(self):
+        """Lists, in the `saves` of the op that saved it, a parameter or buffer the forward overwrote in place
+        after autograd saved it (`q @ self.queue`, then `self.queue[:, :n] = k.T`): its version moved on, and
+        `backward()` would raise "modified by an inplace operation", as it checks the same counter. Writes
+        autograd does not count (BatchNorm's running statistics, `.data`) leave it unlisted, as they leave
+        backward working."""
+        self._assign_saves(None)
+        for owner, ref, tensor, version in self.storage_saves:
+            if tensor._version != version and ref not in owner.setdefault("saves", []):
+                owner["saves"].append(ref)
+        self.storage_saves = []
 
     # -- ops ----------------------------------------------------------------------------------------
 
@@ -1060,6 +1085,7 @@ def _trace(model, args, kwargs, train, fake):
             else:
                 with _Recorder(recorder):
                     out = model(*args, **kwargs)
+            recorder.overwritten_storage_saves()  # before `restore` writes them back
             # Unrecorded, and before the random state is put back (an op run again may draw from it).
             with fake_mode if fake_mode is not None else contextlib.nullcontext():
                 recorder.mark_gradient_free_inputs()

@@ -898,3 +898,33 @@ BUGS += [
     Case("head2 reads a copy of head1's output made under no_grad", "bug", _module(NoGradContext), TWO,
          expect_branches=["head1", "head2"]),
 ]
+
+
+class MoCoQueue(nn.Module):
+    """MoCo: a query encoder, a momentum key encoder (a deep copy, no gradient), and a queue of past keys. The
+    logits against the queue keep it for backward; writing this batch's keys into it in the forward breaks
+    backward, unless the logits read a copy (`self.queue.clone().detach()`, as MoCo's own code does)."""
+
+    def __init__(self, copy_queue=False):
+        super().__init__()
+        self.encoder_q = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+        self.encoder_k = copy.deepcopy(self.encoder_q).requires_grad_(False)
+        self.register_buffer("queue", F.normalize(torch.randn(4, 32), dim=0))
+        self.copy_queue = copy_queue
+
+    def forward(self, x):
+        q = F.normalize(self.encoder_q(x), dim=1)
+        with torch.no_grad():
+            k = F.normalize(self.encoder_k(x + 0.1 * torch.randn_like(x)), dim=1)
+        positive = (q * k).sum(1, keepdim=True)
+        negative = q @ (self.queue.clone().detach() if self.copy_queue else self.queue)
+        with torch.no_grad():
+            self.queue[:, : len(k)] = k.T
+        return torch.cat([positive, negative], 1) / 0.07
+
+
+BUGS += [
+    Case("MoCo queue written in the forward after the logits read it", "bug", _module(MoCoQueue), [["encoder_q"], ["encoder_k"]]),
+    Case("MoCo queue read as a copy (its fix)", "bug", _module(MoCoQueue, True), [["encoder_q"], ["encoder_k"]],
+         undecided="no-branches"),
+]

@@ -837,3 +837,62 @@ def test_ops_a_custom_autograd_function_runs_without_grad_still_pass_gradient(le
     model.zero_grad(set_to_none=True)
     report = graphcheck_report(model, torch.randn(4, 8))
     assert report["branches"] == ["head1", "head2"] and report["independent"] is (not leak), report["findings"]
+
+
+class _QueueAfterUse(torch.nn.Module):
+    """MoCo's negatives in small: the logits against a queue buffer, then this batch's keys written into the
+    queue in the forward. `copy`: read as `self.queue.clone()` (MoCo's own code), which keeps backward working.
+    `data`: written through `.data`, which autograd does not see (no error, and no finding)."""
+
+    def __init__(self, copy=False, data=False):
+        super().__init__()
+        self.encoder = torch.nn.Linear(8, 3)
+        self.register_buffer("queue", torch.randn(3, 16))
+        self.copy, self.data = copy, data
+
+    def forward(self, x):
+        q = self.encoder(x)
+        logits = q @ (self.queue.clone() if self.copy else self.queue)
+        with torch.no_grad():
+            (self.queue.data if self.data else self.queue)[:, :4] = q.T
+        return logits
+
+
+def _backward_breaks(model, x):
+    try:
+        model(x).sum().backward()
+    except RuntimeError as error:
+        assert "inplace" in str(error)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("variant", [{}, {"copy": True}, {"data": True}], ids=["queue", "clone", "data"])
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_a_buffer_overwritten_after_an_op_saved_it_is_listed_exactly_when_backward_breaks(variant, tensors):
+    broken = _backward_breaks(_QueueAfterUse(**variant), torch.randn(4, 8))
+    assert broken == (not variant)
+    recorded = trace(_QueueAfterUse(**variant), (torch.randn(4, 8),), tensors=tensors)
+    queue = next(s["id"] for s in recorded["storages"] if s["names"] == ["queue"])
+    savers = [n["op"] for n in recorded["nodes"] if queue in n.get("saves", [])]
+    assert savers == (["linear"] if broken else [])
+
+
+def test_batch_norm_called_twice_lists_no_running_statistics():
+    """BatchNorm's own updates of its running statistics do not move autograd's version counter: one
+    BatchNorm applied twice in training mode trains fine, and nothing is listed."""
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.BatchNorm1d(4))
+    twice = lambda x: model[1](model(x) * 2)  # noqa: E731
+    twice(torch.randn(4, 8)).sum().backward()
+    holder = torch.nn.Module()
+    holder.model = model
+    holder.forward = twice
+    recorded = trace(holder, (torch.randn(4, 8),))
+    assert not any(ref.startswith("s") for n in recorded["nodes"] for ref in n.get("saves", []))
+
+
+def test_a_queue_overwritten_after_use_is_an_error_without_heads(graphcheck_binary):
+    report = graphcheck_report(_QueueAfterUse(), torch.randn(4, 8))
+    hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
+    assert report["independent"] is False and len(hazards) == 1, report["findings"]
+    assert hazards[0]["evidence"]["tensor"] == "queue"
