@@ -302,6 +302,8 @@ class _Trace:
         self.gradless = set()
         self.made_by = {}
         self.cuts = set()
+        # Values ops made with gradients off (`torch.no_grad()`, or the forward of an autograd Function).
+        self.gradoff = set()
 
     # -- module call stack --------------------------------------------------------------------------
 
@@ -470,18 +472,35 @@ class _Trace:
             value = self.new_value(tensor)
             self.add_node("constant", [], [value], [], False, {})
             return value, False
-        if index in self.gradless and tensor.requires_grad and tensor.grad_fn is not None:
-            self._reopen_differentiable_graph(index)
+        if tensor.requires_grad and tensor.grad_fn is not None:
+            if index in self.gradoff:
+                self._reopen_function_forward(index)
+            elif index in self.gradless:
+                self._reopen_differentiable_graph(index)
         return f"v{index}", False
+
+    def _reopen_function_forward(self, index):
+        """A value made with gradients off now requires grad, through an autograd node of its own: an autograd
+        Function ran the ops that made it (a custom `autograd.Function`, reentrant checkpointing, a C++ op with
+        its own backward such as torchvision's `roi_align`), with gradients off inside. Gradient flows back
+        through those ops after all: their `no_grad_inputs` are taken back, up to the values made with gradients
+        on. (A leaf the user made require grad, `x.requires_grad_()`, has no such node.)"""
+        pending = [index]
+        while pending:
+            index = pending.pop()
+            node = self.made_by.get(index)
+            if node is None or index not in self.gradoff:
+                continue
+            self.gradoff.discard(index)
+            self.nodes[node].get("attrs", {}).pop("no_grad_inputs", None)
+            pending.extend(int(i[1:]) for i in self.nodes[node]["inputs"] if i.startswith("v"))
 
     def _reopen_differentiable_graph(self, index):
         """A value made without gradient now requires grad: an autograd node outside the ops made it (a
-        TorchScript differentiable graph, whose ops ran on detached copies of its inputs; a custom
-        `autograd.Function`, whose forward runs with gradients off — reentrant checkpointing is one). Gradient
-        flows from it back to those inputs, so the `detach` ops at the graph's entry pass it on, the ops run
-        without gradient pass it on, and the parameters its ops read through detached copies get their gradient.
-        A `detach` whose input did not require grad (the user's own, inside or before the graph) stays where it
-        is and ends the walk. (A leaf the user made require grad, `x.requires_grad_()`, has no such node.)"""
+        TorchScript differentiable graph, whose ops ran on detached copies of its inputs). Gradient flows from
+        it back to those inputs, so the `detach` ops at the graph's entry pass it on, and the parameters its ops
+        read through detached copies get their gradient. A `detach` whose input did not require grad (the
+        user's own, inside or before the graph) stays where it is and ends the walk."""
         pending = [index]
         while pending:
             index = pending.pop()
@@ -643,8 +662,8 @@ class _Trace:
                 if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
                     detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
                 elif not grad_on and tensor.requires_grad:
-                    # under `torch.no_grad()`: backward never runs through the op (unless a custom autograd
-                    # Function's forward ran it: see `_reopen_differentiable_graph`)
+                    # under `torch.no_grad()`: backward never runs through the op (unless an autograd Function's
+                    # forward ran it: see `_reopen_function_forward`)
                     detached.append(len(inputs))
                 inputs.append(ref)
                 if is_storage:
@@ -677,7 +696,9 @@ class _Trace:
             self.cuts.add(node)
         for value in outputs:
             self.made_by[int(value[1:])] = node
-            if not (grad_on and needs_grad):
+            if not grad_on:
+                self.gradoff.add(int(value[1:]))
+            elif not needs_grad:
                 self.gradless.add(int(value[1:]))
         if not written_values:
             return
