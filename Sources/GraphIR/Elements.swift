@@ -144,6 +144,10 @@ public struct Node: Sendable {
     /// Parameters or buffers among its inputs that autograd kept for its backward pass and the forward then
     /// overwrote in place (the exporter lists only those: `q @ self.queue`, then `self.queue[:, :n] = k`).
     public var savedStorages: [StorageID] = []
+    /// Values earlier ops saved for backward whose memory this in-place op writes, though not their own
+    /// elements (`h[:, 8:] = …` after a Linear kept `h[:, :8]`): autograd counts versions per memory block, so
+    /// backward raises all the same. The exporter lists them where autograd's version counter moved.
+    public var overwritesSaved: [ValueID] = []
     public var attributes: [(name: String, value: AttributeValue)]
     /// `file:line` of the user code that called the module, when the producer knows it.
     public var source: String?

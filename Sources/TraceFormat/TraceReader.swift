@@ -26,6 +26,7 @@ public enum TraceReader {
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
         case id, op, module, moduleType = "module_type", inputs, outputs, writes, inplace, saves, attrs, source
+        case overwritesSaved = "overwrites_saved"
     }
 
     /// `parallelAbove`: a `nodes` section longer than this many bytes is read on two threads (tests and
@@ -237,7 +238,7 @@ struct StreamingTraceReader {
     mutating func parseNode() throws(InputError) -> Node {
         var id: String?, op: String?, module: String?, moduleType = "", source: String?
         var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [Operand] = []
-        var inplace = false
+        var inplace = false, overwritesSaved: [ValueID] = []
         var savesAt: [Int] = []
         var attributes: [(name: String, value: AttributeValue)] = []
         let start = scanner.valueOffset
@@ -267,6 +268,8 @@ struct StreamingTraceReader {
                     saves.append(try r.operandReference())
                     savesAt.append(start)
                 }
+            case .overwritesSaved:
+                try r.readArray { r throws(InputError) in overwritesSaved.append(try r.valueReference()) }
             case .attrs: attributes = try r.attributes()
             case .source: source = try r.scanner.string()
             }
@@ -288,6 +291,7 @@ struct StreamingTraceReader {
         var node = Node(
             id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
             inplace: inplace, attributes: attributes, source: source)
+        node.overwritesSaved = overwritesSaved
         for saved in saves {
             switch saved {
             case .value(let v): node.saves.append(v)

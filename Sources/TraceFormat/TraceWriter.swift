@@ -78,6 +78,7 @@ public enum TraceWriter {
         if !n.saves.isEmpty || !n.savedStorages.isEmpty {
             s += ", \"saves\": \(JSONWriter.stringArray(n.saves.map { graph[$0].id } + n.savedStorages.map { graph[$0].id }))"
         }
+        if !n.overwritesSaved.isEmpty { s += ", \"overwrites_saved\": \(JSONWriter.stringArray(n.overwritesSaved.map { graph[$0].id }))" }
         if !n.attributes.isEmpty {
             s += ", \"attrs\": {" + n.attributes.map { "\(JSONWriter.quoted($0.name)): \(attribute($0.value))" }.joined(separator: ", ") + "}"
         }

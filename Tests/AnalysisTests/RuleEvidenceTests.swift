@@ -298,6 +298,27 @@ import TestSupport
         #expect(try Analyzer.analyze(queueWrittenAfterUse(listed: true)).independent == false)
     }
 
+    /// head a's Linear keeps `h[:, :8]`; then `h[:, 8:]` is overwritten for head b. Other elements, the same
+    /// memory: autograd's version counter is per memory block, so backward raises. `listed`: the exporter saw
+    /// the counter move and named the saved slice on the write (`overwrites_saved`).
+    func otherSliceWritten(listed: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("h", "trunk", ["x"], saves: ["x"])
+        g.op("left", "slice", in: "", ["h"])
+        g.layer("ya", "a", ["left"], saves: ["left"])
+        g.op("right", "slice", in: "", ["h"])
+        g.op("right2", "relu", in: "", ["right"], inplace: true, overwritesSaved: listed ? ["left"] : [])
+        g.layer("yb", "b", ["right2"], saves: ["right2"])
+        g.outputs("ya", "yb")
+        return g.graph
+    }
+
+    @Test func overwritingAnotherSliceOfASavedTensorBreaksBackward() throws {
+        let hazard = try #require(check(InplaceHazardRule(), otherSliceWritten(listed: true), branches: []).first?.inplaceHazard)
+        #expect(hazard.timing == .savedForBackward && hazard.readers.map(\.module) == ["a"] && hazard.tensor == nil)
+        #expect(check(InplaceHazardRule(), otherSliceWritten(listed: false), branches: []).isEmpty)
+    }
+
     @Test func aBufferWrittenThatNoSaveListsBreaksNothing() {
         #expect(check(InplaceHazardRule(), queueWrittenAfterUse(listed: false), branches: []).isEmpty)
     }

@@ -35,12 +35,13 @@ public struct SmallGraph {
     /// An op reading `inputs` (values) and `weights` (tensors by name, made on first use) and producing
     /// `out`; `inplace` ops overwrite their first input, `out` naming its new version. `saves`: the values
     /// among its inputs and `out` that autograd kept for its backward pass (a weight's name: a parameter or buffer
-    /// it kept that the forward overwrites later, as the exporter lists them). `dtype`: `out`'s (an index is int64;
+    /// it kept that the forward overwrites later, as the exporter lists them). `overwritesSaved`: saved values
+    /// elsewhere in the memory an in-place op writes. `dtype`: `out`'s (an index is int64;
     /// nil where the input records none, as TorchScript graphs do).
     public mutating func op(
         _ out: String?, _ kind: String, in module: String, _ inputs: [String], weights: [String] = [], writes: [String] = [],
         inplace: Bool = false, attributes: [(name: String, value: AttributeValue)] = [], shape: [Int] = [2, 4],
-        saves: [String] = [], dtype: DType? = .float32
+        saves: [String] = [], overwritesSaved: [String] = [], dtype: DType? = .float32
     ) {
         for name in weights + writes where storages[name] == nil { share([name]) }
         var outputs: [ValueID] = []
@@ -55,6 +56,7 @@ public struct SmallGraph {
             inputs: operands, outputs: outputs, writes: writes.map { storages[$0]! }, inplace: inplace, attributes: attributes)
         node.saves = saves.compactMap { values[$0] }
         node.savedStorages = saves.compactMap { values[$0] == nil ? storages[$0] : nil }
+        node.overwritesSaved = overwritesSaved.map { values[$0]! }
         builder.addNode(node)
     }
 

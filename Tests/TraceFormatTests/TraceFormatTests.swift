@@ -56,7 +56,8 @@ import TraceFormat
     }
 
     /// A parameter or buffer the op saved and the forward overwrote later (the exporter lists only those) is
-    /// read among `saves` beside the values, kept apart on the node, and written back.
+    /// read among `saves` beside the values, kept apart on the node, and written back; so is
+    /// `overwrites_saved`.
     @Test func savedStoragesRoundTrip() throws {
         let text = Self.minimal
             .replacingOccurrences(of: #""version": 1,"#, with: #""version": 1, "saved_tensors": true,"#)
@@ -66,6 +67,9 @@ import TraceFormat
         let written = TraceWriter.write(graph, producer: "test")
         #expect(written.contains(#""saves": ["x","w"]"#))
         #expect(try read(written).nodes[0].savedStorages == [StorageID(0)])
+        let overwriting = text.replacingOccurrences(of: #""saves": ["w", "x"]"#, with: #""overwrites_saved": ["x"]"#)
+        let again = try read(TraceWriter.write(try read(overwriting), producer: "test"))
+        #expect(again.nodes[0].overwritesSaved == [ValueID(0)])
     }
 
     /// A module's `source` (where the user's code assigned it) is read and written back.

@@ -50,6 +50,15 @@ public struct InplaceHazardRule: Rule {
                 var savers = graph[target].uses.map(\.node).filter { $0.index < index }
                 if let producer = graph[target].producer { savers.append(producer) }
                 readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()
+                // Saved values elsewhere in the memory the op writes (another slice of the same tensor).
+                for saved in node.overwritesSaved {
+                    var candidates = graph[saved].uses.map(\.node)
+                    if let producer = graph[saved].producer { candidates.append(producer) }
+                    for saver in candidates.sorted() where saver.index < index && backward[saver.index]
+                        && graph[saver].saves.contains(saved) && !readers.contains(saver) {
+                        readers.append(saver)
+                    }
+                }
             } else if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && graph[use.node].readsStorage {
                     let other = map.region[use.node.index]

@@ -293,7 +293,9 @@ class _Trace:
         self.open_calls = []    # per entry of `stack`: its index in slot_calls, or None
         self.pending_saves = []  # values autograd saved since the last op was recorded: the next op's inputs
         self.pending_storage_saves = []  # (storage id, tensor, its version) saved since then, likewise
-        self.storage_saves = []  # (node, storage id, tensor, version when saved): checked in `finish`
+        self.storage_saves = []  # (node, storage id, tensor, version when saved): checked after the forward
+        self.value_saves = []  # (value id, tensor, version when saved, nodes recorded by then), likewise
+        self.block_writes = []  # (node, memory block) per tensor an in-place op wrote, in order
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
@@ -603,6 +605,7 @@ class _Trace:
                 self.pending_storage_saves.append((self.storages[storage]["id"], tensor, tensor._version))
             return
         value = f"v{index}"
+        self.value_saves.append((value, tensor, tensor._version, len(self.nodes)))
         # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
         # saved before it runs, when the instruction calling it has not yet reached dispatch.)
         if self.nodes and value in self.nodes[-1]["outputs"] and self._in_last_call(caller):
@@ -640,6 +643,22 @@ class _Trace:
             if tensor._version != version and ref not in owner.setdefault("saves", []):
                 owner["saves"].append(ref)
         self.storage_saves = []
+        # A saved value whose memory an in-place op wrote afterwards, though not its own elements (`h[:, 8:] = …`
+        # after a Linear read `h[:, :8]`; a loop filling `out[:, t]` after reading `out[:, t - 1]`): autograd
+        # counts versions per memory block, not per element, so backward raises all the same. The first op
+        # after the save that wrote that block names the value in `overwrites_saved` — unless it wrote the
+        # value's own elements, which the trace already shows (the value's new version, made by that op).
+        position = {id(node): n for n, node in enumerate(self.nodes)}
+        for value, tensor, version, recorded in self.value_saves:
+            if tensor._version == version:
+                continue
+            block = _block(tensor)
+            writer, written = next(((node, t) for node, b, t in self.block_writes if b == block and position[id(node)] >= recorded), (None, None))
+            if writer is not None and value not in writer["inputs"] and not _share_elements(tensor, written):
+                listed = writer.setdefault("overwrites_saved", [])
+                if value not in listed:
+                    listed.append(value)
+        self.value_saves, self.block_writes = [], []
 
     # -- ops ----------------------------------------------------------------------------------------
 
@@ -702,6 +721,8 @@ class _Trace:
                 self.gradless.add(int(value[1:]))
         if not written_values:
             return
+        for written in written_values:
+            self.block_writes.append((self.nodes[-1], _block(written), written))
         frame = user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, _position(frame), len(self.nodes) - 1)
         if written_values[-1]._is_view():

@@ -928,3 +928,26 @@ BUGS += [
     Case("MoCo queue read as a copy (its fix)", "bug", _module(MoCoQueue, True), [["encoder_q"], ["encoder_k"]],
          undecided="no-branches"),
 ]
+
+
+class OtherHalfWritten(nn.Module):
+    """Two heads on the two halves of the trunk's features: head a reads the first half, then the second half
+    is overwritten in place for head b (`h[:, 8:] = ...`). Other elements, the same tensor: backward raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head_a = nn.Linear(8, 2)
+        self.head_b = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.trunk(x) * 1.0
+        a = self.head_a(h[:, :8])
+        h[:, 8:] = F.relu(h[:, 8:].clone())
+        return a, self.head_b(h[:, 8:])
+
+
+BUGS += [
+    Case("the second half of the features overwritten after head a read the first", "bug", _module(OtherHalfWritten),
+         [["head_a"], ["head_b"]], expect_branches=["head_a", "head_b"]),
+]

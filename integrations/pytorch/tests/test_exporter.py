@@ -896,3 +896,64 @@ def test_a_queue_overwritten_after_use_is_an_error_without_heads(graphcheck_bina
     hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
     assert report["independent"] is False and len(hazards) == 1, report["findings"]
     assert hazards[0]["evidence"]["tensor"] == "queue"
+
+
+class _OtherSliceWritten(torch.nn.Module):
+    """head a's Linear keeps `h[:, :8]` for backward; then the forward overwrites `h[:, 8:]` for head b. Other
+    elements of the same tensor: autograd's version counter is per memory block, so backward raises.
+    `fixed`: head b's half is computed apart (`torch.cat`), nothing is written."""
+
+    def __init__(self, fixed=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.a = torch.nn.Linear(8, 2)
+        self.b = torch.nn.Linear(8, 2)
+        self.fixed = fixed
+
+    def forward(self, x):
+        h = self.trunk(x) * 1.0
+        ya = self.a(h[:, :8])
+        if self.fixed:
+            h = torch.cat([h[:, :8], torch.relu(h[:, 8:])], 1)
+        else:
+            h[:, 8:] = torch.relu(h[:, 8:].clone())
+        return ya, self.b(h[:, 8:])
+
+
+class _StepsIntoOneTensor(torch.nn.Module):
+    """A recurrent loop writing each step into a preallocated tensor and reading the step before from it."""
+
+    def __init__(self):
+        super().__init__()
+        self.start = torch.nn.Linear(8, 16)
+        self.cell = torch.nn.Linear(16, 16)
+
+    def forward(self, x):
+        out = torch.zeros(x.shape[0], 3, 16)
+        out[:, 0] = torch.tanh(self.start(x))
+        for t in range(1, 3):
+            out[:, t] = torch.tanh(self.cell(out[:, t - 1]))
+        return out
+
+
+@pytest.mark.parametrize("model", [_OtherSliceWritten, lambda: _OtherSliceWritten(fixed=True), _StepsIntoOneTensor],
+                         ids=["other-slice", "other-slice-fixed", "steps"])
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_a_write_elsewhere_in_a_saved_tensors_memory_is_listed_exactly_when_backward_breaks(model, tensors):
+    out = model()(torch.randn(4, 8))
+    try:
+        sum(o.sum() for o in (out if isinstance(out, tuple) else (out,))).backward()
+        broken = False
+    except RuntimeError as error:
+        assert "inplace" in str(error)
+        broken = True
+    recorded = trace(model(), (torch.randn(4, 8),), tensors=tensors)
+    listed = [n for n in recorded["nodes"] if n.get("overwrites_saved")]
+    assert bool(listed) == broken
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_a_write_elsewhere_in_a_saved_tensors_memory_is_an_inplace_hazard(fixed, graphcheck_binary):
+    report = graphcheck_report(_OtherSliceWritten(fixed), torch.randn(4, 8))
+    hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
+    assert report["independent"] is fixed and bool(hazards) is not fixed, report["findings"]
