@@ -295,7 +295,7 @@ class _Trace:
         self.pending_storage_saves = []  # (storage id, tensor, its version) saved since then, likewise
         self.storage_saves = []  # (node, storage id, tensor, version when saved): checked after the forward
         self.value_saves = []  # (value id, tensor, version when saved, nodes recorded by then), likewise
-        self.block_writes = []  # (node, memory block) per tensor an in-place op wrote, in order
+        self.block_writes = []  # (node, memory block, tensor) per tensor an in-place op wrote, in order
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
@@ -597,7 +597,7 @@ class _Trace:
         the op runs, its result (sigmoid, tanh, exp) just after; an in-place op that later overwrites a saved
         tensor makes `backward()` raise "modified by an inplace operation". Only recorded values are noted:
         parameters and buffers (and views of them) are kept aside with their version, and listed only if the
-        forward overwrites them in place afterwards (see `overwritten_storage_saves`)."""
+        forward overwrites them in place afterwards (see `overwritten_saves`)."""
         index = self.value_of.get(id(tensor))
         if index is None:
             storage = self.memory.find(tensor)
@@ -632,12 +632,12 @@ class _Trace:
             if owner is not None:
                 self.storage_saves.append((owner, ref, tensor, version))
 
-    def overwritten_storage_saves(self):
-        """Lists, in the `saves` of the op that saved it, a parameter or buffer the forward overwrote in place
-        after autograd saved it (`q @ self.queue`, then `self.queue[:, :n] = k.T`): its version moved on, and
-        `backward()` would raise "modified by an inplace operation", as it checks the same counter. Writes
-        autograd does not count (BatchNorm's running statistics, `.data`) leave it unlisted, as they leave
-        backward working."""
+    def overwritten_saves(self):
+        """What the forward overwrote in place after autograd saved it, found by autograd's own version
+        counters: `backward()` raises "modified by an inplace operation" on the same check. A parameter or
+        buffer is listed in the `saves` of the op that saved it (`q @ self.queue`, then
+        `self.queue[:, :n] = k.T`); writes autograd does not count (BatchNorm's running statistics, `.data`)
+        leave it unlisted, as they leave backward working."""
         self._assign_saves(None)
         for owner, ref, tensor, version in self.storage_saves:
             if tensor._version != version and ref not in owner.setdefault("saves", []):
@@ -1127,7 +1127,7 @@ def _trace(model, args, kwargs, train, fake):
             else:
                 with _Recorder(recorder):
                     out = model(*args, **kwargs)
-            recorder.overwritten_storage_saves()  # before `restore` writes them back
+            recorder.overwritten_saves()  # before `restore` writes them back
             # Unrecorded, and before the random state is put back (an op run again may draw from it).
             with fake_mode if fake_mode is not None else contextlib.nullcontext():
                 recorder.mark_gradient_free_inputs()
