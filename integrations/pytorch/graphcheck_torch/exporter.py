@@ -602,10 +602,10 @@ class _Trace:
         if index is None:
             storage = self.memory.find(tensor)
             if storage is not None:
-                self.pending_storage_saves.append((self.storages[storage]["id"], tensor, tensor._version))
+                self.pending_storage_saves.append((self.storages[storage]["id"], tensor, _version(tensor)))
             return
         value = f"v{index}"
-        self.value_saves.append((value, tensor, tensor._version, len(self.nodes)))
+        self.value_saves.append((value, tensor, _version(tensor), len(self.nodes)))
         # Still inside the instruction that ran the latest op: that op saving its result. (An op's inputs are
         # saved before it runs, when the instruction calling it has not yet reached dispatch.)
         if self.nodes and value in self.nodes[-1]["outputs"] and self._in_last_call(caller):
@@ -640,7 +640,7 @@ class _Trace:
         leave it unlisted, as they leave backward working."""
         self._assign_saves(None)
         for owner, ref, tensor, version in self.storage_saves:
-            if tensor._version != version and ref not in owner.setdefault("saves", []):
+            if _version(tensor) != version and ref not in owner.setdefault("saves", []):
                 owner["saves"].append(ref)
         self.storage_saves = []
         # A saved value whose memory an in-place op wrote afterwards, though not its own elements (`h[:, 8:] = …`
@@ -650,7 +650,7 @@ class _Trace:
         # value's own elements, which the trace already shows (the value's new version, made by that op).
         position = {id(node): n for n, node in enumerate(self.nodes)}
         for value, tensor, version, recorded in self.value_saves:
-            if tensor._version == version:
+            if _version(tensor) == version:
                 continue
             block = _block(tensor)
             writer, written = next(((node, t) for node, b, t in self.block_writes if b == block and position[id(node)] >= recorded), (None, None))
@@ -956,6 +956,15 @@ def _holds(args, tensor):
         elif type(item) in SUPPORTED_NODES:  # other containers registered with pytree (dataclasses, ...)
             pending.extend(tree_flatten(item)[0])
     return False
+
+
+def _version(tensor):
+    """Autograd's version counter of a tensor (bumped by every in-place write to its memory that autograd
+    sees), or None for one that keeps none (an inference tensor)."""
+    try:
+        return tensor._version
+    except RuntimeError:
+        return None
 
 
 def _block(tensor):
