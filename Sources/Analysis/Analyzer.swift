@@ -26,9 +26,15 @@ public enum Analyzer {
         if let discovery, !findings.contains(where: { $0.severity == .error }) {
             findings += SharingInsideBranches.find(context, discovery, branches)
         }
+        // Heads grouped into one branch only because there are too many results to tell apart: storage they
+        // share is sharing between heads, as anywhere else; what else lies between them goes unchecked.
+        for b in discovery?.lumped ?? [] where branches[b].prefixes.count <= BranchSet.capacity {
+            findings += SharedStorageRule().check(context.with(branches: branches[b].prefixes))
+        }
         var report = Report(
             model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,
             basis: graph.storageIdentity, discovery: discovery)
+        report.lumped = (discovery?.lumped ?? []).map { branches[$0].name }
         var ran = BranchSet()
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }

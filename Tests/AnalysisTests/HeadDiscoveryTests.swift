@@ -588,3 +588,34 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(g.graph).independent == true)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// `count` heads on the trunk, each reading the trunk's output scaled its own way (so no two compute the
+    /// same result); `alias`: the second head of the pair is the first head's module object.
+    func manyHeads(_ count: Int, alias: (Int, Int)? = nil) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        if let (a, b) = alias { g.share(["heads.\(a).weight", "heads.\(b).weight"]) }
+        g.layer("t", "trunk", ["x"])
+        for i in 0..<count {
+            g.op("in\(i)", "mul", in: "", ["t"], attributes: [("other", .int(i + 1))])
+            g.layer("y\(i)", "heads.\(i)", ["in\(i)"])
+        }
+        g.outputs((0..<count).map { "y\($0)" })
+        return g.graph
+    }
+
+    /// Beyond 64 separate results the heads from the 64th on are one branch: storage two of them share is
+    /// still found (an error, as between any heads), and without it the verdict is left open, since what
+    /// else lies between them is not compared. (Before, `heads[70] = heads[65]` was said to be independent.)
+    @Test func headsBeyondTheResultsDiscoveryTellsApartAreNotPassed() throws {
+        let shared = try Analyzer.analyze(manyHeads(80, alias: (65, 70)))
+        #expect(shared.independent == false)
+        #expect(shared.findings.compactMap(\.sharedStorage).map(\.branches) == [["heads.65", "heads.70"]])
+        let own = try Analyzer.analyze(manyHeads(80))
+        #expect(own.independent == nil && own.undecidedReason == .tooManyResults && own.lumped == ["heads.63"])
+        #expect(TextReporter.verdict(own).contains("cannot decide: the model has more separate results than 64"))
+        let few = try Analyzer.analyze(manyHeads(40, alias: (35, 38)))
+        #expect(few.independent == false && few.lumped.isEmpty)
+        #expect(try Analyzer.analyze(manyHeads(40)).independent == true)
+    }
+}

@@ -66,7 +66,9 @@ public struct SmallGraph {
         op(out, kind, in: module, inputs, weights: ["\(module).weight"], saves: saves)
     }
 
-    public mutating func outputs(_ names: String...) {
+    public mutating func outputs(_ names: String...) { outputs(names) }
+
+    public mutating func outputs(_ names: [String]) {
         for name in names { builder.addOutput(values[name]!) }
     }
 

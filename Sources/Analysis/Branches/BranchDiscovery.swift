@@ -36,6 +36,10 @@ public struct Discovery: Sendable {
     /// others do not (DETR for segmentation: the mask head beside the detector whose class and box heads
     /// are the split).
     public var elsewhere: [(branch: String, parent: String)] = []
+    /// Branches that stand for several heads only because the model has more separate results than
+    /// discovery tells apart (`Terminals.capacity`): the 64th result on share one mark, so their heads are
+    /// grouped into one branch and what lies between them is not compared.
+    public var lumped: [Int] = []
 
     public var names: [String] { branches.map(\.name) }
 
@@ -98,6 +102,10 @@ public enum BranchDiscovery {
         }
         result.branches = best.branches
         result.parent = best.parent
+        if terminals.count > Terminals.capacity {
+            let last = UInt64(1) << UInt64(Terminals.capacity - 1)
+            result.lumped = best.branches.indices.filter { best.reach[$0] & last != 0 && best.branches[$0].prefixes.count > 1 }
+        }
         result.trunk = best.trunk
         result.alternatives = found.dropFirst().filter { !result.paired.contains($0.parent) }.map { $0.branches.map(\.name) }
         // A head at another level that reaches only results none of these reach is a head too, when some

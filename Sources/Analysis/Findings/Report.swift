@@ -15,6 +15,9 @@ public enum UndecidedReason: String, Sendable {
     /// Parallel parts inside one branch found automatically share storage: whether they are meant to be
     /// heads of their own (then it is the bug) or one head applied per level on purpose is not in the graph.
     case partsShareStorage = "parts-share-storage"
+    /// The model has more separate results than discovery tells apart: the heads from the 64th result on are
+    /// one branch, and whether they read or train one another is not checked.
+    case tooManyResults = "too-many-results"
 }
 
 /// The analyzer's answer for one graph.
@@ -32,6 +35,9 @@ public struct Report: Sendable {
     public var discovery: Discovery?
     /// Branches with no op in the graph: they did not run for the traced input.
     public var branchesNotRun: [String] = []
+    /// Branches found automatically that group several heads only because there are too many results to tell
+    /// apart (see `Discovery.lumped`).
+    public var lumped: [String] = []
     /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
     /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
     public var modulesNotRun: [String] = []
@@ -59,6 +65,7 @@ public struct Report: Sendable {
         if branches.count < 2 { return .noBranches }
         if !branchesNotRun.isEmpty { return .branchNotRun }
         if findings.contains(where: { $0.severity == .warning && $0.sharedStorage?.within != nil }) { return .partsShareStorage }
+        if !lumped.isEmpty { return .tooManyResults }
         if findings.contains(where: \.undecidable) { return .inputCannotTell }
         if !basis.recordsStorage { return .storageNotRecorded }
         return nil

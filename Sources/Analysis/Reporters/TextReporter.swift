@@ -92,6 +92,10 @@ public enum TextReporter {
                 let inside = report.findings.compactMap { $0.severity == .warning ? $0.sharedStorage?.within : nil }
                 return "\(model): \(count) branches\(names) \(source) — cannot decide: parts inside \(list(Array(Set(inside)).sorted())) share storage "
                     + (standingAlone ? "" : "(see above) ") + "and may be meant as heads of their own: give the heads with --branch PREFIX"
+            case .tooManyResults:
+                return "\(model): \(count) branches\(names) \(source) — cannot decide: the model has more separate results than "
+                    + "\(BranchSet.capacity), so \(list(report.lumped)) \(report.lumped.count == 1 ? "stands" : "stand") for several heads "
+                    + "whose ties to one another are not checked (their storage is): check them with --branch PREFIX, at most \(BranchSet.capacity)"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
                     + "(give branches with --branch PREFIX)" + notRun(report) + evalOnly(report)

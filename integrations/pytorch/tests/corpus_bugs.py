@@ -951,3 +951,26 @@ BUGS += [
     Case("the second half of the features overwritten after head a read the first", "bug", _module(OtherHalfWritten),
          [["head_a"], ["head_b"]], expect_branches=["head_a", "head_b"]),
 ]
+
+
+class EightyHeads(nn.Module):
+    """80 one-logit heads, each on the trunk's features scaled its own way (one per label of a multi-label
+    task): more separate results than graphcheck tells apart (64). `alias`: heads[70] is heads[65]."""
+
+    def __init__(self, alias=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.heads = nn.ModuleList(nn.Linear(16, 1) for _ in range(80))
+        if alias:
+            self.heads[70] = self.heads[65]
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return tuple(head(t * (i + 1)) for i, head in enumerate(self.heads))
+
+
+BUGS += [
+    Case("80 heads of their own (more results than graphcheck tells apart)", "bug", _module(EightyHeads),
+         [[f"heads.{i}"] for i in range(80)], undecided="too-many-results"),
+    Case("80 heads, heads[70] = heads[65]", "bug", _module(EightyHeads, True), [[f"heads.{i}"] for i in range(80)]),
+]
