@@ -932,18 +932,23 @@ BUGS += [
 
 class OtherHalfWritten(nn.Module):
     """Two heads on the two halves of the trunk's features: head a reads the first half, then the second half
-    is overwritten in place for head b (`h[:, 8:] = ...`). Other elements, the same tensor: backward raises."""
+    is overwritten in place for head b (`h[:, 8:] = ...`). Other elements, the same tensor: backward raises.
+    `fixed`: head b's half is computed apart (`torch.cat`), nothing is written."""
 
-    def __init__(self):
+    def __init__(self, fixed=False):
         super().__init__()
         self.trunk = nn.Linear(8, 16)
         self.head_a = nn.Linear(8, 2)
         self.head_b = nn.Linear(8, 2)
+        self.fixed = fixed
 
     def forward(self, x):
         h = self.trunk(x) * 1.0
         a = self.head_a(h[:, :8])
-        h[:, 8:] = F.relu(h[:, 8:].clone())
+        if self.fixed:
+            h = torch.cat([h[:, :8], F.relu(h[:, 8:])], 1)
+        else:
+            h[:, 8:] = F.relu(h[:, 8:].clone())
         return a, self.head_b(h[:, 8:])
 
 

@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+from corpus_bugs import NoGradContext, OtherHalfWritten
 from densenet121_multihead import DenseNet121MultiHead
 from graphcheck_torch import assert_independent, export, graphcheck_report, trace
 from models import DictHeads, ListHeads
@@ -775,35 +776,17 @@ def test_weights_held_bare_beside_the_trunk_are_heads(graphcheck_binary):
     assert graphcheck_report(_BareWeightHeads(alias=True), torch.randn(4, 8))["independent"] is False
 
 
-class _NoGradContext(torch.nn.Module):
-    """head2 reads the trunk's output plus a copy of head1's made under `torch.no_grad()` (a context or a
-    target the user means to keep out of training): backward never runs through that copy."""
-
-    def __init__(self):
-        super().__init__()
-        self.trunk = torch.nn.Linear(8, 16)
-        self.head1 = torch.nn.Linear(16, 16)
-        self.head2 = torch.nn.Linear(16, 4)
-
-    def forward(self, x):
-        t = torch.relu(self.trunk(x))
-        a = self.head1(t)
-        with torch.no_grad():
-            context = a * 1.0
-        return a, self.head2(t + context)
-
-
 @pytest.mark.parametrize("tensors", ["fake", "real"])
 def test_ops_run_without_grad_pass_no_gradient_back(tensors):
     """An op run with gradients off reads tensors that require grad, but backward never reaches them through
     it: the trace says so as `.detach()` would (no_grad_inputs), and only there."""
-    recorded = trace(_NoGradContext(), (torch.randn(4, 8),), tensors=tensors)
+    recorded = trace(NoGradContext(), (torch.randn(4, 8),), tensors=tensors)
     marked = [(n["op"], n["attrs"]["no_grad_inputs"]) for n in recorded["nodes"] if "no_grad_inputs" in n.get("attrs", {})]
     assert marked == [("mul", [0])]
 
 
 def test_a_head_reading_a_no_grad_copy_of_another_is_independent(graphcheck_binary):
-    report = graphcheck_report(_NoGradContext(), torch.randn(4, 8))
+    report = graphcheck_report(NoGradContext(), torch.randn(4, 8))
     assert report["branches"] == ["head1", "head2"] and report["independent"] is True, report["findings"]
 
 
@@ -898,28 +881,6 @@ def test_a_queue_overwritten_after_use_is_an_error_without_heads(graphcheck_bina
     assert hazards[0]["evidence"]["tensor"] == "queue"
 
 
-class _OtherSliceWritten(torch.nn.Module):
-    """head a's Linear keeps `h[:, :8]` for backward; then the forward overwrites `h[:, 8:]` for head b. Other
-    elements of the same tensor: autograd's version counter is per memory block, so backward raises.
-    `fixed`: head b's half is computed apart (`torch.cat`), nothing is written."""
-
-    def __init__(self, fixed=False):
-        super().__init__()
-        self.trunk = torch.nn.Linear(8, 16)
-        self.a = torch.nn.Linear(8, 2)
-        self.b = torch.nn.Linear(8, 2)
-        self.fixed = fixed
-
-    def forward(self, x):
-        h = self.trunk(x) * 1.0
-        ya = self.a(h[:, :8])
-        if self.fixed:
-            h = torch.cat([h[:, :8], torch.relu(h[:, 8:])], 1)
-        else:
-            h[:, 8:] = torch.relu(h[:, 8:].clone())
-        return ya, self.b(h[:, 8:])
-
-
 class _StepsIntoOneTensor(torch.nn.Module):
     """A recurrent loop writing each step into a preallocated tensor and reading the step before from it."""
 
@@ -936,7 +897,7 @@ class _StepsIntoOneTensor(torch.nn.Module):
         return out
 
 
-@pytest.mark.parametrize("model", [_OtherSliceWritten, lambda: _OtherSliceWritten(fixed=True), _StepsIntoOneTensor],
+@pytest.mark.parametrize("model", [OtherHalfWritten, lambda: OtherHalfWritten(fixed=True), _StepsIntoOneTensor],
                          ids=["other-slice", "other-slice-fixed", "steps"])
 @pytest.mark.parametrize("tensors", ["fake", "real"])
 def test_a_write_elsewhere_in_a_saved_tensors_memory_is_listed_exactly_when_backward_breaks(model, tensors):
@@ -954,6 +915,6 @@ def test_a_write_elsewhere_in_a_saved_tensors_memory_is_listed_exactly_when_back
 
 @pytest.mark.parametrize("fixed", [False, True])
 def test_a_write_elsewhere_in_a_saved_tensors_memory_is_an_inplace_hazard(fixed, graphcheck_binary):
-    report = graphcheck_report(_OtherSliceWritten(fixed), torch.randn(4, 8))
+    report = graphcheck_report(OtherHalfWritten(fixed), torch.randn(4, 8))
     hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
     assert report["independent"] is fixed and bool(hazards) is not fixed, report["findings"]
