@@ -63,7 +63,7 @@ struct EvidenceJSON {
         case .inplaceHazard(let e):
             return object([
                 ("node", op(e.node)), ("timing", quoted(e.timing.rawValue)), ("readers", ops(e.readers)),
-                ("branches", strings(e.branches)), ("tensor", e.tensor.map(quoted) ?? "null"),
+                ("branches", strings(e.branches)), ("tensor", e.tensor.map(quoted) ?? "null"), ("elsewhere", "\(e.elsewhere)"),
             ])
         case .moduleReuse(let e):
             return object([

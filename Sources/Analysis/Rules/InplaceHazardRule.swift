@@ -37,6 +37,7 @@ public struct InplaceHazardRule: Rule {
         for index in graph.nodes.indices where graph.nodes[index].inplace {
             let node = graph.nodes[index]
             guard let target = node.firstValueInput else { continue }
+            var elsewhere = false  // only savers of other elements of the memory written
             // Readers of the old version after the op (frontends that keep it) and readers of the new
             // version in another branch (frontends that follow the tensor object) both see the mutation.
             var readers: [NodeID] = graph[target].uses.map(\.node).filter { $0.index > index }
@@ -51,6 +52,7 @@ public struct InplaceHazardRule: Rule {
                 if let producer = graph[target].producer { savers.append(producer) }
                 readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()
                 // Saved values elsewhere in the memory the op writes (another slice of the same tensor).
+                let before = readers.count
                 for saved in node.overwritesSaved {
                     var candidates = graph[saved].uses.map(\.node)
                     if let producer = graph[saved].producer { candidates.append(producer) }
@@ -59,6 +61,7 @@ public struct InplaceHazardRule: Rule {
                         readers.append(saver)
                     }
                 }
+                elsewhere = readers.count > before && before == 0
             } else if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && graph[use.node].readsStorage {
                     let other = map.region[use.node.index]
@@ -75,7 +78,8 @@ public struct InplaceHazardRule: Rule {
             for r in readers + [NodeID(index)] { if let b = map.region[r.index].branch { involved.insert(b) } }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
-                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved))
+                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved),
+                elsewhere: elsewhere && readers.allSatisfy { $0.index < index })
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
@@ -129,6 +133,9 @@ extension Evidence {
         public var branches: [String]
         /// The parameter or buffer overwritten, when it is one (nil: a tensor the forward computed).
         public var tensor: String? = nil
+        /// The op writes other elements of the memory the saved tensor lies in (`h[:, 8:] = …` after a Linear
+        /// kept `h[:, :8]`): autograd's version counter is per memory block, not per element.
+        public var elsewhere = false
 
         /// The reading modules, each once, in reader order.
         public var readerModules: [String] {
@@ -138,6 +145,8 @@ extension Evidence {
         }
         public var modules: [String] { [node.module] + readerModules }
         public var edgeCount: Int { readers.count }
+        /// Ops a slice assignment (`x[:, :4] = 0`, `x[mask] = v`) runs as: there is no `F.` form to suggest.
+        static let assignments: Set<String> = ["copy", "fill", "index_put", "masked_fill", "index_copy", "index_fill", "scatter"]
         public var places: [NodeRef] { [node] }
 
         public var wording: Wording {
@@ -145,6 +154,10 @@ extension Evidence {
             let who = list(modules.map { $0.isEmpty ? "the model's forward" : $0 })
             let message: String
             switch timing {
+            case .savedForBackward where elsewhere:
+                message = "\(node.op)_ in \(node.place) (\(node.name)) writes into the memory of a tensor that \(who) saved for the backward "
+                    + "pass before it — other elements, but autograd counts changes per memory, not per element: "
+                    + "backward() raises \"modified by an inplace operation\""
             case .savedForBackward:
                 let what = tensor.map { "`\($0)`, which" } ?? "a tensor that"
                 message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites \(what) \(who) saved for the backward pass before it: "
@@ -156,7 +169,9 @@ extension Evidence {
             return Wording(
                 message: message, details: readers.map { "\($0.op) in \($0.place) (\($0.name))" },
                 help: tensor.map { "read a copy where it is saved (`\($0).clone()`), or change `\($0)` after backward, in the training step rather than the forward" }
-                    ?? "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it")
+                    ?? (elsewhere || Self.assignments.contains(node.op)
+                        ? "build the result out of place (`torch.cat`, `torch.stack`, `torch.where`) instead of assigning into slices of a tensor other ops read, or `.clone()` it first"
+                        : "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it"))
         }
     }
 }
