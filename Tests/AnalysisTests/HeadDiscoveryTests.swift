@@ -614,6 +614,7 @@ extension HeadDiscoveryTests {
         let own = try Analyzer.analyze(manyHeads(80))
         #expect(own.independent == nil && own.undecidedReason == .tooManyResults && own.lumped == ["heads.63"])
         #expect(TextReporter.verdict(own).contains("cannot decide: the model has more separate results than 64"))
+        #expect(JSONReporter.render(own).contains(#""lumped": ["heads.63"]"#))
         let few = try Analyzer.analyze(manyHeads(40, alias: (35, 38)))
         #expect(few.independent == false && few.lumped.isEmpty)
         #expect(try Analyzer.analyze(manyHeads(40)).independent == true)

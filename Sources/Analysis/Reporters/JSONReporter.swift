@@ -42,7 +42,8 @@ public enum JSONReporter {
             + "\"branches\": [\(branches.joined(separator: ", "))], \"trunk\": \(JSONWriter.stringArray(d.trunk)), "
             + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]"
             + (d.paired.isEmpty ? "" : ", \"paired\": \(JSONWriter.stringArray(d.paired))")
-            + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))") + "}"
+            + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))")
+            + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumped.map { d.branches[$0].name }))") + "}"
     }
 
     /// One entry a line.

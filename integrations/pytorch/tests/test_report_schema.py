@@ -78,3 +78,23 @@ def test_every_rules_example_report_validates(graphcheck_binary, tmp_path):
         check(report)
         found = [f for f in report["findings"] if f["rule"] == rule]
         assert found, f"{rule}'s example did not trigger it: {[f['rule'] for f in report['findings']]}"
+
+
+@pytest.mark.parametrize("name", ["MoCoQueue", "OtherHalfWritten", "EightyHeads"])
+def test_reports_of_saved_tensors_overwritten_and_of_too_many_results_validate(graphcheck_binary, tmp_path, name):
+    """The evidence a trace with saved storages and `overwrites_saved` gives (`tensor`, `elsewhere`), and a
+    discovery with lumped branches (`too-many-results`), as the schema says."""
+    import torch
+    import corpus_bugs
+    from graphcheck_torch import export
+
+    torch.manual_seed(0)
+    path = tmp_path / "trace.json"
+    export(getattr(corpus_bugs, name)(), (torch.randn(4, 8),), str(path))
+    report = report_of(graphcheck_binary, path)
+    check(report)
+    hazards = [f["evidence"] for f in report["findings"] if f["rule"] == "inplace-hazard"]
+    if name == "EightyHeads":
+        assert report["undecided_reason"] == "too-many-results" and report["discovery"]["lumped"] == ["heads.63"]
+    else:
+        assert [(e["tensor"], e["elsewhere"]) for e in hazards] == ([("queue", False)] if name == "MoCoQueue" else [(None, True)])
