@@ -653,6 +653,8 @@ class _Trace:
             if _version(tensor) == version:
                 continue
             block = _block(tensor)
+            if block is None:
+                continue  # no storage to compare (a nested or sparse tensor)
             writer, written = next(((node, t) for node, b, t in self.block_writes if b == block and position[id(node)] >= recorded), (None, None))
             if writer is not None and value not in writer["inputs"] and not _share_elements(tensor, written):
                 listed = writer.setdefault("overwrites_saved", [])
