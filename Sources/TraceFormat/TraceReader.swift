@@ -237,9 +237,9 @@ struct StreamingTraceReader {
     /// One element of `nodes`, not yet added to the graph.
     mutating func parseNode() throws(InputError) -> Node {
         var id: String?, op: String?, module: String?, moduleType = "", source: String?
-        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [Operand] = []
+        var inputs: [Operand]?, outputs: [ValueID]?, writes: [StorageID] = [], saves: [ValueID] = [], savedStorages: [StorageID] = []
         var inplace = false, overwritesSaved: [ValueID] = []
-        var savesAt: [Int] = []
+        var savesAt: [Int] = [], storagesAt: [Int] = []
         var attributes: [(name: String, value: AttributeValue)] = []
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.nodeKeys) { r, key throws(InputError) in
@@ -265,8 +265,10 @@ struct StreamingTraceReader {
             case .saves:
                 try r.readArray { r throws(InputError) in
                     let start = r.scanner.valueOffset
-                    saves.append(try r.operandReference())
-                    savesAt.append(start)
+                    switch try r.operandReference() {
+                    case .value(let v): saves.append(v); savesAt.append(start)
+                    case .storage(let s): savedStorages.append(s); storagesAt.append(start)
+                    }
                 }
             case .overwritesSaved:
                 try r.readArray { r throws(InputError) in overwritesSaved.append(try r.valueReference()) }
@@ -279,25 +281,18 @@ struct StreamingTraceReader {
             throw scanner.error("missing required key \"\(missing)\"", at: start)
         }
         // Autograd saves an op's own inputs or results, nothing else.
-        for (saved, at) in zip(saves, savesAt) {
-            switch saved {
-            case .value(let v) where !outputs.contains(v) && !inputs.contains(saved):
-                throw scanner.error("saves names a value that is neither an input nor an output of the node", at: at)
-            case .storage where !inputs.contains(saved):
-                throw scanner.error("saves names a storage that is not an input of the node", at: at)
-            default: break
-            }
+        for (v, at) in zip(saves, savesAt) where !outputs.contains(v) && !inputs.contains(.value(v)) {
+            throw scanner.error("saves names a value that is neither an input nor an output of the node", at: at)
+        }
+        for (s, at) in zip(savedStorages, storagesAt) where !inputs.contains(.storage(s)) {
+            throw scanner.error("saves names a storage that is not an input of the node", at: at)
         }
         var node = Node(
             id: id, op: op, module: module, moduleType: moduleType, inputs: inputs, outputs: outputs, writes: writes,
             inplace: inplace, attributes: attributes, source: source)
-        node.overwritesSaved = overwritesSaved
-        for saved in saves {
-            switch saved {
-            case .value(let v): node.saves.append(v)
-            case .storage(let s): node.savedStorages.append(s)
-            }
-        }
+        node.saves = saves
+        if !savedStorages.isEmpty { node.savedStorages = savedStorages }
+        if !overwritesSaved.isEmpty { node.overwritesSaved = overwritesSaved }
         return node
     }
 
