@@ -48,20 +48,19 @@ public struct InplaceHazardRule: Rule {
             // wherever they sit, if backward reaches them, in either mode; otherwise, in training mode, earlier
             // readers in another branch that compute with a parameter (linear, conv keep their input).
             if let backward {
-                var savers = graph[target].uses.map(\.node).filter { $0.index < index }
-                if let producer = graph[target].producer { savers.append(producer) }
-                readers += savers.filter { backward[$0.index] && graph[$0].saves.contains(target) }.sorted()
+                // The ops before this one that made or read `value` and kept it for a backward pass that runs.
+                func savers(of value: ValueID) -> [NodeID] {
+                    var candidates = graph[value].uses.map(\.node)
+                    if let producer = graph[value].producer { candidates.append(producer) }
+                    return candidates.filter { $0.index < index && backward[$0.index] && graph[$0].saves.contains(value) }.sorted()
+                }
+                readers += savers(of: target)
                 // Saved values elsewhere in the memory the op writes (another slice of the same tensor).
                 let before = readers.count
                 for saved in node.overwritesSaved {
-                    var candidates = graph[saved].uses.map(\.node)
-                    if let producer = graph[saved].producer { candidates.append(producer) }
-                    for saver in candidates.sorted() where saver.index < index && backward[saver.index]
-                        && graph[saver].saves.contains(saved) && !readers.contains(saver) {
-                        readers.append(saver)
-                    }
+                    for saver in savers(of: saved) where !readers.contains(saver) { readers.append(saver) }
                 }
-                elsewhere = readers.count > before && before == 0
+                elsewhere = before == 0 && !readers.isEmpty
             } else if graph.mode == .train {
                 for use in graph[target].uses where use.node.index < index && graph[use.node].readsStorage {
                     let other = map.region[use.node.index]
@@ -74,16 +73,22 @@ public struct InplaceHazardRule: Rule {
                 }
             }
             guard !readers.isEmpty else { continue }
-            var involved = BranchSet()
-            for r in readers + [NodeID(index)] { if let b = map.region[r.index].branch { involved.insert(b) } }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
-                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter, branches: map.names(involved),
+                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter,
+                branches: involved(readers + [NodeID(index)], map),
                 elsewhere: elsewhere && readers.allSatisfy { $0.index < index })
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
         return findings
+    }
+
+    /// The branches the ops lie in, by name.
+    private func involved(_ ops: [NodeID], _ map: BranchMap) -> [String] {
+        var branches = BranchSet()
+        for op in ops { if let b = map.region[op.index].branch { branches.insert(b) } }
+        return map.names(branches)
     }
 
     /// A parameter or buffer an op saved for backward and the forward overwrote in place afterwards (a MoCo
@@ -103,11 +108,9 @@ public struct InplaceHazardRule: Rule {
                 let readers = (savers[s] ?? []).filter { $0.index < index }
                 guard !readers.isEmpty else { continue }
                 reported.insert(s)  // the first overwrite is the one backward trips on
-                var involved = BranchSet()
-                for r in readers + [NodeID(index)] { if let b = map.region[r.index].branch { involved.insert(b) } }
                 let evidence = Evidence.InplaceHazard(
                     node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
-                    timing: .savedForBackward, branches: map.names(involved), tensor: graph[s].names.first)
+                    timing: .savedForBackward, branches: involved(readers + [NodeID(index)], map), tensor: graph[s].names.first)
                 findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
             }
         }

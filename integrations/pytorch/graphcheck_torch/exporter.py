@@ -295,7 +295,7 @@ class _Trace:
         self.pending_storage_saves = []  # (storage id, tensor, its version) saved since then, likewise
         self.storage_saves = []  # (node, storage id, tensor, version when saved): checked after the forward
         self.value_saves = []  # (value id, tensor, version when saved, nodes recorded by then), likewise
-        self.block_writes = []  # (node, memory block, tensor) per tensor an in-place op wrote, in order
+        self.block_writes = []  # (node index, memory block, tensor) per tensor an in-place op wrote, in order
         self.custom_calls = {}  # op from outside ATen -> (args, kwargs) of its first call
         self.last_call = (None, -1)  # the Python frame (and instruction) that called the latest recorded op
         self.regenerating = None  # a view the latest op wrote in place, whose history autograd now remakes
@@ -617,20 +617,21 @@ class _Trace:
     def _assign_saves(self, node):
         """Gives the pending saves to `node` when it reads them (saved just before it ran), the rest to the
         latest op that made or read them (a result saved just after its op, a custom Function's saves)."""
+        def owner(ref):
+            if node is not None and ref in node["inputs"]:
+                return node
+            return next((n for n in reversed(self.nodes) if ref in n["outputs"] or ref in n["inputs"]), None)
+
         pending, self.pending_saves = self.pending_saves, []
         for value in dict.fromkeys(pending):
-            owner = node if node is not None and value in node["inputs"] else None
-            if owner is None:
-                owner = next((n for n in reversed(self.nodes) if value in n["outputs"] or value in n["inputs"]), None)
-            if owner is not None and value not in owner.setdefault("saves", []):
-                owner["saves"].append(value)
+            saver = owner(value)
+            if saver is not None and value not in saver.setdefault("saves", []):
+                saver["saves"].append(value)
         storages, self.pending_storage_saves = self.pending_storage_saves, []
         for ref, tensor, version in storages:
-            owner = node if node is not None and ref in node["inputs"] else None
-            if owner is None:
-                owner = next((n for n in reversed(self.nodes) if ref in n["inputs"]), None)
-            if owner is not None:
-                self.storage_saves.append((owner, ref, tensor, version))
+            saver = owner(ref)
+            if saver is not None:
+                self.storage_saves.append((saver, ref, tensor, version))
 
     def overwritten_saves(self):
         """What the forward overwrote in place after autograd saved it, found by autograd's own version
@@ -648,16 +649,15 @@ class _Trace:
         # counts versions per memory block, not per element, so backward raises all the same. The first op
         # after the save that wrote that block names the value in `overwrites_saved` — unless it wrote the
         # value's own elements, which the trace already shows (the value's new version, made by that op).
-        position = {id(node): n for n, node in enumerate(self.nodes)}
         for value, tensor, version, recorded in self.value_saves:
             if _version(tensor) == version:
                 continue
             block = _block(tensor)
             if block is None:
                 continue  # no storage to compare (a nested or sparse tensor)
-            writer, written = next(((node, t) for node, b, t in self.block_writes if b == block and position[id(node)] >= recorded), (None, None))
-            if writer is not None and value not in writer["inputs"] and not _share_elements(tensor, written):
-                listed = writer.setdefault("overwrites_saved", [])
+            at, written = next(((n, t) for n, b, t in self.block_writes if b == block and n >= recorded), (None, None))
+            if at is not None and value not in self.nodes[at]["inputs"] and not _share_elements(tensor, written):
+                listed = self.nodes[at].setdefault("overwrites_saved", [])
                 if value not in listed:
                     listed.append(value)
         self.value_saves, self.block_writes = [], []
@@ -724,7 +724,7 @@ class _Trace:
         if not written_values:
             return
         for written in written_values:
-            self.block_writes.append((self.nodes[-1], _block(written), written))
+            self.block_writes.append((len(self.nodes) - 1, _block(written), written))
         frame = user_frame(sys._getframe(1))
         self.last_inplace = (written_values[0], frame, _position(frame), len(self.nodes) - 1)
         if written_values[-1]._is_view():
