@@ -42,6 +42,8 @@ public struct Discovery: Sendable {
     public var lumped: [Int] = []
 
     public var names: [String] { branches.map(\.name) }
+    /// The lumped branches by name.
+    public var lumpedNames: [String] { lumped.map { branches[$0].name } }
 
     /// The level a branch was found at when it is not `parent`'s.
     public func otherLevel(of branch: String) -> String? { elsewhere.first { $0.branch == branch }?.parent }

@@ -37,7 +37,7 @@ public struct Report: Sendable {
     public var branchesNotRun: [String] = []
     /// Branches found automatically that group several heads only because there are too many results to tell
     /// apart (see `Discovery.lumped`).
-    public var lumped: [String] = []
+    public var lumped: [String] { discovery?.lumpedNames ?? [] }
     /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
     /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
     public var modulesNotRun: [String] = []

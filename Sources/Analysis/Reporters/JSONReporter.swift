@@ -43,7 +43,7 @@ public enum JSONReporter {
             + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]"
             + (d.paired.isEmpty ? "" : ", \"paired\": \(JSONWriter.stringArray(d.paired))")
             + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))")
-            + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumped.map { d.branches[$0].name }))") + "}"
+            + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumpedNames))") + "}"
     }
 
     /// One entry a line.
