@@ -1122,7 +1122,10 @@ def _trace(model, args, kwargs, train, fake):
         recorder.memory.add_fake(fake_mode)
     inputs = [recorder.new_value(t) for t in given]
     pre = torch.nn.modules.module.register_module_forward_pre_hook(lambda m, a: recorder.enter(m, a))
-    post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: recorder.leave())
+    # A module's own forward hooks run after the global ones, and what they compute (a hook that edits the
+    # module's result) is that module's call: a module with hooks of its own leaves from one appended after them.
+    own = {id(m): m.register_forward_hook(lambda m, a, o: recorder.leave()) for m in model.modules() if m._forward_hooks}
+    post = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: None if id(m) in own else recorder.leave())
     # Autograd runs as in training, and what it saves for backward is recorded: which tensor an in-place op must
     # not overwrite. In eval mode too: backward breaks the same way there (fine-tuning with frozen BatchNorm).
     try:
@@ -1145,6 +1148,8 @@ def _trace(model, args, kwargs, train, fake):
     finally:
         pre.remove()
         post.remove()
+        for handle in own.values():
+            handle.remove()
         model.train(was_training)
         recorder.restore()
         torch.random.set_rng_state(rng)

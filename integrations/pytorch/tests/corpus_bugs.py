@@ -979,3 +979,26 @@ BUGS += [
          [[f"heads.{i}"] for i in range(80)], undecided="too-many-results"),
     Case("80 heads, heads[70] = heads[65]", "bug", _module(EightyHeads, True), [[f"heads.{i}"] for i in range(80)]),
 ]
+
+
+class HookedHeads(TwoLinearHeads):
+    """A forward hook on head1 keeps its output, and one on head2 adds it to head2's result (a hook-based
+    feature fusion): a hook's result is the module's result, so head2's loss reaches head1's weights.
+    `leak=False`: head2's hook returns its output unchanged."""
+
+    def __init__(self, leak=True):
+        super().__init__()
+        self.head1 = nn.Linear(16, 2)
+        self.kept = {}
+        self.head1.register_forward_hook(lambda module, args, out: self.kept.__setitem__("head1", out))
+        self.head2.register_forward_hook(lambda module, args, out: out + self.kept["head1"] if leak else out)
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        return self.head1(t), self.head2(t)
+
+
+BUGS += [
+    Case("head2's forward hook adds head1's output", "bug", _module(HookedHeads), TWO, expect_branches=["head1", "head2"]),
+]
+

@@ -399,6 +399,7 @@ def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path, tens
     x = torch.randn(2, 3, 8, 8)
     x_before = x.clone()
     hooks = (len(torch.nn.modules.module._global_forward_hooks), len(torch.nn.modules.module._global_forward_pre_hooks))
+    users_hook = model.body.register_forward_hook(lambda module, args, out: None)
     torch.manual_seed(1)
     expected_next = torch.rand(3)
     torch.manual_seed(1)
@@ -410,6 +411,8 @@ def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path, tens
     assert torch.equal(x, x_before), "the export changed the input"
     assert [p.requires_grad for p in model.parameters()] == flags
     assert hooks == (len(torch.nn.modules.module._global_forward_hooks), len(torch.nn.modules.module._global_forward_pre_hooks))
+    assert list(model.body._forward_hooks) == [users_hook.id]
+    assert all(not m._forward_hooks for m in model.modules() if m is not model.body)
     recorded = json.loads((tmp_path / "m.json").read_text())
     assert any(n["op"] == "mul" and n.get("inplace") for n in recorded["nodes"]), "the in-place op on the input was not recorded"
 
