@@ -40,6 +40,9 @@ public struct Discovery: Sendable {
     /// discovery tells apart (`Terminals.capacity`): the 64th result on share one mark, so their heads are
     /// grouped into one branch and what lies between them is not compared.
     public var lumped: [Int] = []
+    /// Set when the model's results gave no heads and the branches are towers (`Towers`): per branch, the
+    /// position of the model input it computes from.
+    public var towerInputs: [Int] = []
 
     public var names: [String] { branches.map(\.name) }
     /// The lumped branches by name.
@@ -63,7 +66,7 @@ public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
         var result = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
-        guard terminals.count >= 2 else { return result }
+        guard terminals.count >= 2 else { return withTowers(result, graph, terminals) }
         let tree = ModuleReach(graph, terminals)
         var found: [Level] = []
         var lone: [Level] = []
@@ -74,7 +77,7 @@ public enum BranchDiscovery {
             if level.branches.count >= 2 { found.append(level) } else if level.branches.count == 1 { lone.append(level) }
             if found.count > 3 { break }
         }
-        guard var best = found.first else { return result }
+        guard var best = found.first else { return withTowers(result, graph, terminals) }
         // Heads that feed one another are a pipeline's stages when another level splits the same results
         // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
         if feedOneAnother(best, graph, tree),
@@ -121,6 +124,16 @@ public enum BranchDiscovery {
             result.elsewhere.append((level.branches[0].name, level.parent))
             covered |= level.reach[0]
         }
+        return result
+    }
+
+    /// No heads: the towers one input each feeds, when the model has them.
+    static func withTowers(_ result: Discovery, _ graph: Graph, _ terminals: Terminals) -> Discovery {
+        guard let towers = Towers.find(graph, learns: terminals.learns) else { return result }
+        var result = result
+        result.parent = towers.parent
+        result.branches = towers.branches
+        result.towerInputs = towers.inputs
         return result
     }
 

@@ -43,7 +43,8 @@ public enum JSONReporter {
             + "\"alternatives\": [\(d.alternatives.map(JSONWriter.stringArray).joined(separator: ", "))]"
             + (d.paired.isEmpty ? "" : ", \"paired\": \(JSONWriter.stringArray(d.paired))")
             + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))")
-            + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumpedNames))") + "}"
+            + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumpedNames))")
+            + (d.towerInputs.isEmpty ? "" : ", \"inputs\": [\(d.towerInputs.map(String.init).joined(separator: ", "))]") + "}"
     }
 
     /// One entry a line.

@@ -29,7 +29,10 @@ public enum TextReporter {
         guard let found = report.discovery, let parent = found.parent else { return nil }
         let levels = ([parent] + found.paired).map { $0.isEmpty ? "the model" : $0 }
         let named = levels.count == 1 ? levels[0] : levels.dropLast().joined(separator: ", ") + " and " + levels.last!
-        var line = "branches: children of \(named) whose ops reach separate results (\(found.terminals) in all)"
+        var line = found.towerInputs.isEmpty
+            ? "branches: children of \(named) whose ops reach separate results (\(found.terminals) in all)"
+            : "branches: children of \(named) that each compute from an input of their own (inputs "
+                + found.towerInputs.map(String.init).joined(separator: ", ") + "), fused further on"
         let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in

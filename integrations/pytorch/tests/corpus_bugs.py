@@ -1002,3 +1002,32 @@ BUGS += [
     Case("head2's forward hook adds head1's output", "bug", _module(HookedHeads), TWO, expect_branches=["head1", "head2"]),
 ]
 
+
+class TwoStream(nn.Module):
+    """A two-stream network: an RGB stream and an optical-flow stream, their features concatenated and
+    classified. `one_network`: the streams are one network object (`backbone = make(); self.rgb = backbone;
+    self.flow = backbone`), so they are one set of weights; otherwise a deep copy each."""
+
+    def __init__(self, one_network=False):
+        super().__init__()
+        backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.rgb = backbone
+        self.flow = backbone if one_network else copy.deepcopy(backbone)
+        self.classifier = nn.Linear(16, 5)
+
+    def forward(self, rgb, flow):
+        return self.classifier(torch.cat([self.rgb(rgb), self.flow(flow)], 1))
+
+
+def _two_stream(one_network):
+    def build():
+        torch.manual_seed(0)
+        return TwoStream(one_network), (torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8))
+    return build
+
+
+BUGS += [
+    Case("two-stream network, one backbone object in both streams", "bug", _two_stream(True), [["rgb"], ["flow"]],
+         expect_branches=["rgb", "flow"]),
+    Case("two-stream network, a deep copy per stream", "bug", _two_stream(False), [["rgb"], ["flow"]], expect_branches=["rgb", "flow"]),
+]

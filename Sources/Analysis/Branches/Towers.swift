@@ -1,0 +1,58 @@
+import GraphIR
+import OrderedCollections
+
+/// Branches meant to be independent that no result tells apart: towers, one per input, fused by what follows
+/// them (a two-stream network's RGB and optical-flow streams, a multimodal classifier's image and tabular
+/// encoders). The model has one result, so no head is found; the towers are the children of the model's
+/// forward each of whose learned ops computes from one input alone, a different one for each. What is
+/// given in is what a bug does not change: one pretrained network assigned to both streams still reads
+/// each stream's input under each stream's name.
+///
+/// One module called on both inputs under one name (a Siamese network) reads both and is no tower; nor is
+/// what reads a per-sample number (a diffusion step) or an index (token ids, which carry no gradient).
+enum Towers {
+    /// The towers, when two or more inputs each have theirs: branches in the order their first op runs, with
+    /// the input (its position among the model's inputs) each computes from.
+    static func find(_ graph: Graph, learns: [Bool]) -> (parent: String, branches: [Branch], inputs: [Int])? {
+        // Inputs that carry data per sample: floating point, with features beside the batch dimension.
+        let data = graph.inputs.enumerated().filter { _, v in
+            graph.carriesGradient(v) && (graph[v].shape?.count ?? 0) >= 2
+        }
+        guard data.count >= 2, data.count <= 64 else { return nil }
+        var from = [UInt64](repeating: 0, count: graph.values.count)  // which data inputs a value is made from
+        for (bit, (_, v)) in data.enumerated() { from[v.index] = 1 << UInt64(bit) }
+        let parent = ModulePath.common(graph.nodes.lazy.map(\.module))
+        let types = graph.moduleTypes()
+        // Per child of the forward (or of a container it holds the towers in): the inputs its learned ops
+        // compute from, its op count, its first op, and whether it has parameters (a tower learns: a
+        // child applying only buffers to an input, Llama's rotary tables to the positions, encodes it).
+        var children: OrderedDictionary<String, (inputs: UInt64, ops: Int, first: Int, learns: Bool)> = [:]
+        for index in graph.nodes.indices {
+            let node = graph.nodes[index]
+            var read: UInt64 = 0
+            for v in node.valueInputs { read |= from[v.index] }
+            for v in node.outputs { from[v.index] = read }
+            guard node.module != parent, modulePath(node.module, isWithin: parent) else { continue }
+            var child = ModulePath.child(of: parent, containing: node.module)
+            if ["ModuleList", "ModuleDict"].contains(types[child]), node.module != child {
+                child = ModulePath.child(of: child, containing: node.module)
+            }
+            let learned = learns[index] || node.readsStorage
+            children[child, default: (0, 0, index, false)].ops += 1
+            if learned { children[child]!.inputs |= read }
+            if node.storageInputs.contains(where: { graph[$0].kind == .parameter }) { children[child]!.learns = true }
+        }
+        // Towers: children whose learned ops read exactly one data input, grouped by that input.
+        var byInput: OrderedDictionary<UInt64, [String]> = [:]
+        for (child, entry) in children where entry.learns && entry.inputs.nonzeroBitCount == 1 {
+            byInput[entry.inputs, default: []].append(child)
+        }
+        guard byInput.count >= 2 else { return nil }
+        let towers = byInput.map { mask, members in
+            (first: members.map { children[$0]!.first }.min()!,
+             branch: Branch(name: members.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: members),
+             input: data[mask.trailingZeroBitCount].offset)
+        }.sorted { $0.first < $1.first }
+        return (parent, towers.map(\.branch), towers.map(\.input))
+    }
+}

@@ -1,0 +1,89 @@
+@testable import Analysis
+import GraphIR
+import Testing
+import TestSupport
+
+/// Towers: a model with one result whose branches are fed one input each and fused further on (a
+/// two-stream network, a multimodal classifier). Found only when the results give no heads.
+@Suite struct TowerDiscoveryTests {
+    /// Two inputs, each through the stream named for it (`streams[i]` gives the module path of stream i's
+    /// layers), concatenated and classified by `fuse`.
+    func twoStreams(_ streams: [[String]], shapes: [String: [Int]] = [:]) -> Graph {
+        var g = SmallGraph(inputs: ["a", "b"], shapes: shapes)
+        var last: [String] = []
+        for (i, modules) in streams.enumerated() {
+            var v = i == 0 ? "a" : "b"
+            for (k, module) in modules.enumerated() {
+                g.layer("s\(i)_\(k)", module, [v])
+                v = "s\(i)_\(k)"
+            }
+            last.append(v)
+        }
+        g.op("c", "cat", in: "", last)
+        g.layer("y", "fuse", ["c"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func eachInputsStreamIsABranch() throws {
+        let graph = twoStreams([["rgb.conv1", "rgb.conv2"], ["flow.conv1", "flow.conv2"]])
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["rgb", "flow"])
+        #expect(found.towerInputs == [0, 1])
+        #expect(found.parent == "")
+        #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
+    /// One pretrained network assigned to both streams: the streams are still found (each reads its input
+    /// under its name), and their weights are one storage.
+    @Test func oneNetworkInBothStreamsIsSharedStorage() throws {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.share(["rgb.weight", "flow.weight"])
+        g.op("s0", "linear", in: "rgb", ["a"], weights: ["rgb.weight"])
+        g.op("s1", "linear", in: "flow", ["b"], weights: ["rgb.weight"])
+        g.op("c", "cat", in: "", ["s0", "s1"])
+        g.layer("y", "fuse", ["c"])
+        g.outputs("y")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["rgb", "flow"])
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("shared-storage"))
+    }
+
+    /// A stream in two sibling modules (a stem and its blocks) is one branch; streams held in a ModuleList
+    /// are its slots.
+    @Test func aStreamOfSeveralChildrenAndStreamsInAList() {
+        let split = BranchDiscovery.discover(twoStreams([["rgb_stem", "rgb_blocks"], ["flow_stem", "flow_blocks"]]))
+        #expect(split.branches.map(\.prefixes) == [["rgb_stem", "rgb_blocks"], ["flow_stem", "flow_blocks"]])
+        var graph = twoStreams([["streams.0.conv"], ["streams.1.conv"]])
+        graph.modules = [ModuleInfo(path: "streams", type: "ModuleList")]
+        #expect(BranchDiscovery.discover(graph).names == ["streams.0", "streams.1"])
+    }
+
+    /// A Siamese network calls one encoder on both inputs under one name: its ops read both, no towers.
+    @Test func oneEncoderCalledOnBothInputsIsNoTower() throws {
+        let graph = twoStreams([["encoder"], ["encoder"]])
+        #expect(BranchDiscovery.discover(graph).branches.isEmpty)
+        #expect(try Analyzer.analyze(graph).independent == nil)
+    }
+
+    /// A per-sample number (a diffusion step) embedded beside the image is conditioning, not a stream.
+    @Test func aPerSampleNumberIsNoStream() {
+        let graph = twoStreams([["conv_in"], ["time_embedding"]], shapes: ["b": [2]])
+        #expect(BranchDiscovery.discover(graph).branches.isEmpty)
+    }
+
+    /// Heads found from the results come first: towers are only looked for when there are none.
+    @Test func headsFromResultsWin() {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.layer("s0", "rgb", ["a"])
+        g.layer("s1", "flow", ["b"])
+        g.op("c", "cat", in: "", ["s0", "s1"])
+        g.layer("h1", "head1", ["c"])
+        g.layer("h2", "head2", ["c"])
+        g.outputs("h1", "h2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["head1", "head2"])
+        #expect(found.towerInputs.isEmpty)
+    }
+}
