@@ -89,3 +89,61 @@ private let RuleExamples_siamese = RuleDocumentation.description(of: "module-reu
         #expect(Repository.loadError(mismatch)?.message == "cannot tie Linear.weight of shape [99, 16] to emb.weight of shape [100, 16]")
     }
 }
+
+/// One module object in several slots (`nn.ModuleList([block] * 3)` in a stack): each slot is called once
+/// under its own path, so only the module table (which object each path is) shows one set of weights used
+/// three times.
+@Suite struct SlotReuseTests {
+    /// A stack of three slots, each a block with a layer, called in turn; `oneObject`: the slots (and
+    /// their layers) are one object. `heads`: two heads read the stack's output.
+    func stack(oneObject: Bool, heads: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        var v = "x"
+        for i in 0..<3 {
+            let layer = "blocks.\(i).fc"
+            if oneObject && i == 0 { g.share(["blocks.0.fc.weight", "blocks.1.fc.weight", "blocks.2.fc.weight"]) }
+            g.op("b\(i)", "linear", in: layer, [v], weights: [oneObject ? "blocks.0.fc.weight" : "\(layer).weight"])
+            v = "b\(i)"
+        }
+        if heads {
+            g.layer("h1", "head1", [v])
+            g.layer("h2", "head2", [v])
+            g.outputs("h1", "h2")
+        } else {
+            g.outputs(v)
+        }
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "blocks", type: "ModuleList", instance: "m1")] + (0..<3).flatMap { i in
+            [ModuleInfo(path: "blocks.\(i)", type: "Block", instance: oneObject ? "m2" : "m2\(i)"),
+             ModuleInfo(path: "blocks.\(i).fc", type: "Linear", instance: oneObject ? "m3" : "m3\(i)")]
+        }
+        return graph
+    }
+
+    @Test func oneObjectInEverySlotOfAStackIsReportedAtTheSlots() throws {
+        let report = try Analyzer.analyze(stack(oneObject: true))
+        #expect(report.findings.map(\.rule) == ["module-reuse"])
+        let reuse = try #require(report.findings.first?.moduleReuse)
+        #expect(reuse.slots == ["blocks.0", "blocks.1", "blocks.2"], "the blocks, not their layers as well")
+        #expect(reuse.calls == 3 && reuse.type == "Block")
+        #expect(report.independent == nil, "no branches: reuse is information, not a verdict")
+    }
+
+    @Test func aStackInTheTrunkOfTwoHeadsIsReportedToo() throws {
+        let report = try Analyzer.analyze(stack(oneObject: true, heads: true))
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == true)
+        #expect(report.findings.compactMap(\.moduleReuse).map(\.slots) == [["blocks.0", "blocks.1", "blocks.2"]])
+    }
+
+    @Test func slotsOfTheirOwnAreNoReuse() throws {
+        #expect(try Analyzer.analyze(stack(oneObject: false)).findings.isEmpty)
+    }
+
+    /// Between branches the one object is shared storage, an error: not reported again as reuse.
+    @Test func slotsThatAreBranchesAreSharedStorageNotReuse() throws {
+        let report = try Analyzer.analyze(stack(oneObject: true), branches: ["blocks.0", "blocks.1", "blocks.2"])
+        #expect(report.findings.contains { $0.rule == "shared-storage" })
+        #expect(!report.findings.contains { $0.rule == "module-reuse" })
+    }
+}

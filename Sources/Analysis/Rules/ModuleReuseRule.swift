@@ -13,7 +13,8 @@ public struct ModuleReuseRule: Rule {
             Calling one module several times (a Siamese encoder on both images, one classifier on several \
             features) shares its weights between the calls on purpose. It is reported so that a reuse that \
             was not meant is seen; it never makes the verdict fail. Declare it with --allow-shared to record \
-            the intent.
+            the intent. One object in several slots of a container outside the branches \
+            (`nn.ModuleList([block] * 6)`, each slot called once) is the same reuse, and is reported at the slots.
             """,
         fix: "If each call should have its own weights, give each call site its own module (`copy.deepcopy`).",
         triggeringExamples: [RuleExamples.siamese(sharedEncoder: true)],
@@ -37,7 +38,8 @@ public struct ModuleReuseRule: Rule {
                 calls[module] = max(calls[module] ?? 0, count)
             }
         }
-        guard !calls.isEmpty else { return [] }
+        let inSlots = slotReuse(context)
+        guard !calls.isEmpty else { return inSlots }
         var leaves = Set<String>()
         for s in weights {
             for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty { leaves.insert(graph.nodes[r.index].module) }
@@ -65,6 +67,47 @@ public struct ModuleReuseRule: Rule {
             let places = (weight.map { storages[$0].readers } ?? []).map { NodeRef($0, in: graph) }
             let evidence = Evidence.ModuleReuse(module: top, type: types[top].flatMap { $0.isEmpty ? nil : $0 }, calls: times, declared: declared, places: places)
             return Finding(severity: .info, evidence: .moduleReuse(evidence))
+        } + inSlots
+    }
+
+    /// One module object in several slots of the model (`nn.ModuleList([block] * 6)`, `self.q = self.k =
+    /// layer`): each slot is called under a path of its own, once, so the object is called as often as its
+    /// slots ran — one set of weights where the model's structure shows several. Only outside the branches:
+    /// between branches it is shared storage, and inside one it is a split of that branch.
+    private func slotReuse(_ context: AnalysisContext) -> [Finding] {
+        let graph = context.graph
+        let aliased = Dictionary(grouping: graph.modules.filter { $0.instance != nil && !$0.path.isEmpty }, by: { $0.instance! })
+            .filter { $0.value.count >= 2 }
+        guard !aliased.isEmpty else { return [] }
+        // Paths under which an op read a parameter: slots that ran and learn.
+        var learned = Set<String>()
+        var first: [String: Int] = [:]  // per such path, its first op that reads a parameter
+        var last = ""
+        for (index, node) in graph.nodes.enumerated() where node.storageInputs.contains(where: { graph[$0].kind == .parameter }) {
+            guard node.module != last || index == 0 else { continue }
+            last = node.module
+            for path in [node.module] + ModulePath.ancestors(of: node.module).map(String.init) where learned.insert(path).inserted {
+                first[path] = index
+            }
+        }
+        // Outermost first: the slots of `[block] * 6` hold their layers' slots too, reported with them.
+        func order(_ slots: [String]) -> (Int, String) {
+            (slots.map { $0.utf8.count { $0 == UInt8(ascii: ".") } }.min()!, slots.joined(separator: " "))
+        }
+        let groups = aliased.values.map { modules in modules.map(\.path).filter(learned.contains) }
+            .filter { $0.count >= 2 && $0.allSatisfy { context.map.branch(of: $0) == nil } }
+            .sorted { order($0) < order($1) }
+        var reported: [[String]] = []
+        for slots in groups where !reported.contains(where: { outer in slots.allSatisfy { s in outer.contains { modulePath(s, isWithin: $0) } } }) {
+            reported.append(slots)
+        }
+        let types = graph.moduleTypes()
+        return reported.map { slots in
+            let declared = graph.storages.indices.contains { context.allowed.contains($0) && graph.storages[$0].names.contains { modulePath($0, isWithin: slots[0]) } }
+            let evidence = Evidence.ModuleReuse(
+                module: slots[0], type: types[slots[0]].flatMap { $0.isEmpty ? nil : $0 }, calls: slots.count, declared: declared,
+                places: slots.map { NodeRef(NodeID(first[$0]!), in: graph) }, slots: slots)
+            return Finding(severity: .info, evidence: .moduleReuse(evidence))
         }
     }
 }
@@ -80,14 +123,25 @@ extension Evidence {
         public var declared: Bool
         /// One op per call (the reads of its most-read weight).
         public var places: [NodeRef]
+        /// The paths one object is held under, each called once (`[block] * 6`); empty when one path is
+        /// called several times.
+        public var slots: [String] = []
 
         public var branches: [String] { [] }
-        public var modules: [String] { [module] }
+        public var modules: [String] { slots.isEmpty ? [module] : slots }
 
         public var wording: Wording {
-            Wording(
-                message: "\(module.isEmpty ? "the model" : module)\(type.map { " (\($0))" } ?? "") is called \(calls) times: its weights are shared between the calls"
-                    + (declared ? ", as declared (allow-shared)" : ""))
+            let declaredNote = declared ? ", as declared (allow-shared)" : ""
+            guard !slots.isEmpty else {
+                return Wording(
+                    message: "\(module.isEmpty ? "the model" : module)\(type.map { " (\($0))" } ?? "") is called \(calls) times: its weights are shared between the calls"
+                        + declaredNote)
+            }
+            return Wording(
+                message: "\(slots.joined(separator: " ≡ "))\(type.map { " (\($0), one object)" } ?? " (one object)") are called once each: one set of weights "
+                    + "used \(calls) times" + declaredNote,
+                help: declared ? nil : "if each slot should have weights of its own, build each anew (`nn.ModuleList([Block() for _ in range(n)])`, "
+                    + "not `[block] * n`)")
         }
     }
 }

@@ -93,6 +93,29 @@ def test_graphcheck_verdicts_on_exported_seed(graphcheck_binary, tmp_path):
             assert "diverge as soon as their gradients differ" in copies[0]["notes"][0]
 
 
+class _Attention(torch.nn.Module):
+    """Hand-written attention whose query, key, value and output projections come from `[linear] * 4` (the
+    forum bug: one Linear object in every slot) or from a Linear each."""
+
+    def __init__(self, one_object):
+        super().__init__()
+        self.projections = torch.nn.ModuleList([torch.nn.Linear(8, 8)] * 4 if one_object else [torch.nn.Linear(8, 8) for _ in range(4)])
+
+    def forward(self, x):
+        q, k, v = (p(x) for p in self.projections[:3])
+        return self.projections[3](torch.softmax(q @ k.transpose(1, 2), -1) @ v)
+
+
+def test_one_object_in_every_slot_of_a_list_is_reported_as_reuse(graphcheck_binary):
+    """Each slot is called once under its own path: the module table shows the one object behind them."""
+    for one_object in (True, False):
+        torch.manual_seed(0)
+        report = graphcheck_report(_Attention(one_object), torch.randn(2, 5, 8))
+        assert report["independent"] is None  # one head: nothing to compare
+        reuse = [f["evidence"]["slots"] for f in report["findings"] if f["rule"] == "module-reuse"]
+        assert reuse == ([[f"projections.{i}" for i in range(4)]] if one_object else [])
+
+
 def test_digests_tell_copies_from_fresh_and_constant_tensors():
     import copy
 
