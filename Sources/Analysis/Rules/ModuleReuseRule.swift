@@ -140,8 +140,8 @@ extension Evidence {
             return Wording(
                 message: "\(slots.joined(separator: " ≡ "))\(type.map { " (\($0), one object)" } ?? " (one object)") are called once each: one set of weights "
                     + "used \(calls) times" + declaredNote,
-                help: declared ? nil : "if each slot should have weights of its own, build each anew (`nn.ModuleList([Block() for _ in range(n)])`, "
-                    + "not `[block] * n`)")
+                help: declared ? nil : "if each slot should have weights of its own, build one module per slot (`nn.ModuleList([Block() for _ in range(n)])`, "
+                    + "not `[block] * n`; or `copy.deepcopy(block)` per slot)")
         }
     }
 }
