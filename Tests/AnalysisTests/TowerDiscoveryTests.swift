@@ -87,3 +87,39 @@ import TestSupport
         #expect(found.towerInputs.isEmpty)
     }
 }
+
+extension TowerDiscoveryTests {
+    /// SlowFast: the fast pathway's lateral connection is added into the slow one before both reach the
+    /// classifier. Streams that meet twice are one network fed two inputs: no towers.
+    @Test func streamsThatMeetBeforeTheEndAreNoTowers() {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.layer("s1", "slow1", ["a"])
+        g.layer("f1", "fast1", ["b"])
+        g.layer("l1", "lateral1", ["f1"])
+        g.op("m", "add", in: "", ["s1", "l1"])
+        g.layer("s2", "slow2", ["m"])
+        g.layer("f2", "fast2", ["f1"])
+        g.op("c", "cat", in: "", ["s2", "f2"])
+        g.layer("y", "head", ["c"])
+        g.outputs("y")
+        #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
+    }
+
+    /// A sequence-to-sequence model with a projection per input: every decoder layer reads the encoder's
+    /// output beside its own stream, so the streams meet at each layer.
+    @Test func aDecoderReadingTheEncoderAtEachLayerIsNoPairOfTowers() {
+        var g = SmallGraph(inputs: ["src", "tgt"])
+        g.layer("s", "src_proj", ["src"])
+        g.layer("t", "tgt_proj", ["tgt"])
+        g.layer("memory", "model.encoder", ["s"])
+        var x = "t"
+        for i in 0..<2 {
+            g.op("attn\(i)", "matmul", in: "model.decoder.\(i)", [x, "memory"])
+            g.op("x\(i)", "add", in: "model.decoder.\(i)", [x, "attn\(i)"])
+            x = "x\(i)"
+        }
+        g.layer("y", "out", [x])
+        g.outputs("y")
+        #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
+    }
+}

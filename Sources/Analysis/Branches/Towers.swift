@@ -47,12 +47,45 @@ enum Towers {
         for (child, entry) in children where entry.learns && entry.inputs.nonzeroBitCount == 1 {
             byInput[entry.inputs, default: []].append(child)
         }
-        guard byInput.count >= 2 else { return nil }
+        guard byInput.count >= 2, meetOnce(graph, towers: Array(byInput.values), parent: parent) else { return nil }
         let towers = byInput.map { mask, members in
             (first: members.map { children[$0]!.first }.min()!,
              branch: Branch(name: members.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: members),
              input: data[mask.trailingZeroBitCount].offset)
         }.sorted { $0.first < $1.first }
         return (parent, towers.map(\.branch), towers.map(\.input))
+    }
+
+    /// Whether what the towers compute meets once, in one op (the concatenation a fusion head reads),
+    /// and only mixed values go on from there. Streams that meet again and again are one network fed two
+    /// inputs, not towers: a lateral connection from one pathway into the other before the end
+    /// (SlowFast), a decoder whose every layer reads the encoder's output (a sequence-to-sequence model
+    /// with a projection per input), a gate that weighs one tower's output by the fused features.
+    static func meetOnce(_ graph: Graph, towers: [[String]], parent: String) -> Bool {
+        var tower: [String: Int] = [:]
+        for (t, members) in towers.enumerated() { for m in members { tower[m] = t } }
+        var from = [UInt64](repeating: 0, count: graph.values.count)  // which towers a value is made from
+        var meetings = 0
+        for node in graph.nodes {
+            var member: Int?
+            if node.module != parent, modulePath(node.module, isWithin: parent) {
+                let child = ModulePath.child(of: parent, containing: node.module)
+                member = tower[child] ?? tower[ModulePath.child(of: child, containing: node.module)]
+            }
+            var union: UInt64 = 0, first: UInt64 = 0, distinct = false, pure = false
+            for v in node.valueInputs where from[v.index] != 0 {
+                let mask = from[v.index]
+                union |= mask
+                pure = pure || mask.nonzeroBitCount == 1
+                if first == 0 { first = mask } else if mask != first { distinct = true }
+            }
+            if let member {
+                for v in node.outputs { from[v.index] = 1 << UInt64(member) }
+                continue
+            }
+            if distinct && pure && union.nonzeroBitCount >= 2 { meetings += 1 }
+            for v in node.outputs { from[v.index] = union }
+        }
+        return meetings == 1
     }
 }
