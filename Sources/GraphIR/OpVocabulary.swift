@@ -25,6 +25,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Converts the dtype of what it reads and computes nothing else (`_to_copy`, `to`, ONNX's `Cast`): under
     /// `torch.autocast` a linear reads its weight only through such a cast.
     public static let converts = OpProperties(rawValue: 1 << 6)
+    /// Lays out what it reads as several parts (`split`, `chunk`, `unbind`): `nn.MultiheadAttention` splits
+    /// its `in_proj_weight` into the query, key and value projections, each then used once.
+    public static let splits = OpProperties(rawValue: 1 << 7)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -44,7 +47,9 @@ public enum OpVocabulary {
         "view": .relaysOut, "reshape": .relaysOut, "unsqueeze": .relaysOut, "squeeze": .relaysOut, "t": .relaysOut,
         "transpose": .relaysOut, "permute": .relaysOut, "expand": .relaysOut, "flatten": .relaysOut, "unflatten": .relaysOut,
         "alias": .relaysOut, "contiguous": .relaysOut, "select": .relaysOut, "slice": .relaysOut, "narrow": .relaysOut,
-        "split": .relaysOut, "chunk": .relaysOut, "unbind": .relaysOut, "diagonal": .relaysOut, "as_strided": .relaysOut,
+        "split": [.relaysOut, .splits], "chunk": [.relaysOut, .splits], "unbind": [.relaysOut, .splits],
+        "split_with_sizes": [.relaysOut, .splits], "unsafe_split": [.relaysOut, .splits], "unsafe_chunk": [.relaysOut, .splits],
+        "tensor_split": [.relaysOut, .splits], "diagonal": .relaysOut, "as_strided": .relaysOut,
         "view_as": .relaysOut, "expand_as": .relaysOut, "reshape_as": .relaysOut, "movedim": .relaysOut, "swapaxes": .relaysOut,
         "_to_copy": .converts, "to": .converts, "type_as": .converts, "cast": .converts, "_to_dtype": .converts,
         "_autocast_to_reduced_precision": .converts, "_autocast_to_full_precision": .converts,

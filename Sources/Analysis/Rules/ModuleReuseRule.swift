@@ -30,11 +30,19 @@ public struct ModuleReuseRule: Rule {
         let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
         for s in weights where storages[s].readers.count >= 2 {
             var perModule: [String: Int] = [:]
+            var split = Set<String>()
             // `w.unsqueeze(0).repeat(n, 1, 1)` reads the weight twice in one use: the reshaping read is no call.
-            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty && !graph.nodes[r.index].properties.contains(.relaysOut) {
-                perModule[graph.nodes[r.index].module, default: 0] += 1
+            // A weight split into parts (`nn.MultiheadAttention`'s `in_proj_weight` into query, key and value
+            // projections for cross-attention) is read through each part once: its parts, not its calls.
+            for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty {
+                let node = graph.nodes[r.index]
+                if node.properties.contains(.relaysOut) {
+                    if node.properties.contains(.splits) { split.insert(node.module) }
+                } else {
+                    perModule[node.module, default: 0] += 1
+                }
             }
-            for (module, count) in perModule where count >= 2 {
+            for (module, count) in perModule where count >= 2 && !split.contains(module) {
                 calls[module] = max(calls[module] ?? 0, count)
             }
         }

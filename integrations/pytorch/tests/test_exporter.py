@@ -116,6 +116,34 @@ def test_one_object_in_every_slot_of_a_list_is_reported_as_reuse(graphcheck_bina
         assert reuse == ([[f"projections.{i}" for i in range(4)]] if one_object else [])
 
 
+class _CrossAttention(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x, memory):
+        return self.attention(x, memory, memory, need_weights=False)[0]
+
+
+class _Siamese(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = torch.nn.Linear(8, 8)
+
+    def forward(self, a, b):
+        return self.encoder(a) - self.encoder(b)
+
+
+def test_a_weight_split_into_projections_is_no_reuse(graphcheck_binary):
+    """Cross-attention splits `in_proj_weight` into the query, key and value projections, each read once:
+    no module is called three times. A Linear applied to both inputs is."""
+    torch.manual_seed(0)
+    report = graphcheck_report(_CrossAttention(), (torch.randn(2, 3, 8), torch.randn(2, 5, 8)))
+    assert [f["rule"] for f in report["findings"]] == []
+    report = graphcheck_report(_Siamese(), (torch.randn(2, 8), torch.randn(2, 8)))
+    assert [f["rule"] for f in report["findings"]] == ["module-reuse"]
+
+
 def test_digests_tell_copies_from_fresh_and_constant_tensors():
     import copy
 
