@@ -4,9 +4,9 @@ import OrderedCollections
 /// Branches meant to be independent that no result tells apart: towers, one per input, fused by what follows
 /// them (a two-stream network's RGB and optical-flow streams, a multimodal classifier's image and tabular
 /// encoders). The model has one result, so no head is found; the towers are the children of the model's
-/// forward each of whose learned ops computes from one input alone, a different one for each. What is
-/// given in is what a bug does not change: one pretrained network assigned to both streams still reads
-/// each stream's input under each stream's name.
+/// forward each of whose learned ops computes from one input alone, a different one for each. The inputs
+/// are what a bug does not change: one pretrained network assigned to both streams still reads each
+/// stream's input under that stream's name.
 ///
 /// One module called on both inputs under one name (a Siamese network) reads both and is no tower; nor is
 /// what reads a per-sample number (a diffusion step) or an index (token ids, which carry no gradient).
