@@ -123,3 +123,32 @@ extension TowerDiscoveryTests {
         #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
     }
 }
+
+extension TowerDiscoveryTests {
+    /// One input holding both streams, which the forward only takes parts of (`x[:, :3]`, `x[:, 3:]`): each
+    /// part feeds a tower. Read whole as well, the input is one source, and the parts no towers.
+    func stackedStreams(readWhole: Bool, oneEncoder: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.op("a", "slice", in: "", ["x"])
+        g.op("b", "slice", in: "", ["x"])
+        g.layer("s0", oneEncoder ? "encoder" : "rgb", ["a"])
+        g.layer("s1", oneEncoder ? "encoder" : "flow", ["b"])
+        g.op("c", "cat", in: "", readWhole ? ["s0", "s1", "x"] : ["s0", "s1"])
+        g.layer("y", "fuse", ["c"])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func partsOfOneInputFeedTowers() throws {
+        let found = BranchDiscovery.discover(stackedStreams(readWhole: false))
+        #expect(found.names == ["rgb", "flow"])
+        #expect(found.towerInputs == [0, 0])
+        let report = try Analyzer.analyze(stackedStreams(readWhole: false))
+        #expect(TextReporter.discovery(report)?.contains("(parts of input 0)") == true)
+    }
+
+    @Test func anInputReadWholeOrOneEncoderOnBothPartsHasNoTowers() {
+        #expect(BranchDiscovery.discover(stackedStreams(readWhole: true)).branches.isEmpty)
+        #expect(BranchDiscovery.discover(stackedStreams(readWhole: false, oneEncoder: true)).branches.isEmpty)
+    }
+}

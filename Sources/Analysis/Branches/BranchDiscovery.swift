@@ -41,7 +41,7 @@ public struct Discovery: Sendable {
     /// grouped into one branch and what lies between them is not compared.
     public var lumped: [Int] = []
     /// Set when the model's results gave no heads and the branches are towers (`Towers`): per branch, the
-    /// position of the model input it computes from.
+    /// position of the model input it computes from (the same for towers fed parts of one input).
     public var towerInputs: [Int] = []
 
     public var names: [String] { branches.map(\.name) }

@@ -11,19 +11,17 @@ import OrderedCollections
 /// One module called on both inputs under one name (a Siamese network) reads both and is no tower; nor is
 /// what reads a per-sample number (a diffusion step) or an index (token ids, which carry no gradient).
 enum Towers {
-    /// The towers, when two or more inputs each have theirs: branches in the order their first op runs, with
-    /// the input (its position among the model's inputs) each computes from.
+    /// The towers, when two or more inputs (or parts of one) each have theirs: branches in the order their
+    /// first op runs, with the input (its position among the model's inputs) each computes from.
     static func find(_ graph: Graph, learns: [Bool]) -> (parent: String, branches: [Branch], inputs: [Int])? {
-        // Inputs that carry data per sample: floating point, with features beside the batch dimension.
-        let data = graph.inputs.enumerated().filter { _, v in
-            graph.carriesGradient(v) && (graph[v].shape?.count ?? 0) >= 2
-        }
-        guard data.count >= 2, data.count <= 64 else { return nil }
-        var from = [UInt64](repeating: 0, count: graph.values.count)  // which data inputs a value is made from
-        for (bit, (_, v)) in data.enumerated() { from[v.index] = 1 << UInt64(bit) }
+        let sources = sources(graph)
+        guard sources.count >= 2, sources.count <= 64 else { return nil }
+        var seed = [UInt64](repeating: 0, count: graph.values.count)  // each source's own bit
+        for (bit, source) in sources.enumerated() { seed[source.value.index] = 1 << UInt64(bit) }
+        var from = seed  // which sources a value is made from
         let parent = ModulePath.common(graph.nodes.lazy.map(\.module))
         let types = graph.moduleTypes()
-        // Per child of the forward (or of a container it holds the towers in): the inputs its learned ops
+        // Per child of the forward (or of a container it holds the towers in): the sources its learned ops
         // compute from, its op count, its first op, and whether it has parameters (a tower learns: a
         // child applying only buffers to an input, Llama's rotary tables to the positions, encodes it).
         var children: OrderedDictionary<String, (inputs: UInt64, ops: Int, first: Int, learns: Bool)> = [:]
@@ -31,7 +29,7 @@ enum Towers {
             let node = graph.nodes[index]
             var read: UInt64 = 0
             for v in node.valueInputs { read |= from[v.index] }
-            for v in node.outputs { from[v.index] = read }
+            for v in node.outputs { from[v.index] = seed[v.index] != 0 ? seed[v.index] : read }
             guard node.module != parent, modulePath(node.module, isWithin: parent) else { continue }
             var child = ModulePath.child(of: parent, containing: node.module)
             if ["ModuleList", "ModuleDict"].contains(types[child]), node.module != child {
@@ -42,7 +40,7 @@ enum Towers {
             if learned { children[child]!.inputs |= read }
             if node.storageInputs.contains(where: { graph[$0].kind == .parameter }) { children[child]!.learns = true }
         }
-        // Towers: children whose learned ops read exactly one data input, grouped by that input.
+        // Towers: children whose learned ops read exactly one source, grouped by that source.
         var byInput: OrderedDictionary<UInt64, [String]> = [:]
         for (child, entry) in children where entry.learns && entry.inputs.nonzeroBitCount == 1 {
             byInput[entry.inputs, default: []].append(child)
@@ -51,10 +49,30 @@ enum Towers {
         let towers = byInput.map { mask, members in
             (first: members.map { children[$0]!.first }.min()!,
              branch: Branch(name: members.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: members),
-             input: data[mask.trailingZeroBitCount].offset)
+             input: sources[mask.trailingZeroBitCount].input)
         }.sorted { $0.first < $1.first }
         return (parent, towers.map(\.branch), towers.map(\.input))
     }
+
+    /// What towers are fed: the inputs that carry data per sample (floating point, with features beside the
+    /// batch dimension), or, for an input the forward only ever takes parts of (`x[:, :3]` and `x[:, 3:]`, a
+    /// pair stacked as `x[:, 0]` and `x[:, 1]`, `x.unbind(1)`), each part.
+    static func sources(_ graph: Graph) -> [(value: ValueID, input: Int)] {
+        var sources: [(value: ValueID, input: Int)] = []
+        for (position, v) in graph.inputs.enumerated() where graph.carriesGradient(v) && (graph[v].shape?.count ?? 0) >= 2 {
+            let uses = graph[v].uses.map { graph.nodes[$0.node.index] }
+            let parts = uses.flatMap { use in Towers.selecting.contains(use.op) || use.properties.contains(.splits) ? use.outputs : [] }
+            if parts.count >= 2, parts.count == uses.reduce(0, { $0 + $1.outputs.count }) {
+                sources += parts.map { ($0, position) }
+            } else {
+                sources.append((v, position))
+            }
+        }
+        return sources
+    }
+
+    /// Ops that take a part of a tensor (besides those that split it into parts).
+    static let selecting: Set<String> = ["select", "slice", "narrow"]
 
     /// Whether what the towers compute meets once, in one op (the concatenation a fusion head reads),
     /// and only mixed values go on from there. Streams that meet again and again are one network fed two

@@ -1,5 +1,6 @@
 import FormatSupport
 import GraphIR
+import OrderedCollections
 
 /// Findings the way a compiler prints diagnostics: severity and rule, message, places, notes, help, then
 /// a one-line verdict.
@@ -31,8 +32,8 @@ public enum TextReporter {
         let named = levels.count == 1 ? levels[0] : levels.dropLast().joined(separator: ", ") + " and " + levels.last!
         var line = found.towerInputs.isEmpty
             ? "branches: children of \(named) whose ops reach separate results (\(found.terminals) in all)"
-            : "branches: children of \(named) that each compute from an input of their own (inputs "
-                + found.towerInputs.map(String.init).joined(separator: ", ") + "), fused further on"
+            : "branches: children of \(named) that each compute from an input of their own ("
+                + towerSources(found.towerInputs) + "), fused further on"
         let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in
@@ -46,6 +47,14 @@ public enum TextReporter {
         if let other = found.alternatives.first(where: { $0 != found.stages }) { line += "; deeper split: \(list(other))" }
         let several = found.branches.contains { $0.prefixes.count > 1 }
         return line + (several ? " (--branch PREFIX[,PREFIX…] chooses others)" : " (--branch PREFIX chooses others)")
+    }
+
+    /// What towers are fed, for the branches line: `inputs 0, 1`, or `parts of input 0` when some share one.
+    static func towerSources(_ inputs: [Int]) -> String {
+        let distinct = OrderedSet(inputs)
+        let positions = distinct.map(String.init).joined(separator: ", ")
+        guard distinct.count < inputs.count else { return "inputs \(positions)" }
+        return "parts of input\(distinct.count == 1 ? "" : "s") \(positions)"
     }
 
     /// The one-line verdict. `standingAlone`: for a picture's title, where no findings are printed above it,
