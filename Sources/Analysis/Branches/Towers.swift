@@ -4,7 +4,8 @@ import OrderedCollections
 /// Branches meant to be independent that no result tells apart: towers, one per input, fused by what follows
 /// them (a two-stream network's RGB and optical-flow streams, a multimodal classifier's image and tabular
 /// encoders). The model has one result, so no head is found; the towers are the children of the model's
-/// forward each of whose learned ops computes from one input alone, a different one for each. The inputs
+/// forward each of whose learned ops computes from one input alone (or one part of it), a different one for
+/// each, when what they compute meets once (`meetOnce`). The inputs
 /// are what a bug does not change: one pretrained network assigned to both streams still reads each
 /// stream's input under that stream's name.
 ///
@@ -61,8 +62,9 @@ enum Towers {
         var sources: [(value: ValueID, input: Int)] = []
         for (position, v) in graph.inputs.enumerated() where graph.carriesGradient(v) && (graph[v].shape?.count ?? 0) >= 2 {
             let uses = graph[v].uses.map { graph.nodes[$0.node.index] }
-            let parts = uses.flatMap { use in Towers.selecting.contains(use.op) || use.properties.contains(.splits) ? use.outputs : [] }
-            if parts.count >= 2, parts.count == uses.reduce(0, { $0 + $1.outputs.count }) {
+            let partsOnly = uses.allSatisfy { Towers.selecting.contains($0.op) || $0.properties.contains(.splits) }
+            let parts = uses.flatMap(\.outputs)
+            if partsOnly, parts.count >= 2 {
                 sources += parts.map { ($0, position) }
             } else {
                 sources.append((v, position))
