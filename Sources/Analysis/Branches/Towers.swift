@@ -26,6 +26,7 @@ enum Towers {
         // compute from, its op count, its first op, and whether it has parameters (a tower learns: a
         // child applying only buffers to an input, Llama's rotary tables to the positions, encodes it).
         var children: OrderedDictionary<String, (inputs: UInt64, ops: Int, first: Int, learns: Bool)> = [:]
+        var childOf = [Int](repeating: -1, count: graph.nodes.count)  // per op, its child's index in `children`
         for index in graph.nodes.indices {
             let node = graph.nodes[index]
             var read: UInt64 = 0
@@ -40,13 +41,17 @@ enum Towers {
             children[child, default: (0, 0, index, false)].ops += 1
             if learned { children[child]!.inputs |= read }
             if node.storageInputs.contains(where: { graph[$0].kind == .parameter }) { children[child]!.learns = true }
+            childOf[index] = children.index(forKey: child)!
         }
         // Towers: children whose learned ops read exactly one source, grouped by that source.
         var byInput: OrderedDictionary<UInt64, [String]> = [:]
         for (child, entry) in children where entry.learns && entry.inputs.nonzeroBitCount == 1 {
             byInput[entry.inputs, default: []].append(child)
         }
-        guard byInput.count >= 2, meetOnce(graph, towers: Array(byInput.values), parent: parent) else { return nil }
+        guard byInput.count >= 2 else { return nil }
+        var towerOfChild = [Int](repeating: -1, count: children.count)
+        for (t, members) in byInput.values.enumerated() { for m in members { towerOfChild[children.index(forKey: m)!] = t } }
+        guard meetOnce(graph, tower: childOf.map { $0 < 0 ? -1 : towerOfChild[$0] }) else { return nil }
         let towers = byInput.map { mask, members in
             (first: members.map { children[$0]!.first }.min()!,
              branch: Branch(name: members.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: members),
@@ -81,17 +86,11 @@ enum Towers {
     /// inputs, not towers: a lateral connection from one pathway into the other before the end
     /// (SlowFast), a decoder whose every layer reads the encoder's output (a sequence-to-sequence model
     /// with a projection per input), a gate that weighs one tower's output by the fused features.
-    static func meetOnce(_ graph: Graph, towers: [[String]], parent: String) -> Bool {
-        var tower: [String: Int] = [:]
-        for (t, members) in towers.enumerated() { for m in members { tower[m] = t } }
+    /// `tower`: per op, the tower it lies in (-1: none).
+    static func meetOnce(_ graph: Graph, tower: [Int]) -> Bool {
         var from = [UInt64](repeating: 0, count: graph.values.count)  // which towers a value is made from
         var meetings = 0
-        for node in graph.nodes {
-            var member: Int?
-            if node.module != parent, modulePath(node.module, isWithin: parent) {
-                let child = ModulePath.child(of: parent, containing: node.module)
-                member = tower[child] ?? tower[ModulePath.child(of: child, containing: node.module)]
-            }
+        for (index, node) in graph.nodes.enumerated() {
             var union: UInt64 = 0, first: UInt64 = 0, distinct = false, pure = false
             for v in node.valueInputs where from[v.index] != 0 {
                 let mask = from[v.index]
@@ -99,8 +98,8 @@ enum Towers {
                 pure = pure || mask.nonzeroBitCount == 1
                 if first == 0 { first = mask } else if mask != first { distinct = true }
             }
-            if let member {
-                for v in node.outputs { from[v.index] = 1 << UInt64(member) }
+            if tower[index] >= 0 {
+                for v in node.outputs { from[v.index] = 1 << UInt64(tower[index]) }
                 continue
             }
             if distinct && pure && union.nonzeroBitCount >= 2 { meetings += 1 }
