@@ -101,6 +101,20 @@ def unregistered_modules(model):
     return found
 
 
+def _called_between(parent, name):
+    """How many modules a call from `parent` to its descendant `name` would pass that have a forward of their
+    own (not ModuleList / ModuleDict). One object under two names (`self.heads["b"]["b2"] = self.heads["a"][2]`),
+    called from `parent`: the name through containers only is the one written at the call, the other is
+    reached by calling the module that holds it (`heads.a`)."""
+    module, count = parent, 0
+    for part in name.split(".")[:-1]:
+        module = module._modules.get(part)
+        if module is None:
+            return 0
+        count += not isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict))
+    return count
+
+
 def _named_tensors(model, unregistered):
     """(kind, name, tensor) for every parameter, then every buffer, of the model and of the modules it holds
     without registering them (`unregistered`: (full path, module) pairs)."""
@@ -408,6 +422,9 @@ class _Trace:
                     self.also_held.setdefault(id(parent), {}).setdefault(id(child), []).append(name)
             for name, child in self.unregistered.get(id(parent), ()):
                 names.setdefault(id(child), []).append(name)
+            for key, held in names.items():
+                if len(held) > 1:
+                    names[key] = sorted(held, key=lambda name: _called_between(parent, name))
             self.children[id(parent)] = names
         return names
 

@@ -1031,3 +1031,31 @@ BUGS += [
          expect_branches=["rgb", "flow"]),
     Case("two-stream network, a deep copy per stream", "bug", _two_stream(False), [["rgb"], ["flow"]], expect_branches=["rgb", "flow"]),
 ]
+
+
+class NestedHeads(nn.Module):
+    """Heads at two levels of a ModuleDict: head a, and head b with a stem of its own feeding two outputs
+    (b1, b2). `reused`: b's second output layer is a's last layer (`heads["b"]["b2"] = heads["a"][2]`), one
+    module object under two names, called once inside `heads.a` and once from the parent's forward."""
+
+    def __init__(self, reused=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.heads = nn.ModuleDict({
+            "a": nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2)),
+            "b": nn.ModuleDict({"stem": nn.Linear(16, 16), "b1": nn.Linear(16, 2), "b2": nn.Linear(16, 2)}),
+        })
+        if reused:
+            self.heads["b"]["b2"] = self.heads["a"][2]
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        s = F.relu(self.heads["b"]["stem"](t))
+        return {"a": self.heads["a"](t), "b1": self.heads["b"]["b1"](s), "b2": self.heads["b"]["b2"](s)}
+
+
+BUGS += [
+    Case("nested heads, b's output layer is a's (heads['b']['b2'] = heads['a'][2])", "bug", _module(NestedHeads, True),
+         [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
+    Case("nested heads, a layer each", "bug", _module(NestedHeads), [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
+]
