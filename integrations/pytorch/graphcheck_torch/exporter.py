@@ -25,6 +25,7 @@ from torch.utils._pytree import SUPPORTED_NODES, tree_flatten, tree_map, tree_un
 
 from . import construction
 from .frames import op_caller, source_of, user_frame
+from .model_state import ModelState, clear_caches_filled_since, lru_cache_misses
 
 FORMAT = "graphcheck.trace"
 VERSION = 1
@@ -1119,7 +1120,8 @@ def _quiet(logger_name):
 
 
 def _trace(model, args, kwargs, train, fake):
-    was_training = model.training
+    state = ModelState(model)  # before `train()`, which sets every module's flag
+    caches = lru_cache_misses() if fake else None
     rng = torch.random.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     model.train(train)
@@ -1167,8 +1169,10 @@ def _trace(model, args, kwargs, train, fake):
         post.remove()
         for handle in own.values():
             handle.remove()
-        model.train(was_training)
         recorder.restore()
+        state.restore()
+        if caches is not None:
+            clear_caches_filled_since(caches)
         torch.random.set_rng_state(rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)

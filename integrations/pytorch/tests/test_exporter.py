@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import subprocess
@@ -466,6 +467,44 @@ def test_exporting_never_changes_the_users_model_or_random_stream(tmp_path, tens
     assert all(not m._forward_hooks for m in model.modules() if m is not model.body)
     recorded = json.loads((tmp_path / "m.json").read_text())
     assert any(n["op"] == "mul" and n.get("inplace") for n in recorded["nodes"]), "the in-place op on the input was not recorded"
+
+
+class _KeepsWhatItComputed(torch.nn.Module):
+    """A forward that keeps Python state: a position table from an lru-cached method (RT-DETR, D-FINE),
+    anchors made on the first call, hooked features in a dict, a buffer replaced (`self.inv_freq = ...`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+        self.register_buffer("scale", torch.ones(4))
+        self.anchors = None
+        self.features = {}
+
+    @functools.lru_cache(maxsize=4)
+    def table(self, n):
+        return torch.arange(n, dtype=torch.float32)
+
+    def forward(self, x):
+        if self.anchors is None:
+            self.anchors = torch.linspace(0, 1, 4)
+        self.scale = self.scale * 2
+        self.features["body"] = self.body(x)
+        return self.features["body"] * self.scale + self.table(4) + self.anchors
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_what_the_forward_keeps_is_put_back(tensors):
+    """After an export the model holds what it held before, not the (fake) tensors its forward kept, and
+    computes on real tensors as before; a submodule left in eval mode by the user stays in it."""
+    model = _KeepsWhatItComputed()
+    model.body[1].eval()
+    scale, x = model.scale, torch.randn(3, 4)
+    trace(model, x, tensors=tensors)
+    assert model.anchors is None and model.features == {} and model.scale is scale
+    assert model.training and not model.body[1].training
+    assert model.table.cache_info().currsize == 0 or tensors == "real"
+    out = model(x)
+    assert type(out) is torch.Tensor and type(model.table(4)) is torch.Tensor
 
 
 class _ValueDependent(torch.nn.Module):
