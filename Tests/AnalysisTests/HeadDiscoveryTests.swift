@@ -68,6 +68,62 @@ import TestSupport
         #expect(rules.contains("inplace-hazard"))
     }
 
+    /// Each head reads the other's intermediate (`head1.fc2(a + b)`, `head2.fc2(b + a)`): both heads and the
+    /// trunk reach both results, yet each head reaches its own result other than through the other. The heads
+    /// stay, the leak is reported between them (before, no branches: exit 3 on a model that leaks).
+    @Test func headsReadingEachOthersIntermediatesAreStillHeads() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "head1.fc1", ["t"])
+        g.layer("b", "head2.fc1", ["t"])
+        g.op("ab", "add", in: "", ["a", "b"])
+        g.op("ba", "add", in: "", ["b", "a"])
+        g.layer("o1", "head1.fc2", ["ab"])
+        g.layer("o2", "head2.fc2", ["ba"])
+        g.outputs("o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["head1", "head2"])
+        #expect(found.trunk == ["trunk"])
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("gradient-leak"))
+    }
+
+    /// Cross-stitch networks: two task columns whose activations a learned unit of the parent mixes after
+    /// every layer. The columns are the heads, not the layers of one column.
+    @Test func crossStitchColumnsAreTheHeads() {
+        var g = SmallGraph(inputs: ["x"])
+        var (a, b) = ("x", "x")
+        for i in 0..<2 {
+            g.layer("ha\(i)", "a.\(i)", [a])
+            g.layer("hb\(i)", "b.\(i)", [b])
+            g.op("xa\(i)", "add", in: "", ["ha\(i)", "hb\(i)"], weights: ["stitch"])
+            g.op("xb\(i)", "add", in: "", ["hb\(i)", "ha\(i)"], weights: ["stitch"])
+            (a, b) = ("xa\(i)", "xb\(i)")
+        }
+        g.layer("oa", "a.2", [a])
+        g.layer("ob", "b.2", [b])
+        g.outputs("oa", "ob")
+        #expect(BranchDiscovery.discover(g.graph).names == ["a", "b"])
+    }
+
+    /// Parts of one computation that all reach both results, none with a result of its own: an attention
+    /// block's projections under a model with two results. Not heads.
+    @Test func siblingsThatAllReachEveryResultTogetherAreNoHeads() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("q", "attn.q", ["x"])
+        g.layer("k", "attn.k", ["x"])
+        g.layer("v", "attn.v", ["x"])
+        g.op("s", "matmul", in: "attn", ["q", "k"])
+        g.op("h", "matmul", in: "attn", ["s", "v"])
+        g.layer("o1", "out1", ["h"])
+        g.layer("o2", "out2", ["h"])
+        g.outputs("o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["out1", "out2"])
+        #expect(found.parent == "")
+    }
+
     /// DeepLabV3 with `aux_loss`: the aux head forks from an earlier stage of the backbone. The backbone
     /// feeds both and is the trunk, not a branch.
     @Test func auxiliaryHeadsForkingFromAnEarlierStage() {

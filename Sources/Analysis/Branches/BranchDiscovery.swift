@@ -72,8 +72,13 @@ public enum BranchDiscovery {
         var lone: [Level] = []
         for parent in tree.parentsByDepth {
             let children = tree.children(of: parent)
-            guard children.count >= 2, Set(children.map(tree.reach)).count >= 2 else { continue }
-            let level = split(parent, children, tree, graph, terminals)
+            guard children.count >= 2 else { continue }
+            // Children that all reach every result are heads only when each reaches its own results other
+            // than through the others (heads that read each other's intermediates); an op reaching fewer
+            // results than its module is the cheap sign, checked before any pass over the graph.
+            let mutual = Set(children.map(tree.reach)).count == 1
+            guard !mutual || children.filter(tree.narrows).count >= 2 else { continue }
+            let level = split(parent, children, tree, graph, terminals, mutual: mutual)
             if level.branches.count >= 2 { found.append(level) } else if level.branches.count == 1 { lone.append(level) }
             if found.count > 3 { break }
         }
@@ -177,7 +182,10 @@ public enum BranchDiscovery {
     }
 
     /// The heads among `children` of `parent` (a level gives branches when it has two or more).
-    static func split(_ parent: String, _ children: [String], _ tree: ModuleReach, _ graph: Graph, _ terminals: Terminals) -> Level {
+    /// `mutual`: every child reaches every result, so a head's own results are those it reaches other than
+    /// through all its siblings (two heads that each read the other's intermediate; cross-stitch columns).
+    static func split(_ parent: String, _ children: [String], _ tree: ModuleReach, _ graph: Graph, _ terminals: Terminals,
+                      mutual: Bool = false) -> Level {
         var members = tree.members(of: children, in: graph)
         if graph.storageIdentity == .name {
             // A computation the exporter merged across siblings says nothing about the one it is named after.
@@ -208,7 +216,7 @@ public enum BranchDiscovery {
         // What each remaining child reaches other than through siblings that reach fewer results.
         var own = reach
         for c in children.indices where !trunk[c] {
-            let fewer = children.indices.filter { !trunk[$0] && strictlyFewer($0, than: c) }
+            let fewer = children.indices.filter { mutual ? $0 != c : !trunk[$0] && strictlyFewer($0, than: c) }
             guard !fewer.isEmpty else { continue }
             var blocked = [Bool](repeating: false, count: graph.nodes.count)
             for d in fewer { for n in members[d] { blocked[n] = true } }
@@ -374,6 +382,7 @@ struct ModuleReach {
     private var mask: [UInt64] = [0]
     private var childIndices: [[Int]] = [[]]
     private var runsOps: [Bool] = [false]  // some op's call site is this very module (it has a forward of its own)
+    private var narrower: [Bool] = []  // some op under the module reaches some of its results, not all
     private let types: [String: String]
 
     init(_ graph: Graph, _ terminals: Terminals) {
@@ -390,6 +399,15 @@ struct ModuleReach {
             mask[lastIndex] |= terminals.reach[n]
         }
         for i in stride(from: paths.count - 1, through: 1, by: -1) { mask[parent[i]] |= mask[i] }
+        // An op reaching fewer results than its module does reaches fewer than every module holding it.
+        narrower = [Bool](repeating: false, count: paths.count)
+        var previous: String? = nil
+        for n in graph.nodes.indices where terminals.reach[n] != 0 {
+            if graph.nodes[n].module != previous { previous = graph.nodes[n].module; lastIndex = index[graph.nodes[n].module]! }
+            var i = lastIndex
+            while i > 0 && !narrower[i] && mask[i] == terminals.reach[n] { i = parent[i] }
+            while i >= 0 && !narrower[i] && mask[i] != terminals.reach[n] { narrower[i] = true; i = parent[i] }
+        }
     }
 
     private mutating func intern(_ path: String) -> Int {
@@ -439,6 +457,9 @@ struct ModuleReach {
     }
 
     func reach(_ path: String) -> UInt64 { index[path].map { mask[$0] } ?? 0 }
+
+    /// Whether some op under `path` reaches fewer of the results than the module does.
+    func narrows(_ path: String) -> Bool { index[path].map { narrower[$0] } ?? false }
 
     /// The ops under each of `children`, in node order.
     func members(of children: [String], in graph: Graph) -> [[Int]] {

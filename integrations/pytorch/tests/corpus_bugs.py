@@ -1059,3 +1059,51 @@ BUGS += [
          [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
     Case("nested heads, a layer each", "bug", _module(NestedHeads), [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
 ]
+
+
+class EachReadsTheOther(nn.Module):
+    """Each head adds the other head's intermediate to its own (`head1.out(a + b)`, `head2.out(b + a)`): the
+    leak both ways, so every head reaches every result. `detach`: what crosses is detached, which is fine."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head1 = nn.ModuleDict({"hidden": nn.Linear(16, 16), "out": nn.Linear(16, 2)})
+        self.head2 = nn.ModuleDict({"hidden": nn.Linear(16, 16), "out": nn.Linear(16, 2)})
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a, b = F.relu(self.head1["hidden"](t)), F.relu(self.head2["hidden"](t))
+        cross = (lambda h: h.detach()) if self.detach else (lambda h: h)
+        return self.head1["out"](a + cross(b)), self.head2["out"](b + cross(a))
+
+
+class CrossStitch(nn.Module):
+    """Cross-stitch networks: a column of layers per task, their activations mixed after every layer by a
+    learned 2x2 unit. Each task's loss trains the other's column by design: not independent."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.ModuleList([nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 2)])
+        self.b = nn.ModuleList([nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 3)])
+        self.stitch = nn.Parameter(torch.tensor([[0.9, 0.1], [0.1, 0.9]]))
+
+    def forward(self, x):
+        xa = xb = x
+        for i in range(2):
+            ha, hb = F.relu(self.a[i](xa)), F.relu(self.b[i](xb))
+            xa = self.stitch[0, 0] * ha + self.stitch[0, 1] * hb
+            xb = self.stitch[1, 0] * ha + self.stitch[1, 1] * hb
+        return self.a[2](xa), self.b[2](xb)
+
+
+# The head's result is its `out` layer's (the heads' containers are never called themselves).
+EACH = [["head1", "head1.out"], ["head2", "head2.out"]]
+BUGS += [
+    Case("each head adds the other's intermediate", "bug", _module(EachReadsTheOther), EACH, expect_branches=["head1", "head2"]),
+    Case("each head adds the other's intermediate, detached", "bug", _module(EachReadsTheOther, True), EACH,
+         expect_branches=["head1", "head2"]),
+    Case("cross-stitch columns (a learned unit mixes them after every layer)", "bug", _module(CrossStitch),
+         [["a", "a.2"], ["b", "b.2"]], expect_branches=["a", "b"]),
+]
