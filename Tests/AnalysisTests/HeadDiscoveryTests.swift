@@ -124,6 +124,35 @@ import TestSupport
         #expect(found.parent == "")
     }
 
+    /// ALIGN: the image and text embeddings are returned and scored against each other divided by a learned
+    /// temperature, one number. The division weighs what the towers made; their embeddings stay their results.
+    @Test func aLearnedTemperatureWeighsTheTowersResults() {
+        var g = SmallGraph(inputs: ["image", "text"])
+        g.share(["temperature"], shape: [])
+        g.layer("v", "vision_model", ["image"])
+        g.layer("h", "text_model", ["text"])
+        g.layer("e", "text_projection", ["h"])
+        g.op("s", "matmul", in: "", ["e", "v"])
+        g.op("logits", "div", in: "", ["s"], weights: ["temperature"])
+        g.outputs("logits", "e", "v")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.branches.map(\.prefixes) == [["vision_model"], ["text_model", "text_projection"]])
+    }
+
+    /// A weight with an element per feature (a LayerScale gain) is learned as any weight is; a single number
+    /// applied element by element is not.
+    @Test func onlySingleNumbersAppliedElementByElementAreNoHeadsWeights() {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["gain"], shape: [4])
+        g.share(["temperature"], shape: [1])
+        g.op("a", "mul", in: "head", ["x"], weights: ["gain"])
+        g.op("b", "div", in: "", ["a"], weights: ["temperature"])
+        g.layer("c", "fc", ["b"])
+        g.outputs("c")
+        let graph = g.graph
+        #expect(Terminals.learnedOps(graph, fromInput: graph.madeFromInputs()) == [true, false, true])
+    }
+
     /// DeepLabV3 with `aux_loss`: the aux head forks from an earlier stage of the backbone. The backbone
     /// feeds both and is the trunk, not a branch.
     @Test func auxiliaryHeadsForkingFromAnEarlierStage() {

@@ -25,10 +25,13 @@ public struct SmallGraph {
     }
 
     /// One parameter that goes by all of `names` (the first is its home): shared storage. `digest` stands
-    /// for its values (equal digests: equal values); `trainable: false` is a frozen parameter.
-    public mutating func share(_ names: [String], kind: StorageKind = .parameter, digest: String? = nil, trainable: Bool = true) {
+    /// for its values (equal digests: equal values); `trainable: false` is a frozen parameter; `shape: []` a
+    /// learned scalar (a temperature).
+    public mutating func share(
+        _ names: [String], kind: StorageKind = .parameter, digest: String? = nil, trainable: Bool = true, shape: [Int] = [4, 4]
+    ) {
         let s = builder.addStorage(Storage(
-            id: "s\(storages.count)", kind: kind, names: names, shape: [4, 4], dtype: "float32", digest: digest, trainable: trainable))
+            id: "s\(storages.count)", kind: kind, names: names, shape: shape, dtype: "float32", digest: digest, trainable: trainable))
         for name in names { storages[name] = s }
     }
 

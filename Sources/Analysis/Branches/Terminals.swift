@@ -88,8 +88,17 @@ struct Terminals {
     /// one included), or what is made of scores alone (`stack(losses)`, `exp(-s) * loss + s`). A multi-task
     /// model that learns its loss weights (uncertainty weighting) scores its heads' outputs after they are
     /// made, and they stay the heads' results. A scalar the model is given (a diffusion step) is no score.
+    /// Nor does an element-by-element op whose only weights are single numbers: a learned temperature or
+    /// gain (ALIGN's `logits / self.temperature`, as CLIP's `* logit_scale.exp()`) weighs what the heads made.
     static func learnedOps(_ graph: Graph, fromInput: [Bool]) -> [Bool] {
         var learns = graph.computesWithStorage()
+        for index in graph.nodes.indices where learns[index] {
+            let node = graph.nodes[index]
+            if node.properties.contains(.combinesElementwise) && !node.storageInputs.isEmpty
+                && !node.storageInputs.contains(where: { graph[$0].mayBeWeight }) {
+                learns[index] = false
+            }
+        }
         var score = [Bool](repeating: false, count: graph.values.count)
         for index in graph.nodes.indices {
             let node = graph.nodes[index]
