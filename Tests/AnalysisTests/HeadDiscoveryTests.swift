@@ -139,18 +139,20 @@ import TestSupport
         #expect(found.branches.map(\.prefixes) == [["vision_model"], ["text_model", "text_projection"]])
     }
 
-    /// A weight with an element per feature (a LayerScale gain) is learned as any weight is; a single number
-    /// applied element by element is not.
+    /// A weight with an element per feature (a LayerScale gain) is learned as any weight is, also when read
+    /// through a cast beside a single number; a single number applied element by element to data is not.
     @Test func onlySingleNumbersAppliedElementByElementAreNoHeadsWeights() {
         var g = SmallGraph(inputs: ["x"])
         g.share(["gain"], shape: [4])
         g.share(["temperature"], shape: [1])
         g.op("a", "mul", in: "head", ["x"], weights: ["gain"])
         g.op("b", "div", in: "", ["a"], weights: ["temperature"])
-        g.layer("c", "fc", ["b"])
+        g.op("g", "to", in: "", [], weights: ["gain"])
+        g.op("m", "lerp", in: "", ["b", "g"], weights: ["temperature"])
+        g.layer("c", "fc", ["m"])
         g.outputs("c")
         let graph = g.graph
-        #expect(Terminals.learnedOps(graph, fromInput: graph.madeFromInputs()) == [true, false, true])
+        #expect(Terminals.learnedOps(graph, fromInput: graph.madeFromInputs()) == [true, false, true, true, true])
     }
 
     /// DeepLabV3 with `aux_loss`: the aux head forks from an earlier stage of the backbone. The backbone

@@ -95,7 +95,8 @@ struct Terminals {
         for index in graph.nodes.indices where learns[index] {
             let node = graph.nodes[index]
             if node.properties.contains(.combinesElementwise) && !node.storageInputs.isEmpty
-                && !node.storageInputs.contains(where: { graph[$0].mayBeWeight }) {
+                && !node.storageInputs.contains(where: { graph[$0].mayBeWeight })
+                && node.valueInputs.allSatisfy({ fromInput[$0.index] }) {
                 learns[index] = false
             }
         }
