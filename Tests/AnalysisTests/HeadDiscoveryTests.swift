@@ -249,12 +249,14 @@ extension HeadDiscoveryTests {
     }
 
     /// LR-ASPP's classifier: a module returning the sum of two learned paths, the model's only output, is one
-    /// head, as a residual block is. No verdict, instead of "independent" for a model without heads. (The
-    /// model's own forward averaging two heads keeps them: BranchDiscoveryTests, DeiT.)
+    /// head, as a residual block is: one path classifies a low-level feature, the other the last one. No
+    /// verdict, instead of "independent" for a model without heads. (The model's own forward averaging two
+    /// heads keeps them: BranchDiscoveryTests, DeiT; so does a module averaging copies of one head: below.)
     @Test func pathsAddedIntoTheOnlyOutputAreOneResult() throws {
         var g = SmallGraph(inputs: ["x"])
-        g.layer("t", "backbone", ["x"])
-        g.layer("low", "classifier.low_classifier", ["t"])
+        g.layer("f", "backbone.0", ["x"])
+        g.layer("t", "backbone.1", ["f"])
+        g.layer("low", "classifier.low_classifier", ["f"])
         g.layer("high", "classifier.high_classifier", ["t"])
         g.op("sum", "add", in: "classifier", ["low", "high"])
         g.op("out", "upsample_bilinear2d", in: "", ["sum"])
@@ -461,8 +463,9 @@ extension HeadDiscoveryTests {
     /// LR-ASPP wrapped the same way still sums inside its classifier, beside the backbone: one result.
     func wrapped(sumIn module: String, heads: [String]) -> Graph {
         var g = SmallGraph(inputs: ["x"])
-        g.layer("t", "model.backbone", ["x"])
-        g.layer("a", heads[0], ["t"])
+        g.layer("low", "model.backbone.0", ["x"])
+        g.layer("t", "model.backbone.1", ["low"])
+        g.layer("a", heads[0], ["low"])
         g.layer("b", heads[1], ["t"])
         g.op("sum", "add", in: module, ["a", "b"])
         g.op("y", "div", in: module, ["sum"])
@@ -705,5 +708,38 @@ extension HeadDiscoveryTests {
         let few = try Analyzer.analyze(manyHeads(40, alias: (35, 38)))
         #expect(few.independent == false && few.lumped.isEmpty)
         #expect(try Analyzer.analyze(manyHeads(40)).independent == true)
+    }
+}
+
+extension HeadDiscoveryTests {
+    /// Copies of one head averaged inside a module of their own, all applied to what the module is handed:
+    /// an `Ensemble` module, or RepViT's classifier returning `(head(x) + head_dist(x)) / 2`. `kernels`: the
+    /// weight shape of each path's layer; `input`: what each path reads.
+    func averagedInside(kernels: [[Int]], inputs: [String] = ["t", "t", "t"]) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("u", "trunk.0", ["x"])
+        g.layer("t", "trunk.1", ["u"])
+        for (i, kernel) in kernels.enumerated() {
+            g.share(["ensemble.models.\(i).weight"], shape: kernel)
+            g.op("p\(i)", "linear", in: "ensemble.models.\(i)", [inputs[i]], weights: ["ensemble.models.\(i).weight"])
+        }
+        g.op("s1", "add", in: "ensemble", ["p0", "p1"])
+        var sum = "s1"
+        if kernels.count == 3 { g.op("s2", "add", in: "ensemble", ["s1", "p2"]); sum = "s2" }
+        g.op("y", "div", in: "ensemble", [sum])
+        g.outputs("y")
+        return g.graph
+    }
+
+    @Test func copiesOfAHeadAveragedInsideAModuleStayHeads() {
+        let found = BranchDiscovery.discover(averagedInside(kernels: [[2, 4], [2, 4], [2, 4]]))
+        #expect(found.names == ["ensemble.models.0", "ensemble.models.1", "ensemble.models.2"])
+    }
+
+    /// A 3×3 and a 1×1 path summed (a RepVGG block at the end) compute differently: one head. Paths of one
+    /// shape reading different features (the last two trunk layers) are one head too.
+    @Test func differentPathsSummedInsideAModuleAreOneResult() {
+        #expect(BranchDiscovery.discover(averagedInside(kernels: [[2, 4, 3, 3], [2, 4, 1, 1]])).terminals == 1)
+        #expect(BranchDiscovery.discover(averagedInside(kernels: [[2, 4], [2, 4]], inputs: ["u", "t"])).terminals == 1)
     }
 }

@@ -120,7 +120,10 @@ struct Terminals {
     /// Whether every output the terminals reach is, element by element, a combination of all of them made
     /// inside a submodule (`a + b`, then only post-processing). Losses added into one scalar are not: each
     /// head was scored on its own (`mse(head1(t), y1) + mse(head2(t), y2)`); nor is a concatenation, which
-    /// keeps each head's elements its own.
+    /// keeps each head's elements its own; nor is an average of heads that all start from what the submodule
+    /// was given (an `Ensemble` module, RepViT's classifier averaging `head` and `head_dist`): those are heads
+    /// served together, as when the model's own forward averages them. A sum of paths from different inputs
+    /// (LR-ASPP's classifier adding a low-level and a high-level path) is one head.
     static func everyOutputMixes(_ graph: Graph, own: [UInt64], count: Int, learns: [Bool]) -> Bool {
         let all: UInt64 = count >= Terminals.capacity ? ~0 : (1 << UInt64(count)) - 1
         // The model's own forward: the model, or the module every op lies in when the model only wraps
@@ -144,11 +147,47 @@ struct Terminals {
                 let combines = distinct && union == all && graph.nodes[index].properties.contains(.combinesElementwise)
                     && graph.nodes[index].module != forward
                     && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
+                    && !Terminals.parallel(own: own, within: graph.nodes[index].module, graph)
                 mixed[v.index] = !learns[index] && own[index] == 0 && (combines || readsMixed)
             }
         }
         let reached = graph.outputs.filter { upstream[$0.index] != 0 }
         return !reached.isEmpty && reached.allSatisfy { mixed[$0.index] }
+    }
+
+    /// Whether the terminals are copies of one head applied side by side inside `module`: each computed from
+    /// the same values the module was handed (the gradient's edges followed back until they leave the
+    /// module), by the same ops on weights of the same shapes. Paths entering from different values
+    /// (LR-ASPP's low- and high-level features) or computing differently (a 3×3 and a 1×1 convolution summed
+    /// as in a RepVGG block) are parts of one head.
+    static func parallel(own: [UInt64], within module: String, _ graph: Graph) -> Bool {
+        var first: (entries: Set<Int>, ops: [String])?
+        for index in graph.nodes.indices where own[index] != 0 {
+            guard ModulePath.isWithin(graph.nodes[index].module, module) else { return false }
+            var entries = Set<Int>(), seen = Set<Int>()
+            var ops = [Terminals.signature(of: index, graph)]
+            var pending = graph.gradientValueInputs(of: index)
+            while let v = pending.popLast() {
+                guard seen.insert(v.index).inserted else { continue }
+                guard let p = graph[v].producer, ModulePath.isWithin(graph.nodes[p.index].module, module) else {
+                    entries.insert(v.index); continue
+                }
+                ops.append(Terminals.signature(of: p.index, graph))
+                pending.append(contentsOf: graph.gradientValueInputs(of: p.index))
+            }
+            ops.sort()
+            if entries.isEmpty { return false }
+            if let first, first.entries != entries || first.ops != ops { return false }
+            first = (entries, ops)
+        }
+        return first != nil
+    }
+
+    /// An op as what it computes with: its name and the shapes of the weights it reads.
+    private static func signature(of index: Int, _ graph: Graph) -> String {
+        let node = graph.nodes[index]
+        let shapes = node.storageInputs.map { s in graph[s].shape.map { $0.map(String.init).joined(separator: "x") } ?? "?" }
+        return ([node.op] + shapes).joined(separator: " ")
     }
 
     /// Whether a returned value that learned ops go on computing with is still a result of its own: when a

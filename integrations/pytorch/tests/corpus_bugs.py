@@ -1107,3 +1107,33 @@ BUGS += [
     Case("cross-stitch columns (a learned unit mixes them after every layer)", "bug", _module(CrossStitch),
          [["a", "a.2"], ["b", "b.2"]], expect_branches=["a", "b"]),
 ]
+
+
+class Ensemble(nn.Module):
+    """An ensemble averaged inside a module of its own, below a trunk (`self.ensemble = Ensemble(...)`):
+    the copies of one head are heads served together, as when the model's own forward averages them."""
+
+    def __init__(self, one_object):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.ensemble = _Averaged([_head()] * 3 if one_object else [_head() for _ in range(3)])
+
+    def forward(self, x):
+        return self.ensemble(F.relu(self.trunk(x)))
+
+
+class _Averaged(nn.Module):
+    def __init__(self, models):
+        super().__init__()
+        self.models = nn.ModuleList(models)
+
+    def forward(self, t):
+        return sum(m(t) for m in self.models) / len(self.models)
+
+
+AVERAGED = [["ensemble.models.0"], ["ensemble.models.1"], ["ensemble.models.2"]]
+BUGS += [
+    Case("an Ensemble module averaging its models", "bug", _module(Ensemble, False), AVERAGED,
+         expect_branches=["ensemble.models.0", "ensemble.models.1", "ensemble.models.2"]),
+    Case("an Ensemble module averaging ModuleList([head] * 3)", "bug", _module(Ensemble, True), AVERAGED),
+]

@@ -109,6 +109,8 @@ THIRD_PARTY = [
     Case("deit_tiny_distilled_patch16_224", "timm", _timm("deit_tiny_distilled_patch16_224", img_size=32), [["head"], ["head_dist"]],
          expect_branches=["head", "head_dist"]),
     Case("levit_128s (distilled heads)", "timm", _timm("levit_128s", img_size=64), [["head"], ["head_dist"]], expect_branches=["head", "head_dist"]),
+    Case("repvit_m1 (distilled heads averaged inside its classifier)", "timm", _timm("repvit_m1"), [["head.head"], ["head.head_dist"]],
+         expect_branches=["head.head", "head.head_dist"]),
     Case("resnet18 (timm, one head)", "timm", _timm("resnet18"), []),
     Case("BertForPreTraining", "transformers", _bert, [["cls.predictions"], ["cls.seq_relationship"]],
          expect_branches=["cls.predictions", "cls.seq_relationship"]),
