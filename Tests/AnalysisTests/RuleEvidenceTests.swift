@@ -321,6 +321,48 @@ import TestSupport
         #expect(check(InplaceHazardRule(), otherSliceWritten(listed: false), branches: []).isEmpty)
     }
 
+    /// head a's Linear keeps the trunk's output h; then `h.data.mul_(0.5)` (or `h.detach().mul_(0.5)`) scales
+    /// it for head b. Through `.data` the exporter marks the write on h `unwatched`: autograd's counter did not
+    /// move, so backward computes a's gradients from the scaled values instead of raising.
+    func scaledThroughAnAlias(unwatched: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("h", "trunk", ["x"], saves: ["x"])
+        g.layer("ya", "a", ["h"], saves: ["h"])
+        g.op("d", "detach", in: "", ["h"])
+        g.op("d2", "mul", in: "", ["d"], inplace: true)
+        var attributes: [(name: String, value: AttributeValue)] = [("through_view", .string("d2"))]
+        if unwatched { attributes.append(("unwatched", .bool(true))) }
+        g.op("h2", "mul", in: "", ["h", "d2"], inplace: true, attributes: attributes)
+        g.layer("yb", "b", ["h2"], saves: ["h2"])
+        g.outputs("ya", "yb")
+        return g.graph
+    }
+
+    @Test func aWriteThroughDataCorruptsTheGradientsSilently() throws {
+        let silent = try #require(check(InplaceHazardRule(), scaledThroughAnAlias(unwatched: true), branches: []).first)
+        #expect(silent.inplaceHazard?.unwatched == true && silent.inplaceHazard?.timing == .savedForBackward)
+        #expect(silent.message.contains("through `.data`, which autograd does not watch: backward() does not raise, and computes the gradients of a"))
+        let raising = try #require(check(InplaceHazardRule(), scaledThroughAnAlias(unwatched: false), branches: []).first)
+        #expect(raising.inplaceHazard?.unwatched == false && raising.message.contains("backward() raises"))
+    }
+
+    /// Other elements of a saved tensor's memory written through `.data`: autograd sees nothing and the saved
+    /// elements are unchanged, so nothing breaks.
+    @Test func anotherSliceWrittenThroughDataBreaksNothing() {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("h", "trunk", ["x"], saves: ["x"])
+        g.op("left", "slice", in: "", ["h"])
+        g.layer("ya", "a", ["left"], saves: ["left"])
+        g.op("d", "detach", in: "", ["h"])
+        g.op("right", "slice", in: "", ["d"])
+        g.op("right2", "fill", in: "", ["right"], inplace: true)
+        g.op("h2", "fill", in: "", ["h", "right2"], inplace: true, attributes: [("through_view", .string("right2")), ("unwatched", .bool(true))],
+             overwritesSaved: ["left"])
+        g.layer("yb", "b", ["h2"], saves: ["h2"])
+        g.outputs("ya", "yb")
+        #expect(check(InplaceHazardRule(), g.graph, branches: []).isEmpty)
+    }
+
     @Test func aBufferWrittenThatNoSaveListsBreaksNothing() {
         #expect(check(InplaceHazardRule(), queueWrittenAfterUse(listed: false), branches: []).isEmpty)
     }

@@ -73,11 +73,16 @@ public struct InplaceHazardRule: Rule {
                 }
             }
             guard !readers.isEmpty else { continue }
+            let savedOnly = readers.allSatisfy { $0.index < index }
+            // Written through `.data`: backward does not notice. Other elements of the memory are then harmless;
+            // the saved elements themselves are worse than a raise — the gradients come out wrong, silently.
+            let unwatched = node.attributes.contains { $0.name == "unwatched" && $0.value == .bool(true) }
+            if unwatched && elsewhere && savedOnly { continue }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
-                timing: readers.allSatisfy({ $0.index < index }) ? .savedForBackward : .readAfter,
+                timing: savedOnly ? .savedForBackward : .readAfter,
                 branches: involved(readers + [NodeID(index)], map),
-                elsewhere: elsewhere && readers.allSatisfy { $0.index < index })
+                elsewhere: elsewhere && savedOnly, unwatched: unwatched && savedOnly)
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
@@ -139,6 +144,9 @@ extension Evidence {
         /// The op writes other elements of the memory the saved tensor lies in (`h[:, 8:] = …` after a Linear
         /// kept `h[:, :8]`): autograd's version counter is per memory block, not per element.
         public var elsewhere = false
+        /// The op wrote through `.data`, which autograd does not watch: backward computes the savers'
+        /// gradients from the overwritten values instead of raising.
+        public var unwatched = false
 
         /// The reading modules, each once, in reader order.
         public var readerModules: [String] {
@@ -161,6 +169,10 @@ extension Evidence {
                 message = "\(node.op)_ in \(node.place) (\(node.name)) writes into the memory of a tensor that \(who) saved for the backward "
                     + "pass before it — other elements, but autograd counts changes per memory, not per element: "
                     + "backward() raises \"modified by an inplace operation\""
+            case .savedForBackward where unwatched:
+                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) saved for the backward pass before it, "
+                    + "through `.data`, which autograd does not watch: backward() does not raise, and computes the gradients of \(who) "
+                    + "from the overwritten values"
             case .savedForBackward:
                 let what = tensor.map { "`\($0)`, which" } ?? "a tensor that"
                 message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites \(what) \(who) saved for the backward pass before it: "

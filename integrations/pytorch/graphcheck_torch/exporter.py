@@ -281,6 +281,8 @@ class _Trace:
         self.nodes = []
         self.protected = set()  # storage objects of the model and the inputs: restored after the forward if written
         self.saved = {}         # id(tensor) -> (tensor, its values before the first write)
+        self.versions_before = {}  # id(tensor) -> its version counter just before an in-place op (aliases of what it writes)
+        self.unsettled = []     # (node, alias, version before): writes through a view, checked once autograd has counted them
         self.stack = []         # (call-site path, module, calls of each child so far)
         # Parameters whose ops are theirs (`_slot`), by storage entry: their paths (`heads.0`), those of an
         # nn.ParameterList / nn.ParameterDict first, then weights held bare; and how many ops read each so far.
@@ -592,11 +594,16 @@ class _Trace:
         """Copies a real parameter, buffer or input before an op first writes it, so `restore` can put it
         back: BatchNorm's running statistics in training mode, `num_batches_tracked.add_(1)`, an in-place op
         on the input. Only what is written is copied (a 7B-parameter model is not cloned to be traced)."""
+        self.settle_writes()
         writes = _writes(func.overloadpacket.__name__, bound)
+        self.versions_before = {}
         for (argument, value), written in zip(bound, writes):
             if not written:
                 continue
             for tensor in _tensors(value):
+                if id(tensor) in self.value_of:
+                    for other in self.aliases(tensor):
+                        self.versions_before[id(other)] = other._version
                 if not isinstance(tensor, FakeTensor) \
                         and id(tensor) not in self.saved and _block(tensor) in self.protected:
                     with _disable_current_modes():  # a real copy, also while fake tensors are being traced
@@ -754,6 +761,18 @@ class _Trace:
             for other in self.aliases(written):
                 before = f"v{self.value_of[id(other)]}"
                 self.add_node(op, [before, result], [self.new_value(other)], [], True, {"aten": str(func), "through_view": result})
+                if id(other) in self.versions_before:
+                    self.unsettled.append((self.nodes[-1], other, self.versions_before[id(other)]))
+
+    def settle_writes(self):
+        """Marks the writes through a view that autograd did not count on the tensor written into: a write
+        through `.data` shares the memory but not the version counter, so backward does not see it and computes
+        from the overwritten values instead of raising (`unwatched`). Autograd counts a write after the op
+        returns, so each is checked at the next op, and after the forward."""
+        for node, alias, version in self.unsettled:
+            if alias._version == version:
+                node["attrs"]["unwatched"] = True
+        self.unsettled.clear()
 
     def _remade_view(self, written, out):
         """Whether `out` is autograd remaking the history of a view just written in place (on fake tensors it
@@ -1160,6 +1179,7 @@ def _trace(model, args, kwargs, train, fake):
             else:
                 with _Recorder(recorder):
                     out = model(*args, **kwargs)
+            recorder.settle_writes()
             recorder.overwritten_saves()  # before `restore` writes them back
             # Unrecorded, and before the random state is put back (an op run again may draw from it).
             with fake_mode if fake_mode is not None else contextlib.nullcontext():

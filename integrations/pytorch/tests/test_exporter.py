@@ -1011,3 +1011,58 @@ def test_a_write_elsewhere_in_a_saved_tensors_memory_is_an_inplace_hazard(fixed,
     report = graphcheck_report(OtherHalfWritten(fixed), torch.randn(4, 8))
     hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
     assert report["independent"] is fixed and bool(hazards) is not fixed, report["findings"]
+
+
+class _ScaledThroughAnAlias(torch.nn.Module):
+    """head1's Linear keeps the trunk's output; then it is halved in place for head2 through an alias:
+    `.data` (autograd does not see the write), `.detach()` (it does), or out of place."""
+
+    def __init__(self, alias):
+        super().__init__()
+        self.pre = torch.nn.Linear(8, 16)
+        self.head1, self.head2 = torch.nn.Linear(16, 2), torch.nn.Linear(16, 2)
+        self.alias = alias
+
+    def forward(self, x):
+        t = self.pre(x)
+        a = self.head1(t)
+        if self.alias == "data":
+            t.data.mul_(0.5)
+        elif self.alias == "detach":
+            t.detach().mul_(0.5)
+        else:
+            t = t * 0.5
+        return a, self.head2(t)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_a_write_autograd_does_not_watch_is_marked(tensors):
+    for alias in ("data", "detach"):
+        nodes = trace(_ScaledThroughAnAlias(alias), (torch.randn(4, 8),), tensors=tensors)["nodes"]
+        through = [n["attrs"] for n in nodes if "through_view" in n.get("attrs", {})]
+        assert len(through) == 1 and through[0].get("unwatched", False) is (alias == "data"), (alias, through)
+
+
+def test_a_write_through_data_is_reported_as_silently_wrong_gradients(graphcheck_binary):
+    # The live model first: through `.data` backward runs and head1's gradient differs from the out-of-place
+    # model's; through `.detach()` backward raises.
+    x = torch.randn(4, 8)
+    grads = {}
+    for alias in ("data", "none"):
+        torch.manual_seed(0)
+        model = _ScaledThroughAnAlias(alias)
+        sum(o.sum() for o in model(x)).backward()
+        grads[alias] = model.head1.weight.grad
+    assert not torch.allclose(grads["data"], grads["none"])
+    torch.manual_seed(0)
+    with pytest.raises(RuntimeError, match="inplace"):
+        sum(o.sum() for o in _ScaledThroughAnAlias("detach")(x)).backward()
+    messages = {}
+    for alias in ("data", "detach"):
+        report = graphcheck_report(_ScaledThroughAnAlias(alias), x)
+        hazards = [f for f in report["findings"] if f["rule"] == "inplace-hazard"]
+        assert report["independent"] is False and len(hazards) == 1, report["findings"]
+        assert hazards[0]["evidence"]["unwatched"] is (alias == "data")
+        messages[alias] = hazards[0]["message"]
+    assert "backward() does not raise, and computes the gradients of head1" in messages["data"]
+    assert "backward() raises" in messages["detach"]
