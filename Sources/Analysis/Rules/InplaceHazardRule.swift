@@ -16,7 +16,9 @@ public struct InplaceHazardRule: Rule {
             for its backward pass (a Linear or a convolution keeps its input, a sigmoid or tanh its result), \
             the overwrite makes `backward()` raise "modified by an inplace operation" — even when the in-place \
             head runs last, and with no heads at all when the tensor is a buffer the forward writes after using \
-            it (a MoCo queue read as `q @ self.queue`, then filled with the keys). graphcheck_torch traces record \
+            it (a MoCo queue read as `q @ self.queue`, then filled with the keys). Written through `.data`, \
+            which autograd does not watch, it is worse: backward does not raise, and computes those gradients \
+            from the overwritten values. graphcheck_torch traces record \
             what autograd saved, so a frozen \
             head that keeps nothing is not flagged; other inputs take a Linear or a convolution to keep its input. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
