@@ -743,3 +743,44 @@ extension HeadDiscoveryTests {
         #expect(BranchDiscovery.discover(averagedInside(kernels: [[2, 4], [2, 4]], inputs: ["u", "t"])).terminals == 1)
     }
 }
+
+extension HeadDiscoveryTests {
+    /// The seed's bug with the classifiers held in one ModuleList: each head is a body beside the trunk
+    /// (`branch1`, `branch2`, slices of one Sequential: `block` is one object) and `classifiers.i`. The bodies
+    /// and the list's entries reach the results one for one, at two levels: paired into one head each, so the
+    /// bodies' shared block is found. (Before, the list, reaching every result, merged the bodies into one
+    /// group, and the classifiers alone were the heads: independent.)
+    func bodiesBesideListedClassifiers(shared: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        if shared { g.share(["branch1.block.weight", "branch2.block.weight"]) }
+        g.layer("t", "trunk", ["x"])
+        for i in 1...2 {
+            g.layer("b\(i)", "branch\(i).block", ["t"])
+            g.layer("y\(i)", "classifiers.\(i - 1)", ["b\(i)"])
+        }
+        g.outputs("y1", "y2")
+        return g.graph
+    }
+
+    @Test func bodiesAndAListOfTheirClassifiersArePairedIntoHeads() throws {
+        let found = BranchDiscovery.discover(bodiesBesideListedClassifiers(shared: true))
+        #expect(found.branches.map(\.prefixes) == [["branch1", "classifiers.0"], ["branch2", "classifiers.1"]])
+        #expect(try Analyzer.analyze(bodiesBesideListedClassifiers(shared: true)).independent == false)
+        #expect(try Analyzer.analyze(bodiesBesideListedClassifiers(shared: false)).independent == true)
+    }
+
+    /// Per-layer class and box heads, each a ModuleList with an entry per decoder layer (Deformable DETR):
+    /// both lists split the results by layer, but no sibling reaches one layer's results alone, so the lists
+    /// stay the heads.
+    @Test func listsSplittingByLayerWithNoSiblingAlikeStayTheHeads() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h0", "decoder.0", ["x"])
+        g.layer("h1", "decoder.1", ["h0"])
+        for (i, h) in ["h0", "h1"].enumerated() {
+            g.layer("c\(i)", "class_embed.\(i)", [h])
+            g.layer("b\(i)", "bbox_embed.\(i)", [h])
+        }
+        g.outputs("c0", "b0", "c1", "b1")
+        #expect(BranchDiscovery.discover(g.graph).names == ["class_embed", "bbox_embed"])
+    }
+}

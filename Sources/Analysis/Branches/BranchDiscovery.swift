@@ -231,10 +231,17 @@ public enum BranchDiscovery {
                 trunk[c] = true
             }
         }
+        // A child whose own children split its results one for one, each as a sibling here does (a ModuleList
+        // holding one classifier per head, beside the heads' bodies), holds the other parts of those heads:
+        // grouping it here would make every head at this level one. The two levels are paired later.
+        let siblings = Set(children.indices.filter { !trunk[$0] }.map { reach[$0] })
+        let holdsHeads = children.indices.map { c in
+            !trunk[c] && own[c].nonzeroBitCount >= 2 && tree.splitOneForOne(children[c]).map { $0.allSatisfy(siblings.contains) } ?? false
+        }
         // Children whose own results overlap are one head.
         var group = Array(children.indices)
         func find(_ x: Int) -> Int { group[x] == x ? x : find(group[x]) }
-        let heads = children.indices.filter { !trunk[$0] && own[$0] != 0 }
+        let heads = children.indices.filter { !trunk[$0] && own[$0] != 0 && !holdsHeads[$0] }
         for (i, a) in heads.enumerated() {
             for b in heads[(i + 1)...] where own[a] & own[b] != 0 {
                 let (ra, rb) = (find(a), find(b))
@@ -249,7 +256,7 @@ public enum BranchDiscovery {
         // during the first call (autocast caches it), so that call site reads no parameter directly.
         let learned = members.map { $0.contains { graph.nodes[$0].readsStorage || terminals.learns[$0] } }
         byRoot.removeAll { !$0.value.contains { learned[$0] } }
-        let trunkNames = children.indices.filter { trunk[$0] || own[$0] == 0 }.map { children[$0] }
+        let trunkNames = children.indices.filter { (trunk[$0] || own[$0] == 0) && !holdsHeads[$0] }.map { children[$0] }
         guard byRoot.count <= BranchSet.capacity else { return Level(parent: parent, branches: [], reach: [], trunk: trunkNames) }
         // Heads in the order their first op runs; each named after its largest member that learns (not the
         // RoI pooling a detection head starts with, nor a position encoding it reads).
@@ -457,6 +464,19 @@ struct ModuleReach {
     }
 
     func reach(_ path: String) -> UInt64 { index[path].map { mask[$0] } ?? 0 }
+
+    /// The results each of `path`'s children reaches, when two or more reach results and none shares one.
+    func splitOneForOne(_ path: String) -> [UInt64]? {
+        guard let i = index[path] else { return nil }
+        var seen: UInt64 = 0
+        var masks: [UInt64] = []
+        for c in childIndices[i] where mask[c] != 0 {
+            if seen & mask[c] != 0 { return nil }
+            seen |= mask[c]
+            masks.append(mask[c])
+        }
+        return masks.count >= 2 ? masks : nil
+    }
 
     /// Whether some op under `path` reaches fewer of the results than the module does.
     func narrows(_ path: String) -> Bool { index[path].map { narrower[$0] } ?? false }

@@ -1137,3 +1137,30 @@ BUGS += [
          expect_branches=["ensemble.models.0", "ensemble.models.1", "ensemble.models.2"]),
     Case("an Ensemble module averaging ModuleList([head] * 3)", "bug", _module(Ensemble, True), AVERAGED),
 ]
+
+
+class SlicedBodiesListedClassifiers(nn.Module):
+    """The seed's bug with the per-head classifiers held in one ModuleList: the bodies are slices of one
+    Sequential (the same blocks in every head) unless deep-copied."""
+
+    def __init__(self, fixed):
+        super().__init__()
+        base = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
+        take = copy.deepcopy if fixed else (lambda m: m)
+        self.trunk = base[:2]
+        self.branch1, self.branch2, self.branch3 = take(base[2:]), take(base[2:]), take(base[2:])
+        self.classifiers = nn.ModuleList([nn.Linear(16, 2) for _ in range(3)])
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return [c(b(t)) for b, c in zip((self.branch1, self.branch2, self.branch3), self.classifiers)]
+
+
+# Each head's result is its classifier's.
+BODIES = [["branch1", "classifiers.0"], ["branch2", "classifiers.1"], ["branch3", "classifiers.2"]]
+BUGS += [
+    Case("the seed's slices with the classifiers in a ModuleList", "bug", _module(SlicedBodiesListedClassifiers, False), BODIES,
+         expect_branches=["branch1", "branch2", "branch3"]),
+    Case("the same, each slice deep-copied", "bug", _module(SlicedBodiesListedClassifiers, True), BODIES,
+         expect_branches=["branch1", "branch2", "branch3"]),
+]
