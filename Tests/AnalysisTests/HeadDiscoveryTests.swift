@@ -750,13 +750,13 @@ extension HeadDiscoveryTests {
     /// and the list's entries reach the results one for one, at two levels: paired into one head each, so the
     /// bodies' shared block is found. (Before, the list, reaching every result, merged the bodies into one
     /// group, and the classifiers alone were the heads: independent.)
-    func bodiesBesideListedClassifiers(shared: Bool) -> Graph {
+    func bodiesBesideListedClassifiers(shared: Bool, list: String = "classifiers") -> Graph {
         var g = SmallGraph(inputs: ["x"])
         if shared { g.share(["branch1.block.weight", "branch2.block.weight"]) }
         g.layer("t", "trunk", ["x"])
         for i in 1...2 {
             g.layer("b\(i)", "branch\(i).block", ["t"])
-            g.layer("y\(i)", "classifiers.\(i - 1)", ["b\(i)"])
+            g.layer("y\(i)", "\(list).\(i - 1)", ["b\(i)"])
         }
         g.outputs("y1", "y2")
         return g.graph
@@ -767,6 +767,9 @@ extension HeadDiscoveryTests {
         #expect(found.branches.map(\.prefixes) == [["branch1", "classifiers.0"], ["branch2", "classifiers.1"]])
         #expect(try Analyzer.analyze(bodiesBesideListedClassifiers(shared: true)).independent == false)
         #expect(try Analyzer.analyze(bodiesBesideListedClassifiers(shared: false)).independent == true)
+        // The list held in a module of its own (`self.head.classifiers`).
+        let nested = BranchDiscovery.discover(bodiesBesideListedClassifiers(shared: true, list: "head.classifiers"))
+        #expect(nested.branches.map(\.prefixes) == [["branch1", "head.classifiers.0"], ["branch2", "head.classifiers.1"]])
     }
 
     /// Per-layer class and box heads, each a ModuleList with an entry per decoder layer (Deformable DETR):

@@ -465,9 +465,11 @@ struct ModuleReach {
 
     func reach(_ path: String) -> UInt64 { index[path].map { mask[$0] } ?? 0 }
 
-    /// The results each of `path`'s children reaches, when two or more reach results and none shares one.
+    /// The results each of `path`'s children reaches, when two or more reach results and none shares one;
+    /// through a module holding only the one that splits (`self.head.classifiers`).
     func splitOneForOne(_ path: String) -> [UInt64]? {
-        guard let i = index[path] else { return nil }
+        guard var i = index[path] else { return nil }
+        while case let reaching = childIndices[i].filter({ mask[$0] != 0 }), reaching.count == 1 { i = reaching[0] }
         var seen: UInt64 = 0
         var masks: [UInt64] = []
         for c in childIndices[i] where mask[c] != 0 {
