@@ -10,6 +10,9 @@
    processes each; medians, and batch 64 over batch 2.
 3. A 7B-parameter decoder (Llama-2-7B's configuration) built on the meta device: both export modes, each in
    a fresh process.
+4. Writes through views of large tensors: Longformer (two small layers, its 512-token attention window)
+   fills its sliding-window scores in place through overlapping strided views. One real forward pass
+   against the default export (fake tensors fail on a value read there, so it runs real), interleaved.
 """
 import json
 import os
@@ -108,6 +111,35 @@ def batch_size(runs):
               f"peak memory {results[64, what][1] / results[2, what][1]:.2f}x")
 
 
+def _longformer():
+    from transformers import LongformerConfig, LongformerForMaskedLM
+
+    config = LongformerConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                              vocab_size=99, max_position_embeddings=600, attention_window=[512, 512])
+    torch.manual_seed(0)
+    return LongformerForMaskedLM(config), torch.randint(3, 50, (2, 12))
+
+
+def writes_through_views(runs):
+    import warnings
+
+    model, x = _longformer()
+    forward, exported = [], []
+    for _ in range(runs):
+        model.train()
+        start = time.perf_counter()
+        model(x)
+        forward.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export(model, x, TRACE)
+        exported.append(time.perf_counter() - start)
+    os.remove(TRACE)
+    f, e = statistics.median(forward), statistics.median(exported)
+    print(f"Longformer (512-token window), 2x12 tokens: one real forward pass {f:6.2f} s, export {e:6.2f} s ({e / f:.0f}x)")
+
+
 def seven_billion():
     for what in ("fake", "real"):
         sample = _in_child("llama", 1, what)
@@ -122,5 +154,6 @@ if __name__ == "__main__":
         runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {runs} runs")
         seed_against_forward(runs)
+        writes_through_views(runs)
         batch_size(runs)
         seven_billion()

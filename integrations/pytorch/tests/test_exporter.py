@@ -1066,3 +1066,28 @@ def test_a_write_through_data_is_reported_as_silently_wrong_gradients(graphcheck
         messages[alias] = hazards[0]["message"]
     assert "backward() does not raise, and computes the gradients of head1" in messages["data"]
     assert "backward() raises" in messages["detach"]
+
+
+def test_views_share_elements_exactly_when_their_offsets_meet():
+    """The element test behind writes through views, against the offsets themselves: views of one storage in
+    random geometries (gapless, strided with holes, overlapping windows, broadcast), whose ranges overlap."""
+    import random
+
+    from graphcheck_torch.exporter import _element_offsets, _share_elements
+
+    rng = random.Random(0)
+    storage = torch.zeros(400)
+
+    def view():
+        shape = [rng.randint(1, 5) for _ in range(rng.randint(1, 3))]
+        stride = list(torch.empty(shape).stride()) if rng.random() < 0.3 else [rng.randint(0, 12) for _ in shape]
+        extent = sum((n - 1) * s for n, s in zip(shape, stride))
+        return storage.as_strided(shape, stride, rng.randint(0, 399 - extent))
+
+    checked = 0
+    while checked < 2000:
+        a, b = view(), view()
+        oa, ob = set(_element_offsets(a).tolist()), set(_element_offsets(b).tolist())
+        if min(oa) <= max(ob) and min(ob) <= max(oa):
+            assert _share_elements(a, b) == bool(oa & ob), (a.shape, a.stride(), a.storage_offset(), b.shape, b.stride(), b.storage_offset())
+            checked += 1
