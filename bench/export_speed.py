@@ -80,20 +80,29 @@ def _in_child(kind, batch, what):
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def seed_against_forward(runs):
-    model, x = _seed(16)
-    forward, exported = [], []
+def _interleaved(model, x, runs, then):
+    """Medians of one real forward pass (training mode) and of `then()`, interleaved, `runs` times each."""
+    forward, other = [], []
     for _ in range(runs):
         model.train()
         start = time.perf_counter()
         model(x)
         forward.append(time.perf_counter() - start)
         start = time.perf_counter()
+        then()
+        other.append(time.perf_counter() - start)
+    os.remove(TRACE)
+    return statistics.median(forward), statistics.median(other)
+
+
+def seed_against_forward(runs):
+    model, x = _seed(16)
+
+    def export_and_check():
         export(model, x, TRACE)
         subprocess.run([BINARY, "check", TRACE], capture_output=True, check=False)
-        exported.append(time.perf_counter() - start)
-    os.remove(TRACE)
-    f, e = statistics.median(forward), statistics.median(exported)
+
+    f, e = _interleaved(model, x, runs, export_and_check)
     print(f"seed, batch 16: one real forward pass (train, autograd)   {f:8.2f} s")
     print(f"seed, batch 16: export (fake tensors) + graphcheck check  {e:8.2f} s   forward / export = {f / e:.1f}x")
 
@@ -124,19 +133,13 @@ def writes_through_views(runs):
     import warnings
 
     model, x = _longformer()
-    forward, exported = [], []
-    for _ in range(runs):
-        model.train()
-        start = time.perf_counter()
-        model(x)
-        forward.append(time.perf_counter() - start)
-        start = time.perf_counter()
+
+    def quiet_export():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             export(model, x, TRACE)
-        exported.append(time.perf_counter() - start)
-    os.remove(TRACE)
-    f, e = statistics.median(forward), statistics.median(exported)
+
+    f, e = _interleaved(model, x, runs, quiet_export)
     print(f"Longformer (512-token window), 2x12 tokens: one real forward pass {f:6.2f} s, export {e:6.2f} s ({e / f:.0f}x)")
 
 
