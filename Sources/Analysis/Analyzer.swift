@@ -34,6 +34,7 @@ public enum Analyzer {
         var report = Report(
             model: graph.name, branches: branches.map(\.name), branchesDiscovered: given.isEmpty, findings: findings, branchMap: context.map,
             basis: graph.storageIdentity, discovery: discovery)
+        report.mode = graph.mode
         var ran = BranchSet()
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }

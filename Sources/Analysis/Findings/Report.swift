@@ -41,6 +41,9 @@ public struct Report: Sendable {
     /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
     /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
     public var modulesNotRun: [String] = []
+    /// How the model ran when traced: what to say of modules that did not run (training-only heads in eval mode;
+    /// in training mode, parts the forward skipped for the inputs given).
+    public var mode: Mode = .train
     /// Those of `modulesNotRun` that are the module object a sibling slot that ran is, with that slot: one
     /// object in several slots of a container, called through one of them (`heads[task](t)` over `[head] * 3`).
     public var notRunSameObject: [String: String] = [:]

@@ -98,8 +98,7 @@ public enum TextReporter {
             case .branchNotRun:
                 let missing = report.branchesNotRun
                 return "\(model): \(count) branches\(names) \(source) — cannot decide: \(list(missing)) did not run in this trace "
-                    + "(\(missing.count == 1 ? "a registered module" : "registered modules") without ops; an eval-mode export skips "
-                    + "training-only heads such as auxiliary classifiers: export in training mode to check \(missing.count == 1 ? "it" : "them"))"
+                    + "(\(missing.count == 1 ? "a registered module" : "registered modules") without ops; \(whyNotRun(report, missing.count)))"
             case .partsShareStorage:
                 let inside = report.findings.compactMap { $0.severity == .warning ? $0.sharedStorage?.within : nil }
                 return "\(model): \(count) branches\(names) \(source) — cannot decide: parts inside \(list(Array(Set(inside)).sorted())) share storage "
@@ -125,13 +124,25 @@ public enum TextReporter {
         }
     }
 
+    /// Why modules did not run, as far as the trace's mode tells: an eval-mode export skips training-only heads;
+    /// a training-mode one ran everything the forward calls for the inputs given.
+    static func whyNotRun(_ report: Report, _ count: Int) -> String {
+        let them = count == 1 ? "it" : "them"
+        switch report.mode {
+        case .eval:
+            return "an eval-mode export skips training-only heads such as auxiliary classifiers: export in training mode to check \(them)"
+        case .train:
+            return "the forward did not call \(them) for the inputs traced, in training mode: trace with inputs that reach \(them) to check \(them)"
+        }
+    }
+
     /// Modules with parameters that did not run, which the verdict therefore does not cover.
     static func notRun(_ report: Report) -> String {
         let missing = report.modulesNotRun.filter { report.notRunSameObject[$0] == nil }
         var text = ""
         if !missing.isEmpty {
             text += "; not checked: \(list(missing)) \(missing.count == 1 ? "has" : "have") parameters but did not run in this trace "
-                + "(an eval-mode export skips training-only heads such as auxiliary classifiers: export in training mode to check them)"
+                + "(\(whyNotRun(report, missing.count)))"
         }
         // Slots that are one object with the slot that ran, grouped by that slot.
         var twins: [String: [String]] = [:]
