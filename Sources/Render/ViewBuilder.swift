@@ -22,6 +22,8 @@ private struct Builder {
     let opsUnder: [String: Int]
     let maxDepth: Int
     let details: Details
+    /// Every branch's module prefixes: a box never holds parts of several branches.
+    let branchPrefixes: [String]
 
     var view = ViewGraph()
     var owner: [String?] = []
@@ -54,6 +56,7 @@ private struct Builder {
         opsUnder = counts
         maxDepth = deepest
         details = Details(graph, types: types)
+        branchPrefixes = map.map { $0.prefixes.flatMap { $0 }.filter { !$0.isEmpty } } ?? []
     }
 
     // MARK: - Depth
@@ -68,7 +71,12 @@ private struct Builder {
         guard let depth, !module.isEmpty else { return nil }
         let components = module.split(separator: ".", omittingEmptySubsequences: false)
         guard components.count >= depth else { return nil }
-        let prefix = components.prefix(depth).joined(separator: ".")
+        var prefix = components.prefix(depth).joined(separator: ".")
+        // A container holding a branch's part (`fc` holding `fc.0`, a head's classifier) is drawn open down to
+        // that part: one box for several branches' parts would look shared.
+        if let part = branchPrefixes.first(where: { $0 != prefix && modulePath($0, isWithin: prefix) && modulePath(module, isWithin: $0) }) {
+            prefix = part
+        }
         return opsUnder[prefix, default: 0] >= 2 ? prefix : nil
     }
 

@@ -253,3 +253,25 @@ import TestSupport
         #expect(error?.message.contains("could not read the generated DOT") == true)
     }
 }
+
+extension RenderTests {
+    /// Heads whose classifiers sit in one ModuleList (`branch1` with `fc.0`, `branch2` with `fc.1`): collapsed to
+    /// depth 1, `fc` is not one box all heads enter, as if shared; each classifier is drawn in its head's cluster.
+    @Test func aContainerHoldingSeveralBranchesPartsIsNotOneBox() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for i in 1...2 {
+            g.layer("a\(i)", "branch\(i).block1", ["t"])
+            g.layer("b\(i)", "branch\(i).block2", ["a\(i)"])
+            g.op("r\(i)", "relu", in: "fc.\(i - 1)", ["b\(i)"])
+            g.layer("y\(i)", "fc.\(i - 1)", ["r\(i)"])
+        }
+        g.outputs("y1", "y2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["branch1", "branch2"])
+        let view = ViewBuilder.build(g.graph, report: report, options: RenderOptions(depth: .level(1)))
+        let boxes = view.nodes.filter { $0.kind == .box }.map { $0.lines[0] }
+        #expect(!boxes.contains { $0.hasSuffix("[fc]") || $0 == "fc" }, "boxes: \(boxes)")
+        #expect(boxes.filter { $0.hasSuffix("[0]") || $0.hasSuffix("[1]") }.count == 2, "boxes: \(boxes)")
+    }
+}
