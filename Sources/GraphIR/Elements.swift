@@ -200,6 +200,12 @@ public struct Node: Sendable {
         return nil
     }
 
+    /// Whether an in-place op wrote this tensor through `.data`, which shares the memory but not autograd's
+    /// version counter: backward does not see the write (the exporter's `unwatched`).
+    public var unwatched: Bool {
+        attributes.contains { $0.name == "unwatched" && $0.value == .bool(true) }
+    }
+
     public var storageInputs: [StorageID] {
         inputs.compactMap { if case .storage(let s) = $0 { return s } else { return nil } }
     }

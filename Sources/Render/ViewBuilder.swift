@@ -22,8 +22,9 @@ private struct Builder {
     let opsUnder: [String: Int]
     let maxDepth: Int
     let details: Details
-    /// Every branch's module prefixes: a box never holds parts of several branches.
-    let branchPrefixes: [String]
+    /// The branches' module prefixes below a container (`fc.0`): a box never holds parts of several branches.
+    /// A top-level prefix lies within no box, so the common case scans nothing per op.
+    let nestedBranchPrefixes: [String]
 
     var view = ViewGraph()
     var owner: [String?] = []
@@ -56,7 +57,7 @@ private struct Builder {
         opsUnder = counts
         maxDepth = deepest
         details = Details(graph, types: types)
-        branchPrefixes = map.map { $0.prefixes.flatMap { $0 }.filter { !$0.isEmpty } } ?? []
+        nestedBranchPrefixes = map.map { $0.prefixes.flatMap { $0 }.filter { ModulePath.parent(of: $0).map { !$0.isEmpty } ?? false } } ?? []
     }
 
     // MARK: - Depth
@@ -74,7 +75,7 @@ private struct Builder {
         var prefix = components.prefix(depth).joined(separator: ".")
         // A container holding a branch's part (`fc` holding `fc.0`, a head's classifier) is drawn open down to
         // that part: one box for several branches' parts would look shared.
-        if let part = branchPrefixes.first(where: { $0 != prefix && modulePath($0, isWithin: prefix) && modulePath(module, isWithin: $0) }) {
+        if let part = nestedBranchPrefixes.first(where: { $0 != prefix && modulePath($0, isWithin: prefix) && modulePath(module, isWithin: $0) }) {
             prefix = part
         }
         return opsUnder[prefix, default: 0] >= 2 ? prefix : nil

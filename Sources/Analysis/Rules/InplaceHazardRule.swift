@@ -78,13 +78,12 @@ public struct InplaceHazardRule: Rule {
             let savedOnly = readers.allSatisfy { $0.index < index }
             // Written through `.data`: backward does not notice. Other elements of the memory are then harmless;
             // the saved elements themselves are worse than a raise — the gradients come out wrong, silently.
-            let unwatched = node.attributes.contains { $0.name == "unwatched" && $0.value == .bool(true) }
-            if unwatched && elsewhere && savedOnly { continue }
+            if node.unwatched && elsewhere && savedOnly { continue }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
                 timing: savedOnly ? .savedForBackward : .readAfter,
                 branches: involved(readers + [NodeID(index)], map),
-                elsewhere: elsewhere && savedOnly, unwatched: unwatched && savedOnly)
+                elsewhere: elsewhere && savedOnly, unwatched: node.unwatched && savedOnly)
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }

@@ -593,7 +593,8 @@ class _Trace:
     def save_before_write(self, func, bound):
         """Copies a real parameter, buffer or input before an op first writes it, so `restore` can put it
         back: BatchNorm's running statistics in training mode, `num_batches_tracked.add_(1)`, an in-place op
-        on the input. Only what is written is copied (a 7B-parameter model is not cloned to be traced)."""
+        on the input. Only what is written is copied (a 7B-parameter model is not cloned to be traced). Also
+        notes the version counters of the recorded tensors in the memory written, for `settle_writes`."""
         self.settle_writes()
         writes = _writes(func.overloadpacket.__name__, bound)
         self.versions_before = {}
@@ -990,8 +991,8 @@ def _share_elements(a, b):
     with _disable_current_modes():  # real integer arithmetic, also while fake tensors are being traced
         if gapless_a or gapless_b:  # one fills its range: whether an element of the other lies in it
             full, other = (a, b) if gapless_a else (b, a)
-            low = full.storage_offset()  # strides are never negative
-            high = low + sum((size - 1) * stride for size, stride in zip(full.shape, full.stride()))
+            _, start, end = _memory(full)
+            low, high = start // full.element_size(), end // full.element_size() - 1
             others = _element_offsets(other)
             return bool(((others >= low) & (others <= high)).any())
         oa, ob = _element_offsets(a), _element_offsets(b)
