@@ -206,6 +206,16 @@ public struct Node: Sendable {
         attributes.contains { $0.name == "unwatched" && $0.value == .bool(true) }
     }
 
+    /// The byte ranges the op read of each parameter or buffer it reads, where it read only part of one
+    /// (`F.linear(t, W[:2])`, `self.level_embed.weight[i]`): the exporter's `read_bytes`, start and end per
+    /// storage; empty when it read them whole.
+    public var readBytes: [Int] {
+        for (name, value) in attributes where name == "read_bytes" {
+            if case .ints(let bytes) = value { return bytes }
+        }
+        return []
+    }
+
     public var storageInputs: [StorageID] {
         inputs.compactMap { if case .storage(let s) = $0 { return s } else { return nil } }
     }

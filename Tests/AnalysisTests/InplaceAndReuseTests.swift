@@ -52,6 +52,26 @@ import TestSupport
         #expect(ModuleReuseRule().check(AnalysisContext(graph: graph(["linear", "linear"]), branches: [String]())).map(\.rule) == ["module-reuse"])
     }
 
+    /// A level embedding's rows read one per feature level (`self.level_embed.weight[i]`, Mask2Former's
+    /// decoders) are parts of one weight, each used once: the module is called once. The same row read
+    /// twice is two uses.
+    @Test func rowsOfOneWeightReadOneByOneAreNoReuse() {
+        func graph(_ rows: [Int]) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            var last = "x"
+            for (i, row) in rows.enumerated() {
+                g.op("e\(i)", "add", in: "decoder", [last], weights: ["decoder.level_embed.weight"],
+                     attributes: [("read_bytes", .ints([row * 64, row * 64 + 64]))])
+                last = "e\(i)"
+            }
+            g.outputs(last)
+            return g.graph
+        }
+        #expect(ModuleReuseRule().check(AnalysisContext(graph: graph([0, 1, 2]), branches: [String]())).isEmpty)
+        let reuse = ModuleReuseRule().check(AnalysisContext(graph: graph([0, 1, 1]), branches: [String]()))
+        #expect(reuse.map(\.rule) == ["module-reuse"] && reuse.first?.moduleReuse?.calls == 2)
+    }
+
     /// TensorBoard cannot tell the slots of a ModuleList holding one head apart, but it shows the reuse (and
     /// the one computation the three results are).
     @Test func oneHeadInEverySlotShowsAsReuse() throws {

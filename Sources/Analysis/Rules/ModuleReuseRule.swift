@@ -29,21 +29,23 @@ public struct ModuleReuseRule: Rule {
         let storages = graph.storages  // indexed in place: copying a Storage per test costs its retains
         let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
         for s in weights where storages[s].readers.count >= 2 {
-            var perModule: [String: Int] = [:]
+            var perModule: [ModulePart: Int] = [:]
             var split = Set<String>()
             // `w.unsqueeze(0).repeat(n, 1, 1)` reads the weight twice in one use: the reshaping read is no call.
             // A weight split into parts (`nn.MultiheadAttention`'s `in_proj_weight` into query, key and value
-            // projections for cross-attention) is read through each part once: its parts, not its calls.
+            // projections for cross-attention) is read through each part once: its parts, not its calls. So is
+            // one whose rows are read one by one (a level embedding's `weight[i]` per feature level): each
+            // op says which bytes it read.
             for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty {
                 let node = graph.nodes[r.index]
                 if node.properties.contains(.relaysOut) {
                     if node.properties.contains(.splits) { split.insert(node.module) }
                 } else {
-                    perModule[node.module, default: 0] += 1
+                    perModule[ModulePart(module: node.module, bytes: node.readBytes), default: 0] += 1
                 }
             }
-            for (module, count) in perModule where count >= 2 && !split.contains(module) {
-                calls[module] = max(calls[module] ?? 0, count)
+            for (part, count) in perModule where count >= 2 && !split.contains(part.module) {
+                calls[part.module] = max(calls[part.module] ?? 0, count)
             }
         }
         let inSlots = slotReuse(context)
@@ -76,6 +78,12 @@ public struct ModuleReuseRule: Rule {
             let evidence = Evidence.ModuleReuse(module: top, type: types[top].flatMap { $0.isEmpty ? nil : $0 }, calls: times, declared: declared, places: places)
             return Finding(severity: .info, evidence: .moduleReuse(evidence))
         } + inSlots
+    }
+
+    /// A module and the bytes of a weight one of its ops read (empty: all of it).
+    private struct ModulePart: Hashable {
+        var module: String
+        var bytes: [Int]
     }
 
     /// One module object in several slots of the model (`nn.ModuleList([block] * 6)`, `self.q = self.k =
