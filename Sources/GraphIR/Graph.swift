@@ -115,10 +115,12 @@ extension Graph {
 
     /// Per node: whether it computes with a parameter or buffer, read directly or as a copy that only
     /// converts or lays it out (under `torch.autocast` a linear reads its weight and bias only as bfloat16
-    /// casts, and the weight transposed). What computes with a parameter is not such a copy: CLIP's
-    /// `logit_scale.exp()` scaling both towers' similarity leaves the product unlearned, as before.
+    /// casts, and the weight transposed), or as a weight computed from parameters alone: a matrix or larger
+    /// (a cosine classifier's `F.normalize(self.weight)`, a weight-standardized convolution's kernel). What
+    /// computes with a single learned number is not: CLIP's `logit_scale.exp()` scaling both towers'
+    /// similarity leaves the product unlearned, as before.
     public func computesWithStorage() -> [Bool] {
-        var copied = [Bool](repeating: false, count: values.count)   // a parameter converted or laid out
+        var copied = [Bool](repeating: false, count: values.count)   // a parameter converted, laid out or recomputed
         var result = [Bool](repeating: false, count: nodes.count)
         for index in nodes.indices {
             var fromStorage = nodes[index].readsStorage, fromData = false
@@ -126,8 +128,9 @@ extension Graph {
                 if copied[v.index] { fromStorage = true } else { fromData = true }   // any value not a parameter copy
             }
             result[index] = fromStorage
+            guard fromStorage && !fromData else { continue }
             let copies = !nodes[index].properties.isDisjoint(with: [.converts, .relaysOut])
-            if fromStorage && !fromData && copies { for v in nodes[index].outputs { copied[v.index] = true } }
+            for v in nodes[index].outputs where copies || (values[v.index].shape?.count ?? 0) >= 2 { copied[v.index] = true }
         }
         return result
     }

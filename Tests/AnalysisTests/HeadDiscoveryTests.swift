@@ -233,6 +233,44 @@ import TestSupport
 }
 
 extension HeadDiscoveryTests {
+    /// Cosine classifiers: each head normalizes its weight (a norm and a division, reading the weight alone)
+    /// and applies it to the features. `oneObject`: head2 is head1 (`self.head2 = self.head1`), traced under
+    /// head1's name both times.
+    static func cosineHeads(oneObject: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for (i, head) in ["head1", "head2"].enumerated() {
+            let module = oneObject ? "head1" : head
+            let weight = "\(module).weight"
+            g.op("n\(i)", "linalg_vector_norm", in: module, [], weights: [weight], shape: [4, 1])
+            g.op("w\(i)", "div", in: module, ["n\(i)"], weights: [weight], shape: [4, 4])
+            g.op("y\(i)", "mm", in: module, ["t", "w\(i)"])
+        }
+        g.outputs("y0", "y1")
+        return g.graph
+    }
+
+    /// A weight computed from parameters alone before it is applied is still the head's weight: the product
+    /// is the learned op whose result is the head's. (With only direct reads of a parameter learned, the
+    /// results were the normalized weights, made from no input: no results, no branches, exit 3.)
+    @Test func aWeightNormalizedBeforeUseLeavesTheProductTheLearnedOp() throws {
+        let found = BranchDiscovery.discover(Self.cosineHeads())
+        #expect(found.terminals == 2)
+        #expect(found.names == ["head1", "head2"])
+        #expect(try Analyzer.analyze(Self.cosineHeads()).independent == true)
+    }
+
+    /// One cosine head object in both slots computes the same product twice: one head.
+    @Test func oneCosineHeadTwiceIsOneComputation() throws {
+        let report = try Analyzer.analyze(Self.cosineHeads(oneObject: true))
+        #expect(report.findings.map(\.rule).contains("duplicate-computation"))
+        #expect(report.findings.first { $0.rule == "module-reuse" }?.moduleReuse?.calls == 2)
+        #expect(!(try Analyzer.analyze(Self.cosineHeads())).findings.contains { $0.rule == "module-reuse" },
+                "a weight read twice to normalize it, in one call, is no reuse")
+    }
+}
+
+extension HeadDiscoveryTests {
     /// A head starting with `nn.ReLU(inplace=True)` overwrites the trunk's tensor, which the later heads
     /// then read: the tensor is still the trunk's, and head1 is still a head.
     @Test func aHeadStartingWithAnInPlaceReLUIsStillAHead() throws {

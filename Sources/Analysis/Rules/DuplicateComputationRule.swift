@@ -31,13 +31,15 @@ public struct DuplicateComputationRule: Rule {
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph
         guard graph.storageIdentity.separatesEqualTensors else { return [] }  // ONNX merges equal weights: shared-initializer speaks
-        // The heads' results: the values that leave the last learned op on each path to an output.
+        // The heads' results: the values that leave the last learned op on each path to an output (one that
+        // reads a weight, or a weight computed from parameters alone: a cosine classifier's normalized one).
+        let learned = graph.computesWithStorage()
         var results: [ValueID] = []
         var seen = Set<Int>()
         var pending = graph.outputs
         while let v = pending.popLast() {
             guard seen.insert(v.index).inserted, let p = graph[v].producer else { continue }
-            if !graph[p].readsStorage { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
+            if !learned[p.index] { pending.append(contentsOf: graph[p].valueInputs) } else { results.append(v) }
         }
         // Equal results come from one op kind reading the same weights: without two such, nothing to number
         // (the common case, and value numbering costs a hash of every op).

@@ -28,8 +28,14 @@ public struct ModuleReuseRule: Rule {
         var calls: [String: Int] = [:]
         let storages = graph.storages  // indexed in place: copying a Storage per test costs its retains
         let weights = storages.indices.filter { storages[$0].kind == .parameter && storages[$0].mayBeWeight }
-        for s in weights where storages[s].readers.count >= 2 {
+        let reread = weights.filter { storages[$0].readers.count >= 2 }
+        // A weight computed from parameters alone before it is applied (a cosine classifier's
+        // `F.normalize(self.weight)`, reading the weight twice; a cast, a transpose) is one use per
+        // computation: ops that read no data count as one call per chain of them.
+        let chains = reread.isEmpty ? nil : WeightChains(graph)
+        for s in reread {
             var perModule: [ModulePart: Int] = [:]
+            var chainsPer: [ModulePart: Set<Int>] = [:]
             var split = Set<String>()
             // `w.unsqueeze(0).repeat(n, 1, 1)` reads the weight twice in one use: the reshaping read is no call.
             // A weight split into parts (`nn.MultiheadAttention`'s `in_proj_weight` into query, key and value
@@ -38,12 +44,14 @@ public struct ModuleReuseRule: Rule {
             // op says which bytes it read.
             for r in storages[s].readers where !graph.nodes[r.index].module.isEmpty {
                 let node = graph.nodes[r.index]
-                if node.properties.contains(.relaysOut) {
-                    if node.properties.contains(.splits) { split.insert(node.module) }
-                } else {
-                    perModule[ModulePart(module: node.module, bytes: node.readBytes), default: 0] += 1
+                let part = ModulePart(module: node.module, bytes: node.readBytes)
+                switch chains?.chain(of: r.index) {
+                case .computes(let chain)?: chainsPer[part, default: []].insert(chain)
+                case .relays?: if node.properties.contains(.splits) { split.insert(node.module) }
+                case nil: if !node.properties.contains(.relaysOut) { perModule[part, default: 0] += 1 }
                 }
             }
+            for (part, roots) in chainsPer { perModule[part, default: 0] += roots.count }
             for (part, count) in perModule where count >= 2 && !split.contains(part.module) {
                 calls[part.module] = max(calls[part.module] ?? 0, count)
             }
@@ -78,6 +86,36 @@ public struct ModuleReuseRule: Rule {
             let evidence = Evidence.ModuleReuse(module: top, type: types[top].flatMap { $0.isEmpty ? nil : $0 }, calls: times, declared: declared, places: places)
             return Finding(severity: .info, evidence: .moduleReuse(evidence))
         } + inSlots
+    }
+
+    /// Ops that read no data, only parameters or what was made from them alone, joined into the chains
+    /// that compute one weight each (`F.normalize(w)`: a norm, a division by it). A chain that only views or
+    /// lays the weight out (`w[i]`, `w.unsqueeze(0).repeat(n, 1, 1)`) is no use of it: what is then computed
+    /// with it is.
+    private struct WeightChains {
+        enum Chain { case computes(Int), relays }
+        private var root: [Int]  // per node: its chain's first op, or -1 for an op that reads data
+        private var computes: [Bool]  // per chain (its first op): some op of it computes
+
+        init(_ graph: Graph) {
+            let fromInput = graph.madeFromInputs()
+            root = [Int](repeating: -1, count: graph.nodes.count)
+            computes = [Bool](repeating: false, count: graph.nodes.count)
+            var made = [Int](repeating: -1, count: graph.values.count)  // per value made from parameters alone: its chain
+            for (index, node) in graph.nodes.enumerated() where !node.valueInputs.contains(where: { fromInput[$0.index] }) {
+                let joined = node.valueInputs.lazy.map { made[$0.index] }.first { $0 >= 0 }
+                guard joined != nil || node.readsStorage else { continue }
+                let first = joined ?? index
+                root[index] = first
+                if !node.properties.contains(.relaysOut) { computes[first] = true }
+                for v in node.outputs { made[v.index] = first }
+            }
+        }
+
+        func chain(of node: Int) -> Chain? {
+            guard root[node] >= 0 else { return nil }
+            return computes[root[node]] ? .computes(root[node]) : .relays
+        }
     }
 
     /// A module and the bytes of a weight one of its ops read (empty: all of it).
