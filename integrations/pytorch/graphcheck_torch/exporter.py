@@ -304,6 +304,17 @@ class _Trace:
                         self.slots.setdefault(index, []).append(name)
                         self.bare.add(index)
         self.slot_reads = {}
+        # Parameters held directly by a module, by storage entry: that module's first path and class. Read by an
+        # op of an enclosing module while the module itself is never called, they make the op the module's
+        # (`_holders`).
+        self.held = {}
+        for path, module in by_path.items():
+            if path and not isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
+                for parameter in module.parameters(recurse=False):
+                    index = self.memory.find(parameter)
+                    if index is not None:
+                        self.held.setdefault(index, []).append((self.first_name[id(module)], type(module).__name__, id(module)))
+        self.called = set()     # id() of every module whose forward ran
         self.children = {}      # id(parent) -> {id(child): [relative paths]}
         self.also_held = {}     # id(parent) -> {id(child): [container slots]} for direct children also in containers
         self.slot_calls = []    # [id(parent), id(module), parent path, path, first node, end node] of such children's calls
@@ -327,6 +338,7 @@ class _Trace:
     # -- module call stack --------------------------------------------------------------------------
 
     def enter(self, module, args=()):
+        self.called.add(id(module))
         path = self._path(module)
         self._mark_argument(path, args)
         self.stack.append((path, module, {}))
@@ -456,6 +468,34 @@ class _Trace:
                         node["module"] = new + node["module"][len(path):]
 
     # -- values -------------------------------------------------------------------------------------
+
+    def _holders(self):
+        """An op of a module reading a parameter of a submodule that is never called (a cosine classifier's
+        `F.normalize(self.head1.weight)`, `F.linear(t, self.head1.weight)`, prototypes kept in a bare
+        `nn.Module`) is that submodule's computation, as if it had been called: per-head weights used this
+        way are heads like called ones. A module that is called (an embedding whose weight the output layer
+        also reads, tied) keeps its ops where they ran."""
+        uncalled = {}
+        for index, owners in self.held.items():
+            first = next(((path, kind) for path, kind, key in owners if key not in self.called and index not in self.slots), None)
+            if first is not None:
+                uncalled[f"s{index}"] = first
+        if not uncalled:
+            return
+        # What the submodule's call would have held: the ops computing from its parameters alone (the weight
+        # normalized), and the first op that applies them to anything else (the product with the features).
+        made = {}  # value -> the submodule whose parameters alone made it
+        for node in self.nodes:
+            owners = {uncalled.get(ref) or made.get(ref) for ref in node["inputs"]} - {None}
+            if len(owners) != 1:
+                continue
+            owner = owners.pop()
+            if node["module"] and not owner[0].startswith(node["module"] + "."):
+                continue
+            node["module"], node["module_type"] = owner
+            if all(ref in uncalled or ref in made for ref in node["inputs"]):
+                for ref in node["outputs"]:
+                    made[ref] = owner
 
     def new_value(self, tensor):
         index = len(self.values)
@@ -818,6 +858,7 @@ class _Trace:
         self._assign_saves(None)
         self.last_call, self.last_inplace = (None, -1), None  # frames: their locals hold the model and its tensors
         self._calls_through_slots()
+        self._holders()
         used = set()
         for node in self.nodes:
             used.update(node["inputs"])

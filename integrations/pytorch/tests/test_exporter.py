@@ -869,6 +869,40 @@ def test_weights_held_bare_beside_the_trunk_are_heads(graphcheck_binary):
     assert graphcheck_report(_BareWeightHeads(alias=True), torch.randn(4, 8))["independent"] is False
 
 
+class _UncalledHeads(torch.nn.Module):
+    """Cosine classifiers: each head a Linear that is never called, its weight normalized and applied in the
+    model's forward; and a prototype head kept in a bare nn.Module. `alias`: head2 is head1."""
+
+    def __init__(self, alias=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.head1 = torch.nn.Linear(16, 3, bias=False)
+        self.head2 = self.head1 if alias else torch.nn.Linear(16, 3, bias=False)
+        self.protos = torch.nn.Module()
+        self.protos.centers = torch.nn.Parameter(torch.randn(5, 16))
+
+    def forward(self, x):
+        t = torch.nn.functional.normalize(torch.relu(self.trunk(x)), dim=-1)
+        cos = [t @ torch.nn.functional.normalize(h.weight, dim=-1).t() for h in (self.head1, self.head2)]
+        return cos[0], cos[1], -torch.cdist(t, self.protos.centers)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_ops_on_the_weights_of_a_module_never_called_are_that_modules(graphcheck_binary, tensors):
+    nodes = trace(_UncalledHeads(), torch.randn(4, 8), tensors=tensors)["nodes"]
+    by_module = {}
+    for n in nodes:
+        by_module.setdefault(n["module"], []).append(n["op"])
+    # The weight normalized, then applied to the features: what a call of the head would have held.
+    assert by_module["head1"] == ["linalg_vector_norm", "clamp_min", "expand", "div", "t", "mm"]
+    assert "mm" not in by_module[""] and "linalg_vector_norm" in by_module[""], "the features' own normalization stays"
+    assert "protos" in by_module
+    report = graphcheck_report(_UncalledHeads(), torch.randn(4, 8))
+    assert report["branches"] == ["head1", "head2", "protos"] and report["independent"] is True, report["findings"]
+    shared = graphcheck_report(_UncalledHeads(alias=True), torch.randn(4, 8))
+    assert shared["independent"] is False and "duplicate-computation" in [f["rule"] for f in shared["findings"]]
+
+
 @pytest.mark.parametrize("tensors", ["fake", "real"])
 def test_ops_run_without_grad_pass_no_gradient_back(tensors):
     """An op run with gradients off reads tensors that require grad, but backward never reaches them through
