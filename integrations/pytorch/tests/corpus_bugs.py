@@ -1164,3 +1164,25 @@ BUGS += [
     Case("the same, each slice deep-copied", "bug", _module(SlicedBodiesListedClassifiers, True), BODIES,
          expect_branches=["branch1", "branch2", "branch3"]),
 ]
+
+
+class CosineHeads(nn.Module):
+    """Cosine classifiers: each head a Linear the forward never calls, its weight normalized and applied to
+    the normalized features in the model's own forward (few-shot and face-recognition heads are written so).
+    `alias`: head2 is head1."""
+
+    def __init__(self, alias):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head1 = nn.Linear(16, 3, bias=False)
+        self.head2 = self.head1 if alias else nn.Linear(16, 3, bias=False)
+
+    def forward(self, x):
+        t = F.normalize(self.trunk(x), dim=-1)
+        return t @ F.normalize(self.head1.weight, dim=-1).t(), t @ F.normalize(self.head2.weight, dim=-1).t()
+
+
+BUGS += [
+    Case("cosine classifier heads, never called", "bug", _module(CosineHeads, False), TWO, expect_branches=["head1", "head2"]),
+    Case("cosine classifier heads, head2 = head1", "bug", _module(CosineHeads, True), TWO),
+]
