@@ -1,6 +1,7 @@
 import Dispatch
 import FormatSupport
 import GraphIR
+import OrderedCollections
 import Synchronization
 
 /// Runs branch discovery (unless branches are given) and every rule over one graph.
@@ -38,8 +39,53 @@ public enum Analyzer {
         var ran = BranchSet()
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }
-        if given.isEmpty { (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph) }
+        if given.isEmpty {
+            (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph)
+            if branches.count < 2, let discovery, let routed = routedSlots(graph, notRun: report.modulesNotRun) {
+                let slots = AnalysisContext(graph: graph, branches: routed.branches, allowed: allowed)
+                let sharing = SharedStorageRule().check(slots)
+                if sharing.contains(where: { $0.severity == .error }) {
+                    var found = discovery
+                    (found.branches, found.parent, found.trunk, found.routed) = (routed.branches, routed.parent, [], true)
+                    report = Report(
+                        model: graph.name, branches: routed.branches.map(\.name), branchesDiscovered: true, findings: run(allRules, on: slots),
+                        branchMap: slots.map, basis: graph.storageIdentity, discovery: found)
+                    report.mode = graph.mode
+                    report.branchesNotRun = routed.notRun
+                }
+            }
+        }
         return report
+    }
+
+    /// Slots of one container (`nn.ModuleList`, `nn.ModuleDict`) of which some ran and some did not, where a
+    /// slot that did not run holds a trainable tensor a slot that ran holds too (`self.heads[task](t)` over
+    /// `[head] * 3`, or heads whose first layer is one object): the slots that ran first, then those.
+    static func routedSlots(_ graph: Graph, notRun: [String]) -> (parent: String, branches: [Branch], notRun: [String])? {
+        let types = graph.moduleTypes()
+        let idle = notRun.filter { types[String(ModulePath.parent(of: $0) ?? "")].map { ["ModuleList", "ModuleDict"].contains($0) } ?? false }
+        guard !idle.isEmpty else { return nil }
+        var ran = Set<String>()
+        for node in graph.nodes { ran.insert(node.module) }
+        func slot(_ name: String, under parent: String) -> String? {
+            guard modulePath(name, isWithin: parent), name != parent else { return nil }
+            let rest = name.dropFirst(parent.isEmpty ? 0 : parent.utf8.count + 1)
+            return (parent.isEmpty ? "" : parent + ".") + String(rest.prefix { $0 != "." })
+        }
+        for parent in OrderedSet(idle.map { String(ModulePath.parent(of: $0) ?? "") }) {
+            var active = OrderedSet<String>()  // slots that ran and share a tensor with one that did not
+            var sharing = OrderedSet<String>()
+            for storage in graph.storages where storage.kind == .parameter && storage.trainable {
+                let slots = storage.names.compactMap { slot($0, under: parent) }
+                guard slots.contains(where: idle.contains) else { continue }
+                for s in slots where !idle.contains(s) && ran.contains(where: { modulePath($0, isWithin: s) }) { active.append(s) }
+                if slots.contains(where: { !idle.contains($0) }) { for s in slots where idle.contains(s) { sharing.append(s) } }
+            }
+            guard !active.isEmpty, !sharing.isEmpty else { continue }
+            let names = Array(active) + Array(sharing)
+            return (parent, names.map { Branch(name: $0) }, Array(sharing))
+        }
+        return nil
     }
 
     /// The outermost modules with trainable parameters that no op read and under which no op ran; and

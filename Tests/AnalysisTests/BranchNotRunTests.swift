@@ -70,10 +70,11 @@ extension BranchNotRunTests {
 extension BranchNotRunTests {
     /// `heads[task](t)` over `ModuleList([head] * 3)`: one slot ran, and the others are the same object. Their
     /// weights were read under the name of the slot that ran, so they are not "without ops" by storage; the
-    /// report names them as that object, and says how to check them as heads. Without a task argument the
-    /// verdict stays open (a model may apply one object per slot on purpose); slots that are objects of their
-    /// own and did not run are named as before, and a parameter-free slot is nothing to check.
-    func oneHeadPerCall(sameObject: Bool) -> Graph {
+    /// report names them as that object, and says how to check them as heads. Where the input says `heads` is a
+    /// container (`listed`), its slots are the heads and the sharing decides; where it does not, the verdict
+    /// stays open. Slots that are objects of their own and did not run are named as before, and a
+    /// parameter-free slot is nothing to check.
+    func oneHeadPerCall(sameObject: Bool, listed: Bool = false) -> Graph {
         var g = SmallGraph(inputs: ["x"])
         g.share(["heads.0.weight", "heads.1.weight", "heads.2.weight"].filter { sameObject || $0 == "heads.0.weight" })
         if !sameObject { g.share(["heads.1.weight"]); g.share(["heads.2.weight"]) }
@@ -84,6 +85,7 @@ extension BranchNotRunTests {
         var graph = g.graph
         let instances = sameObject ? ["m2", "m2", "m2", "m3", "m3"] : ["m2", "m4", "m5", "m3", "m6"]
         graph.modules = [ModuleInfo(path: "", type: "Model", instance: "m0"), ModuleInfo(path: "trunk", type: "Linear", instance: "m1")]
+            + (listed ? [ModuleInfo(path: "heads", type: "ModuleList", instance: "m7")] : [])
             + zip(["heads.0", "heads.1", "heads.2", "acts.0", "acts.1"], instances).map { ModuleInfo(path: $0, type: "Linear", instance: $1) }
         return graph
     }
@@ -100,6 +102,21 @@ extension BranchNotRunTests {
         #expect(JSONReporter.render(report).contains(#""not_run_same_object": {"heads.1": "heads.0", "heads.2": "heads.0"}"#))
         let given = try Analyzer.analyze(oneHeadPerCall(sameObject: true), branches: ["heads.0", "heads.1", "heads.2"])
         #expect(given.independent == false, "given as heads, they share every weight")
+    }
+
+    /// The slots of a ModuleList holding one object, one of which ran: that they share every weight is a fact
+    /// whichever slot runs, so they are the branches and the verdict is NOT independent.
+    @Test func slotsOfAListThatAreTheObjectThatRanAreBranchesThatShare() throws {
+        let report = try Analyzer.analyze(oneHeadPerCall(sameObject: true, listed: true))
+        #expect(report.independent == false)
+        #expect(report.branches == ["heads.0", "heads.1", "heads.2"] && report.branchesNotRun == ["heads.1", "heads.2"])
+        #expect(report.discovery?.routed == true && report.discovery?.parent == "heads")
+        #expect(report.findings.map(\.rule).contains("shared-storage"))
+        #expect(TextReporter.discovery(report)?.hasPrefix("branches: slots of heads of which only heads.0 ran") == true)
+        #expect(JSONReporter.render(report).contains(#""routed": true"#))
+        // Slots of their own: nothing shared, nothing to decide.
+        let own = try Analyzer.analyze(oneHeadPerCall(sameObject: false, listed: true))
+        #expect(own.independent == nil && own.undecidedReason == .noBranches && own.discovery?.routed == false)
     }
 
     @Test func slotsOfTheirOwnThatDidNotRunAreNamedAsBefore() throws {

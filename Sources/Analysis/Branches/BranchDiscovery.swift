@@ -43,6 +43,10 @@ public struct Discovery: Sendable {
     /// Set when the model's results gave no heads and the branches are towers (`Towers`): per branch, the
     /// position of the model input it computes from (the same for towers fed parts of one input).
     public var towerInputs: [Int] = []
+    /// Set when the model's results gave no heads and the branches are slots of one container of which only
+    /// some ran (`self.heads[task](t)`: the forward calls one per input), taken because a slot that did not
+    /// run shares storage with one that did: that much is a fact of the model whichever slot runs.
+    public var routed = false
 
     public var names: [String] { branches.map(\.name) }
     /// The lumped branches by name.

@@ -44,7 +44,8 @@ public enum JSONReporter {
             + (d.paired.isEmpty ? "" : ", \"paired\": \(JSONWriter.stringArray(d.paired))")
             + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))")
             + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumpedNames))")
-            + (d.towerInputs.isEmpty ? "" : ", \"inputs\": [\(d.towerInputs.map(String.init).joined(separator: ", "))]") + "}"
+            + (d.towerInputs.isEmpty ? "" : ", \"inputs\": [\(d.towerInputs.map(String.init).joined(separator: ", "))]")
+            + (d.routed ? ", \"routed\": true" : "") + "}"
     }
 
     /// One entry a line.

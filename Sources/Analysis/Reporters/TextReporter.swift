@@ -28,6 +28,12 @@ public enum TextReporter {
     /// How the branches were found, in a line, when the analyzer found them.
     public static func discovery(_ report: Report) -> String? {
         guard let found = report.discovery, let parent = found.parent else { return nil }
+        if found.routed {
+            let ran = found.branches.map(\.name).filter { !report.branchesNotRun.contains($0) }
+            return "branches: slots of \(parent.isEmpty ? "the model" : parent) of which only \(list(ran)) ran (the forward calls one per input), "
+                + "taken because \(list(report.branchesNotRun)) \(report.branchesNotRun.count == 1 ? "shares" : "share") storage with \(ran.count == 1 ? "it" : "them")"
+                + " (--branch PREFIX chooses others)"
+        }
         let levels = ([parent] + found.paired).map { $0.isEmpty ? "the model" : $0 }
         let named = levels.count == 1 ? levels[0] : levels.dropLast().joined(separator: ", ") + " and " + levels.last!
         var line = found.towerInputs.isEmpty

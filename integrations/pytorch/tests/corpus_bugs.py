@@ -636,7 +636,8 @@ class ProgressiveLayeredExtraction(nn.Module):
 class HeadPerTask(nn.Module):
     """A head per task, one of them run per call (`forward(x, task)`, as multi-task training loops over tasks
     do). One trace sees one head: nothing to compare. `same_object`: `ModuleList([head] * 3)`, whose other
-    slots are the object that ran; the report names them so."""
+    slots are the object that ran: that they share is a fact whichever slot runs, so the slots are the
+    branches and the verdict is NOT independent."""
 
     def __init__(self, same_object=False):
         super().__init__()
@@ -684,7 +685,8 @@ BUGS += [
     Case("MMoE: a gate and a tower per task", "bug", _module(MultiGateMixture), TASKS, expect_branches=["towers.0", "towers.1"]),
     Case("MMoE: one tower object for both tasks", "bug", _module(MultiGateMixture, True), TASKS, expect_branches=["towers.0", "towers.1"]),
     Case("one head per call, chosen by a task argument", "bug", _module(HeadPerTask), THREE_HEADS, undecided="no-branches"),
-    Case("one head per call over ModuleList([head] * 3)", "bug", _module(HeadPerTask, True), THREE_HEADS, undecided="no-branches"),
+    Case("one head per call over ModuleList([head] * 3)", "bug", _module(HeadPerTask, True), THREE_HEADS,
+         expect_branches=["heads.0", "heads.1", "heads.2"]),
     Case("PLE: own experts, gate and tower per task", "bug", _module(ProgressiveLayeredExtraction), PLE_TASKS),
     Case("PLE: towers[2] = towers[0]", "bug", _module(ProgressiveLayeredExtraction, True), PLE_TASKS),
     Case("U-Net deep supervision: a 1x1 head per stage", "bug", _module(DeepSupervisionUNet, inputs=(2, 3, 16, 16)), STAGES,
