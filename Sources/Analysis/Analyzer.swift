@@ -47,10 +47,8 @@ public enum Analyzer {
                 if sharing.contains(where: { $0.severity == .error }) {
                     var found = discovery
                     (found.branches, found.parent, found.trunk, found.routed) = (routed.branches, routed.parent, [], true)
-                    report = Report(
-                        model: graph.name, branches: routed.branches.map(\.name), branchesDiscovered: true, findings: run(allRules, on: slots),
-                        branchMap: slots.map, basis: graph.storageIdentity, discovery: found)
-                    report.mode = graph.mode
+                    report.findings = run(allRules, on: slots)
+                    (report.branches, report.branchMap, report.discovery) = (routed.branches.map(\.name), slots.map, found)
                     report.branchesNotRun = routed.notRun
                 }
             }
