@@ -117,8 +117,8 @@ extension Graph {
     /// converts or lays it out (under `torch.autocast` a linear reads its weight and bias only as bfloat16
     /// casts, and the weight transposed), or as a weight computed from parameters alone: a matrix or larger
     /// (a cosine classifier's `F.normalize(self.weight)`, a weight-standardized convolution's kernel). What
-    /// computes with a single learned number is not: CLIP's `logit_scale.exp()` scaling both towers'
-    /// similarity leaves the product unlearned, as before.
+    /// computes with a learned number or vector made so is not: CLIP's `logit_scale.exp()` scaling both
+    /// towers' similarity leaves the product unlearned, as before.
     public func computesWithStorage() -> [Bool] {
         var copied = [Bool](repeating: false, count: values.count)   // a parameter converted, laid out or recomputed
         var result = [Bool](repeating: false, count: nodes.count)

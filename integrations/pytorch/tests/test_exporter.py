@@ -186,12 +186,14 @@ def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
     assert_independent(MaskedMixture(one_expert=False), torch.randn(4, 8))
 
 
-def test_assert_independent_names_slots_that_are_the_head_that_ran(graphcheck_binary):
+def test_assert_independent_fails_slots_that_are_the_head_that_ran(graphcheck_binary):
+    """`forward(x, task)` over `ModuleList([head] * 3)`: one head ran, and the slots that did not are the same
+    object, so they share every weight whichever runs: the slots are the branches, NOT independent."""
     from corpus_bugs import HeadPerTask
 
     message = _failure(HeadPerTask(same_object=True), torch.randn(4, 8))
-    assert "heads.0, heads.1, heads.2 are one module object and only heads.0 ran" in message
-    assert "branches=['heads.0', 'heads.1', 'heads.2']" in message
+    assert "branches heads.0, heads.1, heads.2 are NOT independent" in message
+    assert "shared-storage" in message and "copy.deepcopy" in message
     heads = ["heads.0", "heads.1", "heads.2"]
     assert "NOT independent" in _failure(HeadPerTask(same_object=True), torch.randn(4, 8), branches=heads)
     assert "heads.0, heads.2 did not run for these inputs" in _failure(HeadPerTask(same_object=False), torch.randn(4, 8))
