@@ -40,9 +40,10 @@ public enum Analyzer {
         for region in context.map.region { if let b = region.branch { ran.insert(b) } }
         report.branchesNotRun = branches.indices.filter { !ran.contains($0) }.map { branches[$0].name }
         if given.isEmpty {
-            (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph)
-            if branches.count < 2, let discovery, let routed = routedSlots(graph, notRun: report.modulesNotRun) {
-                let slots = AnalysisContext(graph: graph, branches: routed.branches, allowed: allowed)
+            let ran = modulesThatRan(graph)
+            (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph, ran: ran)
+            if branches.count < 2, let discovery, let routed = routedSlots(graph, notRun: report.modulesNotRun, ran: ran) {
+                let slots = context.with(branches: routed.branches.map(\.name))
                 let sharing = SharedStorageRule().check(slots)
                 if sharing.contains(where: { $0.severity == .error }) {
                     var found = discovery
@@ -59,12 +60,10 @@ public enum Analyzer {
     /// Slots of one container (`nn.ModuleList`, `nn.ModuleDict`) of which some ran and some did not, where a
     /// slot that did not run holds a trainable tensor a slot that ran holds too (`self.heads[task](t)` over
     /// `[head] * 3`, or heads whose first layer is one object): the slots that ran first, then those.
-    static func routedSlots(_ graph: Graph, notRun: [String]) -> (parent: String, branches: [Branch], notRun: [String])? {
+    static func routedSlots(_ graph: Graph, notRun: [String], ran: Set<String>) -> (parent: String, branches: [Branch], notRun: [String])? {
         let types = graph.moduleTypes()
         let idle = notRun.filter { types[String(ModulePath.parent(of: $0) ?? "")].map { ["ModuleList", "ModuleDict"].contains($0) } ?? false }
         guard !idle.isEmpty else { return nil }
-        var ran = Set<String>()
-        for node in graph.nodes { ran.insert(node.module) }
         func slot(_ name: String, under parent: String) -> String? {
             guard modulePath(name, isWithin: parent), name != parent else { return nil }
             let rest = name.dropFirst(parent.isEmpty ? 0 : parent.utf8.count + 1)
@@ -76,7 +75,7 @@ public enum Analyzer {
             for storage in graph.storages where storage.kind == .parameter && storage.trainable {
                 let slots = storage.names.compactMap { slot($0, under: parent) }
                 guard slots.contains(where: idle.contains) else { continue }
-                for s in slots where !idle.contains(s) && ran.contains(where: { modulePath($0, isWithin: s) }) { active.append(s) }
+                for s in slots where !idle.contains(s) && ran.contains(s) { active.append(s) }
                 if slots.contains(where: { !idle.contains($0) }) { for s in slots where idle.contains(s) { sharing.append(s) } }
             }
             guard !active.isEmpty, !sharing.isEmpty else { continue }
@@ -86,16 +85,21 @@ public enum Analyzer {
         return nil
     }
 
-    /// The outermost modules with trainable parameters that no op read and under which no op ran; and
-    /// slots of a container under which no op ran that are the very module object a sibling slot that ran
-    /// is (`heads[task](t)` over `[head] * 3`: its weights were read, under the name of the slot that ran),
-    /// each with that sibling.
-    static func modulesNotRun(_ graph: Graph) -> ([String], [String: String]) {
+    /// The modules some op ran under: its call site and every module holding it.
+    static func modulesThatRan(_ graph: Graph) -> Set<String> {
         var ran = Set<String>()
         for node in graph.nodes where !ran.contains(node.module) {
             ran.insert(node.module)
             for ancestor in ModulePath.ancestors(of: node.module) { ran.insert(String(ancestor)) }
         }
+        return ran
+    }
+
+    /// The outermost modules with trainable parameters that no op read and under which no op ran; and
+    /// slots of a container under which no op ran that are the very module object a sibling slot that ran
+    /// is (`heads[task](t)` over `[head] * 3`: its weights were read, under the name of the slot that ran),
+    /// each with that sibling.
+    static func modulesNotRun(_ graph: Graph, ran: Set<String>) -> ([String], [String: String]) {
         var found: [String] = []
         func outermost(_ module: String) -> String {
             // The highest module above it under which nothing ran: the head, not its first conv.
