@@ -51,6 +51,70 @@ import TestSupport
         #expect(report.findings.map(\.rule).contains("cross-branch-dependency"))
     }
 
+    /// The same leak with each head a body and a classifier side by side in the model
+    /// (`fc2(branch2(t) + branch1(t))`): branch1 alone feeds classifier1, as a trunk would, but branch2 is
+    /// its copy on the same input, so it is head 1's body and the leak is found between the heads.
+    @Test func aBodyWhoseCopyRunsBesideItIsAHeadNotTheTrunk() throws {
+        let graph = multiHead(head: { g, i in
+            g.layer("b\(i)", "branch\(i)", ["t"])
+            if i == 2 { g.op("m", "add", in: "", ["b2", "b1"]) }
+            g.op("p\(i)", "relu", in: "", [i == 2 ? "m" : "b\(i)"])
+            g.layer("o\(i)", "classifier\(i)", ["p\(i)"])
+        })
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["branch1", "branch2", "branch3"])
+        #expect(found.branches[0].prefixes == ["branch1", "classifier1"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("gradient-leak"))
+    }
+
+    /// The same with branch1's result added to branch2's input (`branch2(t + branch1(t))`).
+    @Test func aBodyWhoseCopyReadsItsResultWithTheTrunksIsAHead() throws {
+        let graph = multiHead(head: { g, i in
+            if i == 2 { g.op("m", "add", in: "", ["t", "b1"]) }
+            g.layer("b\(i)", "branch\(i)", [i == 2 ? "m" : "t"])
+            g.op("p\(i)", "relu", in: "", ["b\(i)"])
+            g.layer("o\(i)", "classifier\(i)", ["p\(i)"])
+        })
+        #expect(BranchDiscovery.discover(graph).names == ["branch1", "branch2", "branch3"])
+        #expect(try Analyzer.analyze(graph).findings.map(\.rule).contains("gradient-leak"))
+    }
+
+    /// Negative: copies of one stage applied to different features (an FPN's lateral convolutions, the
+    /// first level's result also carried down into the next) are not heads' bodies: the first stays the
+    /// trunk at that level.
+    @Test func copiesOnDifferentFeaturesLeaveTheTrunkAlone() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f1", "backbone.layer1", ["x"])
+        g.layer("f2", "backbone.layer2", ["f1"])
+        g.layer("l1", "lateral1", ["f1"])
+        g.layer("l2", "lateral2", ["f2"])
+        g.op("m", "add", in: "", ["l2", "l1"])
+        g.layer("o1", "head1", ["l1"])
+        g.layer("o2", "head2", ["m"])
+        g.op("y", "cat", in: "", ["o1", "o2"])
+        g.outputs("y")
+        #expect(BranchDiscovery.discover(g.graph).trunk.contains("lateral1"))
+    }
+
+    /// Negative: a neck that alone feeds classifier1 and is mixed into head 2 with a path that computes
+    /// differently (a 1x1 skip beside a 3x3 neck) is the trunk at that level, the skip part of head 2.
+    @Test func aNeckBesideASkipOfAnotherMakeStaysTheTrunk() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("n", "neck", ["t"], kind: "conv2d")
+        g.layer("s", "skip", ["t"])
+        g.layer("o1", "classifier1", ["n"])
+        g.op("m", "add", in: "", ["n", "s"])
+        g.layer("o2", "classifier2", ["m"])
+        g.op("y", "cat", in: "", ["o1", "o2"])
+        g.outputs("y")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.trunk.contains("neck"))
+        #expect(found.branches.map { Set($0.prefixes) } == [["skip", "classifier2"], ["classifier1"]])
+    }
+
     /// `t += self.head1(t)`: head1's result folded into the trunk's tensor in place. head1 is still a head
     /// (the in-place update does not make it the trunk), and the others depend on it.
     @Test func aHeadAddedInPlaceIntoTheTrunkIsStillAHead() throws {

@@ -200,13 +200,16 @@ public enum BranchDiscovery {
         var owner = [Int](repeating: -1, count: graph.nodes.count)
         for (c, ops) in members.enumerated() { for n in ops { owner[n] = c } }
         func strictlyFewer(_ d: Int, than c: Int) -> Bool { reach[d] != reach[c] && reach[d] & ~reach[c] == 0 }
-        // The trunk: a child that computes everything some sibling reaching fewer results reads.
+        // The trunk: a child that computes everything some sibling reaching fewer results reads (`fed`: those
+        // siblings).
         var trunk = [Bool](repeating: false, count: children.count)
+        var fed = [[Int]](repeating: [], count: children.count)
         for c in children.indices {
             let fewer = children.indices.filter { strictlyFewer($0, than: c) }
             guard !fewer.isEmpty else { continue }
             let origin = Origins(graph, from: members[c])
-            trunk[c] = fewer.contains { d in origin.feedsAll(of: members[d], child: d, owner: owner, graph) }
+            fed[c] = fewer.filter { d in origin.feedsAll(of: members[d], child: d, owner: owner, graph) }
+            trunk[c] = !fed[c].isEmpty
         }
         // A child whose values flow on, with their gradient, into learned ops outside the module that runs
         // `parent`'s children (itself, or the one holding a ModuleList) is a stage of a longer computation,
@@ -226,6 +229,20 @@ public enum BranchDiscovery {
             for d in fewer { for n in members[d] { blocked[n] = true } }
             let avoiding = terminals.reach(graph, avoiding: blocked)
             own[c] = members[c].reduce(0) { $0 | avoiding[$1] }
+        }
+        // A child that alone feeds one head is that head's body, not the trunk, when a sibling of the same make
+        // computes for another head from what it reads: copies of one stage side by side on the trunk's
+        // output, the first's result read by the second head too (`fc2(branch2(t) + branch1(t))`,
+        // `branch2(t + branch1(t))`: the leak, then found between the heads). A trunk comes before the heads
+        // it feeds; this one runs beside them.
+        for c in children.indices where trunk[c] && Set(fed[c].map { reach[$0] }).count == 1 {
+            let head = reach[fed[c][0]]
+            let reads = entries(members[c], c, owner, graph)
+            let twin = children.indices.contains { e in
+                e != c && !trunk[e] && reach[e] & head == 0 && strictlyFewer(e, than: c) && sameMake(members[c], members[e], graph)
+                    && reads.isSubset(of: sources(of: entries(members[e], e, owner, graph), owner, graph, terminals.learns))
+            }
+            if twin { trunk[c] = false; own[c] = head }
         }
         // A child the trunk reads without reading the trunk is the trunk's input stage, not a head (GPT-2's
         // position embedding added to the token embedding), though with a result per layer (a key-value cache)
@@ -273,6 +290,32 @@ public enum BranchDiscovery {
         return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames,
                      sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count })
     }
+}
+
+/// Whether two children's ops compute alike: the same ops on weights of the same shapes (copies of one stage).
+func sameMake(_ a: [Int], _ b: [Int], _ graph: Graph) -> Bool {
+    guard a.count == b.count, !a.isEmpty else { return false }
+    return a.map { Terminals.signature(of: $0, graph) }.sorted() == b.map { Terminals.signature(of: $0, graph) }.sorted()
+}
+
+/// The values child `child`'s ops read that it did not compute.
+func entries(_ ops: [Int], _ child: Int, _ owner: [Int], _ graph: Graph) -> Set<Int> {
+    var result = Set<Int>()
+    for n in ops {
+        for v in graph.nodes[n].valueInputs where graph[v].producer.map({ owner[$0.index] != child }) ?? true { result.insert(v.index) }
+    }
+    return result
+}
+
+/// `values` and what they are made from by the parent's own ops that learn nothing (`t + a`: t and a).
+func sources(of values: Set<Int>, _ owner: [Int], _ graph: Graph, _ learns: [Bool]) -> Set<Int> {
+    var result = values
+    var pending = Array(values)
+    while let v = pending.popLast() {
+        guard let p = graph.values[v].producer?.index, owner[p] < 0, !learns[p] else { continue }
+        for input in graph.nodes[p].valueInputs where result.insert(input.index).inserted { pending.append(input.index) }
+    }
+    return result
 }
 
 /// Whether what `ops` compute reaches, through ops that pass the gradient on, an op outside `parent` that

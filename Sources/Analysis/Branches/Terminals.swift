@@ -184,7 +184,7 @@ struct Terminals {
     }
 
     /// An op as what it computes with: its name and the shapes of the weights it reads.
-    private static func signature(of index: Int, _ graph: Graph) -> String {
+    static func signature(of index: Int, _ graph: Graph) -> String {
         let node = graph.nodes[index]
         let shapes = node.storageInputs.map { s in graph[s].shape.map { $0.map(String.init).joined(separator: "x") } ?? "?" }
         return ([node.op] + shapes).joined(separator: " ")

@@ -1188,3 +1188,32 @@ BUGS += [
     Case("cosine classifier heads, never called", "bug", _module(CosineHeads, False), TWO, expect_branches=["head1", "head2"]),
     Case("cosine classifier heads, head2 = head1", "bug", _module(CosineHeads, True), TWO),
 ]
+
+
+class BodyReadByTheNextClassifier(nn.Module):
+    """Each head a body and a classifier side by side in the model, the bodies copies of one stage; head 2's
+    classifier also reads branch1's result (`fc2(branch2(t) + branch1(t))`). branch1 alone feeds fc1, as a
+    trunk would, yet its copy branch2 runs beside it on the same input: it is head 1's, and the leak is
+    between the heads. `leak=False`: each classifier reads its own body."""
+
+    def __init__(self, leak):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        stage = nn.Sequential(nn.Linear(16, 16), nn.LayerNorm(16), nn.ReLU())
+        self.branch1, self.branch2, self.branch3 = (copy.deepcopy(stage) for _ in range(3))
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 2), nn.Linear(16, 3), nn.Linear(16, 4)
+        self.leak = leak
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a, b, c = self.branch1(t), self.branch2(t), self.branch3(t)
+        return self.fc1(a), self.fc2(b + a if self.leak else b), self.fc3(c)
+
+
+SIDE = [["branch1", "fc1"], ["branch2", "fc2"], ["branch3", "fc3"]]
+BUGS += [
+    Case("fc2 reads branch1's result beside branch2's", "bug", _module(BodyReadByTheNextClassifier, True), SIDE,
+         expect_branches=["branch1", "branch2", "branch3"]),
+    Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, False), SIDE,
+         expect_branches=["branch1", "branch2", "branch3"]),
+]
