@@ -874,6 +874,23 @@ extension HeadDiscoveryTests {
         #expect(nested.branches.map(\.prefixes) == [["branch1", "head.classifiers.0"], ["branch2", "head.classifiers.1"]])
     }
 
+    /// Bodies in one ModuleList, classifiers in another, and the second classifier also reading the first
+    /// body's result (`fcs[1](branches[1](t) + branches[0](t))`): the heads stay three, each a body with its
+    /// classifier, and the leak is found between them (the first body reaches the second result only
+    /// through what the second body computed on).
+    @Test func aLeakBetweenListedBodiesAndListedClassifiersKeepsTheHeads() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for i in 0..<3 { g.layer("b\(i)", "branches.\(i)", ["t"]) }
+        g.op("m", "add", in: "", ["b1", "b0"])
+        for (i, input) in ["b0", "m", "b2"].enumerated() { g.layer("o\(i)", "fcs.\(i)", [input]) }
+        g.outputs("o0", "o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.branches.map(\.prefixes) == [["branches.0", "fcs.0"], ["branches.1", "fcs.1"], ["branches.2", "fcs.2"]])
+        let rules = try Analyzer.analyze(g.graph).findings.map(\.rule)
+        #expect(rules.contains("gradient-leak") && rules.contains("cross-branch-dependency"))
+    }
+
     /// Per-layer class and box heads, each a ModuleList with an entry per decoder layer (Deformable DETR):
     /// both lists split the results by layer, but no sibling reaches one layer's results alone, so the lists
     /// stay the heads.

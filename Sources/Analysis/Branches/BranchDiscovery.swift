@@ -99,9 +99,15 @@ public enum BranchDiscovery {
             found.insert(clean, at: 0)
             best = clean
         }
-        // A level whose children reach the same results one for one is part of the same heads.
+        // A level whose children reach the same results one for one is part of the same heads; so is one whose
+        // children reach the same results of their own, when neither level's parts feed one another (a leak
+        // from a body into the next head's classifier, not a pipeline's stages).
+        lazy var bestFeedsItself = feedOneAnother(best, graph, tree)
         for other in found.dropFirst() {
-            guard let pairs = best.pairing(with: other) else { continue }
+            let leaky = best.own != best.reach || other.own != other.reach
+            guard let pairs = best.pairing(with: other)
+                ?? (leaky && !bestFeedsItself && !feedOneAnother(other, graph, tree) ? best.pairing(with: other, byOwn: true) : nil)
+            else { continue }
             // The larger part names the branch and comes first (a picture draws the branch's ops in its first
             // prefix's cluster).
             for (b, o) in pairs.enumerated() {
@@ -154,14 +160,19 @@ public enum BranchDiscovery {
         var trunk: [String]
         /// Ops under each branch's named member.
         var sizes: [Int] = []
+        /// The results each branch reaches other than through the others (its reach but for a leak).
+        var own: [UInt64] = []
 
         var covered: UInt64 { reach.reduce(0, |) }
 
-        /// For each branch, the branch of `other` that reaches exactly the same results, when every branch has one.
-        func pairing(with other: Level) -> [Int]? {
-            guard other.branches.count == branches.count, Set(reach).count == reach.count else { return nil }
-            let pairs = reach.compactMap { mask in other.reach.firstIndex(of: mask) }
-            return pairs.count == reach.count ? pairs : nil
+        /// For each branch, the branch of `other` that reaches exactly the same results, when every branch has
+        /// one; `byOwn`: the same results of its own (a leak from one body into another head's classifier does
+        /// not unpair them).
+        func pairing(with other: Level, byOwn: Bool = false) -> [Int]? {
+            let (mine, theirs) = byOwn ? (own, other.own) : (reach, other.reach)
+            guard other.branches.count == branches.count, Set(mine).count == mine.count else { return nil }
+            let pairs = mine.compactMap { mask in theirs.firstIndex(of: mask) }
+            return pairs.count == mine.count ? pairs : nil
         }
     }
 
@@ -220,13 +231,24 @@ public enum BranchDiscovery {
         if !scope.isEmpty {
             for c in children.indices where !trunk[c] && continuesOutside(scope, from: members[c], graph, terminals.learns) { trunk[c] = true }
         }
-        // What each remaining child reaches other than through siblings that reach fewer results.
+        // What each remaining child reaches other than through siblings that reach fewer results, or through
+        // what they compute on: the rest of such a sibling's head may lie elsewhere (the bodies in one
+        // ModuleList, their classifiers in another: `fcs[1](branches[1](t) + branches[0](t))` reaches result 2
+        // through what branches[1] computed). Heads that each read the other's intermediate block only the
+        // other's own ops, or neither would keep a result.
         var own = reach
         for c in children.indices where !trunk[c] {
             let fewer = children.indices.filter { mutual ? $0 != c : !trunk[$0] && strictlyFewer($0, than: c) }
             guard !fewer.isEmpty else { continue }
             var blocked = [Bool](repeating: false, count: graph.nodes.count)
             for d in fewer { for n in members[d] { blocked[n] = true } }
+            if !mutual, let start = fewer.compactMap({ members[$0].first }).min() {
+                for n in start..<graph.nodes.count where !blocked[n] && owner[n] != c {
+                    graph.forEachGradientValue(of: n) { v in
+                        if let p = graph[v].producer, blocked[p.index] { blocked[n] = true }
+                    }
+                }
+            }
             let avoiding = terminals.reach(graph, avoiding: blocked)
             own[c] = members[c].reduce(0) { $0 | avoiding[$1] }
         }
@@ -281,14 +303,14 @@ public enum BranchDiscovery {
         guard byRoot.count <= BranchSet.capacity else { return Level(parent: parent, branches: [], reach: [], trunk: trunkNames) }
         // Heads in the order their first op runs; each named after its largest member that learns (not the
         // RoI pooling a detection head starts with, nor a position encoding it reads).
-        let ordered = byRoot.values.map { group -> (first: Int, branch: Branch, reach: UInt64) in
+        let ordered = byRoot.values.map { group -> (first: Int, branch: Branch, reach: UInt64, own: UInt64) in
             let candidates = group.filter { learned[$0] }
             let name = candidates.max { (members[$0].count, $1) < (members[$1].count, $0) }!
             return (group.map { members[$0].first ?? Int.max }.min()!, Branch(name: children[name], prefixes: group.map { children[$0] }),
-                    group.reduce(UInt64(0)) { $0 | reach[$1] })
+                    group.reduce(UInt64(0)) { $0 | reach[$1] }, group.reduce(UInt64(0)) { $0 | own[$1] })
         }.sorted { $0.first < $1.first }
         return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames,
-                     sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count })
+                     sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count }, own: ordered.map(\.own))
     }
 }
 

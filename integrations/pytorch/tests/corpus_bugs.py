@@ -1210,8 +1210,30 @@ class BodyReadByTheNextClassifier(nn.Module):
         return self.fc1(a), self.fc2(b + a if self.leak else b), self.fc3(c)
 
 
+class ListedBodyReadByTheNextClassifier(nn.Module):
+    """The same leak with the bodies in one ModuleList and the classifiers in another
+    (`fcs[1](branches[1](t) + branches[0](t))`): the bodies stay the heads, each paired with its classifier."""
+
+    def __init__(self, leak):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.branches = nn.ModuleList(nn.Sequential(nn.Linear(16, 16), nn.ReLU()) for _ in range(3))
+        self.fcs = nn.ModuleList(nn.Linear(16, n) for n in (2, 3, 4))
+        self.leak = leak
+
+    def forward(self, x):
+        t = self.trunk(x)
+        ys = [b(t) for b in self.branches]
+        if self.leak:
+            ys[1] = ys[1] + ys[0]
+        return [fc(y) for fc, y in zip(self.fcs, ys)]
+
+
 SIDE = [["branch1", "fc1"], ["branch2", "fc2"], ["branch3", "fc3"]]
+LISTED = [["branches.0", "fcs.0"], ["branches.1", "fcs.1"], ["branches.2", "fcs.2"]]
 BUGS += [
+    Case("fcs[1] reads branches[0]'s result (bodies and classifiers in two ModuleLists)", "bug",
+         _module(ListedBodyReadByTheNextClassifier, True), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
     Case("fc2 reads branch1's result beside branch2's", "bug", _module(BodyReadByTheNextClassifier, True), SIDE,
          expect_branches=["branch1", "branch2", "branch3"]),
     Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, False), SIDE,
