@@ -891,6 +891,25 @@ extension HeadDiscoveryTests {
         #expect(rules.contains("gradient-leak") && rules.contains("cross-branch-dependency"))
     }
 
+    /// Bodies in a ModuleList, classifiers at the model's root, and the second body reading the first one's
+    /// result with the trunk's (`bodies[1](t + bodies[0](t))`). The bodies feed one another, as a pipeline's
+    /// stages do, but the second also reads what the first read: peers, so the bodies still pair with the
+    /// classifiers, and the list is not named trunk.
+    @Test func aListedBodyReadingItsPeersResultWithTheTrunksKeepsTheHeads() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("b0", "bodies.0", ["t"])
+        g.op("m", "add", in: "", ["t", "b0"])
+        g.layer("b1", "bodies.1", ["m"])
+        g.layer("b2", "bodies.2", ["t"])
+        for (i, input) in ["b0", "b1", "b2"].enumerated() { g.layer("o\(i)", "cls\(i + 1)", [input]) }
+        g.outputs("o0", "o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.branches.map { Set($0.prefixes) } == [["bodies.0", "cls1"], ["bodies.1", "cls2"], ["bodies.2", "cls3"]])
+        #expect(found.trunk == ["trunk"])
+        #expect(try Analyzer.analyze(g.graph).findings.map(\.rule).contains("gradient-leak"))
+    }
+
     /// Per-layer class and box heads, each a ModuleList with an entry per decoder layer (Deformable DETR):
     /// both lists split the results by layer, but no sibling reaches one layer's results alone, so the lists
     /// stay the heads.

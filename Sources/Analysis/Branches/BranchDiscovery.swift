@@ -100,13 +100,14 @@ public enum BranchDiscovery {
             best = clean
         }
         // A level whose children reach the same results one for one is part of the same heads; so is one whose
-        // children reach the same results of their own, when neither level's parts feed one another (a leak
-        // from a body into the next head's classifier, not a pipeline's stages).
-        lazy var bestFeedsItself = feedOneAnother(best, graph, tree)
+        // children reach the same results of their own, when neither level's parts feed one another but as
+        // peers do (a leak from a body into the next head, not a pipeline's stages).
+        lazy var bestFeedsItself = feedOneAnother(best, graph, tree, exceptPeers: terminals.learns)
         for other in found.dropFirst() {
             let leaky = best.own != best.reach || other.own != other.reach
             guard let pairs = best.pairing(with: other)
-                ?? (leaky && !bestFeedsItself && !feedOneAnother(other, graph, tree) ? best.pairing(with: other, byOwn: true) : nil)
+                ?? (leaky && !bestFeedsItself && !feedOneAnother(other, graph, tree, exceptPeers: terminals.learns)
+                    ? best.pairing(with: other, byOwn: true) : nil)
             else { continue }
             // The larger part names the branch and comes first (a picture draws the branch's ops in its first
             // prefix's cluster).
@@ -126,7 +127,8 @@ public enum BranchDiscovery {
             let last = UInt64(1) << UInt64(Terminals.capacity - 1)
             result.lumped = best.branches.indices.filter { best.reach[$0] & last != 0 && best.branches[$0].prefixes.count > 1 }
         }
-        result.trunk = best.trunk
+        // A container whose children were paired into the heads (`bodies` of `bodies.0` with `cls1`) is not trunk.
+        result.trunk = best.trunk.filter { t in !best.branches.contains { $0.prefixes.contains { modulePath($0, isWithin: t) } } }
         result.alternatives = found.dropFirst().filter { !result.paired.contains($0.parent) }.map { $0.branches.map(\.name) }
         // A head at another level that reaches only results none of these reach is a head too, when some
         // output is made without them: DETR's mask head returns masks of its own, while DAB-DETR's reference
@@ -177,11 +179,21 @@ public enum BranchDiscovery {
     }
 
     /// Whether some branch's ops read a value another branch computed, directly or through any other ops.
-    static func feedOneAnother(_ level: Level, _ graph: Graph, _ tree: ModuleReach) -> Bool {
+    /// With `exceptPeers` (which ops learn): unless the reader also reads what the other branch reads, mixed
+    /// in by the parent (`branches[1](t + branches[0](t))`): a leak between heads side by side, not a
+    /// pipeline's next stage, which reads only what the stage before it made (and skips from elsewhere).
+    static func feedOneAnother(_ level: Level, _ graph: Graph, _ tree: ModuleReach, exceptPeers learns: [Bool]? = nil) -> Bool {
         let prefixes = level.branches.enumerated().flatMap { b, branch in branch.prefixes.map { (b, $0) } }
         var owner = [Int](repeating: -1, count: graph.nodes.count)
-        for (i, ops) in tree.members(of: prefixes.map(\.1), in: graph).enumerated() {
-            for n in ops { owner[n] = prefixes[i].0 }
+        var ops = [[Int]](repeating: [], count: level.branches.count)
+        for (i, members) in tree.members(of: prefixes.map(\.1), in: graph).enumerated() {
+            for n in members { owner[n] = prefixes[i].0 }
+            ops[prefixes[i].0] += members
+        }
+        lazy var reads = ops.indices.map { entries(ops[$0], $0, owner, graph) }
+        func peers(_ a: Int, _ b: Int) -> Bool {
+            guard let learns, !reads[a].isEmpty else { return false }
+            return reads[a].isSubset(of: sources(of: reads[b], owner, graph, learns))
         }
         var upstream = [UInt64](repeating: 0, count: graph.nodes.count)
         for n in graph.nodes.indices {
@@ -190,7 +202,12 @@ public enum BranchDiscovery {
                 guard let p = graph[v].producer else { continue }
                 from |= upstream[p.index] | (owner[p.index] >= 0 ? UInt64(1) << UInt64(owner[p.index]) : 0)
             }
-            if owner[n] >= 0, from & ~(UInt64(1) << UInt64(owner[n])) != 0 { return true }
+            if owner[n] >= 0 {
+                let others = from & ~(UInt64(1) << UInt64(owner[n]))
+                if others != 0, (0..<level.branches.count).contains(where: { others & (UInt64(1) << UInt64($0)) != 0 && !peers($0, owner[n]) }) {
+                    return true
+                }
+            }
             upstream[n] = from
         }
         return false

@@ -1212,20 +1212,22 @@ class BodyReadByTheNextClassifier(nn.Module):
 
 class ListedBodyReadByTheNextClassifier(nn.Module):
     """The same leak with the bodies in one ModuleList and the classifiers in another
-    (`fcs[1](branches[1](t) + branches[0](t))`): the bodies stay the heads, each paired with its classifier."""
+    (`fcs[1](branches[1](t) + branches[0](t))`): the bodies stay the heads, each paired with its classifier.
+    `into="body"`: the second body reads the first one's result with the trunk's (`branches[1](t + branches[0](t))`),
+    so the bodies feed one another, as a pipeline's stages do, but as peers on one input."""
 
-    def __init__(self, leak):
+    def __init__(self, into):
         super().__init__()
         self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
         self.branches = nn.ModuleList(nn.Sequential(nn.Linear(16, 16), nn.ReLU()) for _ in range(3))
         self.fcs = nn.ModuleList(nn.Linear(16, n) for n in (2, 3, 4))
-        self.leak = leak
+        self.into = into
 
     def forward(self, x):
         t = self.trunk(x)
-        ys = [b(t) for b in self.branches]
-        if self.leak:
-            ys[1] = ys[1] + ys[0]
+        y0 = self.branches[0](t)
+        y1 = self.branches[1](t + y0) if self.into == "body" else self.branches[1](t) + y0
+        ys = [y0, y1, self.branches[2](t)]
         return [fc(y) for fc, y in zip(self.fcs, ys)]
 
 
@@ -1233,7 +1235,9 @@ SIDE = [["branch1", "fc1"], ["branch2", "fc2"], ["branch3", "fc3"]]
 LISTED = [["branches.0", "fcs.0"], ["branches.1", "fcs.1"], ["branches.2", "fcs.2"]]
 BUGS += [
     Case("fcs[1] reads branches[0]'s result (bodies and classifiers in two ModuleLists)", "bug",
-         _module(ListedBodyReadByTheNextClassifier, True), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
+         _module(ListedBodyReadByTheNextClassifier, "classifier"), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
+    Case("branches[1] reads t + branches[0](t) (bodies and classifiers in two ModuleLists)", "bug",
+         _module(ListedBodyReadByTheNextClassifier, "body"), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
     Case("fc2 reads branch1's result beside branch2's", "bug", _module(BodyReadByTheNextClassifier, True), SIDE,
          expect_branches=["branch1", "branch2", "branch3"]),
     Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, False), SIDE,
