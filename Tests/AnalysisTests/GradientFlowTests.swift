@@ -168,4 +168,28 @@ extension GradientFlowTests {
         #expect(!wording.notes.contains { $0.contains("BatchNorm") })
         #expect(wording.help == "give each branch a buffer of its own, or update it from the trunk only")
     }
+
+    /// One BatchNorm object of the parent's applied after each head's body (`self.norm` reused): in training
+    /// mode head2's call updates running statistics head1's call updated, but its output follows its own
+    /// batch, and the module is the trunk's, as its weight is. No dependency between the heads. The same
+    /// statistics named under both heads (the seed's shared BatchNorm) still are one.
+    @Test func aParentsBatchNormUpdatedAfterEachHeadTiesNothing() throws {
+        func graph(under modules: [String]) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            g.share(modules.map { "\($0).running_mean" }, kind: .buffer, trainable: false)
+            g.layer("t", "trunk", ["x"])
+            for (i, module) in zip(1...2, modules.count == 1 ? [modules[0], modules[0]] : modules) {
+                g.layer("b\(i)", "branch\(i)", ["t"])
+                g.op("n\(i)", "batch_norm", in: module, ["b\(i)"], weights: ["\(modules[0]).running_mean"], writes: ["\(modules[0]).running_mean"])
+                g.layer("o\(i)", "fc\(i)", ["n\(i)"])
+            }
+            g.outputs("o1", "o2")
+            return g.graph
+        }
+        let branches = [Branch(name: "branch1", prefixes: ["branch1", "fc1"]), Branch(name: "branch2", prefixes: ["branch2", "fc2"])]
+        let parents = AnalysisContext(graph: graph(under: ["norm"]), branches: branches)
+        #expect(CrossBranchDependencyRule().check(parents).isEmpty)
+        let shared = AnalysisContext(graph: graph(under: ["branch1.norm", "branch2.norm"]), branches: branches)
+        #expect(CrossBranchDependencyRule().check(shared).map(\.rule) == ["cross-branch-dependency"])
+    }
 }

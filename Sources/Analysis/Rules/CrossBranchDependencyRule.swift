@@ -53,6 +53,13 @@ public struct CrossBranchDependencyRule: Rule {
         return trains
     }
 
+    /// Whether `node` only updates running statistics of a module no branch names (one BatchNorm object of the
+    /// parent's applied after each head's body): in training mode its output follows the batch, not what the
+    /// other branch wrote, and the module is the trunk's, as its parameters are.
+    static func updatesParentStatistic(_ node: Node, _ s: StorageID, _ graph: Graph, _ map: BranchMap) -> Bool {
+        graph[s].isRunningStatistic && map.namedIn[s.index].isEmpty && node.writes.contains(s)
+    }
+
     public func check(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph, map = context.map
         guard map.branches.count >= 2 else { return [] }
@@ -85,7 +92,7 @@ public struct CrossBranchDependencyRule: Rule {
                 // With names only (ONNX), a tensor read across branches may be two equal tensors merged by
                 // the exporter: shared-initializer reports it; only data edges are evidence here.
                 for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity.separatesEqualTensors {
-                    if let w = lastWriter[s.index], w != j {
+                    if let w = lastWriter[s.index], w != j, !Self.updatesParentStatistic(node, s, graph, map) {
                         let name = graph[s].names.first { modulePath($0, isWithin: map.branches[w]) } ?? graph[s].names[0]
                         found.add(.init(kind: .state, source: w, target: j, producer: nil, storage: s, consumer: target), module: ModulePath.child(of: map.branches[w], containing: name))
                         found.storages.insert(s.index)

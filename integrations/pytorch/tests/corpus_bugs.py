@@ -1243,3 +1243,26 @@ BUGS += [
     Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, False), SIDE,
          expect_branches=["branch1", "branch2", "branch3"]),
 ]
+
+
+class ParentNormAfterEachBody(nn.Module):
+    """One BatchNorm object of the parent's applied after each head's body (`self.norm` reused as if it were a
+    function): its weight and running statistics are the parent's, as a trunk's are; in training mode head2's
+    call updates the statistics head1's call updated, but normalizes with its own batch. Independent."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.branch1, self.branch2 = nn.Linear(16, 16), nn.Linear(16, 16)
+        self.norm = nn.BatchNorm1d(16)
+        self.fc1, self.fc2 = nn.Linear(16, 2), nn.Linear(16, 3)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return self.fc1(self.norm(self.branch1(t))), self.fc2(self.norm(self.branch2(t)))
+
+
+BUGS += [
+    Case("one BatchNorm of the parent's after each head's body", "bug", _module(ParentNormAfterEachBody),
+         [["branch1", "fc1"], ["branch2", "fc2"]], expect_branches=["branch1", "branch2"]),
+]
