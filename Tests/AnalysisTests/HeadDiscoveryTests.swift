@@ -98,6 +98,22 @@ import TestSupport
         #expect(BranchDiscovery.discover(g.graph).trunk.contains("lateral1"))
     }
 
+    /// Each body read by the next head too (`classifier2(b2 + b1)`, `classifier3(b3 + b2)`): the middle body
+    /// reaches two results only through what its neighbours compute on. Three copies of one stage on one input
+    /// reaching three results, one way only to give each its own: the heads, and the leaks between them.
+    @Test func copiesEachReadByTheNextHeadAreTheHeads() throws {
+        let graph = multiHead(head: { g, i in
+            g.layer("b\(i)", "branch\(i)", ["t"])
+            if i > 1 { g.op("m\(i)", "add", in: "", ["b\(i)", "b\(i - 1)"]) }
+            g.op("p\(i)", "relu", in: "", [i > 1 ? "m\(i)" : "b\(i)"])
+            g.layer("o\(i)", "classifier\(i)", ["p\(i)"])
+        })
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["branch1", "branch2", "branch3"])
+        #expect(found.branches.map(\.prefixes) == [["branch1", "classifier1"], ["branch2", "classifier2"], ["branch3", "classifier3"]])
+        #expect(try Analyzer.analyze(graph).findings.map(\.rule).contains("gradient-leak"))
+    }
+
     /// Negative: a neck that alone feeds classifier1 and is mixed into head 2 with a path that computes
     /// differently (a 1x1 skip beside a 3x3 neck) is the trunk at that level, the skip part of head 2.
     @Test func aNeckBesideASkipOfAnotherMakeStaysTheTrunk() {

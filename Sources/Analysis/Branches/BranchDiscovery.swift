@@ -283,6 +283,17 @@ public enum BranchDiscovery {
             }
             if twin { trunk[c] = false; own[c] = head }
         }
+        // Copies of one stage side by side on one input (peers), as many as the results they reach, each reaching
+        // at least its own: when only one way of giving each copy one result exists, that is the heads, whatever
+        // leaks between them (`fc2(b2 + b1)`, `fc3(b3 + b2)`: each body read by the next head too).
+        // (Copies run as many ops: only such groups with one reaching several results are looked at closer.)
+        let running: [Int] = children.indices.filter { !members[$0].isEmpty }
+        let bySize: [Int: [Int]] = Dictionary(grouping: running) { members[$0].count }
+        let alike: [[Int]] = bySize.values.filter { group in group.count >= 2 && group.contains { reach[$0].nonzeroBitCount > 1 } }
+        for peers in alike.sorted(by: { $0[0] < $1[0] }).flatMap({ peerClasses($0, members, owner, graph, terminals.learns) }) {
+            guard let results = matchOneForOne(peers.map { reach[$0] }) else { continue }
+            for (c, result) in zip(peers, results) { trunk[c] = false; own[c] = result }
+        }
         // A child the trunk reads without reading the trunk is the trunk's input stage, not a head (GPT-2's
         // position embedding added to the token embedding), though with a result per layer (a key-value cache)
         // it reaches results no sibling reaching fewer stands between.
@@ -329,6 +340,51 @@ public enum BranchDiscovery {
         return Level(parent: parent, branches: ordered.map(\.branch), reach: ordered.map(\.reach), trunk: trunkNames,
                      sizes: ordered.map { entry in members[children.firstIndex(of: entry.branch.name)!].count }, own: ordered.map(\.own))
     }
+}
+
+/// Children of the same make that compute from one input (each reads what another reads, or made from it by
+/// the parent: `t`, `t + b1`), in groups of two or more.
+func peerClasses(_ candidates: [Int], _ members: [[Int]], _ owner: [Int], _ graph: Graph, _ learns: [Bool]) -> [[Int]] {
+    var classes: [[Int]] = []
+    var reads: [Int: Set<Int>] = [:]
+    var from: [Int: Set<Int>] = [:]
+    for c in candidates {
+        reads[c] = entries(members[c], c, owner, graph)
+        from[c] = sources(of: reads[c]!, owner, graph, learns)
+    }
+    func peers(_ a: Int, _ b: Int) -> Bool {
+        !reads[a]!.isEmpty && !reads[b]!.isEmpty && (reads[a]!.isSubset(of: from[b]!) || reads[b]!.isSubset(of: from[a]!))
+    }
+    for c in candidates {
+        if let k = classes.firstIndex(where: { $0.allSatisfy { peers($0, c) } && sameMake(members[$0[0]], members[c], graph) }) {
+            classes[k].append(c)
+        } else {
+            classes.append([c])
+        }
+    }
+    return classes.filter { $0.count >= 2 }
+}
+
+/// One result each for `masks` (what each peer reaches), when they reach as many results as there are peers,
+/// some reaches more than one, and exactly one assignment gives each peer a result it reaches (found by taking
+/// a result only one unassigned peer reaches, again and again).
+func matchOneForOne(_ masks: [UInt64]) -> [UInt64]? {
+    let all = masks.reduce(0, |)
+    guard all.nonzeroBitCount == masks.count, masks.contains(where: { $0.nonzeroBitCount > 1 }) else { return nil }
+    var result = [UInt64](repeating: 0, count: masks.count)
+    var open = all
+    while open != 0 {
+        var progress = false
+        var rest = open
+        while rest != 0 {
+            let bit = rest & (~rest &+ 1)
+            rest &= ~bit
+            let takers = masks.indices.filter { result[$0] == 0 && masks[$0] & bit != 0 }
+            if takers.count == 1 { result[takers[0]] = bit; open &= ~bit; progress = true }
+        }
+        if !progress { return nil }
+    }
+    return result.contains(0) ? nil : result
 }
 
 /// Whether two children's ops compute alike: the same ops on weights of the same shapes (copies of one stage).
