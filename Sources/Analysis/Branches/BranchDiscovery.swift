@@ -286,8 +286,9 @@ public enum BranchDiscovery {
         // Copies of one stage side by side on one input (peers), as many as the results they reach, each reaching
         // at least its own: when only one way of giving each copy one result exists, that is the heads, whatever
         // leaks between them (`fc2(b2 + b1)`, `fc3(b3 + b2)`: each body read by the next head too).
-        // (Copies run as many ops: only such groups with one reaching several results are looked at closer.)
-        let running: [Int] = children.indices.filter { !members[$0].isEmpty }
+        // Copies run as many ops, so only such groups with one reaching several results are looked at closer; a
+        // stage of a longer computation (found above) is none: its results are taps, whatever they number.
+        let running: [Int] = children.indices.filter { !members[$0].isEmpty && !(trunk[$0] && fed[$0].isEmpty) }
         let bySize: [Int: [Int]] = Dictionary(grouping: running) { members[$0].count }
         let alike: [[Int]] = bySize.values.filter { group in group.count >= 2 && group.contains { reach[$0].nonzeroBitCount > 1 } }
         for peers in alike.sorted(by: { $0[0] < $1[0] }).flatMap({ peerClasses($0, members, owner, graph, terminals.learns) }) {
