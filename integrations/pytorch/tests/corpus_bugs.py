@@ -1194,7 +1194,8 @@ class BodyReadByTheNextClassifier(nn.Module):
     """Each head a body and a classifier side by side in the model, the bodies copies of one stage; head 2's
     classifier also reads branch1's result (`fc2(branch2(t) + branch1(t))`). branch1 alone feeds fc1, as a
     trunk would, yet its copy branch2 runs beside it on the same input: it is head 1's, and the leak is
-    between the heads. `leak=False`: each classifier reads its own body."""
+    between the heads. `leak=2`: head 3 also reads branch2's (a chain: branch2 then reaches its result only
+    through its neighbours' sums); `leak=0`: each classifier reads its own body."""
 
     def __init__(self, leak):
         super().__init__()
@@ -1207,7 +1208,7 @@ class BodyReadByTheNextClassifier(nn.Module):
     def forward(self, x):
         t = self.trunk(x)
         a, b, c = self.branch1(t), self.branch2(t), self.branch3(t)
-        return self.fc1(a), self.fc2(b + a if self.leak else b), self.fc3(c)
+        return self.fc1(a), self.fc2(b + a if self.leak >= 1 else b), self.fc3(c + b if self.leak >= 2 else c)
 
 
 class ListedBodyReadByTheNextClassifier(nn.Module):
@@ -1238,9 +1239,11 @@ BUGS += [
          _module(ListedBodyReadByTheNextClassifier, "classifier"), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
     Case("branches[1] reads t + branches[0](t) (bodies and classifiers in two ModuleLists)", "bug",
          _module(ListedBodyReadByTheNextClassifier, "body"), LISTED, expect_branches=["branches.0", "branches.1", "branches.2"]),
-    Case("fc2 reads branch1's result beside branch2's", "bug", _module(BodyReadByTheNextClassifier, True), SIDE,
+    Case("fc2 reads branch1's result beside branch2's", "bug", _module(BodyReadByTheNextClassifier, 1), SIDE,
          expect_branches=["branch1", "branch2", "branch3"]),
-    Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, False), SIDE,
+    Case("fc2 reads branch1's result, fc3 branch2's (a chain of leaks)", "bug", _module(BodyReadByTheNextClassifier, 2),
+         SIDE, expect_branches=["branch1", "branch2", "branch3"]),
+    Case("bodies and classifiers side by side, each its own", "bug", _module(BodyReadByTheNextClassifier, 0), SIDE,
          expect_branches=["branch1", "branch2", "branch3"]),
 ]
 
