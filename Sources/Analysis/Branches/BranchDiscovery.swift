@@ -269,23 +269,10 @@ public enum BranchDiscovery {
             let avoiding = terminals.reach(graph, avoiding: blocked)
             own[c] = members[c].reduce(0) { $0 | avoiding[$1] }
         }
-        // A child that alone feeds one head is that head's body, not the trunk, when a sibling of the same make
-        // computes for another head from what it reads: copies of one stage side by side on the trunk's
-        // output, the first's result read by the second head too (`fc2(branch2(t) + branch1(t))`,
-        // `branch2(t + branch1(t))`: the leak, then found between the heads). A trunk comes before the heads
-        // it feeds; this one runs beside them.
-        for c in children.indices where trunk[c] && Set(fed[c].map { reach[$0] }).count == 1 {
-            let head = reach[fed[c][0]]
-            let reads = entries(members[c], c, owner, graph)
-            let twin = children.indices.contains { e in
-                e != c && !trunk[e] && reach[e] & head == 0 && strictlyFewer(e, than: c) && sameMake(members[c], members[e], graph)
-                    && reads.isSubset(of: sources(of: entries(members[e], e, owner, graph), owner, graph, terminals.learns))
-            }
-            if twin { trunk[c] = false; own[c] = head }
-        }
         // Copies of one stage side by side on one input (peers), as many as the results they reach, each reaching
         // at least its own: when only one way of giving each copy one result exists, that is the heads, whatever
-        // leaks between them (`fc2(b2 + b1)`, `fc3(b3 + b2)`: each body read by the next head too).
+        // leaks between them (`fc2(b2 + b1)`, `b2(t + b1)`, `fc3(b3 + b2)`: a body read by the next head too, which
+        // alone feeds its own head as a trunk would, but runs beside the heads, not before them).
         // Copies run as many ops, so only such groups with one reaching several results are looked at closer; a
         // stage of a longer computation (found above) is none: its results are taps, whatever they number.
         let running: [Int] = children.indices.filter { !members[$0].isEmpty && !(trunk[$0] && fed[$0].isEmpty) }
