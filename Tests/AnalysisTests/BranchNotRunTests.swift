@@ -126,3 +126,35 @@ extension BranchNotRunTests {
         #expect(TextReporter.verdict(report).contains("not checked: heads.1, heads.2 have parameters but did not run in this trace"))
     }
 }
+
+extension BranchNotRunTests {
+    /// A head whose result only a loss reads, called without the labels that make the forward return that loss
+    /// (UperNet's `auxiliary_head`): it ran, but nothing it computes reaches an output, so discovery sees one
+    /// result. The report names it, outermost, and says what to export instead; a module whose results do
+    /// reach an output (the trunk, the main head) is not named, nor is one that ran no parameter (a pooling step).
+    func auxiliaryOnlyALossReads(returned: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "backbone", ["x"])
+        g.layer("y", "decode_head.classifier", ["t"])
+        g.op("p", "avg_pool2d", in: "pool", ["t"])
+        g.layer("a1", "auxiliary_head.conv", ["t"])
+        g.layer("a2", "auxiliary_head.classifier", ["a1"])
+        returned ? g.outputs("y", "a2") : g.outputs("y")
+        return g.graph
+    }
+
+    @Test func headsWhoseResultsReachNoOutputAreNamed() throws {
+        let report = try Analyzer.analyze(auxiliaryOnlyALossReads(returned: false))
+        #expect(report.independent == nil && report.undecidedReason == .noBranches)
+        #expect(report.modulesUnreached == ["auxiliary_head"])
+        #expect(TextReporter.verdict(report).contains("auxiliary_head ran but nothing it computes reaches the model's outputs"))
+        #expect(JSONReporter.render(report).contains(#""modules_unreached": ["auxiliary_head"]"#))
+    }
+
+    @Test func headsWhoseResultsAreReturnedAreNotNamed() throws {
+        let report = try Analyzer.analyze(auxiliaryOnlyALossReads(returned: true))
+        #expect(report.branches == ["decode_head", "auxiliary_head"])
+        #expect(report.modulesUnreached.isEmpty)
+        #expect(!JSONReporter.render(report).contains("modules_unreached"))
+    }
+}

@@ -41,6 +41,9 @@ public struct Report: Sendable {
     /// Modules whose trainable parameters no op read (outermost first): they did not run for the traced
     /// input — an auxiliary head in an eval-mode export — so nothing about them was checked.
     public var modulesNotRun: [String] = []
+    /// With no branches found: the outermost modules that ran ops with parameters, none of whose results reaches
+    /// the model's outputs (an auxiliary head only a loss reads; see `Analyzer.modulesUnreached`).
+    public var modulesUnreached: [String] = []
     /// How the model ran when traced: what to say of modules that did not run (training-only heads in eval mode;
     /// in training mode, parts the forward skipped for the inputs given).
     public var mode: Mode = .train

@@ -19,6 +19,7 @@ public enum JSONReporter {
             let pairs = report.notRunSameObject.keys.sorted().map { "\(JSONWriter.quoted($0)): \(JSONWriter.quoted(report.notRunSameObject[$0]!))" }
             out += "  \"not_run_same_object\": {\(pairs.joined(separator: ", "))},\n"
         }
+        if !report.modulesUnreached.isEmpty { out += "  \"modules_unreached\": \(JSONWriter.stringArray(report.modulesUnreached)),\n" }
         out += "  \"basis\": \"\(report.basis.rawValue)\",\n"
         if let found = report.discovery { out += "  \"discovery\": \(discovery(found)),\n" }
         var evidence = EvidenceJSON()

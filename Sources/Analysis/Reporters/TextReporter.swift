@@ -115,7 +115,7 @@ public enum TextReporter {
                     + "whose ties to one another are not checked (their storage is): check them with --branch PREFIX, at most \(BranchSet.capacity)"
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
-                    + "(give branches with --branch PREFIX)" + notRun(report) + evalOnly(report)
+                    + "(give branches with --branch PREFIX)" + notRun(report) + unreached(report) + evalOnly(report)
             }
         }
     }
@@ -143,6 +143,16 @@ public enum TextReporter {
     }
 
     /// Modules with parameters that did not run, which the verdict therefore does not cover.
+    /// Modules that ran but reach no output: a head whose result only a loss reads is seen only when the forward
+    /// computes that loss.
+    static func unreached(_ report: Report) -> String {
+        let idle = report.modulesUnreached
+        guard !idle.isEmpty else { return "" }
+        return "; \(list(idle)) ran but nothing \(idle.count == 1 ? "it computes" : "they compute") reaches the model's outputs "
+            + "(if \(idle.count == 1 ? "it is a head" : "they are heads") whose result only a loss reads, export with the inputs a training step passes, "
+            + "labels or targets included, so the forward computes that loss)"
+    }
+
     static func notRun(_ report: Report) -> String {
         let missing = report.modulesNotRun.filter { report.notRunSameObject[$0] == nil }
         var text = ""

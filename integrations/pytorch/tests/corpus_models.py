@@ -423,3 +423,27 @@ THIRD_PARTY += [
     Case("DeformableDetrForObjectDetection (eval; class and box heads shared across decoder layers by design)", "transformers",
          _deformable_detr, [["class_embed"], ["bbox_embed"]], train=False, expect_branches=["class_embed", "bbox_embed"]),
 ]
+
+
+def _upernet(labels):
+    """UperNet on a small ConvNeXt with its auxiliary head: the forward runs `auxiliary_head` always, but only
+    its loss reads the result, so without `labels` nothing it computes reaches an output."""
+    from transformers import ConvNextConfig, UperNetConfig, UperNetForSemanticSegmentation
+
+    def build():
+        torch.manual_seed(0)
+        backbone = ConvNextConfig(hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], out_features=["stage1", "stage2", "stage3", "stage4"])
+        config = UperNetConfig(backbone_config=backbone, hidden_size=16, auxiliary_channels=8, use_auxiliary_head=True, num_labels=3)
+        model = UperNetForSemanticSegmentation(config)
+        (image,) = _image()
+        # forward(pixel_values, output_attentions, output_hidden_states, labels)
+        return model, (image, None, None, torch.randint(0, 3, (2, 64, 64))) if labels else (image,)
+    return build
+
+
+THIRD_PARTY += [
+    Case("UperNetForSemanticSegmentation (auxiliary head, given labels: the loss reads both heads)", "transformers", _upernet(True),
+         [["decode_head"], ["auxiliary_head"]], expect_branches=["decode_head", "auxiliary_head"]),
+    Case("UperNetForSemanticSegmentation (auxiliary head, no labels: its result reaches no output)", "transformers", _upernet(False),
+         [], undecided="no-branches"),
+]

@@ -1,0 +1,34 @@
+import GraphIR
+import OrderedCollections
+
+extension Analyzer {
+    /// The outermost modules that ran ops with trainable parameters of which no result flows, by any path, to
+    /// the model's outputs: a head whose result only a loss reads, computed when the forward is given labels
+    /// (UperNet's and BEiT's `auxiliary_head` called without `labels=`), or a part whose result the forward
+    /// drops (a pooler a question-answering model does not return). Discovery cannot see such a head, and
+    /// nothing about it reaches a verdict; the report says so, and what to export if it is one. Buffers alone
+    /// do not count: a quantizer's observers update their statistics and return nothing.
+    static func modulesUnreached(_ graph: Graph) -> [String] {
+        let outputs = Set(graph.outputs)
+        var flows = [Bool](repeating: false, count: graph.nodes.count)
+        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
+            flows[index] = graph.nodes[index].outputs.contains { v in outputs.contains(v) || graph[v].uses.contains { flows[$0.node.index] } }
+        }
+        var reaching = Set<String>()   // modules some op under which flows to an output, and their ancestors
+        for index in graph.nodes.indices where flows[index] && !reaching.contains(graph.nodes[index].module) {
+            reaching.insert(graph.nodes[index].module)
+            for ancestor in ModulePath.ancestors(of: graph.nodes[index].module) { reaching.insert(String(ancestor)) }
+        }
+        func trains(_ node: Node) -> Bool { node.storageInputs.contains { graph[$0].kind == .parameter && graph[$0].trainable } }
+        var found = OrderedSet<String>()
+        for index in graph.nodes.indices where !flows[index] && graph.nodes[index].readsStorage && trains(graph.nodes[index]) {
+            let module = graph.nodes[index].module
+            guard !module.isEmpty, !reaching.contains(module) else { continue }
+            // The highest module above it under which nothing reaches an output: the head, not its first conv.
+            var outer = module
+            for ancestor in ModulePath.ancestors(of: module) where !ancestor.isEmpty && !reaching.contains(String(ancestor)) { outer = String(ancestor) }
+            found.append(outer)
+        }
+        return Array(found)
+    }
+}
