@@ -454,6 +454,37 @@ extension HeadDiscoveryTests {
 }
 
 extension HeadDiscoveryTests {
+    /// Actor-critic written as one policy network whose hidden layer the value head also reads
+    /// (`value(policy[:-1](x))` beside `policy(x)`): the policy's last layer is a head alone at its level, the value
+    /// head alone at the model's. No level has two heads, yet the two are the heads, and the policy's first
+    /// layers their trunk. A model with one such head (a base encoder returning its pooler's output beside its
+    /// hidden states) still has none to compare.
+    func policyAndValue(valueHead: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h0", "policy.0", ["x"])
+        g.op("h", "tanh", in: "policy.1", ["h0"])
+        g.layer("logits", "policy.2", ["h"])
+        if valueHead {
+            g.layer("value", "value_head", ["h"])
+            g.outputs("logits", "value")
+        } else {
+            g.outputs("logits", "h")
+        }
+        return g.graph
+    }
+
+    @Test func headsAloneAtDifferentLevelsAreTheHeads() {
+        let found = BranchDiscovery.discover(policyAndValue(valueHead: true))
+        #expect(Set(found.names) == ["policy.2", "value_head"])
+        #expect(found.trunk == ["policy.0", "policy.1"])
+    }
+
+    @Test func oneHeadAloneIsNoSetOfHeads() {
+        #expect(BranchDiscovery.discover(policyAndValue(valueHead: false)).names.isEmpty)
+    }
+}
+
+extension HeadDiscoveryTests {
     /// The detector (`body`: a trunk with class and box heads) and a mask head beside it that also reads a
     /// position encoding made from the input without a parameter (DETR's sine embedding of the pixel mask,
     /// called from the model's forward). The encoding is input: the detector is still the trunk at the top,

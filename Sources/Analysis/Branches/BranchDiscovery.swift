@@ -69,7 +69,8 @@ public struct Discovery: Sendable {
 public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
-        var result = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
+        let none = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
+        var result = none
         guard terminals.count >= 2 else { return withTowers(result, graph, terminals) }
         let tree = ModuleReach(graph, terminals)
         var found: [Level] = []
@@ -86,6 +87,10 @@ public enum BranchDiscovery {
             if level.branches.count >= 2 { found.append(level) } else if level.branches.count == 1 { lone.append(level) }
             if found.count > 3 { break }
         }
+        // No level with two heads: heads may still fork at different depths, each alone at its level (a value
+        // head reading the policy network's hidden layer, `value(policy[:-1](x))`, beside `policy[-1]`); the
+        // shallowest is taken, and the others join it below when they reach other results.
+        if found.isEmpty, lone.count >= 2 { found.append(lone.removeFirst()) }
         guard var best = found.first else { return withTowers(result, graph, terminals) }
         // Heads that feed one another are a pipeline's stages when another level splits the same results
         // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
@@ -140,6 +145,14 @@ public enum BranchDiscovery {
             result.branches.append(level.branches[0])
             result.elsewhere.append((level.branches[0].name, level.parent))
             covered |= level.reach[0]
+        }
+        guard result.branches.count >= 2 else { return withTowers(none, graph, terminals) }
+        // A trunk module holding a head found at its own level is that level's trunk (`actor` is `actor.0`, `actor.1`
+        // beside the head `actor.2`).
+        let inner = lone.filter { level in result.elsewhere.contains { $0.parent == level.parent } }
+        result.trunk = result.trunk.flatMap { t in
+            let within = inner.filter { modulePath($0.parent, isWithin: t) }
+            return within.isEmpty ? [t] : within.flatMap(\.trunk)
         }
         return result
     }

@@ -1269,3 +1269,30 @@ BUGS += [
     Case("one BatchNorm of the parent's after each head's body", "bug", _module(ParentNormAfterEachBody),
          [["branch1", "fc1"], ["branch2", "fc2"]], expect_branches=["branch1", "branch2"]),
 ]
+
+
+class PolicyAndValue(nn.Module):
+    """Actor-critic as one policy network whose hidden layer the value head also reads: the policy's last layer
+    is a head alone at its level, the value head alone at the model's. `inplace`: the value head's input
+    scaled in place (`h.mul_(2)`) after the policy's last layer read it for its backward."""
+
+    def __init__(self, inplace):
+        super().__init__()
+        self.policy = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 4))
+        self.value_head = nn.Linear(32, 1)
+        self.inplace = inplace
+
+    def forward(self, x):
+        h = self.policy[1](self.policy[0](x))
+        logits = self.policy[2](h)
+        if self.inplace is None:
+            return logits, self.value_head(h * 2)   # the twin without the in-place op
+        return logits, self.value_head(h.mul_(2) if self.inplace else h)
+
+
+BUGS += [
+    Case("value head reading the policy network's hidden layer", "bug", _module(PolicyAndValue, False),
+         [["policy.2"], ["value_head"]], expect_branches=["value_head", "policy.2"]),
+    Case("value head reading the policy's hidden layer after h.mul_(2)", "bug", _module(PolicyAndValue, True),
+         [["policy.2"], ["value_head"]], twin=_module(PolicyAndValue, None), expect_branches=["value_head", "policy.2"]),
+]
