@@ -284,6 +284,7 @@ class _Trace:
         self.versions_before = {}  # id(tensor) -> its version counter just before an in-place op (aliases of what it writes)
         self.unsettled = []     # (node, alias, version before): writes through a view, checked once autograd has counted them
         self.stack = []         # (call-site path, module, calls of each child so far)
+        self.transient = set()  # id(module) of modules called that the model does not hold (`self.net[:-1]`, a new Sequential)
         # Parameters whose ops are theirs (`_slot`), by storage entry: their paths (`heads.0`), those of an
         # nn.ParameterList / nn.ParameterDict first, then weights held bare; and how many ops read each so far.
         self.slots = {}
@@ -375,6 +376,10 @@ class _Trace:
             path = "" if module is self.model else self.first_name.get(id(module), type(module).__name__)
         else:
             parent_path, parent, calls = self.stack[-1]
+            if id(parent) in self.transient and id(module) in self.first_name:
+                # A child of a container made on the fly around the model's own layers (`self.net[:-1](x)` slices
+                # `net` into a new Sequential): the layer is the model's, and keeps its name (`net.0`).
+                return self.first_name[id(module)]
             names = self.names_under(parent).get(id(module))
             if not names and any(child is module for child in parent._modules.values()):
                 self.children.pop(id(parent), None)  # assigned by this forward before the call (built lazily)
@@ -382,7 +387,10 @@ class _Trace:
             if not names and id(module) not in self.first_name and self._made_here(module):
                 path = self._adopt(module, parent_path)
             elif not names:  # called from a module that does not own it: fall back to its own first name
-                path = self.first_name.get(id(module), type(module).__name__)
+                path = self.first_name.get(id(module))
+                if path is None:
+                    path = type(module).__name__
+                    self.transient.add(id(module))
             else:
                 # One object held under several names of the caller (`self.a = self.b = m`, or one head in
                 # every slot of a ModuleList): the n-th call takes the n-th name, as a loop over them would.

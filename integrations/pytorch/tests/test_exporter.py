@@ -847,6 +847,27 @@ def test_calls_through_the_slots_of_a_container_take_the_slots_paths(graphcheck_
     assert report["branches"] == ["heads.0", "heads.1", "heads.2"] and report["independent"] is False
 
 
+class _SlicedAtTheCall(torch.nn.Module):
+    """The policy's last layer is head 1 and the value head reads its hidden layer, computed by slicing the
+    network in the forward (`self.net[:-1](x)`: a new Sequential, never registered, around the model's layers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Sequential(torch.nn.Linear(16, 16)), torch.nn.Linear(16, 4))
+        self.value = torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = self.net[:-1](x)
+        return self.net[-1](h), self.value(h)
+
+
+def test_layers_called_through_a_slice_made_in_the_forward_keep_their_names(graphcheck_binary):
+    nodes = trace(_SlicedAtTheCall(), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] in ("linear", "tanh")] == ["net.0", "net.1", "net.2.0", "net.3", "value"]
+    report = graphcheck_report(_SlicedAtTheCall(), torch.randn(4, 8))
+    assert sorted(report["branches"]) == ["net.3", "value"] and report["independent"] is True
+
+
 class _BareWeightHeads(torch.nn.Module):
     """Two heads written as weight matrices the model holds bare beside its trunk; `alias`: the second is the first."""
 
