@@ -447,3 +447,47 @@ THIRD_PARTY += [
     Case("UperNetForSemanticSegmentation (auxiliary head, no labels: its result reaches no output)", "transformers", _upernet(False),
          [], undecided="no-branches"),
 ]
+
+
+class _WithValueHead(torch.nn.Module):
+    """A causal LM with a value head on its last hidden state, as TRL's `AutoModelForCausalLMWithValueHead` writes
+    it for RLHF: the LM head is a child of the wrapped model, the value head the wrapper's own — heads at two
+    levels, neither with a sibling head. `inplace`: the hidden state scaled in place (`mul_`) for the value head
+    after the LM head read it (None: the twin without the in-place op)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        from transformers import GPT2Config, GPT2LMHeadModel
+        config = GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=2, n_positions=32, bos_token_id=0, eos_token_id=0)
+        self.pretrained_model = GPT2LMHeadModel(config)
+        self.v_head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(32, 1))
+        self.inplace = inplace
+
+    def forward(self, input_ids):
+        out = self.pretrained_model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
+        last = out.hidden_states[-1]
+        if self.inplace is None:
+            last = last * 2
+        elif self.inplace:
+            last = last.mul_(2)
+        return out.logits, self.v_head(last).squeeze(-1)
+
+
+def _value_head(inplace=False):
+    def build():
+        torch.manual_seed(0)
+        model = _WithValueHead(inplace)
+        torch.manual_seed(1)
+        return model, (torch.randint(0, 64, (2, 6)),)
+    return build
+
+
+_LM_AND_VALUE = [["pretrained_model.lm_head"], ["v_head"]]
+THIRD_PARTY += [
+    Case("GPT2LMHeadModel with a value head (TRL's AutoModelForCausalLMWithValueHead)", "transformers", _value_head(),
+         _LM_AND_VALUE, expect_branches=["v_head", "pretrained_model.lm_head"],
+         fake_path="transformers builds the attention mask explicitly when it sees a FakeTensor (its is_tracing)"),
+    Case("GPT2LMHeadModel with a value head reading the hidden state after mul_", "transformers", _value_head(True),
+         _LM_AND_VALUE, twin=_value_head(None), expect_branches=["v_head", "pretrained_model.lm_head"],
+         fake_path="transformers builds the attention mask explicitly when it sees a FakeTensor (its is_tracing)"),
+]
