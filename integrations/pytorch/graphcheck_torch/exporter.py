@@ -285,6 +285,11 @@ class _Trace:
         self.unsettled = []     # (node, alias, version before): writes through a view, checked once autograd has counted them
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.transient = set()  # id(module) of modules called that the model does not hold (`self.net[:-1]`, a new Sequential)
+        self.holders = {}       # id(module) -> [(module holding it as a direct child, its name there)]
+        for holder in {id(m): m for m in by_path.values()}.values():
+            for name, child in holder._modules.items():
+                if child is not None:
+                    self.holders.setdefault(id(child), []).append((holder, name))
         # Parameters whose ops are theirs (`_slot`), by storage entry: their paths (`heads.0`), those of an
         # nn.ParameterList / nn.ParameterDict first, then weights held bare; and how many ops read each so far.
         self.slots = {}
@@ -380,7 +385,7 @@ class _Trace:
                 # A child of a container made on the fly around the model's own layers (`self.net[:-1](x)` slices
                 # `net` into a new Sequential): the layer is the model's, and keeps its name (`net.0`).
                 return self.first_name[id(module)]
-            names = self.names_under(parent).get(id(module))
+            names = self._held_by_caller(module, parent) or self.names_under(parent).get(id(module))
             if not names and any(child is module for child in parent._modules.values()):
                 self.children.pop(id(parent), None)  # assigned by this forward before the call (built lazily)
                 names = self.names_under(parent).get(id(module))
@@ -399,6 +404,30 @@ class _Trace:
                 name = names[n % len(names)]
                 path = f"{parent_path}.{name}" if parent_path else name
         return path
+
+    def _held_by_caller(self, module, parent):
+        """`module`'s name below `parent` through the module whose method calls it, when that is a descendant of
+        `parent` called through a method other than its forward (`self.m.forward_head(f)` from the model: the
+        classifier it calls is `m.classifier`, even when the model also holds that object as `aux`). The caller is
+        told by its code object among the holder's methods: reading a frame's locals would keep them alive."""
+        caller = user_frame(sys._getframe(2))
+        if caller is None:
+            return None
+        code = caller.f_code
+        # Up the modules holding it (`m.head` holds `fc`, `m` holds `head`: timm's `m.forward_head` calls `m.head.fc`).
+        frontier = list(self.holders.get(id(module), ()))
+        for _ in range(8):
+            wider = []
+            for holder, name in frontier:
+                if holder is parent:
+                    continue
+                if any(getattr(vars(k).get(code.co_name), "__code__", None) is code for k in type(holder).__mro__):
+                    above = self.names_under(parent).get(id(holder))
+                    if above:
+                        return [f"{above[0]}.{name}"]
+                wider += [(outer, f"{attribute}.{name}") for outer, attribute in self.holders.get(id(holder), ())]
+            frontier = wider
+        return None
 
     def _made_here(self, module):
         """Whether `module`'s parameters were made by ops of this forward (`head = nn.Linear(16, 4)` written in

@@ -868,6 +868,40 @@ def test_layers_called_through_a_slice_made_in_the_forward_keep_their_names(grap
     assert sorted(report["branches"]) == ["net.3", "value"] and report["independent"] is True
 
 
+class _Classifier(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body, self.classifier = torch.nn.Linear(8, 16), torch.nn.Linear(16, 4)
+
+    def features(self, x):
+        return torch.relu(self.body(x))
+
+    def head(self, f):
+        return self.classifier(f)
+
+
+class _AuxThroughMethods(torch.nn.Module):
+    """A model's features and head called through its methods, not its forward (timm's `forward_features` /
+    `forward_head`), and an aux head beside them; `alias`: the aux head is the model's classifier object."""
+
+    def __init__(self, alias):
+        super().__init__()
+        self.m = _Classifier()
+        self.aux = self.m.classifier if alias else torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        f = self.m.features(x)
+        return self.m.head(f), self.aux(f * 2)
+
+
+@pytest.mark.parametrize("alias", [False, True])
+def test_a_layer_called_by_a_method_of_its_holder_takes_the_holders_name(alias, graphcheck_binary):
+    nodes = trace(_AuxThroughMethods(alias), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] == "linear"] == ["m.body", "m.classifier", "aux"]
+    report = graphcheck_report(_AuxThroughMethods(alias), torch.randn(4, 8))
+    assert sorted(report["branches"]) == ["aux", "m.classifier"] and report["independent"] is (not alias)
+
+
 class _BareWeightHeads(torch.nn.Module):
     """Two heads written as weight matrices the model holds bare beside its trunk; `alias`: the second is the first."""
 
