@@ -410,12 +410,15 @@ class _Trace:
         `parent` called through a method other than its forward (`self.m.forward_head(f)` from the model: the
         classifier it calls is `m.classifier`, even when the model also holds that object as `aux`). The caller is
         told by its code object among the holder's methods: reading a frame's locals would keep them alive."""
+        held = self.holders.get(id(module), ())
+        if all(holder is parent for holder, _ in held):
+            return None  # the usual call: from the forward of the one module holding it
         caller = user_frame(sys._getframe(2))
         if caller is None:
             return None
         code = caller.f_code
         # Up the modules holding it (`m.head` holds `fc`, `m` holds `head`: timm's `m.forward_head` calls `m.head.fc`).
-        frontier = list(self.holders.get(id(module), ()))
+        frontier = list(held)
         for _ in range(8):
             wider = []
             for holder, name in frontier:
