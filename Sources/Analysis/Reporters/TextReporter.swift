@@ -142,7 +142,6 @@ public enum TextReporter {
         }
     }
 
-    /// Modules with parameters that did not run, which the verdict therefore does not cover.
     /// Modules that ran but reach no output: a head whose result only a loss reads is seen only when the forward
     /// computes that loss.
     static func unreached(_ report: Report) -> String {
@@ -153,6 +152,7 @@ public enum TextReporter {
             + "labels or targets included, so the forward computes that loss)"
     }
 
+    /// Modules with parameters that did not run, which the verdict therefore does not cover.
     static func notRun(_ report: Report) -> String {
         let missing = report.modulesNotRun.filter { report.notRunSameObject[$0] == nil }
         var text = ""
