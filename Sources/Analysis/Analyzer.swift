@@ -86,14 +86,22 @@ public enum Analyzer {
         return nil
     }
 
-    /// The modules some op ran under: its call site and every module holding it.
-    static func modulesThatRan(_ graph: Graph) -> Set<String> {
+    /// The modules some op (of those `keep` takes) ran under: its call site and every module holding it.
+    static func modulesThatRan(_ graph: Graph, where keep: (Int) -> Bool = { _ in true }) -> Set<String> {
         var ran = Set<String>()
-        for node in graph.nodes where !ran.contains(node.module) {
-            ran.insert(node.module)
-            for ancestor in ModulePath.ancestors(of: node.module) { ran.insert(String(ancestor)) }
+        for index in graph.nodes.indices where keep(index) && !ran.contains(graph.nodes[index].module) {
+            ran.insert(graph.nodes[index].module)
+            for ancestor in ModulePath.ancestors(of: graph.nodes[index].module) { ran.insert(String(ancestor)) }
         }
         return ran
+    }
+
+    /// The highest module above `module`, itself included, that is not in `ran` (the model excepted): the head,
+    /// not its first conv.
+    static func outermost(_ module: String, outside ran: Set<String>) -> String {
+        var outer = module
+        for ancestor in ModulePath.ancestors(of: module) where !ran.contains(String(ancestor)) && !ancestor.isEmpty { outer = String(ancestor) }
+        return outer
     }
 
     /// The outermost modules with trainable parameters that no op read and under which no op ran; and
@@ -102,12 +110,7 @@ public enum Analyzer {
     /// each with that sibling.
     static func modulesNotRun(_ graph: Graph, ran: Set<String>) -> ([String], [String: String]) {
         var found: [String] = []
-        func outermost(_ module: String) -> String {
-            // The highest module above it under which nothing ran: the head, not its first conv.
-            var outer = module
-            for ancestor in ModulePath.ancestors(of: module) where !ran.contains(String(ancestor)) && !ancestor.isEmpty { outer = String(ancestor) }
-            return outer
-        }
+        func outermost(_ module: String) -> String { Analyzer.outermost(module, outside: ran) }
         for storage in graph.storages where storage.kind == .parameter && storage.trainable && storage.readers.isEmpty && storage.writers.isEmpty {
             let module = String(ModulePath.split(tensor: storage.names[0]).module)
             guard !module.isEmpty, !ran.contains(module) else { continue }

@@ -14,20 +14,13 @@ extension Analyzer {
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
             flows[index] = graph.nodes[index].outputs.contains { v in outputs.contains(v) || graph[v].uses.contains { flows[$0.node.index] } }
         }
-        var reaching = Set<String>()   // modules some op under which flows to an output, and their ancestors
-        for index in graph.nodes.indices where flows[index] && !reaching.contains(graph.nodes[index].module) {
-            reaching.insert(graph.nodes[index].module)
-            for ancestor in ModulePath.ancestors(of: graph.nodes[index].module) { reaching.insert(String(ancestor)) }
-        }
+        let reaching = modulesThatRan(graph) { flows[$0] }   // modules some op under which flows to an output
         func trains(_ node: Node) -> Bool { node.storageInputs.contains { graph[$0].kind == .parameter && graph[$0].trainable } }
         var found = OrderedSet<String>()
         for index in graph.nodes.indices where !flows[index] && graph.nodes[index].readsStorage && trains(graph.nodes[index]) {
             let module = graph.nodes[index].module
             guard !module.isEmpty, !reaching.contains(module) else { continue }
-            // The highest module above it under which nothing reaches an output: the head, not its first conv.
-            var outer = module
-            for ancestor in ModulePath.ancestors(of: module) where !ancestor.isEmpty && !reaching.contains(String(ancestor)) { outer = String(ancestor) }
-            found.append(outer)
+            found.append(outermost(module, outside: reaching))
         }
         return Array(found)
     }
