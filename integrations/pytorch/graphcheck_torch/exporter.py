@@ -340,6 +340,10 @@ class _Trace:
         self.cuts = set()
         # Values ops made with gradients off (`torch.no_grad()`, or the forward of an autograd Function).
         self.gradoff = set()
+        # Floating-point values ops made from inputs that required grad: the ones that do not require grad when
+        # read were cut from their history since (`t.detach_()`, which reaches no dispatched op), or never had
+        # one (`zeros_like(t)`): no gradient goes back through that read.
+        self.graded = set()
 
     # -- module call stack --------------------------------------------------------------------------
 
@@ -789,6 +793,8 @@ class _Trace:
                 ref, is_storage = self.operand(tensor)
                 if is_storage and grad_on and not tensor.requires_grad and self._trainable(ref):
                     detached.append(len(inputs))  # `head1.weight.detach()`: read, but no gradient goes back
+                elif grad_on and not tensor.requires_grad and not is_storage and int(ref[1:]) in self.graded:
+                    detached.append(len(inputs))
                 elif not grad_on and tensor.requires_grad:
                     # under `torch.no_grad()`: backward never runs through the op (unless an autograd Function's
                     # forward ran it: see `_reopen_function_forward`)
@@ -828,6 +834,8 @@ class _Trace:
                 self.gradoff.add(int(value[1:]))
             elif not needs_grad:
                 self.gradless.add(int(value[1:]))
+            elif name != "detach" and self.values[int(value[1:])]["dtype"].startswith(("float", "complex", "bfloat")):
+                self.graded.add(int(value[1:]))
         if not written_values:
             return
         for written in written_values:

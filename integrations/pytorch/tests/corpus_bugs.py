@@ -896,8 +896,26 @@ class NoGradContext(TwoLinearHeads):
         return a, self.head2(t + context)
 
 
+class DetachedInPlace(TwoLinearHeads):
+    """head2 reads the trunk's output plus a copy of head1's detached in place (`c.detach_()`): no gradient
+    goes back through the copy. `detach_` reaches no op the exporter records; the read after it shows it."""
+
+    def __init__(self):
+        super().__init__()
+        self.head1 = nn.Linear(16, 16)
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        context = a.clone()
+        context.detach_()
+        return a, self.head2(t + context)
+
+
 BUGS += [
     Case("head2 reads a copy of head1's output made under no_grad", "bug", _module(NoGradContext), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("head2 reads a copy of head1's output detached in place (detach_)", "bug", _module(DetachedInPlace), TWO,
          expect_branches=["head1", "head2"]),
 ]
 

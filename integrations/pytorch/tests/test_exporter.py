@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from corpus_bugs import NoGradContext, OtherHalfWritten
+from corpus_bugs import DetachedInPlace, NoGradContext, OtherHalfWritten
 from densenet121_multihead import DenseNet121MultiHead
 from graphcheck_torch import assert_independent, export, graphcheck_report, trace
 from models import DictHeads, ListHeads
@@ -967,6 +967,15 @@ def test_ops_run_without_grad_pass_no_gradient_back(tensors):
     recorded = trace(NoGradContext(), (torch.randn(4, 8),), tensors=tensors)
     marked = [(n["op"], n["attrs"]["no_grad_inputs"]) for n in recorded["nodes"] if "no_grad_inputs" in n.get("attrs", {})]
     assert marked == [("mul", [0])]
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_a_value_detached_in_place_passes_no_gradient_back(tensors):
+    """`c.detach_()` cuts `c` from its history without an op the recorder sees: the op that reads `c` next
+    says so, as for `.detach()`, and no other op does."""
+    recorded = trace(DetachedInPlace(), (torch.randn(4, 8),), tensors=tensors)
+    marked = [(n["op"], n["attrs"]["no_grad_inputs"]) for n in recorded["nodes"] if "no_grad_inputs" in n.get("attrs", {})]
+    assert marked == [("add", [1])]
 
 
 def test_a_head_reading_a_no_grad_copy_of_another_is_independent(graphcheck_binary):
