@@ -110,6 +110,36 @@ import TestSupport
         #expect(check(GradientLeakRule(), g.graph).isEmpty)
     }
 
+    /// Two-stage Deformable DETR: the last slot of the class heads' list (`class_embed.2`, also held by the
+    /// decoder as `model.decoder.class_embed.2`) is called by the encoder's proposal head only. One head names
+    /// it and a trunk module does too: it is the trunk's, and only the ops that use it say whose it is.
+    /// `readByBoth`: the class heads use it as well, and then it is shared.
+    func proposalHeadInTheClassList(readByBoth: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "model.encoder", ["x"])
+        g.share(["class_embed.2.weight", "model.decoder.class_embed.2.weight"])
+        g.layer("e", "model.enc_output", ["t"])
+        g.op("p", "linear", in: "model.decoder.class_embed.2", ["e"], weights: ["class_embed.2.weight"])
+        g.layer("h", "model.decoder", ["t"])
+        g.layer("c", "class_embed.0", ["h"])
+        g.layer("b", "bbox_embed", ["h"])
+        var outputs = ["c", "b", "p"]
+        if readByBoth {
+            g.op("c2", "linear", in: "class_embed.2", ["h"], weights: ["class_embed.2.weight"])
+            outputs.append("c2")
+        }
+        g.outputs(outputs)
+        return g.graph
+    }
+
+    @Test func aTensorOneHeadNamesBesideTheTrunkIsSharedOnlyWhenTwoHeadsUseIt() throws {
+        let heads = ["model.enc_output", "class_embed", "bbox_embed"]
+        #expect(check(SharedStorageRule(), proposalHeadInTheClassList(readByBoth: false), branches: heads).isEmpty)
+        let both = proposalHeadInTheClassList(readByBoth: true)
+        let evidence = try #require(check(SharedStorageRule(), both, branches: heads).first?.sharedStorage)
+        #expect(evidence.branches == ["model.enc_output", "class_embed"])
+    }
+
     // MARK: cross-branch-dependency and gradient-leak
 
     /// head2 reads head1's output: one data edge, and head2's loss reaches head1's weight.

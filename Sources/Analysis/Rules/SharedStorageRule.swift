@@ -43,9 +43,14 @@ public struct SharedStorageRule: Rule {
         // A tensor is a branch's when a name of it lies under the branch's prefix, or when an op of the branch
         // uses it. One no branch names (a parameter of the parent or the trunk, even when each head's
         // continuation in the parent's forward reads it) is the trunk's, shared by design.
+        // A tensor one branch names that also goes by a name outside every branch is the trunk's, as a tied
+        // embedding is: shared when ops of two branches use it, not by that one name (Deformable DETR's last
+        // `class_embed`, also `model.decoder.class_embed.2`, is the two-stage encoder's head: only its ops use it).
         var shared: OrderedDictionary<[UInt64], [StorageID]> = [:]
         for s in graph.storageIDs where !map.namedIn[s.index].isEmpty {
-            let set = map.namedIn[s.index].union(map.usedBy[s.index])
+            let named = map.namedIn[s.index]
+            let trunks = named.count == 1 && graph[s].names.contains { map.branch(of: $0) == nil }
+            let set = trunks ? map.usedBy[s.index] : named.union(map.usedBy[s.index])
             guard set.count >= 2 else { continue }
             let key = [set.bits, context.allowed.contains(s.index) ? 1 : 0]
             shared[key, default: []].append(s)
