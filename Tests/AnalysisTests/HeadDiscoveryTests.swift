@@ -445,6 +445,66 @@ extension HeadDiscoveryTests {
         #expect(found.elsewhere.isEmpty)
     }
 
+    /// OWL-ViT's shape: a text tower encodes a second input into queries that the class head scores the image
+    /// features against, with a similarity that learns nothing (so the queries leave the tower as a result of
+    /// their own). `returned`: the queries are returned too. `masked`: the tower also reads an attention mask,
+    /// only to see that it is all ones (transformers then leaves it out), so the queries are made from the ids
+    /// alone. (The towers inside a wrapped model, as in OWL-ViT itself, are in the corpus.)
+    func openVocabularyDetector(returned: Bool, masked: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: masked ? ["ids", "image", "mask"] : ["image", "ids"])
+        g.layer("f", "vision_model", ["image"])
+        if masked { g.op("ones", "all", in: "text_model", ["mask"], dtype: .bool) }
+        g.layer("e", "text_model", ["ids"])
+        g.layer("q", "text_projection", ["e"])
+        g.layer("a", "class_head.dense0", ["f"])
+        g.op("s", "einsum", in: "class_head", ["a", "q"])
+        g.layer("k", "class_head.logit_scale", ["f"])
+        g.op("logits", "mul", in: "class_head", ["s", "k"])
+        g.layer("boxes", "box_head", ["f"])
+        g.outputs(returned ? ["logits", "boxes", "q"] : ["logits", "boxes"])
+        return g.graph
+    }
+
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func anEncoderOfAnInputOnlyAHeadReadsIsThatHeadsInput(returned: Bool, masked: Bool) throws {
+        let graph = openVocabularyDetector(returned: returned, masked: masked)
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["class_head", "box_head"])
+        #expect(found.trunk == ["vision_model", "text_model", "text_projection"])
+        #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
+    /// A two-stage detector in training: the RPN reads the backbone's features and the target boxes, and its
+    /// proposals feed the RoI heads, which read the features and the target labels. The RPN's input reaches the RoI heads through
+    /// the backbone as well: it is a head, not their input stage.
+    @Test func aHeadWhoseResultFeedsAnotherBesideTheTrunkStaysAHead() throws {
+        var g = SmallGraph(inputs: ["images", "boxes", "labels"])
+        g.layer("f", "backbone", ["images"])
+        g.layer("r", "rpn.head", ["f"])
+        g.op("rpn_loss", "mse_loss", in: "rpn", ["r", "boxes"])
+        g.op("proposals", "detach", in: "rpn", ["r"])
+        g.op("pooled", "roi_align", in: "roi_heads", ["f", "proposals"])
+        g.layer("scores", "roi_heads.box_predictor", ["pooled"])
+        g.op("roi_loss", "cross_entropy", in: "roi_heads", ["scores", "labels"])
+        g.outputs("rpn_loss", "roi_loss")
+        #expect(BranchDiscovery.discover(g.graph).names == ["rpn", "roi_heads"])
+    }
+
+    /// The leak the tool exists to find, in a model with two inputs: head2 reads head1's result beside the
+    /// trunk's output, which head1 reads too. head1 encodes nothing only head2 reads: it stays a head.
+    @Test func aHeadFeedingAnotherFromTheSameTrunkStaysAHeadWithTwoInputs() throws {
+        var g = SmallGraph(inputs: ["image", "mask"])
+        g.layer("t", "trunk", ["image", "mask"])
+        g.layer("o1", "head1", ["t"])
+        g.op("m", "add", in: "", ["t", "o1"])
+        g.layer("o2", "head2", ["m"])
+        g.outputs("o1", "o2")
+        #expect(BranchDiscovery.discover(g.graph).names == ["head1", "head2"])
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == false)
+        #expect(report.findings.map(\.rule).contains("gradient-leak"))
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

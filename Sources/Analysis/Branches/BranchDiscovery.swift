@@ -146,6 +146,13 @@ public enum BranchDiscovery {
             result.elsewhere.append((level.branches[0].name, level.parent))
             covered |= level.reach[0]
         }
+        // An encoder of an input only a head reads (OWL-ViT's text tower) is that head's input stage.
+        for b in InputStages.find(result.branches, graph).reversed() {
+            let stage = result.branches.remove(at: b)
+            result.elsewhere.removeAll { $0.branch == stage.name }
+            result.lumped = result.lumped.filter { $0 != b }.map { $0 > b ? $0 - 1 : $0 }
+            result.trunk += stage.prefixes.filter { p in !result.trunk.contains { modulePath(p, isWithin: $0) } }
+        }
         guard result.branches.count >= 2 else { return withTowers(none, graph, terminals) }
         // A trunk module holding a head found at its own level is that level's trunk (`actor` is `actor.0`, `actor.1`
         // beside the head `actor.2`).
