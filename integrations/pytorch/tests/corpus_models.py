@@ -333,11 +333,29 @@ def _yolos():
 
 _TOWERS = [["text_model", "text_projection"], ["vision_model", "visual_projection"]]
 
+def _owlvit():
+    """Open-vocabulary detection: the class head scores each image patch against text queries the text tower
+    encodes from the second input (a similarity inside the head, which learns nothing); the box head reads the
+    image alone."""
+    from transformers import OwlViTConfig, OwlViTForObjectDetection
+    torch.manual_seed(0)
+    config = OwlViTConfig(
+        text_config=dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
+                         max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2),
+        projection_dim=32)
+    return OwlViTForObjectDetection(config), (torch.randint(0, 64, (2, 6)), torch.randn(1, 3, 32, 32), torch.ones(2, 6, dtype=torch.long))
+
+
 THIRD_PARTY += [
     # Two towers on two inputs, no trunk: the text tower's hidden states are returned and gathered at each
     # sequence's last token (positions from argmax over the ids), which once made the text tower look like a trunk.
     Case("CLIPModel (two towers)", "transformers", _clip(), _TOWERS, expect_branches=["vision_model", "text_model"]),
     Case("CLIPModel, towers sharing a LayerNorm", "transformers", _clip(shared_norm=True), _TOWERS),
+    # The text tower once became a third head whose queries the class head "leaked" from (exit 1).
+    Case("OwlViTForObjectDetection (the class head scores the image against the text tower's queries)", "transformers", _owlvit,
+         [["class_head"], ["box_head"]], train=False, expect_branches=["class_head", "box_head"],
+         fake_path="transformers skips the text tower's all-ones attention mask only for real tensors (its is_tracing)"),
     Case("YolosForObjectDetection", "transformers", _yolos, [["class_labels_classifier"], ["bbox_predictor"]],
          expect_branches=["class_labels_classifier", "bbox_predictor"],
          fake_path="torch's fake kernel for bicubic upsampling of a transposed input gives its result other strides, so the "
@@ -407,21 +425,31 @@ THIRD_PARTY += [
 ]
 
 
-def _deformable_detr():
+def _deformable_detr(two_stage=False):
     """Without box refinement (the default): one class head and one box head in every decoder-layer slot, by
-    design — the slot-i pair reads layer i's output."""
+    design — the slot-i pair reads layer i's output. `two_stage` (with box refinement): a head of its own per
+    slot, the decoder holding the same lists, and the last slot of each called only by the encoder's proposal
+    head (`model.enc_output`)."""
     from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection, ResNetConfig
-    torch.manual_seed(0)
-    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
-    config = DeformableDetrConfig(backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, d_model=32,
-                                  encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
-                                  encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=10, num_labels=3, num_feature_levels=3)
-    return DeformableDetrForObjectDetection(config), _image(1)
+
+    def build():
+        torch.manual_seed(0)
+        backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
+        config = DeformableDetrConfig(backbone_config=backbone, use_timm_backbone=False, use_pretrained_backbone=False, d_model=32,
+                                      encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                                      encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=10, num_labels=3, num_feature_levels=3,
+                                      with_box_refine=two_stage, two_stage=two_stage, two_stage_num_proposals=10)
+        return DeformableDetrForObjectDetection(config), _image(1)
+    return build
 
 
 THIRD_PARTY += [
     Case("DeformableDetrForObjectDetection (eval; class and box heads shared across decoder layers by design)", "transformers",
-         _deformable_detr, [["class_embed"], ["bbox_embed"]], train=False, expect_branches=["class_embed", "bbox_embed"]),
+         _deformable_detr(), [["class_embed"], ["bbox_embed"]], train=False, expect_branches=["class_embed", "bbox_embed"]),
+    # The proposal head's class layer is `class_embed.2` (and `model.decoder.class_embed.2`): one head names it,
+    # only the proposal head's ops use it, which once read as sharing between the two.
+    Case("DeformableDetrForObjectDetection (eval; two-stage with box refinement: the encoder's proposal head uses the last class "
+         "and box layers)", "transformers", _deformable_detr(two_stage=True), [["class_embed"], ["bbox_embed"]], train=False),
 ]
 
 

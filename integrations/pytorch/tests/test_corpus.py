@@ -113,9 +113,22 @@ def test_fake_tensor_trace_is_the_real_trace_op_for_op(case, graphcheck_binary):
         assert real[key] == automatic[key], key
 
 
+class InvalidOnnx(RuntimeError):
+    """The exporter wrote a file onnx.checker rejects (the dynamo exporter once left a Clip reading a bound no
+    node makes): graphcheck must reject it too, as bad input (exit 2), which the test checks."""
+
+
 def _export_onnx(model, inputs, directory, dynamo=False):
+    import onnx
+
     path = os.path.join(directory, "model.onnx")
     torch.onnx.export(model, inputs, path, dynamo=dynamo)
+    try:
+        onnx.checker.check_model(path)
+    except onnx.checker.ValidationError as error:
+        said = subprocess.run([os.environ["GRAPHCHECK"], "check", path], capture_output=True, text=True, timeout=600)
+        assert said.returncode == 2, f"onnx.checker rejects {path} ({str(error).splitlines()[0]}), graphcheck said exit {said.returncode}"
+        raise InvalidOnnx(str(error)) from None
     return path
 
 
