@@ -896,13 +896,9 @@ class NoGradContext(TwoLinearHeads):
         return a, self.head2(t + context)
 
 
-class DetachedInPlace(TwoLinearHeads):
-    """head2 reads the trunk's output plus a copy of head1's detached in place (`c.detach_()`): no gradient
-    goes back through the copy. `detach_` reaches no op the exporter records; the read after it shows it."""
-
-    def __init__(self):
-        super().__init__()
-        self.head1 = nn.Linear(16, 16)
+class DetachedInPlace(NoGradContext):
+    """The same copy detached in place (`c.detach_()`) instead: `detach_` reaches no op the exporter records;
+    the read after it shows it."""
 
     def forward(self, x):
         t = F.relu(self.trunk(x))
