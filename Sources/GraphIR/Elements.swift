@@ -82,6 +82,9 @@ public struct Storage: Sendable {
     /// A parameter the optimizer can move (`requires_grad`); false for a frozen one (`requires_grad_(False)`),
     /// which no head's gradient changes. Buffers are never trained.
     public var trainable: Bool
+    /// Known to the model by some name it registers; false for a parameter only a plain list, dict or class
+    /// attribute holds (`self.w = [nn.Parameter(...)]`), which `model.parameters()` misses.
+    public var registered = true
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 

@@ -55,6 +55,7 @@ public enum TraceWriter {
             + (s.memory.map { ", \"memory\": {\"block\": \(JSONWriter.quoted($0.block)), \"bytes\": [\($0.bytes.lowerBound), \($0.bytes.upperBound)]}" } ?? "")
             + (s.digest.map { ", \"digest\": \(JSONWriter.quoted($0))" } ?? "")
             + (s.kind == .parameter && !s.trainable ? ", \"requires_grad\": false" : "")
+            + (s.registered ? "" : ", \"registered\": false")
             + "}"
     }
 

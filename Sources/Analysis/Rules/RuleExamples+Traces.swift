@@ -81,4 +81,24 @@ extension RuleExamples {
                {"id": "n2", "op": "linear", "module": "heads.1", "inputs": ["h", "b"], "outputs": ["q"]}]}
             """
     }
+
+    /// Per-head weight matrices held bare in a plain list (`self.w = [nn.Parameter(...) for _ in range(2)]`),
+    /// or in an nn.ParameterList.
+    static func listedWeights(registered: Bool) -> String {
+        let flag = registered ? "" : #", "registered": false"#
+        return """
+            {"format": "graphcheck.trace", "version": 1, "mode": "train",
+             "inputs": ["x"], "outputs": ["p", "q"],
+             "modules": [{"path": "", "type": "Model"}, {"path": "trunk", "type": "Linear"}\(registered ? #", {"path": "w", "type": "ParameterList"}"# : "")],
+             "storages": [
+               {"id": "t", "kind": "parameter", "names": ["trunk.weight"], "shape": [4, 8]},
+               {"id": "a", "kind": "parameter", "names": ["w.0"], "shape": [4, 2]\(flag)},
+               {"id": "b", "kind": "parameter", "names": ["w.1"], "shape": [4, 2]\(flag)}],
+             "values": [{"id": "x", "shape": [2, 8]}, {"id": "h", "shape": [2, 4]}, {"id": "p", "shape": [2, 2]}, {"id": "q", "shape": [2, 2]}],
+             "nodes": [
+               {"id": "n0", "op": "linear", "module": "trunk", "inputs": ["x", "t"], "outputs": ["h"]},
+               {"id": "n1", "op": "mm", "module": "w.0", "inputs": ["h", "a"], "outputs": ["p"]},
+               {"id": "n2", "op": "mm", "module": "w.1", "inputs": ["h", "b"], "outputs": ["q"]}]}
+            """
+    }
 }

@@ -12,7 +12,7 @@ public struct UnregisteredModuleRule: Rule {
     public static let description = RuleDescription(
         id: "unregistered-module",
         severity: .warning,
-        summary: "Modules with parameters that the forward calls, held in a plain Python list or dict, in the class body, or made by the forward itself, where the model does not register them.",
+        summary: "Modules with parameters that the forward calls (or parameters it computes with), held in a plain Python list or dict, in the class body, or made by the forward itself, where the model does not register them.",
         rationale: """
             nn.Module registers the modules assigned to its attributes and those in nn.ModuleList / nn.ModuleDict, \
             not those in a plain list, tuple or dict, nor a module written in the class body (a class attribute, one \
@@ -23,13 +23,39 @@ public struct UnregisteredModuleRule: Rule {
             them in the model's attributes and traces them like the model's own, so the other rules check them too; \
             the verdict does not depend on this warning.
             """,
-        fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` instead of a list or dict; create a module written in the class body or in the forward once in `__init__`.",
-        triggeringExamples: [RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads, RuleExamples.headMadeInForward],
-        nonTriggeringExamples: [RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true)],
+        fix: "Hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})` (parameters in `nn.ParameterList` / `nn.ParameterDict`) instead of a list or dict; create a module written in the class body or in the forward once in `__init__`.",
+        triggeringExamples: [
+            RuleExamples.listedHeads(registered: false), RuleExamples.classAttributeHeads, RuleExamples.headMadeInForward,
+            RuleExamples.listedWeights(registered: false),
+        ],
+        nonTriggeringExamples: [
+            RuleExamples.listedHeads(registered: true), RuleExamples.listedHeads(registered: false, frozen: true),
+            RuleExamples.listedWeights(registered: true),
+        ],
         pytorch: RuleExamples.unregistered)
 
     public func check(_ context: AnalysisContext) -> [Finding] {
-        let graph = context.graph
+        let findings = modules(context.graph)
+        return findings + parameters(context.graph, besides: Set(findings.flatMap { $0.unregisteredModule?.storages.map(\.id) ?? [] }))
+    }
+
+    /// Parameters held bare where nn.Module does not register them (`self.w = [nn.Parameter(...)]`, a Parameter
+    /// in the class body), by the attribute holding them: the same trap without a module around them.
+    private func parameters(_ graph: Graph, besides covered: Set<StorageID>) -> [Finding] {
+        var held: OrderedDictionary<String, [StorageID]> = [:]
+        for s in graph.storageIDs where !graph[s].registered && graph[s].trainable && !graph[s].readers.isEmpty && !covered.contains(s) {
+            held[ModulePath.parent(of: graph[s].names[0]).map(String.init) ?? "", default: []].append(s)
+        }
+        return held.map { container, storages in
+            let holder: Evidence.UnregisteredModule.Holder = container.isEmpty || graph.modules.contains { $0.path == container && $0.registered } ? .attribute : .list
+            let evidence = Evidence.UnregisteredModule(
+                container: container, held: holder, modules: storages.map { graph[$0].names[0] }, types: [Evidence.UnregisteredModule.parameterType],
+                storages: storages.map { StorageRef($0, in: graph) }, places: storages.compactMap { graph[$0].readers.min() }.map { NodeRef($0, in: graph) })
+            return Finding(severity: Self.description.severity, evidence: .unregisteredModule(evidence))
+        }
+    }
+
+    private func modules(_ graph: Graph) -> [Finding] {
         let unregistered = Set(graph.modules.filter { !$0.registered }.map(\.path))
         guard !unregistered.isEmpty else { return [] }
         // The outermost unregistered modules, by the attribute that holds them (`heads` of `heads.0`).
@@ -83,13 +109,17 @@ extension Evidence {
             /// Made by the forward of `container` (`head = nn.Linear(16, 4)` written in it).
             case forward
         }
+        /// The modules, or the parameters when they are held bare (`types` is then `[parameterType]`).
         public var modules: [String]
         public var types: [String]
         public var storages: [StorageRef]
-        /// Each module's first op.
+        /// Each module's first op (each parameter's first reader).
         public var places: [NodeRef]
 
         public var branches: [String] { [] }
+        /// What `types` says for parameters held bare, with no module around them.
+        public static let parameterType = "Parameter"
+        var bare: Bool { types == [Self.parameterType] }
 
         public var wording: Wording {
             let parameters = storages.filter { $0.kind == .parameter }.count
@@ -99,8 +129,9 @@ extension Evidence {
             let (how, fix): (String, String)
             switch held {
             case .list:
+                let (list, dict) = bare ? ("ParameterList", "ParameterDict") : ("ModuleList", "ModuleDict")
                 how = "\(one ? "is" : "are") held in `\(container)`, a plain Python list or dict: the model does not register \(one ? "it" : "them")"
-                fix = "hold them in `nn.ModuleList([...])` or `nn.ModuleDict({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.ModuleList(...)`"
+                fix = "hold them in `nn.\(list)([...])` or `nn.\(dict)({...})`: `self.\(container.split(separator: ".").last.map(String.init) ?? container) = nn.\(list)(...)`"
             case .attribute:
                 how = "\(one ? "is an attribute" : "are attributes") of \(container.isEmpty ? "the model" : "`\(container)`") that nn.Module does not register "
                     + "(set in the class body, where every instance shares \(one ? "it" : "them"), or past `__setattr__`)"
@@ -112,11 +143,11 @@ extension Evidence {
             }
             return Wording(
                 message: "\(list(modules)) (\(types.joined(separator: ", "))) \(how), so `model.parameters()` misses "
-                    + "\(one ? "its" : "their") \(tensors.joined(separator: " and "))",
+                    + (bare ? (one ? "it" : "them") : "\(one ? "its" : "their") \(tensors.joined(separator: " and "))"),
                 details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
                 notes: [
                     "an optimizer built from model.parameters() never updates them, model.to(device) leaves them behind and state_dict() "
-                        + "does not save them; graphcheck traced them as the forward called them, so the verdict covers them",
+                        + "does not save them; graphcheck traced them as the forward \(bare ? "used" : "called") them, so the verdict covers them",
                     "a network kept out of the optimizer on purpose is usually frozen too: `requires_grad_(False)` says so, and silences this",
                 ],
                 help: fix)

@@ -73,8 +73,21 @@ def unregistered_modules(model):
     parameters are not the model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward
     calls them. One object in several slots (`[head] * 3`, a class attribute of two heads) is listed under each."""
     registered = {id(m) for m in model.modules()}
+    return [(holder, name, value) for holder, name, value in _unregistered(model, torch.nn.Module) if id(value) not in registered]
+
+
+def unregistered_parameters(model):
+    """(holder, name relative to it, parameter) for each nn.Parameter held the same way, bare
+    (`self.w = [nn.Parameter(torch.randn(16, 2)) for _ in range(3)]`): the forward computes with it, no
+    optimizer built from `model.parameters()` ever moves it."""
+    return list(_unregistered(model, torch.nn.Parameter))
+
+
+def _unregistered(model, kind):
+    """(holder, name, value) for each value of type `kind` a module of the model holds where nn.Module does not
+    register it: in a plain list, tuple or dict attribute, or in the class body."""
     found = []
-    in_class_body = {}  # class -> its (and its bases') attributes that are modules or hold some
+    in_class_body = {}  # class -> its (and its bases') attributes that are modules or tensors or hold some
     for holder in model.modules():
         cls = type(holder)
         if cls not in in_class_body:
@@ -83,7 +96,7 @@ def unregistered_modules(model):
                 if base is torch.nn.Module:
                     break
                 for attribute, value in vars(base).items():
-                    if isinstance(value, (torch.nn.Module, list, tuple, dict)) and not attribute.startswith("__"):
+                    if isinstance(value, (torch.nn.Module, torch.Tensor, list, tuple, dict)) and not attribute.startswith("__"):
                         in_class_body[cls].setdefault(attribute, value)
         attributes = dict(vars(holder))
         for attribute, value in in_class_body[cls].items():
@@ -91,13 +104,13 @@ def unregistered_modules(model):
         for attribute, value in attributes.items():
             if attribute in _MODULE_STATE:
                 continue
-            if isinstance(value, torch.nn.Module):
-                if id(value) not in registered:
+            if isinstance(value, (torch.nn.Module, torch.Tensor)):
+                if isinstance(value, kind):
                     found.append((holder, attribute, value))
                 continue
             items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
             for key, item in items:
-                if isinstance(item, torch.nn.Module) and id(item) not in registered:
+                if isinstance(item, kind):
                     found.append((holder, f"{attribute}.{key}", item))
     return found
 
@@ -116,32 +129,42 @@ def _called_between(parent, name):
     return count
 
 
-def _named_tensors(model, unregistered):
+def _named_tensors(model, unregistered, loose=()):
     """(kind, name, tensor) for every parameter, then every buffer, of the model and of the modules it holds
-    without registering them (`unregistered`: (full path, module) pairs)."""
+    without registering them (`unregistered`: (full path, module) pairs), the parameters it holds bare without
+    registering them (`loose`: (full name, parameter) pairs) after the others."""
     for kind in ("parameter", "buffer"):
         modules = [("", model)] + [(path, module) for path, module in unregistered]
         for prefix, module in modules:
             named = module.named_parameters if kind == "parameter" else module.named_buffers
             for name, tensor in named(prefix=prefix, remove_duplicate=False):
                 yield kind, name, tensor
+        if kind == "parameter":
+            for name, tensor in loose:
+                yield kind, name, tensor
 
 
 class _Storages:
     """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
 
-    def __init__(self, model, unregistered=()):
+    def __init__(self, model, unregistered=(), loose=()):
         self.model = model
         self.unregistered = list(unregistered)  # (path, module) held outside the model's registry
+        self.loose = list(loose)  # (name, parameter) held bare outside it
         self.entries = []
         self.ranges = {}   # storage object -> [(start, end, entry index)]
         self.blocks = {}   # storage object -> its label in the trace
         self.trainable = []  # whether some parameter of each entry requires grad
         first = []         # the tensor of each entry's first name
-        for kind, name, tensor in _named_tensors(model, self.unregistered):
+        for kind, name, tensor in _named_tensors(model, self.unregistered, self.loose):
             if self._place(kind, name, tensor):
                 first.append(tensor)
         self._finish(range(len(self.entries)))
+        # Known by no name the model registers: `model.parameters()` misses it.
+        bare = {name for name, _ in self.loose}
+        for entry in self.entries:
+            if bare and all(name in bare for name in entry["names"]):
+                entry["registered"] = False
         for entry, tensor in zip(self.entries, first):
             digest = _digest(tensor)
             if digest is not None:
@@ -193,7 +216,7 @@ class _Storages:
         fakes as ops read them, memoised, with storage sharing and offsets preserved): a view of a fake
         parameter is that parameter, as a view of the real one is."""
         self.fakes = []
-        for _, _, tensor in _named_tensors(self.model, self.unregistered):
+        for _, _, tensor in _named_tensors(self.model, self.unregistered, self.loose):
             index = self.find(tensor)
             fake = fake_mode.from_tensor(tensor)
             self.fakes.append(fake)  # alive, so its storage object is not reused
@@ -254,7 +277,12 @@ class _Trace:
             self.unregistered.setdefault(id(holder), []).append((name, module))
             prefix = f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name
             unregistered.append((prefix, module))
-        self.memory = _Storages(model, unregistered)
+        loose, listed = [], []
+        for holder, name, parameter in unregistered_parameters(model):
+            loose.append((f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name, parameter))
+            if "." in name:
+                listed.append(loose[-1])  # an entry of a plain list or dict: a slot, as in an nn.ParameterList
+        self.memory = _Storages(model, unregistered, loose)
         self.storages = self.memory.entries
         self.modules = []
         instances = self.instances = {}
@@ -300,6 +328,10 @@ class _Trace:
                     index = self.memory.find(parameter)
                     if index is not None:
                         self.slots.setdefault(index, []).append(name)
+        for name, parameter in listed:
+            index = self.memory.find(parameter)
+            if index is not None and self.storages[index].get("registered", True) is False:
+                self.slots.setdefault(index, []).append(name)
         for path, module in by_path.items():
             if module._modules and not type(module).__module__.startswith("torch."):
                 # A weight the module holds bare beside its children (TAPAS's cell-selection head:
@@ -1268,7 +1300,7 @@ def _trace(model, args, kwargs, train, fake):
     # list of images, its targets): what the model computes from them is what its heads compute.
     flat, spec = tree_flatten((args, kwargs))
     given = list({id(v): v for v in flat if isinstance(v, torch.Tensor)}.values())
-    recorder.protect([t for _, _, t in _named_tensors(model, recorder.memory.unregistered)] + given)
+    recorder.protect([t for _, _, t in _named_tensors(model, recorder.memory.unregistered, recorder.memory.loose)] + given)
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else None
     if fake_mode is not None:
         # The inputs become fake up front, so in-place ops on them write the fake copies, and every later

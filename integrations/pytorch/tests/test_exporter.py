@@ -693,6 +693,43 @@ def test_heads_in_a_plain_list_are_traced_and_reported(graphcheck_binary):
     assert graphcheck_report(_ListedHeads(one_object=True), torch.randn(4, 8))["independent"] is False, "[head] * 2 in a plain list is one head"
 
 
+class _ListedWeights(torch.nn.Module):
+    """Per-task weight matrices held bare in a plain list (the forum's "my weights do not train"), and a scale
+    in the class body; `one_object`: the third slot is the first's Parameter."""
+
+    scale = torch.nn.Parameter(torch.ones(1))
+
+    def __init__(self, one_object=False):
+        super().__init__()
+        self.trunk = torch.nn.Linear(8, 16)
+        self.weights = [torch.nn.Parameter(torch.randn(16, 2)) for _ in range(3)]
+        self.also_trunk = [self.trunk.bias]  # registered under another name: not reported
+        if one_object:
+            self.weights[2] = self.weights[0]
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x)) * self.scale
+        return tuple(t @ w for w in self.weights)
+
+
+@pytest.mark.parametrize("tensors", ["fake", "real"])
+def test_parameters_held_bare_in_a_plain_list_are_storages_the_model_does_not_register(graphcheck_binary, tensors):
+    model = _ListedWeights()
+    before = [w.clone() for w in model.weights]
+    recorded = trace(model, torch.randn(4, 8), tensors=tensors)
+    assert all(torch.equal(a, b) and type(b) is torch.nn.Parameter for a, b in zip(before, model.weights))
+    unregistered = [s["names"] for s in recorded["storages"] if s.get("registered") is False]
+    assert unregistered == [["weights.0"], ["weights.1"], ["weights.2"], ["scale"]]
+    assert [n["module"] for n in recorded["nodes"] if n["op"] == "linear"][1:] == ["weights.0", "weights.1", "weights.2"]
+    report = graphcheck_report(model, torch.randn(4, 8))
+    warnings = [f for f in report["findings"] if f["rule"] == "unregistered-module"]
+    assert [w["severity"] for w in warnings] == ["warning", "warning"]
+    assert "weights.0, weights.1, weights.2 (Parameter)" in warnings[0]["message"] and "nn.ParameterList" in warnings[0]["help"]
+    assert report["branches"] == ["weights.0", "weights.1", "weights.2"] and report["independent"] is True
+    shared = graphcheck_report(_ListedWeights(one_object=True), torch.randn(4, 8))
+    assert shared["independent"] is False and "shared-storage" in [f["rule"] for f in shared["findings"]]
+
+
 class _ClassBodyHead(torch.nn.Module):
     proj = torch.nn.Linear(16, 16)  # in the class body: one object for every head, registered by none
 
