@@ -22,6 +22,8 @@ public struct BranchMap: Sendable {
     public let usedBy: [BranchSet]
     /// Per storage: the branch its first name lies under (its "home", where TensorBoard draws it), or nil.
     public let home: [Int?]
+    /// Per storage: whether some name of it lies under no branch (the trunk's or the parent's name for it).
+    public let namedOutside: [Bool]
 
     public init(graph: Graph, branches: [String]) {
         self.init(graph: graph, branches: branches.map { Branch(name: $0) })
@@ -56,12 +58,13 @@ public struct BranchMap: Sendable {
         var namedIn = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
         var usedBy = [BranchSet](repeating: BranchSet(), count: graph.storages.count)
         var home = [Int?](repeating: nil, count: graph.storages.count)
+        var namedOutside = [Bool](repeating: false, count: graph.storages.count)
         let storages = graph.storages
         for index in storages.indices {
             let storage = storages[index]
             for (n, name) in storage.names.enumerated() {
                 let b = BranchMap.branch(of: name, in: branches)
-                if let b { namedIn[index].insert(b) }
+                if let b { namedIn[index].insert(b) } else { namedOutside[index] = true }
                 if n == 0 { home[index] = b }
             }
             for node in storage.readers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
@@ -72,6 +75,7 @@ public struct BranchMap: Sendable {
         self.namedIn = namedIn
         self.usedBy = usedBy
         self.home = home
+        self.namedOutside = namedOutside
     }
 
     /// The branch with a prefix that contains `path`; the longest prefix wins when prefixes nest.

@@ -13,11 +13,8 @@ enum InputStages {
     static func find(_ branches: [Branch], _ graph: Graph) -> [Int] {
         let count = branches.count
         guard graph.inputs.count >= 2, graph.inputs.count <= 64, count >= 2, count <= BranchSet.capacity else { return [] }
-        var owner = [Int](repeating: -1, count: graph.nodes.count)
-        for index in graph.nodes.indices {
-            let module = graph.nodes[index].module
-            if let b = branches.firstIndex(where: { $0.prefixes.contains { modulePath(module, isWithin: $0) } }) { owner[index] = b }
-        }
+        let prefixes = branches.map(\.prefixes)
+        let owner = graph.nodes.map { BranchMap.branch(of: $0.module, in: prefixes) ?? -1 }
         // Per value: the model inputs it is made from, and the branches whose ops it is made from.
         var inputs = [UInt64](repeating: 0, count: graph.values.count)
         for (position, v) in graph.inputs.enumerated() { inputs[v.index] |= 1 << UInt64(position) }

@@ -55,7 +55,7 @@ public struct GradientLeakRule: Rule {
             guard !owners.isEmpty else { continue }
             // A trunk tensor tied into one head (BERT's MLM decoder is the word embedding) is the trunk's:
             // every head's gradient reaches the trunk, by design.
-            if owners.count == 1, graph[s].names.contains(where: { map.branch(of: $0) == nil }) { continue }
+            if owners.count == 1, map.namedOutside[s.index] { continue }
             var reached = BranchSet()
             for reader in graph[s].readers where graph.passesGradient(reader.index, toStorage: s) { reached.formUnion(reaches[reader.index]) }
             guard !reached.isEmpty, !(owners.count == 1 && reached == owners) else { continue }

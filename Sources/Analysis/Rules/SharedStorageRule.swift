@@ -49,8 +49,7 @@ public struct SharedStorageRule: Rule {
         var shared: OrderedDictionary<[UInt64], [StorageID]> = [:]
         for s in graph.storageIDs where !map.namedIn[s.index].isEmpty {
             let named = map.namedIn[s.index]
-            let trunks = named.count == 1 && graph[s].names.contains { map.branch(of: $0) == nil }
-            let set = trunks ? map.usedBy[s.index] : named.union(map.usedBy[s.index])
+            let set = named.count == 1 && map.namedOutside[s.index] ? map.usedBy[s.index] : named.union(map.usedBy[s.index])
             guard set.count >= 2 else { continue }
             let key = [set.bits, context.allowed.contains(s.index) ? 1 : 0]
             shared[key, default: []].append(s)
