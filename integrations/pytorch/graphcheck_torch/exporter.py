@@ -66,26 +66,18 @@ def _memory(tensor):
 _MODULE_STATE = frozenset(vars(torch.nn.Module()))  # nn.Module's own bookkeeping attributes
 
 
-def unregistered_modules(model):
-    """(holder, name relative to it, module) for each module the model holds in a plain Python list, tuple or
-    dict (`self.heads = [nn.Linear(16, 2) for _ in range(3)]`), or as a class attribute (`proj = nn.Linear(16,
-    16)` in the class body: one object for every instance): nn.Module registers none of them, so their
-    parameters are not the model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward
-    calls them. One object in several slots (`[head] * 3`, a class attribute of two heads) is listed under each."""
+def unregistered_members(model):
+    """(holder, name relative to it, value) for each module and each bare nn.Parameter the model holds where
+    nn.Module does not register it: in a plain Python list, tuple or dict (`self.heads = [nn.Linear(16, 2) for
+    _ in range(3)]`, `self.w = [nn.Parameter(torch.randn(16, 2)) for _ in range(3)]`), or as a class attribute
+    (`proj = nn.Linear(16, 16)` in the class body: one object for every instance). Their parameters are not the
+    model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward uses them. One object in
+    several slots (`[head] * 3`, a class attribute of two heads) is listed under each."""
     registered = {id(m) for m in model.modules()}
-    return [(holder, name, value) for holder, name, value in _unregistered(model, torch.nn.Module) if id(value) not in registered]
 
+    def taken(value):
+        return isinstance(value, torch.nn.Parameter) or isinstance(value, torch.nn.Module) and id(value) not in registered
 
-def unregistered_parameters(model):
-    """(holder, name relative to it, parameter) for each nn.Parameter held the same way, bare
-    (`self.w = [nn.Parameter(torch.randn(16, 2)) for _ in range(3)]`): the forward computes with it, no
-    optimizer built from `model.parameters()` ever moves it."""
-    return list(_unregistered(model, torch.nn.Parameter))
-
-
-def _unregistered(model, kind):
-    """(holder, name, value) for each value of type `kind` a module of the model holds where nn.Module does not
-    register it: in a plain list, tuple or dict attribute, or in the class body."""
     found = []
     in_class_body = {}  # class -> its (and its bases') attributes that are modules or tensors or hold some
     for holder in model.modules():
@@ -105,12 +97,12 @@ def _unregistered(model, kind):
             if attribute in _MODULE_STATE:
                 continue
             if isinstance(value, (torch.nn.Module, torch.Tensor)):
-                if isinstance(value, kind):
+                if taken(value):
                     found.append((holder, attribute, value))
                 continue
             items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
             for key, item in items:
-                if isinstance(item, kind):
+                if taken(item):
                     found.append((holder, f"{attribute}.{key}", item))
     return found
 
@@ -270,16 +262,16 @@ class _Trace:
         for path, module in by_path.items():
             path_of.setdefault(id(module), path)
         # Modules held in plain lists and dicts: named `<holder>.<attribute>.<key>`, traced as the model's own
-        # (their ops, their parameters) and marked `"registered": false`.
+        # (their ops, their parameters) and marked `"registered": false`; bare parameters held so, likewise.
         self.unregistered = {}  # id(holder) -> [(name relative to it, module)]
-        unregistered = []
-        for holder, name, module in unregistered_modules(model):
-            self.unregistered.setdefault(id(holder), []).append((name, module))
-            prefix = f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name
-            unregistered.append((prefix, module))
-        loose, listed = [], []
-        for holder, name, parameter in unregistered_parameters(model):
-            loose.append((f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name, parameter))
+        unregistered, loose, listed = [], [], []
+        for holder, name, value in unregistered_members(model):
+            full = f"{path_of[id(holder)]}.{name}" if path_of[id(holder)] else name
+            if isinstance(value, torch.nn.Module):
+                self.unregistered.setdefault(id(holder), []).append((name, value))
+                unregistered.append((full, value))
+                continue
+            loose.append((full, value))
             if "." in name:
                 listed.append(loose[-1])  # an entry of a plain list or dict: a slot, as in an nn.ParameterList
         self.memory = _Storages(model, unregistered, loose)
