@@ -505,6 +505,45 @@ extension HeadDiscoveryTests {
         #expect(report.findings.map(\.rule).contains("gradient-leak"))
     }
 
+    /// Grounding DINO's two-stage proposals: `enc_output` and `enc_output_norm` embed the encoder's output; the box
+    /// head computes with the embedding, while the class head, which has no weights for it, scores it against
+    /// the text into the proposal logits (and learns elsewhere: `class_embed.proj` on the text). The embedding
+    /// reaches only the box head's results, yet both heads start from it: it is their trunk. `leaks`: the second
+    /// head instead adds the body's output into its own learned result (`self.fc(t) + a`), which is the leak.
+    func proposalHeads(leaks: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["image", "ids"])
+        g.layer("f", "encoder", ["image"])
+        g.layer("text", "text_encoder", ["ids"])
+        g.layer("e", "enc_output", ["f"])
+        g.layer("q", "enc_output_norm", ["e"])
+        if leaks {
+            g.layer("h", "class_embed.fc", ["f"])
+            g.op("scores", "add", in: "class_embed", ["h", "q"])
+        } else {
+            g.op("scores", "bmm", in: "class_embed", ["q", "text"])
+        }
+        g.layer("c", "class_embed.proj", ["text"])
+        g.layer("boxes", "bbox_embed", ["q"])
+        g.outputs("scores", "c", "boxes")
+        return g.graph
+    }
+
+    @Test func anEmbeddingOneHeadComputesWithAndAnotherOnlyScoresIsTheirTrunk() throws {
+        let graph = proposalHeads(leaks: false)
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["class_embed", "bbox_embed"])
+        #expect(found.trunk.contains("enc_output") && found.trunk.contains("enc_output_norm"))
+        #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
+    @Test func anEmbeddingAddedIntoAnotherHeadsLearnedResultStaysWithItsHead() throws {
+        let graph = proposalHeads(leaks: true)
+        let found = BranchDiscovery.discover(graph)
+        #expect(found.names == ["class_embed", "enc_output"])
+        #expect(!found.trunk.contains("enc_output_norm"))
+        #expect(try Analyzer.analyze(graph).independent == false)
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

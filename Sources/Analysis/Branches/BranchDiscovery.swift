@@ -310,6 +310,12 @@ public enum BranchDiscovery {
                 trunk[c] = true
             }
         }
+        // A child whose values one head computes with while another only scores them into a result feeds both
+        // (so it takes three children at least: it and the two heads).
+        let open = children.indices.filter { !trunk[$0] && own[$0] != 0 }
+        if open.count >= 3 {
+            for c in ScoredInputs.find(open, heads: open, members: members, own: own, graph, terminals) { trunk[c] = true }
+        }
         // A child whose own children split its results one for one, each as a sibling here does (a ModuleList
         // holding one classifier per head, beside the heads' bodies), holds the other parts of those heads:
         // grouping it here would make every head at this level one. The two levels are paired later.
@@ -527,6 +533,9 @@ struct Origins {
         }
         return entries > 0
     }
+
+    /// Whether only the origin's ops could have made `v`.
+    func made(_ v: ValueID) -> Bool { origin[v.index] == .dominated }
 }
 
 /// The module tree as the ops' call sites give it, with the terminals each subtree reaches. Paths are
