@@ -425,6 +425,29 @@ import TestSupport
         #expect(check(DuplicateComputationRule(), oneHeadTwice(between: "flatten"), branches: []).count == 1)
     }
 
+    /// A decoder that normalizes its last state once for the stack of per-layer states it returns and its heads
+    /// read, and once more for the state it returns (Grounding DINO's `layer_norm`), computes its trunk twice: the
+    /// first copy is an intermediate the heads compute with, though returned too. Returned alone both times, it
+    /// is one result twice.
+    @Test func aTrunkValueComputedAgainBesideAnIntermediateIsNoHeadsResult() {
+        func normalizedTwice(readByHead: Bool) -> Graph {
+            var g = SmallGraph(inputs: ["x"])
+            g.layer("h", "decoder.layer", ["x"])
+            g.op("n1", "layer_norm", in: "decoder.norm", ["h"], weights: ["decoder.norm.weight"])
+            g.op("n2", "layer_norm", in: "decoder.norm", ["h"], weights: ["decoder.norm.weight"])
+            if readByHead {
+                g.op("states", "stack", in: "decoder", ["n1"])
+                g.layer("boxes", "bbox_embed", ["n1"])
+                g.outputs("boxes", "states", "n2")
+            } else {
+                g.outputs("n1", "n2")
+            }
+            return g.graph
+        }
+        #expect(check(DuplicateComputationRule(), normalizedTwice(readByHead: true), branches: []).isEmpty)
+        #expect(check(DuplicateComputationRule(), normalizedTwice(readByHead: false), branches: []).count == 1)
+    }
+
     @Test func randomOpsNeverComputeTheSameTwice() {
         #expect(check(DuplicateComputationRule(), oneHeadTwice(between: "dropout"), branches: []).isEmpty)
     }
