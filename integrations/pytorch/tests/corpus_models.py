@@ -453,6 +453,37 @@ THIRD_PARTY += [
 ]
 
 
+def _grounding_dino(share_box_heads):
+    """Grounding DINO, two-stage, on a small ResNet and a one-layer BERT. The encoder's proposal embedding
+    (`model.enc_output`, `model.enc_output_norm`) feeds the proposal box head and the proposal class head, which
+    has no weights: it scores the embedding against the text. The decoder normalizes its last state twice (once
+    for the stack the heads read, once for the state it returns). `share_box_heads`: the per-layer box heads are
+    one set of weights, tied by the model (`decoder_bbox_embed_share`, the default)."""
+    from transformers import BertConfig, GroundingDinoConfig, GroundingDinoForObjectDetection, ResNetConfig
+
+    def build():
+        torch.manual_seed(0)
+        backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], out_features=["stage2", "stage3", "stage4"])
+        text = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37, vocab_size=100)
+        config = GroundingDinoConfig(backbone_config=backbone, text_config=text, use_timm_backbone=False, use_pretrained_backbone=False,
+                                     d_model=32, encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                                     encoder_ffn_dim=37, decoder_ffn_dim=37, num_queries=10, num_feature_levels=3, two_stage=True,
+                                     decoder_bbox_embed_share=share_box_heads, max_text_len=16)
+        return GroundingDinoForObjectDetection(config), (torch.randn(1, 3, 64, 64), torch.randint(1, 100, (1, 7)))
+    return build
+
+
+THIRD_PARTY += [
+    # The proposal embedding once joined the box head (only its results are learned ones), so the class head's
+    # scores read across heads; the decoder's second normalization read as heads computing one result.
+    Case("GroundingDinoForObjectDetection (eval; two-stage: the proposal class head scores, without weights, the embedding "
+         "the proposal box head computes with)", "transformers", _grounding_dino(share_box_heads=False), [["class_embed"], ["bbox_embed"]],
+         train=False),
+    Case("GroundingDinoForObjectDetection (eval; two-stage, per-layer box heads tied by the model)", "transformers",
+         _grounding_dino(share_box_heads=True), [["class_embed"], ["bbox_embed"]], train=False, undecided="parts-share-storage"),
+]
+
+
 def _upernet(labels):
     """UperNet on a small ConvNeXt with its auxiliary head: the forward runs `auxiliary_head` always, but only
     its loss reads the result, so without `labels` nothing it computes reaches an output."""
