@@ -602,7 +602,9 @@ class _Trace:
             value = self.new_value(tensor)
             self.add_node("constant", [], [value], [], False, {})
             return value, False
-        if tensor.requires_grad and tensor.grad_fn is not None:
+        # `is_leaf`, not `grad_fn`: reading `grad_fn` from Python gives the autograd node a Python object, and a
+        # chain of such nodes is freed recursively when the output dies (a 60,000-op chain overflowed the stack).
+        if tensor.requires_grad and not tensor.is_leaf:
             if index in self.gradoff:
                 self._reopen_function_forward(index)
             elif index in self.gradless:

@@ -1228,3 +1228,36 @@ def test_views_share_elements_exactly_when_their_offsets_meet():
         if min(oa) <= max(ob) and min(ob) <= max(oa):
             assert _share_elements(a, b) == bool(oa & ob), (a.shape, a.stride(), a.storage_offset(), b.shape, b.stride(), b.storage_offset())
             checked += 1
+
+
+DEEP_CHAIN = """
+import sys
+import torch
+from graphcheck_torch.exporter import export
+
+class Deep(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(4))
+        self.head1, self.head2 = torch.nn.Linear(4, 2), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = x * self.w
+        for _ in range(60000):
+            x = x * 1.0001
+        return self.head1(x), self.head2(x)
+
+export(Deep(), (torch.randn(2, 4),), sys.argv[1], tensors="real")
+"""
+
+
+def test_a_model_sixty_thousand_ops_deep_is_exported_on_the_default_stack(tmp_path):
+    """Freeing a deep autograd graph must not recurse once per op: the exporter once read `grad_fn`, which gives
+    each node a Python object, and the chain of them overflowed the 8 MB stack (a segfault) when the export
+    dropped the model's output. In a child process with the default stack, so a crash fails this test only."""
+    out = tmp_path / "deep.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run(["bash", "-c", 'ulimit -S -s 8192 && exec "$0" -c "$1" "$2"', sys.executable, DEEP_CHAIN, str(out)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert len(json.loads(out.read_text())["nodes"]) > 60000
