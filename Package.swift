@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "ONNXModelsTests", dependencies: ["GraphCheck", "GraphIR", "ONNXModels", "Analysis", "FormatSupport", "TestSupport"]),
         .testTarget(name: "TensorBoardEventsTests", dependencies: ["GraphCheck", "GraphIR", "TensorBoardEvents", "Analysis", "FormatSupport", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["GraphCheck", "GraphIR", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport", "TestSupport", "TraceFormat"]),
         .testTarget(name: "RenderTests", dependencies: ["GraphCheck", "GraphIR", "Render", "Analysis", "FormatSupport", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["GraphCheck", "GraphIR", "Analysis", "FormatSupport", "TestSupport", "graphcheck", "graphcheck-fuzz"]),
     ]

@@ -21,7 +21,9 @@ public enum Analyzer {
             try validate(parts.flatMap { $0 }, in: graph)
             branches = parts.map { Branch(name: $0[0], prefixes: $0) }
         }
-        let allowed = try AllowedSharing(allowShared).storages(in: graph)
+        // Ties the model itself declares (the trace's `declared`) are intended as the user's --allow-shared are.
+        var allowed = try AllowedSharing(allowShared).storages(in: graph)
+        for (index, storage) in graph.storages.enumerated() where storage.declared { allowed.insert(index) }
         let context = AnalysisContext(graph: graph, branches: branches, allowed: allowed)
         var findings = run(allRules, on: context)
         if let discovery, !findings.contains(where: { $0.severity == .error }) {

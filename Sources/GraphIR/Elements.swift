@@ -85,6 +85,9 @@ public struct Storage: Sendable {
     /// Known to the model by some name it registers; false for a parameter only a plain list, dict or class
     /// attribute holds (`self.w = [nn.Parameter(...)]`), which `model.parameters()` misses.
     public var registered = true
+    /// Tied by the model's own declaration (Hugging Face's `_tied_weights_keys`): sharing its authors intend,
+    /// taken as declared intended like `--allow-shared`.
+    public var declared = false
     public internal(set) var readers: [NodeID] = []
     public internal(set) var writers: [NodeID] = []
 

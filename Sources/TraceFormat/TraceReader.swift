@@ -21,7 +21,7 @@ public enum TraceReader {
         case inputs, outputs, modules, storages, values, nodes
     }
     enum ModuleKey: String, CaseIterable, Sendable { case path, type, instance, source, registered, madeInForward = "made_in_forward" }
-    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest, requiresGrad = "requires_grad", registered }
+    enum StorageKey: String, CaseIterable, Sendable { case id, kind, names, shape, dtype, memory, digest, requiresGrad = "requires_grad", registered, declared }
     enum MemoryKey: String, CaseIterable, Sendable { case block, bytes }
     enum ValueKey: String, CaseIterable, Sendable { case id, shape, dtype }
     enum NodeKey: String, CaseIterable, Sendable {
@@ -172,7 +172,7 @@ struct StreamingTraceReader {
 
     private mutating func readStorage() throws(InputError) {
         var id: String?, kind: StorageKind?, names: [String]?, shape: [Int]?, dtype: DType?, memory: StorageMemory?, digest: String?
-        var requiresGrad = true, registered = true
+        var requiresGrad = true, registered = true, declared = false
         let start = scanner.valueOffset
         try readObject(StreamingTraceReader.storageKeys) { r, key throws(InputError) in
             switch key {
@@ -192,6 +192,7 @@ struct StreamingTraceReader {
             case .digest: digest = try r.scanner.string()
             case .requiresGrad: requiresGrad = try r.scanner.bool()
             case .registered: registered = try r.scanner.bool()
+            case .declared: declared = try r.scanner.bool()
             }
         }
         guard let id else { throw scanner.error("missing required key \"id\"", at: start) }
@@ -199,6 +200,7 @@ struct StreamingTraceReader {
         guard let names else { throw scanner.error("missing required key \"names\"", at: start) }
         var storage = Storage(id: id, kind: kind, names: names, shape: shape, dtype: dtype, memory: memory, digest: digest, trainable: requiresGrad)
         storage.registered = registered
+        storage.declared = declared
         builder.addStorage(storage)
     }
 

@@ -56,6 +56,7 @@ public enum TraceWriter {
             + (s.digest.map { ", \"digest\": \(JSONWriter.quoted($0))" } ?? "")
             + (s.kind == .parameter && !s.trainable ? ", \"requires_grad\": false" : "")
             + (s.registered ? "" : ", \"registered\": false")
+            + (s.declared ? ", \"declared\": true" : "")
             + "}"
     }
 

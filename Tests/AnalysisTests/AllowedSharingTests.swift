@@ -4,6 +4,7 @@ import GraphIR
 import Testing
 import TestSupport
 import FormatSupport
+import TraceFormat
 
 /// `--allow-shared`: declared sharing is reported as info and does not make the branches dependent.
 @Suite struct AllowedSharingTests {
@@ -49,6 +50,24 @@ import FormatSupport
         #expect(shared.map(\.severity) == [.error, .info])
         #expect(shared.compactMap { $0.sharedStorage?.storages.count } == [192, 5])
         #expect(shared.compactMap { $0.sharedStorage?.declared } == [false, true])
+    }
+
+    /// Ties the model itself declares (a trace's `"declared": true`, from Hugging Face's `_tied_weights_keys`) are
+    /// intended as `--allow-shared` ones are; the rest of the sharing stays an error.
+    @Test func tiesTheModelDeclaresAreDeclaredSharing() throws {
+        let sample = try Repository.load("samples/densenet121_multihead.json").graph
+        #expect(try Analyzer.analyze(sample).independent == false)
+        // The sample as a trace whose norm5 storages the model declares tied.
+        var text = TraceWriter.write(sample, producer: "test")
+        for storage in sample.storages where storage.names.contains(where: { $0.hasPrefix("branch1.norm5.") }) {
+            let entry = "{\"id\": \"\(storage.id)\", "
+            text = text.replacingOccurrences(of: entry, with: entry + "\"declared\": true, ")
+        }
+        let graph = try TraceReader.read(Array(text.utf8))
+        #expect(graph.storages.filter(\.declared).count == 5)
+        let shared = try Analyzer.analyze(graph).findings.filter { $0.rule == "shared-storage" }
+        #expect(shared.compactMap { $0.sharedStorage?.declared } == [false, true])
+        #expect(shared[1].wording.notes.contains { $0.contains("by the model itself") })
     }
 
     @Test func aPatternThatMatchesNothingIsAnError() throws {

@@ -104,6 +104,15 @@ import TraceFormat
         #expect(try !read(TraceWriter.write(graph, producer: "test")).storages[0].trainable)
     }
 
+    /// A tie the model declares (`"declared": true`) is read and written back; absent means none.
+    @Test func declaredTiesRoundTrip() throws {
+        #expect(try !read(Self.minimal).storages[0].declared)
+        let text = Self.minimal.replacingOccurrences(of: #""dtype": "float32"}]"#, with: #""dtype": "float32", "declared": true}]"#)
+        let graph = try read(text)
+        #expect(graph.storages[0].declared)
+        #expect(try read(TraceWriter.write(graph, producer: "test")).storages[0].declared)
+    }
+
     @Test func minimalTraceReads() throws {
         let graph = try read(Self.minimal)
         #expect(graph.mode == .train)

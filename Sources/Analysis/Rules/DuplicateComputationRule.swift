@@ -110,7 +110,7 @@ extension Evidence {
         public var type: String?
         /// How many times the same result is computed.
         public var calls: Int
-        /// The weights are shared as the user declared intended (`--allow-shared`): reported as info.
+        /// The weights are shared as declared intended (`--allow-shared`, or a tie the model declares): reported as info.
         public var declared: Bool
         /// The last learned op of each computation (the head's output layer).
         public var places: [NodeRef]
@@ -130,7 +130,7 @@ extension Evidence {
                 : equivalence(distinct) + " compute"
             return Wording(
                 message: "\(who) the same result \(calls) times: the same weights applied to the same tensors"
-                    + (declared ? ", as declared (allow-shared)" : ""),
+                    + (declared ? ", as declared" : ""),
                 details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
                 notes: [
                     "heads that are one module object called on the same features return identical outputs: they are one head, "

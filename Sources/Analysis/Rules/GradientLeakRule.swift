@@ -144,7 +144,7 @@ extension Evidence {
                 message = "gradients from the outputs of \(list(foreign)) reach \(plural(parameters.count, "parameter")) of \(owners[0])"
                 help = "feed \(list(foreign)) from the trunk only, or `.detach()` the tensor taken from \(owners[0])"
             }
-            if declared { message += ", as declared (allow-shared)" }
+            if declared { message += ", as declared" }
             var notes = ["backpropagation from one branch's loss changes another branch's weights, so the branches cannot be trained apart"]
             if detachUnknown {
                 message += ", unless the values were detached"

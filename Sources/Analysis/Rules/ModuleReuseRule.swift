@@ -185,7 +185,7 @@ extension Evidence {
         public var modules: [String] { slots.isEmpty ? [module] : slots }
 
         public var wording: Wording {
-            let declaredNote = declared ? ", as declared (allow-shared)" : ""
+            let declaredNote = declared ? ", as declared" : ""
             guard !slots.isEmpty else {
                 return Wording(
                     message: "\(module.isEmpty ? "the model" : module)\(type.map { " (\($0))" } ?? "") is called \(calls) times: its weights are shared between the calls"

@@ -29,7 +29,7 @@ public struct PyTorchExample: Sendable {
 public struct AnalysisContext: Sendable {
     public let graph: Graph
     public let map: BranchMap
-    /// Storages whose sharing the user declared intended.
+    /// Storages whose sharing is declared intended (by the user, or a tie the model declares).
     public let allowed: Set<Int>
     let grouping: ModuleGrouping
     /// Per node: whether backward from the outputs runs through it (`Graph.reachedByBackward`), for the

@@ -143,7 +143,7 @@ extension Evidence {
         public var runningStatistics: [String]
         public var statisticsModules: Int
         public var edgeCount: Int
-        /// The user declared this sharing intended (`--allow-shared`, the model spec, a config file).
+        /// This sharing is declared intended (`--allow-shared`, the model spec, a config file, or a tie the model declares).
         public var declared: Bool
         public var cause: Cause
         /// The first op of each branch that uses the shared storages.
@@ -172,7 +172,7 @@ extension Evidence {
                 + "\(list(branches)) share \(plural(storages.count, "tensor")) (\(plural(parameters, "parameter")), "
                 + "\(plural(storages.count - parameters, "buffer")))" + (declared ? " as declared" : ": the same storage, not copies")
             if declared {
-                return Wording(message: message, details: details, notes: ["declared intended with allow-shared (option, model spec or config file)"])
+                return Wording(message: message, details: details, notes: ["declared intended: with allow-shared (option, model spec or config file), or by the model itself (a tie it declares)"])
             }
             var notes: [String] = []
             if let within {

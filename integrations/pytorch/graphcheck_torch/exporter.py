@@ -136,6 +136,31 @@ def _named_tensors(model, unregistered, loose=()):
                 yield kind, name, tensor
 
 
+def declared_ties(model):
+    """Weights the model itself declares tied — Hugging Face's `_tied_weights_keys` (`{tied: source}`, resolved
+    in `all_tied_weights_keys` by transformers 5; a list of tied names before, whose source is the input
+    embedding when `config.tie_word_embeddings`) — as (tied, source) name pairs, kept only where the two
+    really are one tensor. Such sharing is intended: the trace marks the tensor `declared`, which graphcheck
+    takes as declared intended (as with --allow-shared), and the pytest helper lists the pairs in its report."""
+    keys = getattr(model, "all_tied_weights_keys", None) or getattr(model, "_tied_weights_keys", None)
+    if not keys:
+        return []
+    if isinstance(keys, dict):
+        pairs = list(keys.items())
+    else:
+        config = getattr(model, "config", None)
+        embedding = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+        if not (config is not None and getattr(config, "tie_word_embeddings", False) and embedding is not None):
+            return []
+        source = next((f"{name}.weight" for name, module in model.named_modules() if module is embedding), None)
+        pairs = [(key, source) for key in keys] if source else []
+    parameters = dict(model.named_parameters(remove_duplicate=False))
+    return [(tied, source) for tied, source in pairs
+            if tied in parameters and source in parameters
+            and parameters[tied].untyped_storage()._cdata == parameters[source].untyped_storage()._cdata]
+
+
+
 class _Storages:
     """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
 
@@ -154,9 +179,12 @@ class _Storages:
         self._finish(range(len(self.entries)))
         # Known by no name the model registers: `model.parameters()` misses it.
         bare = {name for name, _ in self.loose}
+        tied = {name for pair in declared_ties(model) for name in pair}
         for entry in self.entries:
             if bare and all(name in bare for name in entry["names"]):
                 entry["registered"] = False
+            if tied and any(name in tied for name in entry["names"]):
+                entry["declared"] = True
         for entry, tensor in zip(self.entries, first):
             digest = _digest(tensor)
             if digest is not None:

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import tempfile
 
-from .exporter import export
+from .exporter import declared_ties, export
 
 
 # Where `make install` puts the binary by default (PREFIX=~/.local): found even when that folder is not on PATH.
@@ -28,29 +28,6 @@ def _graphcheck():
     raise RuntimeError(
         "graphcheck executable not found (looked at $GRAPHCHECK, PATH and ~/.local/bin): in a graphcheck checkout run "
         "`make install` (or `make install PREFIX=/some/prefix` and put its bin/ on PATH), or set GRAPHCHECK=/path/to/graphcheck")
-
-
-def declared_ties(model):
-    """Weights the model itself declares tied — Hugging Face's `_tied_weights_keys` (`{tied: source}`, resolved
-    in `all_tied_weights_keys` by transformers 5; a list of tied names before, whose source is the input
-    embedding when `config.tie_word_embeddings`) — as (tied, source) name pairs, kept only where the two
-    really are one tensor. Such sharing is intended: passed to graphcheck as allowed, and said in the report."""
-    keys = getattr(model, "all_tied_weights_keys", None) or getattr(model, "_tied_weights_keys", None)
-    if not keys:
-        return []
-    if isinstance(keys, dict):
-        pairs = list(keys.items())
-    else:
-        config = getattr(model, "config", None)
-        embedding = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-        if not (config is not None and getattr(config, "tie_word_embeddings", False) and embedding is not None):
-            return []
-        source = next((f"{name}.weight" for name, module in model.named_modules() if module is embedding), None)
-        pairs = [(key, source) for key in keys] if source else []
-    parameters = dict(model.named_parameters(remove_duplicate=False))
-    return [(tied, source) for tied, source in pairs
-            if tied in parameters and source in parameters
-            and parameters[tied].untyped_storage()._cdata == parameters[source].untyped_storage()._cdata]
 
 
 def graphcheck_report(model, example_inputs, branches=None, allow_shared=(), train=True, picture=None):

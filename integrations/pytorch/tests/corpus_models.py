@@ -479,8 +479,10 @@ THIRD_PARTY += [
     Case("GroundingDinoForObjectDetection (eval; two-stage: the proposal class head scores, without weights, the embedding "
          "the proposal box head computes with)", "transformers", _grounding_dino(share_box_heads=False), [["class_embed"], ["bbox_embed"]],
          train=False),
+    # The per-layer box heads are one set of weights inside the box branch, which alone cannot say whether they were
+    # meant as heads of their own; the model's `_tied_weights_keys` says so, and the trace records it (`declared`).
     Case("GroundingDinoForObjectDetection (eval; two-stage, per-layer box heads tied by the model)", "transformers",
-         _grounding_dino(share_box_heads=True), [["class_embed"], ["bbox_embed"]], train=False, undecided="parts-share-storage"),
+         _grounding_dino(share_box_heads=True), [["class_embed"], ["bbox_embed"]], train=False),
 ]
 
 

@@ -612,6 +612,19 @@ def test_ties_the_model_declares_are_intended_sharing(graphcheck_binary):
         assert_independent(_DeclaredTie(declared=False), torch.randn(2, 4))
 
 
+def test_ties_the_model_declares_are_recorded_in_the_trace(tmp_path, graphcheck_binary):
+    """The command-line path (export, then `graphcheck check`) sees what the model declares as the pytest helper
+    does: the trace marks the tied storage `declared`, and the check takes it as intended."""
+    for declared, expected in ((True, 0), (False, 1)):
+        path = tmp_path / f"tie-{declared}.json"
+        export(_DeclaredTie(declared=declared), torch.randn(2, 4), str(path))
+        tied = [s for s in json.loads(path.read_text())["storages"] if "head2.weight" in s["names"]]
+        assert tied[0].get("declared", False) is declared
+        check = subprocess.run([graphcheck_binary, "check", str(path)], capture_output=True, text=True)
+        assert check.returncode == expected, check.stdout
+    assert "by the model itself" in subprocess.run([graphcheck_binary, "check", str(tmp_path / "tie-True.json")], capture_output=True, text=True).stdout
+
+
 def test_a_transformers_models_declared_tie_is_found():
     from graphcheck_torch.testing import declared_ties
     from transformers import GPT2Config, GPT2DoubleHeadsModel
