@@ -41,6 +41,17 @@ import TestSupport
         #expect(evidence.runningStatistics.isEmpty)
     }
 
+    /// A teacher that is the student itself, then frozen (`for p in teacher.parameters(): p.requires_grad_(False)`),
+    /// freezes the student: the finding says so when every shared parameter is frozen, and not otherwise.
+    @Test func sharedParametersAllFrozenAreSaidToBe() throws {
+        for trainable in [false, true] {
+            let graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"], trainable: trainable) })
+            let evidence = try #require(check(SharedStorageRule(), graph).first?.sharedStorage)
+            #expect(evidence.frozen == !trainable)
+            #expect(evidence.wording.notes.contains { $0.hasPrefix("every shared parameter is frozen") } == !trainable)
+        }
+    }
+
     @Test func oneModuleObjectUnderTwoNamesIsSaidSo() throws {
         var graph = twoHeads(prepare: { $0.share(["head1.fc.weight", "head2.fc.weight"]) })
         graph.modules = [

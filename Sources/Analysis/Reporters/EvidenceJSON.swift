@@ -18,7 +18,7 @@ struct EvidenceJSON {
             ]
             if case .slicedContainers(let types) = e.cause { fields.insert(("container_types", strings(types)), at: 3) }
             return object(fields + [("edges", "\(e.edgeCount)"), ("places", ops(e.places)), ("declared_at", JSONWriter.intArray(e.declarations)),
-                                   ("assigned_at", strings(e.assignments))] + (e.within.map { [("within", quoted($0))] } ?? []))
+                                   ("assigned_at", strings(e.assignments)), ("frozen", "\(e.frozen)")] + (e.within.map { [("within", quoted($0))] } ?? []))
         case .duplicateComputation(let e):
             return object([
                 ("modules", strings(e.modules)), ("type", e.type.map(quoted) ?? "null"), ("calls", "\(e.calls)"), ("declared", "\(e.declared)"),

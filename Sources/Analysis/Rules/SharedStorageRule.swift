@@ -83,6 +83,7 @@ public struct SharedStorageRule: Rule {
         // Where the shared modules were made: the nearest module at or above each group's path that the input
         // declares (a model spec's `ref` lines) or whose assignment the exporter recorded (`self.branch2 = …`).
         let paths = groups.flatMap(\.paths)
+        let parameters = storages.filter { graph[$0].kind == .parameter }
         let declarations = Self.nearest(paths, in: graph.modules, \.line)
         let assignments = Self.nearest(paths, in: graph.modules, \.source)
         return Evidence.SharedStorage(
@@ -90,7 +91,8 @@ public struct SharedStorageRule: Rule {
             groups: groups,
             runningStatistics: statistics, statisticsModules: statisticsModules.count, edgeCount: edges, declared: declared,
             cause: cause(groups, set, context), places: firstReader.compactMap { $0 }.sorted().map { NodeRef($0, in: graph) },
-            declarations: declarations, assignments: assignments)
+            declarations: declarations, assignments: assignments,
+            frozen: !parameters.isEmpty && parameters.allSatisfy { !graph[$0].trainable })
     }
 
     /// For each path, `property` of the nearest module at or above it that has one; each value once.
@@ -156,6 +158,9 @@ extension Evidence {
         /// Set when the branches here are parallel parts inside this branch found automatically (a deeper
         /// split): whether they are meant to be independent is not in the graph.
         public var within: String?
+        /// Every shared parameter is frozen (`requires_grad` false), one at least: freezing one branch froze the
+        /// others (a teacher assigned the student itself, then frozen, leaves the student nothing to train).
+        public var frozen = false
 
         public var modules: [String] { groups.flatMap(\.paths) }
 
@@ -185,6 +190,11 @@ extension Evidence {
                 notes.append(
                     "includes BatchNorm running statistics (\(runningStatistics.joined(separator: ", "))) of \(plural(statisticsModules, "BatchNorm module")): "
                         + "in training mode every branch's forward pass updates the same statistics")
+            }
+            if frozen {
+                notes.append(
+                    "every shared parameter is frozen (requires_grad False): freezing one of these branches "
+                        + "(`for p in teacher.parameters(): p.requires_grad_(False)`) froze the others, which share the tensors")
             }
             notes.append(
                 "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
