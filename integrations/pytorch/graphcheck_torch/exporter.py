@@ -160,7 +160,6 @@ def declared_ties(model):
             and parameters[tied].untyped_storage()._cdata == parameters[source].untyped_storage()._cdata]
 
 
-
 class _Storages:
     """The model's parameters and buffers by memory: one entry per set of overlapping byte ranges."""
 
