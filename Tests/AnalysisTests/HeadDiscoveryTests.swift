@@ -544,6 +544,29 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(graph).independent == false)
     }
 
+    /// A timm model `m` whose classifier is head 1 (`m.forward_head(f)`) and an auxiliary head beside `m` on its
+    /// features. `leaks`: the auxiliary head also reads the classifier's output (`aux(p + y1.mean())`), so every
+    /// part of `m` reaches both results and `m.fc` was no head at its level ("no branches", exit 3). The leak
+    /// must show between the heads: with each result reaching only itself, `m.fc` is the other head.
+    func classifierInsideTheBackbone(leaks: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f", "m.body", ["x"])
+        g.layer("y1", "m.fc", ["f"])
+        if leaks { g.op("p", "add", in: "", ["f", "y1"]) }
+        g.layer("y2", "aux", [leaks ? "p" : "f"])
+        g.outputs("y1", "y2")
+        return g.graph
+    }
+
+    @Test(arguments: [false, true])
+    func aResultAnotherHeadReadsLeavesItsHeadAHead(leaks: Bool) throws {
+        let graph = classifierInsideTheBackbone(leaks: leaks)
+        #expect(Set(BranchDiscovery.discover(graph).names) == ["m.fc", "aux"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == !leaks)
+        #expect(report.findings.map(\.rule).contains("gradient-leak") == leaks)
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

@@ -69,6 +69,16 @@ public struct Discovery: Sendable {
 public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
+        let found = discover(graph, terminals)
+        // No heads, though a result flows into another head: the result's head may lie inside what feeds the other
+        // (`aux(f + m.forward_head(f))` beside the model `m` holding that classifier), so it counted as trunk.
+        // Then the heads are looked for again with each result reaching only itself.
+        guard found.branches.count < 2, let stopped = terminals.stoppingAtResults(graph) else { return found }
+        let again = discover(graph, stopped)
+        return again.branches.count >= 2 ? again : found
+    }
+
+    static func discover(_ graph: Graph, _ terminals: Terminals) -> Discovery {
         let none = Discovery(branches: [], parent: nil, terminals: terminals.count, trunk: [], alternatives: [])
         var result = none
         guard terminals.count >= 2 else { return withTowers(result, graph, terminals) }
@@ -266,7 +276,10 @@ public enum BranchDiscovery {
         // them; what follows them only post-processes (losses, box decoding, averaging) and learns nothing.
         let scope = tree.scope(of: parent)
         if !scope.isEmpty {
-            for c in children.indices where !trunk[c] && continuesOutside(scope, from: members[c], graph, terminals.learns) { trunk[c] = true }
+            let results = terminals.stopsAtResults ? terminals.own : nil
+            for c in children.indices where !trunk[c] && continuesOutside(scope, from: members[c], graph, terminals.learns, stoppingAt: results) {
+                trunk[c] = true
+            }
         }
         // What each remaining child reaches other than through siblings that reach fewer results, or through
         // what they compute on: the rest of such a sibling's head may lie elsewhere (the bodies in one
@@ -428,11 +441,13 @@ func sources(of values: Set<Int>, _ owner: [Int], _ graph: Graph, _ learns: [Boo
 }
 
 /// Whether what `ops` compute reaches, through ops that pass the gradient on, an op outside `parent` that
-/// computes with a parameter or buffer. Walks forward from the ops and stops at the first such op.
-func continuesOutside(_ parent: String, from ops: [Int], _ graph: Graph, _ learns: [Bool]) -> Bool {
+/// computes with a parameter or buffer. Walks forward from the ops and stops at the first such op, and at the
+/// ops that make a result when `results` (each op's results) is given.
+func continuesOutside(_ parent: String, from ops: [Int], _ graph: Graph, _ learns: [Bool], stoppingAt results: [UInt64]? = nil) -> Bool {
     var seen = Set<Int>(ops)
     var pending = ops
     while let n = pending.popLast() {
+        if let results, results[n] != 0 { continue }
         for v in graph.nodes[n].outputs where graph.carriesGradient(v) {
             for use in graph[v].uses where graph.passesGradient(use.node.index, to: use.index) {
                 let next = use.node.index

@@ -14,7 +14,9 @@ struct Terminals {
     static let capacity = 64
 
     /// Per node: the terminals its results flow into (its own result included).
-    let reach: [UInt64]
+    private(set) var reach: [UInt64]
+    /// Whether a result reaches only itself (`stoppingAtResults`).
+    private(set) var stopsAtResults = false
     /// Per node: the terminals it produces.
     let own: [UInt64]
     /// Separate results: 1 when every output mixes all terminals into one value.
@@ -254,13 +256,27 @@ struct Terminals {
     /// `reach` recomputed with the ops in `blocked` passing nothing on: which terminals an op reaches
     /// other than through those ops.
     func reach(_ graph: Graph, avoiding blocked: [Bool]) -> [UInt64] {
-        Terminals.propagate(graph, own: own, blocked: blocked)
+        Terminals.propagate(graph, own: own, blocked: blocked, stop: stopsAtResults)
     }
 
-    private static func propagate(_ graph: Graph, own: [UInt64], blocked: [Bool]?) -> [UInt64] {
+    /// The same terminals, where an op that makes a result reaches that result only, not the results of the
+    /// heads that go on computing with it: a head's result read by another head (a cascade, or the leak of a
+    /// classifier's output into an auxiliary head beside the backbone holding that classifier) then leaves the
+    /// first head a head. Nil when no result flows into another.
+    func stoppingAtResults(_ graph: Graph) -> Terminals? {
+        let stopped = Terminals.propagate(graph, own: own, blocked: nil, stop: true)
+        guard stopped != reach else { return nil }
+        var result = self
+        result.reach = stopped
+        result.stopsAtResults = true
+        return result
+    }
+
+    private static func propagate(_ graph: Graph, own: [UInt64], blocked: [Bool]?, stop: Bool = false) -> [UInt64] {
         var reach = own
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
             if let blocked, blocked[index] { reach[index] = 0; continue }
+            if stop && own[index] != 0 { reach[index] = own[index] }
             let mask = reach[index]
             guard mask != 0 else { continue }
             graph.forEachGradientValue(of: index) { v in
