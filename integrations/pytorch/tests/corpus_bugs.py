@@ -1310,3 +1310,33 @@ BUGS += [
     Case("value head reading the policy's hidden layer after h.mul_(2)", "bug", _module(PolicyAndValue, True),
          [["policy.2"], ["value_head"]], twin=_module(PolicyAndValue, None), expect_branches=["value_head", "policy.2"]),
 ]
+
+
+class AuxBesideATimmModel(nn.Module):
+    """A timm ResNet whose own classifier is head 1 (`m.forward_head(f)`) and an auxiliary head beside it on the
+    pooled features. `leaks`: the auxiliary head also reads the classifier's output (`p + y1.mean(...)`), so its
+    loss trains the classifier. Every part of `m` then reaches both results, and the classifier, inside `m`, was
+    taken as trunk: no branches (exit 3) on a model that leaks."""
+
+    def __init__(self, leaks):
+        super().__init__()
+        import timm
+        self.m = timm.create_model("resnet18", pretrained=False, num_classes=5)
+        self.aux = nn.Linear(self.m.num_features, 3)
+        self.leaks = leaks
+
+    def forward(self, x):
+        f = self.m.forward_features(x)
+        y1 = self.m.forward_head(f)
+        p = f.mean((2, 3))
+        if self.leaks:
+            p = p + y1.mean(-1, keepdim=True)
+        return y1, self.aux(p)
+
+
+BUGS += [
+    Case("aux head beside a timm model reading its classifier's output", "bug", _module(AuxBesideATimmModel, True, inputs=(2, 3, 32, 32)),
+         [["m.fc"], ["aux"]], expect_branches=["aux", "m.fc"]),
+    Case("aux head beside a timm model on its features only", "bug", _module(AuxBesideATimmModel, False, inputs=(2, 3, 32, 32)),
+         [["m.fc"], ["aux"]]),
+]
