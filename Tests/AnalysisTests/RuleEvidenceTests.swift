@@ -173,6 +173,20 @@ import TestSupport
         #expect(cross.places.map(\.module) == ["head2.fc"])
     }
 
+    /// head2 reads head1's output, and head1's only weight is the trunk's, tied (GPT-2's LM head is the word
+    /// embedding; a value head reads the logits): head2's loss trains the trunk, not head1, so the edge ties no
+    /// head to another. With a parameter of head1's own (a bias), it does.
+    @Test func aHeadReadingAnOutputMadeWithTheTrunksTiedWeightTiesNoHead() {
+        let tied = twoHeads(prepare: { $0.share(["trunk.embedding.weight", "head1.fc.weight"]) }, head2: { $0.layer("b", "head2.fc", ["a"]) })
+        #expect(check(CrossBranchDependencyRule(), tied).isEmpty)
+        #expect(check(GradientLeakRule(), tied).isEmpty)
+        let own = twoHeads(prepare: { $0.share(["trunk.embedding.weight", "head1.fc.weight"]) }, head2: { g in
+            g.op("a2", "add", in: "head1.fc", ["a"], weights: ["head1.fc.bias"])
+            g.layer("b", "head2.fc", ["a2"])
+        })
+        #expect(check(CrossBranchDependencyRule(), own).map(\.severity) == [.error])
+    }
+
     /// Both heads' BatchNorms are one module: head2 reads statistics head1's forward wrote.
     @Test func stateOneHeadWroteIsAStateEdge() throws {
         var g = SmallGraph(inputs: ["x"])

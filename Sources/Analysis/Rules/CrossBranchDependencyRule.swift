@@ -37,14 +37,21 @@ public struct CrossBranchDependencyRule: Rule {
     }
 
     /// Per value: the branches whose trainable parameters its gradient would reach, along edges gradients pass.
+    /// Where storage identity is known, a parameter read in a branch that no branch names, or that one branch
+    /// names beside a name outside every branch, is the trunk's (as for gradient-leak): a GPT-2 LM head is the
+    /// word embedding, so a value head reading the logits trains the trunk, not the LM head.
     static func trainedBranches(_ graph: Graph, _ map: BranchMap) -> [BranchSet] {
         var trains = [BranchSet](repeating: BranchSet(), count: graph.values.count)
+        let identity = graph.storageIdentity.separatesEqualTensors
+        func trunks(_ s: StorageID) -> Bool {
+            identity && (map.namedIn[s.index].isEmpty || map.namedIn[s.index].count == 1 && map.namedOutside[s.index])
+        }
         for index in graph.nodes.indices where !graph.nodes[index].properties.contains(.cutsGradient) {
             var set = BranchSet()
             for (k, operand) in graph.nodes[index].inputs.enumerated() where graph.passesGradient(index, to: k) {
                 switch operand {
                 case .value(let v): set.formUnion(trains[v.index])
-                case .storage(let s): if graph[s].trainable, let b = map.region[index].branch { set.insert(b) }
+                case .storage(let s): if graph[s].trainable, !trunks(s), let b = map.region[index].branch { set.insert(b) }
                 }
             }
             guard !set.isEmpty else { continue }
