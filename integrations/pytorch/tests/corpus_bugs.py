@@ -1340,3 +1340,50 @@ BUGS += [
     Case("aux head beside a timm model on its features only", "bug", _module(AuxBesideATimmModel, False, inputs=(2, 3, 32, 32)),
          [["m.fc"], ["aux"]]),
 ]
+
+
+class ValueHeadReadingTheLogits(nn.Module):
+    """A value head beside a GPT-2 LM that also reads the LM head's logits. The LM head's only weight is the word
+    embedding (tied by the model): the value head's loss trains the trunk through it, not the LM head, which
+    has nothing of its own; once reported as a cross-branch dependency."""
+
+    def __init__(self):
+        super().__init__()
+        from transformers import GPT2Config, GPT2LMHeadModel
+        self.lm = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=32, n_positions=16, bos_token_id=0, eos_token_id=0))
+        self.value = nn.Linear(16, 1)
+
+    def forward(self, ids):
+        out = self.lm(ids, output_hidden_states=True)
+        return out.logits, self.value(out.hidden_states[-1] + out.logits.mean(-1, keepdim=True))
+
+
+class ExtraHeadGatedByTheClassifier(nn.Module):
+    """A second head beside a BERT classifier, its input scaled by the classifier's confidence: its loss trains
+    the classifier's own weights (a leak)."""
+
+    def __init__(self):
+        super().__init__()
+        from transformers import BertConfig, BertForSequenceClassification
+        self.clf = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                                            intermediate_size=20, num_labels=3))
+        self.extra = nn.Linear(16, 2)
+
+    def forward(self, ids):
+        out = self.clf(ids, output_hidden_states=True)
+        return out.logits, self.extra(out.hidden_states[-1][:, 0] * out.logits.softmax(-1).max(-1, keepdim=True).values)
+
+
+def _ids(cls, vocab):
+    def build():
+        torch.manual_seed(0)
+        return cls(), (torch.randint(0, vocab, (2, 7)),)
+    return build
+
+
+BUGS += [
+    Case("value head beside a GPT-2 LM reading its logits (the LM head is the tied embedding)", "bug", _ids(ValueHeadReadingTheLogits, 32),
+         [["lm.lm_head"], ["value"]]),
+    Case("head beside a BERT classifier gated by the classifier's confidence", "bug", _ids(ExtraHeadGatedByTheClassifier, 50),
+         [["clf.classifier"], ["extra"]]),
+]
