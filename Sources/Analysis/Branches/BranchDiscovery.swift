@@ -70,12 +70,38 @@ public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
         let found = discover(graph, terminals)
-        // No heads, though a result flows into another head: the result's head may lie inside what feeds the other
-        // (`aux(f + m.forward_head(f))` beside the model `m` holding that classifier), so it counted as trunk.
-        // Then the heads are looked for again with each result reaching only itself.
-        guard found.branches.count < 2, let stopped = terminals.stoppingAtResults(graph) else { return found }
+        // A result that flows into another head may have had its own head taken for trunk: it lies inside what
+        // feeds the other (`aux(f + m.forward_head(f))` beside the model `m` holding that classifier: no heads), or
+        // its values go on into a head elsewhere (an extra head reading BERT's MLM logits: the MLM head counted as
+        // a stage of a longer computation). Then the heads are looked for again with each result reaching only
+        // itself, and taken when they are those found and more, making more of the model's results, each new one
+        // beside one found (a sibling module): not a decoder's last layer, whose returned state the heads read.
+        let made = results(made: found.branches, graph, terminals)
+        guard found.branches.count < 2 || Self.lostResultFeedsABranch(made, graph, terminals),
+              let stopped = terminals.stoppingAtResults(graph) else { return found }
         let again = discover(graph, stopped)
-        return again.branches.count >= 2 ? again : found
+        guard again.branches.count >= 2 else { return found }
+        let more = results(made: again.branches, graph, terminals)
+        guard found.branches.count >= 2 else { return again }
+        let parents = Set(found.names.map { ModulePath.parent(of: $0) })
+        let beside = again.names.allSatisfy { found.names.contains($0) || parents.contains(ModulePath.parent(of: $0)) }
+        return Set(found.names).isSubset(of: again.names) && beside && more & made == made && more != made ? again : found
+    }
+
+    /// The results made by ops of the branches (their terminals).
+    static func results(made branches: [Branch], _ graph: Graph, _ terminals: Terminals) -> UInt64 {
+        guard !branches.isEmpty else { return 0 }
+        let prefixes = branches.map(\.prefixes)
+        var made: UInt64 = 0
+        for n in graph.nodes.indices where terminals.own[n] != 0 && BranchMap.branch(of: graph.nodes[n].module, in: prefixes) != nil {
+            made |= terminals.own[n]
+        }
+        return made
+    }
+
+    /// Whether a result no branch makes flows into one a branch makes.
+    static func lostResultFeedsABranch(_ made: UInt64, _ graph: Graph, _ terminals: Terminals) -> Bool {
+        graph.nodes.indices.contains { terminals.own[$0] & ~made != 0 && terminals.reach[$0] & made != 0 }
     }
 
     static func discover(_ graph: Graph, _ terminals: Terminals) -> Discovery {

@@ -242,12 +242,13 @@ struct Terminals {
         return false
     }
 
-    /// Per model output: the terminals whose results flow into it, along the edges the gradient takes.
+    /// Per model output: the terminals whose results flow into it, along the edges the gradient takes (when
+    /// `stopsAtResults`, only the last on each path).
     func perOutput(_ graph: Graph) -> [UInt64] {
         var upstream = [UInt64](repeating: 0, count: graph.values.count)
         for index in graph.nodes.indices {
             var mask = own[index]
-            graph.forEachGradientValue(of: index) { mask |= upstream[$0.index] }
+            if !(stopsAtResults && mask != 0) { graph.forEachGradientValue(of: index) { mask |= upstream[$0.index] } }
             for v in graph.nodes[index].outputs { upstream[v.index] = mask }
         }
         return graph.outputs.map { upstream[$0.index] }
