@@ -1387,3 +1387,26 @@ BUGS += [
     Case("head beside a BERT classifier gated by the classifier's confidence", "bug", _ids(ExtraHeadGatedByTheClassifier, 50),
          [["clf.classifier"], ["extra"]]),
 ]
+
+
+class ExtraHeadReadingTheMLMLogits(nn.Module):
+    """BertForPreTraining with an extra head beside it that also reads the MLM logits: its loss trains the MLM
+    head's own weights (its transform and bias; the decoder is the tied embedding). The logits going on into a
+    learned op outside the heads' module once made the MLM head a stage (trunk): the leak went unseen (exit 0)."""
+
+    def __init__(self):
+        super().__init__()
+        from transformers import BertConfig, BertForPreTraining
+        self.pt = BertForPreTraining(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))
+        self.extra = nn.Linear(16, 2)
+
+    def forward(self, ids):
+        out = self.pt(ids, output_hidden_states=True)
+        h = out.hidden_states[-1][:, 0] + out.prediction_logits[:, 0].mean(-1, keepdim=True)
+        return out.prediction_logits, out.seq_relationship_logits, self.extra(h)
+
+
+BUGS += [
+    Case("head beside BertForPreTraining reading the MLM logits", "bug", _ids(ExtraHeadReadingTheMLMLogits, 50),
+         [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
+]
