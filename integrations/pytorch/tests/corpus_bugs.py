@@ -1410,3 +1410,46 @@ BUGS += [
     Case("head beside BertForPreTraining reading the MLM logits", "bug", _ids(ExtraHeadReadingTheMLMLogits, 50),
          [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
 ]
+
+
+class ExtraHeadGatedByTheNSPHead(nn.Module):
+    """An extra head beside BertForPreTraining whose input is gated by the NSP head's probability: its loss trains
+    the NSP head (a leak), which once passed (the branches were the extra and MLM heads, the NSP head a stage)."""
+
+    def __init__(self):
+        super().__init__()
+        from transformers import BertConfig, BertForPreTraining
+        self.pt = BertForPreTraining(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))
+        self.extra = nn.Linear(16, 2)
+
+    def forward(self, ids):
+        out = self.pt(ids, output_hidden_states=True)
+        h = out.hidden_states[-1][:, 0] * out.seq_relationship_logits.softmax(-1)[:, :1]
+        return out.prediction_logits, out.seq_relationship_logits, self.extra(h)
+
+
+class ExtraHeadReadingT5Logits(nn.Module):
+    """An extra head beside T5 reading the LM logits; T5's LM head is the tied embedding, so nothing of a head's
+    own is trained by the extra head's loss (once "no branches", exit 3)."""
+
+    def __init__(self):
+        super().__init__()
+        from transformers import T5Config, T5ForConditionalGeneration
+        self.t5 = T5ForConditionalGeneration(T5Config(vocab_size=40, d_model=16, d_kv=8, d_ff=20, num_layers=1, num_decoder_layers=1, num_heads=2))
+        self.extra = nn.Linear(16, 1)
+
+    def forward(self, ids, decoder_ids):
+        out = self.t5(input_ids=ids, decoder_input_ids=decoder_ids, output_hidden_states=True, use_cache=False)
+        return out.logits, self.extra(out.decoder_hidden_states[-1] + out.logits.mean(-1, keepdim=True))
+
+
+def _t5_extra():
+    torch.manual_seed(0)
+    return ExtraHeadReadingT5Logits(), (torch.randint(0, 40, (2, 5)), torch.randint(0, 40, (2, 4)))
+
+
+BUGS += [
+    Case("head beside BertForPreTraining gated by the NSP head", "bug", _ids(ExtraHeadGatedByTheNSPHead, 50),
+         [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
+    Case("head beside T5 reading the LM logits (the LM head is the tied embedding)", "bug", _t5_extra, [["t5.lm_head"], ["extra"]]),
+]
