@@ -1389,43 +1389,41 @@ BUGS += [
 ]
 
 
-class ExtraHeadReadingTheMLMLogits(nn.Module):
-    """BertForPreTraining with an extra head beside it that also reads the MLM logits: its loss trains the MLM
-    head's own weights (its transform and bias; the decoder is the tied embedding). The logits going on into a
-    learned op outside the heads' module once made the MLM head a stage (trunk): the leak went unseen (exit 0)."""
+class ExtraHeadBesideBertPreTraining(nn.Module):
+    """BertForPreTraining with an extra head beside it that also reads one of its heads, so its loss trains that
+    head's own weights (a leak). `reads="mlm"`: the MLM logits are added in (the MLM head's transform and bias
+    train; its decoder is the tied embedding); `"nsp"`: the input is gated by the NSP head's probability. The
+    logits going on into a learned op outside the heads' module once made that head a stage (trunk): the leak went
+    unseen (exit 0)."""
 
-    def __init__(self):
+    def __init__(self, reads):
         super().__init__()
         from transformers import BertConfig, BertForPreTraining
         self.pt = BertForPreTraining(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))
         self.extra = nn.Linear(16, 2)
+        self.reads = reads
 
     def forward(self, ids):
         out = self.pt(ids, output_hidden_states=True)
-        h = out.hidden_states[-1][:, 0] + out.prediction_logits[:, 0].mean(-1, keepdim=True)
+        h = out.hidden_states[-1][:, 0]
+        if self.reads == "mlm":
+            h = h + out.prediction_logits[:, 0].mean(-1, keepdim=True)
+        else:
+            h = h * out.seq_relationship_logits.softmax(-1)[:, :1]
         return out.prediction_logits, out.seq_relationship_logits, self.extra(h)
+
+
+def _bert_pre_training_extra(reads):
+    def build():
+        torch.manual_seed(0)
+        return ExtraHeadBesideBertPreTraining(reads), (torch.randint(0, 50, (2, 7)),)
+    return build
 
 
 BUGS += [
-    Case("head beside BertForPreTraining reading the MLM logits", "bug", _ids(ExtraHeadReadingTheMLMLogits, 50),
+    Case("head beside BertForPreTraining reading the MLM logits", "bug", _bert_pre_training_extra("mlm"),
          [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
 ]
-
-
-class ExtraHeadGatedByTheNSPHead(nn.Module):
-    """An extra head beside BertForPreTraining whose input is gated by the NSP head's probability: its loss trains
-    the NSP head (a leak), which once passed (the branches were the extra and MLM heads, the NSP head a stage)."""
-
-    def __init__(self):
-        super().__init__()
-        from transformers import BertConfig, BertForPreTraining
-        self.pt = BertForPreTraining(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))
-        self.extra = nn.Linear(16, 2)
-
-    def forward(self, ids):
-        out = self.pt(ids, output_hidden_states=True)
-        h = out.hidden_states[-1][:, 0] * out.seq_relationship_logits.softmax(-1)[:, :1]
-        return out.prediction_logits, out.seq_relationship_logits, self.extra(h)
 
 
 class ExtraHeadReadingT5Logits(nn.Module):
@@ -1449,7 +1447,7 @@ def _t5_extra():
 
 
 BUGS += [
-    Case("head beside BertForPreTraining gated by the NSP head", "bug", _ids(ExtraHeadGatedByTheNSPHead, 50),
+    Case("head beside BertForPreTraining gated by the NSP head", "bug", _bert_pre_training_extra("nsp"),
          [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
     Case("head beside T5 reading the LM logits (the LM head is the tied embedding)", "bug", _t5_extra, [["t5.lm_head"], ["extra"]]),
 ]
