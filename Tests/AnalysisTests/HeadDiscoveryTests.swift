@@ -288,6 +288,39 @@ import TestSupport
         #expect(BranchDiscovery.discover(g.graph).names == ["heads.age", "heads.sex"])
     }
 
+    /// Two heads in a ModuleDict and a third, `c`, beside the dict, reading the features with head `a`'s result
+    /// (`c(cat(f, heads["a"](f)))`), detached or not. `c` reads what a head made, so the model's children
+    /// (`heads`, `c`) look like a pipeline's stages, and the dict's own level (`a`, `b`) feeds no other: taken
+    /// for the heads instead, `c` was lost and the leak passed (exit 0). The dict is its heads, in its place.
+    func containerOfHeadsBesideAHead(detached: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "body", ["x"])
+        g.op("f", "mean", in: "", ["t"])
+        g.layer("a", "heads.a", ["f"])
+        g.layer("b", "heads.b", ["f"])
+        if detached { g.op("ad", "detach", in: "", ["a"]) }
+        g.op("m", "cat", in: "", ["f", detached ? "ad" : "a"])
+        g.layer("c", "c", ["m"])
+        g.outputs("a", "b", "c")
+        return g.graph
+    }
+
+    @Test func aContainerOfHeadsReadByAHeadBesideItIsItsHeads() throws {
+        let graph = containerOfHeadsBesideAHead(detached: false)
+        #expect(BranchDiscovery.discover(graph).names == ["heads.a", "heads.b", "c"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false)
+        #expect(report.findings.contains { $0.rule == "gradient-leak" && $0.message.contains("heads.a") })
+    }
+
+    /// Read detached, `c` learns nothing through `heads.a`: the dict and `c` are the heads (the dict's parts are
+    /// not compared, as for any head with parts of its own), and nothing lies between them.
+    @Test func aContainerOfHeadsReadDetachedBesideAHeadStaysOneHead() throws {
+        let graph = containerOfHeadsBesideAHead(detached: true)
+        #expect(BranchDiscovery.discover(graph).names == ["heads", "c"])
+        #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
     @Test func aSingleResultHasNoBranches() throws {
         var g = SmallGraph(inputs: ["x"])
         g.layer("a", "block.conv1", ["x"])

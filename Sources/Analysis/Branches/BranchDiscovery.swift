@@ -128,6 +128,22 @@ public enum BranchDiscovery {
         // shallowest is taken, and the others join it below when they reach other results.
         if found.isEmpty, lone.count >= 2 { found.append(lone.removeFirst()) }
         guard var best = found.first else { return withTowers(result, graph, terminals) }
+        // A head holding heads of its own, each reaching its own results, is those heads when what it computes
+        // flows, with its gradient, into a sibling of it: `heads["a"]`, `heads["b"]` of a ModuleDict beside `c`,
+        // which reads `heads.a`'s result. Else the level inside would pass for the heads the pipeline below
+        // feeds, `c` be lost and the leak pass.
+        if feedOneAnother(best, graph, tree) {
+            for inner in found.dropFirst() {
+                guard let b = best.branches.firstIndex(where: { $0.prefixes == [inner.parent] }),
+                      inner.covered == best.reach[b], !feedOneAnother(inner, graph, tree),
+                      trains(from: [inner.parent], into: best.branches.indices.filter { $0 != b }.flatMap { best.branches[$0].prefixes }, graph, tree)
+                else { continue }
+                best.replace(b, with: inner)
+                found.removeAll { $0.parent == inner.parent }
+                found[0] = best
+                break
+            }
+        }
         // Heads that feed one another are a pipeline's stages when another level splits the same results
         // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
         if feedOneAnother(best, graph, tree),
@@ -223,6 +239,15 @@ public enum BranchDiscovery {
 
         var covered: UInt64 { reach.reduce(0, |) }
 
+        /// Branch `b` replaced by the branches of `inner`, a level inside it, in its place.
+        mutating func replace(_ b: Int, with inner: Level) {
+            branches.replaceSubrange(b...b, with: inner.branches)
+            reach.replaceSubrange(b...b, with: inner.reach)
+            sizes.replaceSubrange(b...b, with: inner.sizes)
+            own.replaceSubrange(b...b, with: inner.own)
+            trunk += inner.trunk
+        }
+
         /// For each branch, the branch of `other` that reaches exactly the same results, when every branch has
         /// one; `byOwn`: the same results of its own (a leak from one body into another head's classifier does
         /// not unpair them).
@@ -265,6 +290,23 @@ public enum BranchDiscovery {
                 }
             }
             upstream[n] = from
+        }
+        return false
+    }
+
+    /// Whether a value ops under `from` compute flows, through ops that pass its gradient on, into an op under
+    /// `into`.
+    static func trains(from: [String], into: [String], _ graph: Graph, _ tree: ModuleReach) -> Bool {
+        let members = tree.members(of: from + into, in: graph)
+        var side = [Int8](repeating: 0, count: graph.nodes.count)  // 1: under `from`, 2: under `into`
+        for (i, ops) in members.enumerated() { for n in ops { side[n] = i < from.count ? 1 : 2 } }
+        var carries = [Bool](repeating: false, count: graph.values.count)
+        for n in graph.nodes.indices {
+            var reads = false
+            graph.forEachGradientValue(of: n) { v in if carries[v.index] { reads = true } }
+            if reads && side[n] == 2 { return true }
+            guard side[n] == 1 || reads else { continue }
+            for v in graph.nodes[n].outputs where graph.carriesGradient(v) { carries[v.index] = true }
         }
         return false
     }

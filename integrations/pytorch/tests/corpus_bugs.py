@@ -1451,3 +1451,32 @@ BUGS += [
          [["pt.cls.predictions"], ["pt.cls.seq_relationship"], ["extra"]]),
     Case("head beside T5 reading the LM logits (the LM head is the tied embedding)", "bug", _t5_extra, [["t5.lm_head"], ["extra"]]),
 ]
+
+
+class HeadsInADictBesideAHead(nn.Module):
+    """A timm `features_only` trunk, two heads in a ModuleDict and a third head `c` beside the dict reading the
+    features with head `a`'s result (`detached`: `a.detach()`). Without detach, `c`'s loss trains `heads.a`; the
+    dict's level was taken for the heads (the model's children looked like pipeline stages), `c` was lost and
+    the leak passed (exit 0)."""
+
+    def __init__(self, detached):
+        super().__init__()
+        import timm
+        self.body = timm.create_model("resnet18", pretrained=False, features_only=True, out_indices=(4,))
+        self.heads = nn.ModuleDict({"a": nn.Linear(512, 3), "b": nn.Linear(512, 2)})
+        self.c = nn.Linear(512 + 3, 1)
+        self.detached = detached
+
+    def forward(self, x):
+        f = self.body(x)[-1].mean((2, 3))
+        a = self.heads["a"](f)
+        return a, self.heads["b"](f), self.c(torch.cat([f, a.detach() if self.detached else a], 1))
+
+
+BUGS += [
+    Case("heads in a ModuleDict and a head beside it reading head a's result", "bug",
+         _module(HeadsInADictBesideAHead, False, inputs=(2, 3, 32, 32)), [["heads.a"], ["heads.b"], ["c"]],
+         expect_branches=["heads.a", "heads.b", "c"]),
+    Case("heads in a ModuleDict and a head beside it reading head a's result detached", "bug",
+         _module(HeadsInADictBesideAHead, True, inputs=(2, 3, 32, 32)), [["heads.a"], ["heads.b"], ["c"]]),
+]
