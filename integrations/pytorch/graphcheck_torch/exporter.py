@@ -24,7 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 from torch.utils._pytree import SUPPORTED_NODES, tree_flatten, tree_map, tree_unflatten
 
 from . import construction
-from .frames import op_caller, source_of, user_frame
+from .frames import caller_stacklevel, op_caller, source_of, user_frame
 from .model_state import ModelState, clear_caches_filled_since, lru_cache_misses
 
 FORMAT = "graphcheck.trace"
@@ -1290,7 +1290,7 @@ def trace(model, example_inputs, train=True, tensors="auto"):
     # reads values fake tensors do not have (or uses an op they do not support), which the user is told.
     recorded = _trace(model, args, kwargs, train, fake=False)
     warnings.warn(f"graphcheck_torch: {type(model).__name__} cannot run on fake tensors ({failure_reason(fake_error)}); "
-                  "traced it on the real inputs instead, which runs the forward for real", stacklevel=2)
+                  "traced it on the real inputs instead, which runs the forward for real", stacklevel=caller_stacklevel())
     return recorded
 
 

@@ -1,6 +1,7 @@
 """Which Python frames are the user's: where an op or a module assignment is written, for a report's
 `file:line`, and which frames are only torch's dispatch plumbing around an op."""
 import os
+import sys
 import sysconfig
 
 import torch
@@ -53,3 +54,12 @@ def source_of(frame):
         return None
     filename = os.path.abspath(frame.f_code.co_filename)
     return f"{os.path.relpath(filename) if not filename.startswith('/usr') else filename}:{frame.f_lineno}"
+
+
+def caller_stacklevel():
+    """`warnings.warn`'s `stacklevel`, for a warning given by the function calling this, that names the first line
+    outside this package: the user's call, whether it was `export`, `trace` or `assert_independent`."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_THIS_DIR):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -540,6 +540,13 @@ def test_a_model_that_reads_values_is_traced_on_real_tensors_with_a_warning():
         trace(model, x, tensors="meta")
 
 
+def test_the_fallback_warning_names_the_users_line(tmp_path):
+    """Through `export` too, the warning points at the user's call, not at a line of the exporter."""
+    with pytest.warns(UserWarning, match="cannot run on fake tensors") as caught:
+        export(_ValueDependent(), torch.randn(3, 4), str(tmp_path / "t.json"))
+    assert [os.path.basename(w.filename) for w in caught] == ["test_exporter.py"]
+
+
 def test_the_default_export_keeps_no_activation_alive():
     """The batch size costs nothing: a 4096-image batch through a conv net is traced without its activations
     (about 3 GB if computed) being made."""
