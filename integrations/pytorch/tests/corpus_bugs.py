@@ -1480,3 +1480,34 @@ BUGS += [
     Case("heads in a ModuleDict and a head beside it reading head a's result detached", "bug",
          _module(HeadsInADictBesideAHead, True, inputs=(2, 3, 32, 32)), [["heads.a"], ["heads.b"], ["c"]]),
 ]
+
+
+class KeptClassifier(nn.Module):
+    """torchvision's EfficientNet classifier kept as one head beside a new one, both on the pooled features. Its
+    first layer is `Dropout(inplace=True)`: in training it zeroes the features in place, so a head reading them
+    after it sees the first head's dropout mask (`new_first`: the new head reads them before, unharmed). The
+    twin's dropout is not in place."""
+
+    def __init__(self, new_first, inplace=True):
+        super().__init__()
+        import torchvision
+        self.net = torchvision.models.efficientnet_b0(weights=None)
+        kept = self.net.classifier
+        kept[0].inplace = inplace
+        self.net.classifier = nn.Identity()
+        new = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, 10))
+        self.heads = nn.ModuleDict({"new": new, "kept": kept} if new_first else {"kept": kept, "new": new})
+
+    def forward(self, x):
+        f = self.net(x)
+        return {name: head(f) for name, head in self.heads.items()}
+
+
+BUGS += [
+    Case("the kept classifier's Dropout(inplace=True) before a new head", "bug",
+         _module(KeptClassifier, False, inputs=(2, 3, 64, 64)), [["heads.kept"], ["heads.new"]],
+         twin=_module(KeptClassifier, False, False, inputs=(2, 3, 64, 64)), expect_branches=["heads.kept", "heads.new"]),
+    Case("the kept classifier's Dropout(inplace=True) after a new head", "bug",
+         _module(KeptClassifier, True, inputs=(2, 3, 64, 64)), [["heads.kept"], ["heads.new"]],
+         twin=_module(KeptClassifier, True, False, inputs=(2, 3, 64, 64))),
+]
