@@ -627,6 +627,33 @@ extension HeadDiscoveryTests {
         #expect(report.findings.map(\.rule).contains("gradient-leak") == leaks)
     }
 
+    /// FCN with its aux head (`seg.aux_classifier`), the model upsampling that head's result in its own forward
+    /// (`seg`), and an extra head beside `seg` reading the image with the upsampled aux result
+    /// (`extra(cat(x, aux))`, `leaks`; else the image alone). The aux result is the upsampling's, an op of `seg`, no
+    /// head's: the second look found the aux head, but counted no result more made by the heads and kept the
+    /// first (`extra`, `seg.classifier`: exit 0 on the leak).
+    func segmenterWithAnExtraHead(leaks: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "seg.backbone", ["x"])
+        g.layer("o", "seg.classifier", ["t"])
+        g.layer("a", "seg.aux_classifier", ["t"])
+        g.op("au", "interpolate", in: "seg", ["a"])
+        if leaks { g.op("m", "cat", in: "", ["x", "au"]) }
+        g.layer("e", "extra", [leaks ? "m" : "x"])
+        g.outputs("o", "au", "e")
+        return g.graph
+    }
+
+    @Test(arguments: [false, true])
+    func aHeadWhoseResultTheParentPostProcessesIsFoundAgain(leaks: Bool) throws {
+        let graph = segmenterWithAnExtraHead(leaks: leaks)
+        let names = Set(BranchDiscovery.discover(graph).names)
+        if leaks { #expect(names == ["seg.classifier", "seg.aux_classifier", "extra"]) }
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == !leaks)
+        #expect(report.findings.map(\.rule).contains("gradient-leak") == leaks)
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

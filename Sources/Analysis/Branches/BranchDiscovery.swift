@@ -74,29 +74,31 @@ public enum BranchDiscovery {
         // feeds the other (`aux(f + m.forward_head(f))` beside the model `m` holding that classifier: no heads), or
         // its values go on into a head elsewhere (an extra head reading BERT's MLM logits: the MLM head counted as
         // a stage of a longer computation). Then the heads are looked for again with each result reaching only
-        // itself, and taken when they are those found and more, making more of the model's results, each new one
-        // beside one found (a sibling module): not a decoder's last layer, whose returned state the heads read.
-        let made = results(made: found.branches, graph, terminals)
+        // itself, and taken when they are those found and more, reaching more of the model's results (each
+        // reaching only itself: a result the parent post-processes, as FCN upsamples its aux head's, is reached
+        // through ops no head holds), each new one beside one found (a sibling module): not a decoder's last
+        // layer, whose returned state the heads read.
+        let made = results(of: found.branches, graph, terminals.own)
         guard found.branches.count < 2 || Self.lostResultFeedsABranch(made, graph, terminals),
               let stopped = terminals.stoppingAtResults(graph) else { return found }
         let again = discover(graph, stopped)
         guard again.branches.count >= 2 else { return found }
-        let more = results(made: again.branches, graph, terminals)
         guard found.branches.count >= 2 else { return again }
+        let (before, after) = (results(of: found.branches, graph, stopped.reach), results(of: again.branches, graph, stopped.reach))
         let parents = Set(found.names.map { ModulePath.parent(of: $0) })
         let beside = again.names.allSatisfy { found.names.contains($0) || parents.contains(ModulePath.parent(of: $0)) }
-        return Set(found.names).isSubset(of: again.names) && beside && more & made == made && more != made ? again : found
+        return Set(found.names).isSubset(of: again.names) && beside && after & before == before && after != before ? again : found
     }
 
-    /// The results made by ops of the branches (their terminals).
-    static func results(made branches: [Branch], _ graph: Graph, _ terminals: Terminals) -> UInt64 {
+    /// The results the ops of the branches give in `masks` (their own: `Terminals.own`; those they reach).
+    static func results(of branches: [Branch], _ graph: Graph, _ masks: [UInt64]) -> UInt64 {
         guard !branches.isEmpty else { return 0 }
         let prefixes = branches.map(\.prefixes)
-        var made: UInt64 = 0
-        for n in graph.nodes.indices where terminals.own[n] != 0 && BranchMap.branch(of: graph.nodes[n].module, in: prefixes) != nil {
-            made |= terminals.own[n]
+        var union: UInt64 = 0
+        for n in graph.nodes.indices where masks[n] & ~union != 0 && BranchMap.branch(of: graph.nodes[n].module, in: prefixes) != nil {
+            union |= masks[n]
         }
-        return made
+        return union
     }
 
     /// Whether a result no branch makes flows into one a branch makes.

@@ -1511,3 +1511,30 @@ BUGS += [
          _module(KeptClassifier, True, inputs=(2, 3, 64, 64)), [["heads.kept"], ["heads.new"]],
          twin=_module(KeptClassifier, True, False, inputs=(2, 3, 64, 64))),
 ]
+
+
+class ExtraHeadReadingFcnAux(nn.Module):
+    """torchvision's FCN with its aux head, and an extra head beside it reading the image with the upsampled aux
+    result (`detached`: `aux.detach()`). The aux result is made by FCN's forward, which upsamples the aux head's
+    output: the aux head was taken for the extra head's trunk, and the leak passed (exit 0)."""
+
+    def __init__(self, detached):
+        super().__init__()
+        import torchvision
+        self.seg = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=3, aux_loss=True)
+        self.extra = nn.Conv2d(6, 1, 1)
+        self.detached = detached
+
+    def forward(self, x):
+        out = self.seg(x)
+        aux = out["aux"].detach() if self.detached else out["aux"]
+        return out["out"], out["aux"], self.extra(torch.cat([x, aux], 1))
+
+
+FCN_HEADS = [["seg.classifier"], ["seg.aux_classifier"], ["extra"]]
+BUGS += [
+    Case("extra head beside FCN reading the image with the aux result", "bug", _module(ExtraHeadReadingFcnAux, False, inputs=(1, 3, 64, 64)),
+         FCN_HEADS, expect_branches=["seg.classifier", "seg.aux_classifier", "extra"]),
+    Case("extra head beside FCN reading the image with the aux result detached", "bug",
+         _module(ExtraHeadReadingFcnAux, True, inputs=(1, 3, 64, 64)), FCN_HEADS),
+]
