@@ -5,7 +5,8 @@ import shutil
 import subprocess
 import tempfile
 
-from .exporter import declared_ties, export
+from .exporter import export
+from .members import declared_ties
 
 
 # Where `make install` puts the binary by default (PREFIX=~/.local): found even when that folder is not on PATH.

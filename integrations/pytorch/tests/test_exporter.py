@@ -1230,7 +1230,7 @@ def test_views_share_elements_exactly_when_their_offsets_meet():
     random geometries (gapless, strided with holes, overlapping windows, broadcast), whose ranges overlap."""
     import random
 
-    from graphcheck_torch.exporter import _element_offsets, _share_elements
+    from graphcheck_torch.memory import _element_offsets, _share_elements
 
     rng = random.Random(0)
     storage = torch.zeros(400)
