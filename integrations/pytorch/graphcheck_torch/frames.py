@@ -1,5 +1,6 @@
 """Which Python frames are the user's: where an op or a module assignment is written, for a report's
 `file:line`, and which frames are only torch's dispatch plumbing around an op."""
+import itertools
 import os
 import sys
 import sysconfig
@@ -63,3 +64,26 @@ def caller_stacklevel():
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_THIS_DIR):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def expression_position(frame):
+    """(line, end line, column, end column) of the expression `frame` is executing (Python 3.11+), or
+    (line, None, None, None) where the interpreter does not say."""
+    if frame is None:
+        return None
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is not None and frame.f_lasti >= 0:
+        found = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+        if found is not None and None not in found:
+            return found
+    return (frame.f_lineno, None, None, None)
+
+
+def expression_within(inner, outer):
+    """Whether the expression at `inner` lies inside the one at `outer`: by columns where both are known,
+    else on the same line."""
+    if inner is None or outer is None:
+        return False
+    if None in inner or None in outer:
+        return inner[0] == outer[0]
+    return (inner[0], inner[2]) >= (outer[0], outer[2]) and (inner[1], inner[3]) <= (outer[1], outer[3])
