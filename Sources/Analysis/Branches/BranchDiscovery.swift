@@ -81,7 +81,8 @@ public enum BranchDiscovery {
         if feedOneAnother(best, graph, tree) {
             for inner in found.dropFirst() {
                 guard let b = best.branches.firstIndex(where: { $0.prefixes == [inner.parent] }),
-                      inner.covered == best.reach[b], !feedOneAnother(inner, graph, tree),
+                      inner.covered == best.reach[b], best.branches.count + inner.branches.count <= BranchSet.capacity + 1,
+                      !feedOneAnother(inner, graph, tree),
                       trains(from: [inner.parent], into: best.branches.indices.filter { $0 != b }.flatMap { best.branches[$0].prefixes }, graph, tree)
                 else { continue }
                 best.replace(b, with: inner)
