@@ -1485,7 +1485,7 @@ BUGS += [
 class KeptClassifier(nn.Module):
     """torchvision's EfficientNet classifier kept as one head beside a new one, both on the pooled features. Its
     first layer is `Dropout(inplace=True)`: in training it zeroes the features in place, so a head reading them
-    after it sees the first head's dropout mask (`new_first`: the new head reads them before, unharmed). The
+    after it sees the kept head's dropout mask (`new_first`: the new head reads them before, unharmed). The
     twin's dropout is not in place."""
 
     def __init__(self, new_first, inplace=True):
