@@ -94,5 +94,9 @@ public struct BranchMap: Sendable {
     /// The branch with a prefix that contains `path`.
     public func branch(of path: String) -> Int? { BranchMap.branch(of: path, in: prefixes) }
 
+    /// Whether a storage one branch names also goes by a name outside every branch: the trunk's, tied into that
+    /// branch (a word embedding that is also the LM head's weight), not the branch's own.
+    public func tiedFromTrunk(_ s: StorageID) -> Bool { namedIn[s.index].count == 1 && namedOutside[s.index] }
+
     public func names(_ set: BranchSet) -> [String] { set.map { branches[$0] } }
 }

@@ -44,7 +44,7 @@ public struct CrossBranchDependencyRule: Rule {
         var trains = [BranchSet](repeating: BranchSet(), count: graph.values.count)
         let identity = graph.storageIdentity.separatesEqualTensors
         func trunks(_ s: StorageID) -> Bool {
-            identity && (map.namedIn[s.index].isEmpty || map.namedIn[s.index].count == 1 && map.namedOutside[s.index])
+            identity && (map.namedIn[s.index].isEmpty || map.tiedFromTrunk(s))
         }
         for index in graph.nodes.indices where !graph.nodes[index].properties.contains(.cutsGradient) {
             var set = BranchSet()

@@ -49,7 +49,7 @@ public struct SharedStorageRule: Rule {
         var shared: OrderedDictionary<[UInt64], [StorageID]> = [:]
         for s in graph.storageIDs where !map.namedIn[s.index].isEmpty {
             let named = map.namedIn[s.index]
-            let set = named.count == 1 && map.namedOutside[s.index] ? map.usedBy[s.index] : named.union(map.usedBy[s.index])
+            let set = map.tiedFromTrunk(s) ? map.usedBy[s.index] : named.union(map.usedBy[s.index])
             guard set.count >= 2 else { continue }
             let key = [set.bits, context.allowed.contains(s.index) ? 1 : 0]
             shared[key, default: []].append(s)
