@@ -22,8 +22,7 @@ public enum BranchDiscovery {
         // reaching only itself: a result the parent post-processes, as FCN upsamples its aux head's, is reached
         // through ops no head holds), each new one beside one found (a sibling module): not a decoder's last
         // layer, whose returned state the heads read.
-        let made = results(of: found.branches, graph, terminals.own)
-        guard found.branches.count < 2 || Self.lostResultFeedsABranch(made, graph, terminals),
+        guard found.branches.count < 2 || Self.lostResultFeedsABranch(results(of: found.branches, graph, terminals.own), graph, terminals),
               let stopped = terminals.stoppingAtResults(graph) else { return found }
         let again = discover(graph, stopped)
         guard again.branches.count >= 2 else { return found }
