@@ -59,9 +59,10 @@ def source_of(frame):
 
 def caller_stacklevel():
     """`warnings.warn`'s `stacklevel`, for a warning given by the function calling this, that names the first line
-    outside this package: the user's call, whether it was `export`, `trace` or `assert_independent`."""
+    outside this package and torch (as `user_frame` tells them): the user's call, whether it was `export`, `trace`
+    or `assert_independent`."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_THIS_DIR):
+    while frame is not None and code_kind(frame.f_code) == "internal":
         frame, level = frame.f_back, level + 1
     return level
 
