@@ -747,11 +747,21 @@ def dumps(trace_dict):
 
 
 def export(model, example_inputs, path, train=True, tensors="auto"):
-    """Traces `model` on `example_inputs` and writes the trace JSON to `path` (atomically)."""
-    text = dumps(trace(model, example_inputs, train=train, tensors=tensors))
+    """Traces `model` on `example_inputs` and writes the trace JSON to `path` (atomically).
+
+    The folder is checked before tracing: a trace can take minutes, and the error should name the
+    user's path, not the temporary file beside it."""
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path}: the folder {directory} does not exist")
+    text = dumps(trace(model, example_inputs, train=train, tensors=tensors))
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
     return path

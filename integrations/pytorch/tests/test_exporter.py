@@ -302,6 +302,22 @@ def test_command_line_refuses_a_missing_output_folder_before_building_the_model(
     assert result.returncode == 2 and f"the folder {tmp_path / 'nowhere'} does not exist" in result.stderr
 
 
+def test_export_refuses_a_missing_output_folder_before_tracing(tmp_path, monkeypatch):
+    traced = []
+    monkeypatch.setattr("graphcheck_torch.exporter.trace", lambda *a, **k: traced.append(1))
+    target = tmp_path / "nowhere" / "m.json"
+    with pytest.raises(FileNotFoundError, match=f"cannot write {target}: the folder .*nowhere does not exist"):
+        export(torch.nn.Linear(2, 2), (torch.randn(1, 2),), str(target))
+    assert traced == [] and not (tmp_path / "nowhere").exists()
+
+
+def test_export_leaves_no_temporary_file_when_the_write_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr("graphcheck_torch.exporter.os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        export(torch.nn.Linear(2, 2), (torch.randn(1, 2),), str(tmp_path / "m.json"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_command_line_takes_keyword_inputs_with_their_own_dtypes(tmp_path, graphcheck_binary):
     result = _cli(tmp_path, "models:TokenHeads", "--input", "input_ids=2x5:int64", "--input", "attention_mask=2x5")
     assert result.returncode == 0, result.stderr
