@@ -68,6 +68,23 @@ extension BranchNotRunTests {
 }
 
 extension BranchNotRunTests {
+    /// A typo in the forward (`return head1(t), head1(t), head3(t)`): the duplicate computation is the error,
+    /// and the head that never ran is named beside it, since it is why the user's second output is head1's.
+    @Test func aHeadThatDidNotRunIsNamedBesideAnError() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["head1.weight"]); g.share(["head2.weight"]); g.share(["head3.weight"])
+        g.layer("t", "trunk", ["x"])
+        g.op("a", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+        g.op("b", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+        g.op("c", "linear", in: "head3", ["t"], weights: ["head3.weight"])
+        g.outputs("a", "b", "c")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == false)
+        #expect(TextReporter.verdict(report).contains("NOT independent: 1 error; not checked: head2 has parameters but did not run in this trace"))
+    }
+}
+
+extension BranchNotRunTests {
     /// `heads[task](t)` over `ModuleList([head] * 3)`: one slot ran, and the others are the same object. Their
     /// weights were read under the name of the slot that ran, so they are not "without ops" by storage; the
     /// report names them as that object, and says how to check them as heads. Where the input says `heads` is a

@@ -91,7 +91,7 @@ public enum TextReporter {
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") to compare, but \(plural(errors, "error"))"
                     + (standingAlone ? "" : " above") + " (no choice of heads changes them)"
             }
-            return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))"
+            return "\(model): \(count) branches\(names) \(source) — NOT independent: \(plural(errors, "error"))" + notRun(report)
         case .none:
             switch report.undecidedReason {
             case .inputCannotTell:
