@@ -153,6 +153,7 @@ struct ONNXGraphImporter {
                 try expand(mapped, depth: depth + 1)
             }
         }
+        var torchScriptScopes: TorchScriptScopes?
         for node in model.graph.node {
             var scopes: String?, classes: String?
             for entry in node.metadataProps {
@@ -163,9 +164,16 @@ struct ONNXGraphImporter {
                 }
             }
             let scope = ONNXScope.fromMetadata(scopes: scopes, classes: classes)
+            var module = scope?.path
+            if module == nil, node.name.hasPrefix("/") {
+                if torchScriptScopes == nil {
+                    torchScriptScopes = TorchScriptScopes(nodeNames: model.graph.node.map(\.name), tensorNames: model.graph.initializer.map(\.name))
+                }
+                module = torchScriptScopes!.modulePath(ofNode: node.name)
+            }
             try expand(ONNXNode(
                 name: node.name, domain: node.domain, opType: node.opType, inputs: node.input, outputs: node.output,
-                module: scope?.path ?? ONNXScope.fromNodeName(node.name), moduleType: scope?.type ?? ""), depth: 0)
+                module: module, moduleType: scope?.type ?? ""), depth: 0)
         }
         return result
     }

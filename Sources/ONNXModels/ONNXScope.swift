@@ -11,24 +11,6 @@ enum ONNXScope {
         if let classes, PythonStringList.count(classes) >= count - 1 { type = PythonStringList.element(count - 2, of: classes) ?? "" }
         return (path, type.utf8.lastIndex(of: UInt8(ascii: ".")).map { String(type[type.index(after: $0)...]) } ?? type)
     }
-
-    /// The TorchScript-based exporter's node names: `/branch1/denseblock4/denselayer1/norm1/BatchNormalization`.
-    /// Modules reached through a ModuleList appear under their qualified name (`/heads.0/heads.0.0/Conv`),
-    /// and a module object called again gets a `_1`, `_2` suffix (`heads.0.0_1`): the same module.
-    static func fromNodeName(_ name: String) -> String? {
-        guard name.hasPrefix("/") else { return nil }
-        var path = ""
-        for component in name.split(separator: "/").dropLast() {
-            var part = String(component)
-            if let underscore = part.lastIndex(of: "_"), part[part.index(after: underscore)...].allSatisfy(\.isNumber),
-                part.index(after: underscore) != part.endIndex, !path.isEmpty, part.hasPrefix(path + ".")
-            {
-                part = String(part[..<underscore])
-            }
-            path = path.isEmpty || part.hasPrefix(path + ".") ? part : path + "." + part
-        }
-        return path
-    }
 }
 
 /// A Python list literal of strings (`['a', "b"]`), read in place as UTF-8 bytes: how many strings it

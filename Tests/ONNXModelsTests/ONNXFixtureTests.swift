@@ -78,6 +78,16 @@ import TestSupport
         #expect(list.nodes.contains { $0.module == "heads.2.5" && $0.op == "linear" }, "qualified ModuleList scopes")
     }
 
+    /// The TorchScript-based exporter scopes a ModuleDict's entry without the dict (`/age/Gemm`): the heads are
+    /// still `heads.age` and `heads.sex`, as the model and `--branch` name them, from either exporter.
+    @Test(arguments: exporters)
+    func moduleDictHeadsKeepTheirPaths(exporter: String) throws {
+        let report = try report("dict_heads.\(exporter)")
+        #expect(report.branches == ["heads.age", "heads.sex"] && report.undecidedReason == .storageNotRecorded)
+        let given = try Analyzer.analyze(try Repository.load("Tests/Fixtures/torch/onnx/dict_heads.\(exporter).onnx").graph, branches: ["heads.age", "heads.sex"])
+        #expect(given.branchesNotRun.isEmpty)
+    }
+
     @Test(arguments: exporters)
     func moduleListHeads(exporter: String) throws {
         let separate = try report("list_heads.\(exporter)")

@@ -1,13 +1,14 @@
 """Exports the sample models to ONNX with both of torch's exporters, weights stripped, for the Swift tests:
 
     ~/.cache/graphcheck-venv/bin/pip install onnx onnxscript     # once
-    ~/.cache/graphcheck-venv/bin/python Tests/Fixtures/torch/make_onnx_fixtures.py
+    ~/.cache/graphcheck-venv/bin/python Tests/Fixtures/torch/make_onnx_fixtures.py [NAME ...]   # all, or those named
 
 Writes onnx/<model>.<exporter>.onnx next to this file, for exporter in {torchscript, dynamo}:
 - densenet121_multihead (shared heads) freshly initialized, and `_trained` (every parameter and float buffer
   perturbed, as training would);
 - densenet121_multihead_fixed freshly initialized, and `_trained` (perturbed: the copies have diverged);
-- list_heads_shared / list_heads (a ModuleList of three heads, one object or three).
+- list_heads_shared / list_heads (a ModuleList of three heads, one object or three);
+- dict_heads (heads in a ModuleDict, whose entries the TorchScript-based exporter scopes without the dict).
 Initializer bytes are removed (dims and types stay), and so are the dynamo exporter's per-node stack traces:
 graphcheck reads neither. With `--transformer` it
 also writes the benchmark's large model, transformer192.dynamo.onnx (192 encoder layers).
@@ -25,7 +26,7 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "samples"))
 sys.path.insert(0, os.path.join(REPO, "integrations", "pytorch", "tests"))
 from densenet121_multihead import DenseNet121MultiHead  # noqa: E402
-from models import ListHeads  # noqa: E402
+from models import DictHeads, ListHeads  # noqa: E402
 
 OUT = os.path.join(HERE, "onnx")
 
@@ -82,8 +83,12 @@ def main():
         "densenet121_multihead_fixed_trained": (lambda: perturbed(DenseNet121MultiHead(fixed=True)), (2, 3, 224, 224)),
         "list_heads_shared": (lambda: ListHeads(shared=True), (2, 3, 8, 8)),
         "list_heads": (lambda: perturbed(ListHeads(shared=False)), (2, 3, 8, 8)),
+        "dict_heads": (lambda: perturbed(DictHeads()), (2, 16)),
     }
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
     for name, (build, shape) in models.items():
+        if only and name not in only:
+            continue
         for exporter in ("torchscript", "dynamo"):
             torch.manual_seed(0)
             export(build(), torch.randn(*shape), name, exporter)
