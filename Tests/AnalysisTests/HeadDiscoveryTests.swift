@@ -600,6 +600,29 @@ extension HeadDiscoveryTests {
         #expect(report.findings.map(\.rule).contains("gradient-leak") == leaks)
     }
 
+    /// A VAE whose encoder's last Linear gives mu and log-variance in one tensor, split and returned beside the
+    /// reconstruction, and whose decoder reads `mu + eps * exp(logvar / 2)`: the decoder follows the encoder,
+    /// reading nothing else, so the two are no heads (a pipeline, no verdict) — although with each result
+    /// reaching only itself they reach separate results. The head that reads another's result and the trunk's
+    /// output (`aux(f + y1)` above) is still a head.
+    @Test func aDecoderReadingOnlyTheCodeItsEncoderReturnsIsNoHead() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h", "enc.0", ["x"])
+        g.layer("code", "enc.2", ["h"])
+        g.op("mu", "slice", in: "", ["code"])
+        g.op("logvar", "slice", in: "", ["code"])
+        g.op("eps", "randn_like", in: "", ["mu"])
+        g.op("half", "mul", in: "", ["logvar"])
+        g.op("std", "exp", in: "", ["half"])
+        g.op("noise", "mul", in: "", ["eps", "std"])
+        g.op("z", "add", in: "", ["mu", "noise"])
+        g.layer("recon", "dec.0", ["z"])
+        g.outputs("recon", "mu", "logvar")
+        #expect(BranchDiscovery.discover(g.graph).branches.isEmpty)
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == nil && report.undecidedReason == .noBranches)
+    }
+
     /// BertForPreTraining (`pt`: its heads under `pt.cls`) wrapped with an extra head beside it. `leaks`: the extra
     /// head also reads the MLM head's logits, whose values then go on into learned ops outside `pt.cls` — which
     /// made the MLM head a stage of a longer computation (trunk), and the leak into it went unseen (exit 0). Found

@@ -26,7 +26,10 @@ public enum BranchDiscovery {
               let stopped = terminals.stoppingAtResults(graph) else { return found }
         let again = discover(graph, stopped)
         guard again.branches.count >= 2 else { return found }
-        guard found.branches.count >= 2 else { return again }
+        // With no heads found first, parts that only follow one another are no heads either: a VAE's decoder
+        // reads nothing but the code its encoder returns (`dec(mu + eps * exp(logvar / 2))`, mu and logvar
+        // returned), a stage after it. A head that reads another's result reads the trunk's output too.
+        guard found.branches.count >= 2 else { return Self.oneFollowsAnother(again, graph) ? found : again }
         let (before, after) = (results(of: found.branches, graph, stopped.reach), results(of: again.branches, graph, stopped.reach))
         let parents = Set(found.names.map { ModulePath.parent(of: $0) })
         let beside = again.names.allSatisfy { found.names.contains($0) || parents.contains(ModulePath.parent(of: $0)) }
@@ -42,6 +45,23 @@ public enum BranchDiscovery {
             union |= masks[n]
         }
         return union
+    }
+
+    /// Whether a branch reads, from outside itself, only what one other branch alone made (model inputs and
+    /// constants aside).
+    static func oneFollowsAnother(_ found: Discovery, _ graph: Graph) -> Bool {
+        let prefixes = found.branches.map(\.prefixes)
+        var owner = [Int](repeating: -1, count: graph.nodes.count)
+        var members = [[Int]](repeating: [], count: prefixes.count)
+        for n in graph.nodes.indices {
+            guard let b = BranchMap.branch(of: graph.nodes[n].module, in: prefixes) else { continue }
+            owner[n] = b
+            members[b].append(n)
+        }
+        return members.indices.contains { first in
+            let origin = Origins(graph, from: members[first])
+            return members.indices.contains { $0 != first && origin.feedsAll(of: members[$0], child: $0, owner: owner, graph) }
+        }
     }
 
     /// Whether a result no branch makes flows into one a branch makes.

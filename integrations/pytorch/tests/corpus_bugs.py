@@ -1538,3 +1538,35 @@ BUGS += [
     Case("extra head beside FCN reading the image with the aux result detached", "bug",
          _module(ExtraHeadReadingFcnAux, True, inputs=(1, 3, 64, 64)), FCN_HEADS),
 ]
+
+
+class VAE(nn.Module):
+    """A VAE returning the reconstruction, mu and the log-variance; the decoder reads `mu + eps * exp(logvar / 2)`.
+    `split`: one Linear gives mu and the log-variance, chunked (no heads: the decoder only follows the encoder,
+    which was once taken for a head the decoder leaks into, a false alarm). Else `fc_mu` and `fc_logvar` are the
+    heads, `tied=True` one object in both places: both results feed the decoder, so they are intermediates, and
+    graphcheck says it cannot decide (the info finding names the object called twice)."""
+
+    def __init__(self, split, tied=False):
+        super().__init__()
+        self.split = split
+        self.enc = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8) if split else nn.Identity())
+        if not split:
+            self.fc_mu = nn.Linear(32, 4)
+            self.fc_logvar = self.fc_mu if tied else nn.Linear(32, 4)
+        self.dec = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 16))
+
+    def forward(self, x):
+        h = self.enc(x)
+        mu, logvar = h.chunk(2, dim=-1) if self.split else (self.fc_mu(h), self.fc_logvar(h))
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.dec(z), mu, logvar
+
+
+VAE_HEADS = [["fc_mu"], ["fc_logvar"]]
+BUGS += [
+    Case("VAE: mu and log-variance chunked from the encoder's output (no heads)", "bug", _module(VAE, True, inputs=(4, 16)), []),
+    Case("VAE: fc_mu and fc_logvar, both read by the decoder", "bug", _module(VAE, False, inputs=(4, 16)), VAE_HEADS,
+         undecided="no-branches"),
+    Case("VAE: fc_logvar = fc_mu", "bug", _module(VAE, False, True, inputs=(4, 16)), VAE_HEADS, undecided="no-branches"),
+]
