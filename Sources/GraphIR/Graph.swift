@@ -158,9 +158,10 @@ extension Graph {
     public func reachedByBackward() -> [Bool] {
         var reached = [Bool](repeating: false, count: nodes.count)
         var flows = [Bool](repeating: false, count: values.count)
-        for v in outputs { flows[v.index] = true }
+        // An output that carries no gradient (the codes a VQ-VAE returns, an argmax) starts no backward pass.
+        for v in outputs where carriesGradient(v) { flows[v.index] = true }
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
-            guard nodes[index].outputs.contains(where: { flows[$0.index] }), !nodes[index].properties.contains(.cutsGradient) else { continue }
+            guard nodes[index].outputs.contains(where: { flows[$0.index] && carriesGradient($0) }), !nodes[index].properties.contains(.cutsGradient) else { continue }
             reached[index] = true
             forEachGradientValue(of: index) { flows[$0.index] = true }
         }

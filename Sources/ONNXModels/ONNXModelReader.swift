@@ -167,7 +167,7 @@ struct ONNXGraphImporter {
             var module = scope?.path
             if module == nil, node.name.hasPrefix("/") {
                 if torchScriptScopes == nil {
-                    torchScriptScopes = TorchScriptScopes(nodeNames: model.graph.node.map(\.name), tensorNames: model.graph.initializer.map(\.name))
+                    torchScriptScopes = TorchScriptScopes(nodes: model.graph.node.map { ($0.name, $0.input) }, tensorNames: model.graph.initializer.map(\.name))
                 }
                 module = torchScriptScopes!.modulePath(ofNode: node.name)
             }

@@ -5,9 +5,11 @@ import GraphIR
 /// Each scope names its module by the *unqualified* name, from the path's last non-numeric atom on (what
 /// `torch.onnx` passes to the tracer): `heads.0.0` stays whole, but a ModuleDict's entry `tasks.seg` is `seg`, and
 /// `tasks.seg.body.1` is `body.1` inside it. A module called again gets `_1`, `_2` on its own scope (`fc_1`).
-/// So the path is rebuilt scope by scope from the parent's, and checked against the modules the initializers
-/// name: a container the scopes leave out (the ModuleDict) is found there. Taking the scopes as paths would
-/// put `tasks.seg`'s ops in a module `seg` that `--branch tasks.seg` never finds.
+/// Two modules of one unqualified name called in the same scope are told apart the same way (`head1.hidden`,
+/// then `head2.hidden`, are `hidden` and `hidden_1`). So the path is rebuilt scope by scope from the parent's,
+/// checked against the modules whose tensors the scope's own nodes read, then those the initializers name: a
+/// container the scopes leave out (the ModuleDict) is found there. Taking the scopes as paths would put
+/// `tasks.seg`'s ops in a module `seg` that `--branch tasks.seg` never finds.
 struct TorchScriptScopes {
     /// Modules that hold a named tensor, and their ancestors.
     private let known: Set<String>
@@ -15,21 +17,37 @@ struct TorchScriptScopes {
     private let byUnqualified: [String: [String]]
     /// Every scope some node name opens (`/a`, `/a/fc`): a repeated call's `fc_1` is `fc` when `/a/fc` is one.
     private let scopes: Set<Substring>
+    /// Per scope: the modules whose named tensors its own nodes read (`/hidden_1`: `head2.hidden`).
+    private let reads: [Substring: Set<String>]
     private var resolved: [Substring: String] = [:]
 
-    init(nodeNames: [String], tensorNames: [String]) {
+    /// `nodes`: each node's name and inputs; `tensorNames`: the initializers'.
+    init(nodes: [(name: String, inputs: [String])], tensorNames: [String]) {
+        func module(of tensor: String) -> String? {
+            guard !tensor.contains(":"), !tensor.contains("/") else { return nil }
+            let module = String(ModulePath.split(tensor: tensor).module)
+            return module.isEmpty ? nil : module
+        }
         var known = Set<String>()
-        for name in tensorNames where !name.contains(":") && !name.contains("/") {
-            let module = String(ModulePath.split(tensor: name).module)
-            guard !module.isEmpty, known.insert(module).inserted else { continue }
+        for name in tensorNames {
+            guard let module = module(of: name), known.insert(module).inserted else { continue }
             for ancestor in ModulePath.ancestors(of: module) { known.insert(String(ancestor)) }
         }
         self.known = known
+        let tensors = Set(tensorNames)
+        var reads: [Substring: Set<String>] = [:]
+        for node in nodes where node.name.hasPrefix("/") {
+            guard let slash = node.name.lastIndex(of: "/"), slash != node.name.startIndex else { continue }
+            for input in node.inputs where tensors.contains(input) {
+                if let module = module(of: input) { reads[node.name[..<slash], default: []].insert(module) }
+            }
+        }
+        self.reads = reads
         var byUnqualified: [String: [String]] = [:]
         for path in known.sorted() { byUnqualified[Self.unqualified(path), default: []].append(path) }
         self.byUnqualified = byUnqualified
         var scopes = Set<Substring>()
-        for name in nodeNames where name.hasPrefix("/") {
+        for name in nodes.map(\.name) where name.hasPrefix("/") {
             var index = name.index(after: name.startIndex)
             while let slash = name[index...].firstIndex(of: "/") {
                 scopes.insert(name[..<slash])
@@ -51,16 +69,26 @@ struct TorchScriptScopes {
         let slash = scope.lastIndex(of: "/")!
         let parentScope = scope[..<slash]
         let parent = parentScope.isEmpty ? "" : path(ofScope: parentScope)
-        var component = scope[scope.index(after: slash)...]
-        if let underscore = component.lastIndex(of: "_"), component.index(after: underscore) != component.endIndex,
-           component[component.index(after: underscore)...].allSatisfy(\.isNumber),
-           scopes.contains(Substring(parentScope + "/" + component[..<underscore]))
+        let written = scope[scope.index(after: slash)...]
+        var component = written
+        if let underscore = written.lastIndex(of: "_"), written.index(after: underscore) != written.endIndex,
+           written[written.index(after: underscore)...].allSatisfy(\.isNumber)
         {
-            component = component[..<underscore]
+            component = written[..<underscore]
         }
-        let path = place(String(component), under: parent)
-        resolved[scope] = path
-        return path
+        // The module the scope's own nodes read the tensors of, by its name, below the parent (a weight tied
+        // from elsewhere is read across, not where the op runs).
+        var path: String?
+        for name in Set([String(written), String(component)]).sorted(by: { $0.count > $1.count }) where path == nil {
+            let matches = (reads[scope] ?? []).filter { Self.unqualified($0) == name && ModulePath.isWithin($0, parent) && $0 != parent }
+            if matches.count == 1 { path = matches.first }
+        }
+        if path == nil {
+            let repeated = component != written && scopes.contains(Substring(parentScope + "/" + component))
+            path = place(String(repeated ? component : written), under: parent)
+        }
+        resolved[scope] = path!
+        return path!
     }
 
     /// The path of the module a scope names `component` inside the module at `parent`.

@@ -193,3 +193,61 @@ extension GradientFlowTests {
         #expect(CrossBranchDependencyRule().check(shared).map(\.rule) == ["cross-branch-dependency"])
     }
 }
+
+/// A VQ-VAE: the encoder's output `z`, its distances to the codebook's vectors computed in the parent's
+/// forward, the argmin's codes looked up in the codebook, and the straight-through `z + (zq - z).detach()`
+/// into the decoder. The distances read the codebook's weight, but only to pick codes: backward never runs
+/// through them, so they tie the codebook to nothing.
+@Suite struct CodebookTests {
+    /// `codesReturned`: the model also returns the codes (integers: they start no backward pass). `ema`: the
+    /// codebook is updated in place after the lookup, as an EMA quantizer does under `no_grad`.
+    func vectorQuantizer(codesReturned: Bool = false, ema: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.share(["codebook.weight"])
+        g.layer("z", "enc", ["x"])
+        g.op("d", "linear", in: "", ["z"], weights: ["codebook.weight"], saves: ["codebook.weight"])
+        g.op("codes", "argmin", in: "", ["d"], dtype: .int64)
+        g.op("zq", "embedding", in: "codebook", ["codes"], weights: ["codebook.weight"])
+        if ema {
+            g.op("average", "mul", in: "", ["z"])
+            g.op(nil, "copy", in: "", ["average"], writes: ["codebook.weight"], inplace: true)
+        }
+        g.op("diff", "sub", in: "", ["zq", "z"])
+        g.op("st", "detach", in: "", ["diff"])
+        g.op("zs", "add", in: "", ["z", "st"])
+        g.layer("y", "dec", ["zs"])
+        g.op("dz", "detach", in: "", ["z"])
+        g.op("loss", "mse_loss", in: "", ["zq", "dz"])
+        if codesReturned { g.outputs("y", "loss", "codes") } else { g.outputs("y", "loss") }
+        return g.graph  // `detach` cuts the gradient by its name
+    }
+
+    @Test func distancesThatOnlyPickCodesTieNothing() throws {
+        let context = AnalysisContext(graph: vectorQuantizer(), branches: ["enc", "codebook"])
+        #expect(SharedStorageRule().check(context).isEmpty)
+        #expect(CrossBranchDependencyRule().check(context).isEmpty)
+        #expect(GradientLeakRule().check(context).isEmpty)
+    }
+
+    /// The same read with backward running through it (a head's function written in the parent's forward,
+    /// `F.linear(z, self.codebook.weight)` returned) uses the other branch's weight.
+    @Test func theSameReadOnTheGradientPathUsesTheWeight() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["codebook.weight"])
+        g.layer("z", "enc", ["x"])
+        g.op("d", "linear", in: "", ["z"], weights: ["codebook.weight"])
+        g.layer("c", "codebook", ["x"])
+        g.outputs("d", "c")
+        let context = AnalysisContext(graph: g.graph, branches: ["enc", "codebook"])
+        #expect(!SharedStorageRule().check(context).isEmpty)
+        #expect(!GradientLeakRule().check(context).isEmpty)
+    }
+
+    /// Returned codes start no backward pass: the codebook overwritten after the distances saved it breaks nothing.
+    @Test func returnedCodesStartNoBackwardPass() throws {
+        let graph = vectorQuantizer(codesReturned: true, ema: true)
+        let backward = graph.reachedByBackward()
+        #expect(!backward[graph.nodes.firstIndex { $0.op == "argmin" }!])
+        #expect(InplaceHazardRule().check(AnalysisContext(graph: graph, branches: [String]())).isEmpty)
+    }
+}

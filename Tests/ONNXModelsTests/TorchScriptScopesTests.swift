@@ -6,8 +6,9 @@ import Testing
 /// are never called (a ModuleDict) drop out and numbered children repeat their parent's name; the initializers'
 /// names say which modules exist.
 @Suite struct TorchScriptScopesTests {
-    func paths(_ nodes: [String], tensors: [String]) -> [String?] {
-        var scopes = TorchScriptScopes(nodeNames: nodes, tensorNames: tensors)
+    /// `reads`: the tensors a node reads, by node name.
+    func paths(_ nodes: [String], tensors: [String], reads: [String: [String]] = [:]) -> [String?] {
+        var scopes = TorchScriptScopes(nodes: nodes.map { ($0, reads[$0] ?? []) }, tensorNames: tensors)
         return nodes.map { scopes.modulePath(ofNode: $0) }
     }
 
@@ -30,6 +31,19 @@ import Testing
         let nodes = ["/a/fc/Gemm", "/a/act/Relu", "/a/fc_1/Gemm", "/a/act_1/Relu", "/b/fc_1/Gemm"]
         let tensors = ["a.fc.weight", "b.fc_1.weight"]
         #expect(paths(nodes, tensors: tensors) == ["a.fc", "a.act", "a.fc", "a.act", "b.fc_1"])
+    }
+
+    /// `head1["hidden"]` and `head2["hidden"]` of two ModuleDicts, called from the model's forward: `hidden` and
+    /// `hidden_1`, told apart by the weights each reads. A weight tied in from another head is read across: the
+    /// op stays in the scope's own module (`heads.1.fc` reading `heads.0.fc.weight`).
+    @Test func modulesOfOneNameAreToldApartByWhatTheyRead() {
+        let nodes = ["/hidden/Gemm", "/hidden_1/Gemm", "/out/Gemm", "/out_1/Gemm", "/heads.1/fc/MatMul"]
+        let reads = [
+            "/hidden/Gemm": ["head1.hidden.weight"], "/hidden_1/Gemm": ["head2.hidden.weight"],
+            "/out/Gemm": ["head1.out.weight"], "/out_1/Gemm": ["head2.out.weight"], "/heads.1/fc/MatMul": ["heads.0.fc.weight"],
+        ]
+        let tensors = ["head1.hidden.weight", "head2.hidden.weight", "head1.out.weight", "head2.out.weight", "heads.0.fc.weight", "heads.1.norm.weight"]
+        #expect(paths(nodes, tensors: tensors, reads: reads) == ["head1.hidden", "head2.hidden", "head1.out", "head2.out", "heads.1.fc"])
     }
 
     /// Nothing known to place a scope by: taken as it is written, below its parent.

@@ -29,7 +29,8 @@ public struct BranchMap: Sendable {
         self.init(graph: graph, branches: branches.map { Branch(name: $0) })
     }
 
-    public init(graph: Graph, branches given: [Branch]) {
+    /// `backward`: `Graph.reachedByBackward`, when the caller has it.
+    public init(graph: Graph, branches given: [Branch], backward: [Bool]? = nil) {
         let branches = given.map(\.prefixes)
         self.branches = given.map(\.name)
         self.prefixes = branches
@@ -60,6 +61,7 @@ public struct BranchMap: Sendable {
         var home = [Int?](repeating: nil, count: graph.storages.count)
         var namedOutside = [Bool](repeating: false, count: graph.storages.count)
         let storages = graph.storages
+        let reached = backward ?? graph.reachedByBackward()
         for index in storages.indices {
             let storage = storages[index]
             for (n, name) in storage.names.enumerated() {
@@ -67,7 +69,13 @@ public struct BranchMap: Sendable {
                 if let b { namedIn[index].insert(b) } else { namedOutside[index] = true }
                 if n == 0 { home[index] = b }
             }
-            for node in storage.readers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
+            // An op that is a branch's by the data it reads (in the parent's forward), not by its module, uses a
+            // tensor for that branch only when backward runs through it: a VQ-VAE's distances from the encoder's
+            // output to the codebook pick codes by argmin, which ties the codebook to nothing.
+            for node in storage.readers {
+                guard let b = region[node.index].branch else { continue }
+                if BranchMap.branch(of: graph.nodes[node.index].module, in: branches) == b || reached[node.index] { usedBy[index].insert(b) }
+            }
             for node in storage.writers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
         }
         self.region = region

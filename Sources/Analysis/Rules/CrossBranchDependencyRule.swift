@@ -94,8 +94,11 @@ public struct CrossBranchDependencyRule: Rule {
                 // One edge per (op, tensor): state when another branch's forward last wrote the tensor,
                 // otherwise a parameter/buffer edge when the tensor's home is another branch. This is the
                 // edge TensorBoard draws from the tensor's node into the op.
+                // A read by an op that is the branch's by the data it reads, not by its module, ties only when
+                // backward runs through it (the same as `BranchMap.usedBy`); a write always does.
+                let reads = backward[index] || BranchMap.branch(of: node.module, in: map.prefixes) == j ? node.storageInputs : []
                 var touched: [StorageID] = []
-                for s in node.storageInputs + node.writes where !touched.contains(s) { touched.append(s) }
+                for s in reads + node.writes where !touched.contains(s) { touched.append(s) }
                 // With names only (ONNX), a tensor read across branches may be two equal tensors merged by
                 // the exporter: shared-initializer reports it; only data edges are evidence here.
                 for s in touched where !context.allowed.contains(s.index) && graph.storageIdentity.separatesEqualTensors {

@@ -31,8 +31,9 @@ public struct GradientLeakRule: Rule {
         let outputs = Set(graph.outputs)
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) {
             if let j = map.region[index].branch {
+                // An index or a mask leaving the branch (the codes an argmin picks) takes no gradient back.
                 let exits = graph.nodes[index].outputs.contains { v in
-                    outputs.contains(v) || graph[v].uses.contains { map.region[$0.node.index] != .branch(j) }
+                    graph.carriesGradient(v) && (outputs.contains(v) || graph[v].uses.contains { map.region[$0.node.index] != .branch(j) })
                 }
                 if exits { reaches[index].insert(j) }
             }

@@ -47,7 +47,7 @@ public struct AnalysisContext: Sendable {
     private init(graph: Graph, branches: [Branch], allowed: Set<Int>, backward: [Bool]) {
         self.graph = graph
         self.allowed = allowed
-        map = BranchMap(graph: graph, branches: branches)
+        map = BranchMap(graph: graph, branches: branches, backward: backward)
         grouping = ModuleGrouping(graph: graph, map: map)
         self.backward = backward
     }

@@ -1570,3 +1570,68 @@ BUGS += [
          undecided="no-branches"),
     Case("VAE: fc_logvar = fc_mu", "bug", _module(VAE, False, True, inputs=(4, 16)), VAE_HEADS, undecided="no-branches"),
 ]
+
+
+class VectorQuantizer(nn.Module):
+    """A VQ-VAE's quantizer: codes by argmin over the distances to the codebook, the straight-through estimator.
+    `ema`: the codebook follows the encoder's outputs by moving averages written in place under `no_grad`."""
+
+    def __init__(self, ema):
+        super().__init__()
+        self.embedding = nn.Embedding(10, 4)
+        self.ema = ema
+        if ema:
+            self.embedding.weight.requires_grad_(False)
+            self.register_buffer("cluster_size", torch.zeros(10))
+            self.register_buffer("embed_avg", self.embedding.weight.detach().clone())
+
+    def forward(self, z):
+        d = z.pow(2).sum(-1, keepdim=True) - 2 * z @ self.embedding.weight.t() + self.embedding.weight.pow(2).sum(-1)
+        codes = d.argmin(-1)
+        zq = self.embedding(codes)
+        if self.ema and self.training:
+            with torch.no_grad():
+                onehot = F.one_hot(codes, 10).float()
+                self.cluster_size.mul_(0.99).add_(onehot.sum(0), alpha=0.01)
+                self.embed_avg.mul_(0.99).add_(onehot.t() @ z, alpha=0.01)
+                self.embedding.weight.copy_(self.embed_avg / (self.cluster_size.unsqueeze(1) + 1e-5))
+            loss = 0.25 * F.mse_loss(z, zq.detach())
+        else:
+            loss = F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
+        return z + (zq - z).detach(), loss, codes
+
+
+class VQVAE(nn.Module):
+    """A VQ-VAE returning the reconstruction, the codebook loss and the codes. `inline`: the codes are picked in
+    the model's own forward (`torch.cdist` to `self.codebook.weight`), so the codebook's result (its loss) and the
+    decoder's are separate results and the two are branches: independent, since the distances only pick codes
+    (once a false alarm: the read of the codebook's weight counted as the encoder's). Else an EMA quantizer
+    module, whose in-place codebook update follows a product that saved the codebook for a backward pass that
+    never runs: the codes returned are integers (once a false alarm: the codes started a backward pass)."""
+
+    def __init__(self, inline):
+        super().__init__()
+        self.inline = inline
+        self.enc = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+        if inline:
+            self.codebook = nn.Embedding(10, 4)
+        else:
+            self.quantize = VectorQuantizer(ema=True)
+        self.dec = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8))
+
+    def forward(self, x):
+        z = self.enc(x)
+        if not self.inline:
+            zq, loss, codes = self.quantize(z)
+            return self.dec(zq), loss, codes
+        zq = self.codebook(torch.cdist(z, self.codebook.weight).argmin(-1))
+        loss = F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
+        return self.dec(z + (zq - z).detach()), loss
+
+
+BUGS += [
+    Case("VQ-VAE, EMA quantizer returning its codes (no heads)", "bug", _module(VQVAE, False), [],
+         fake_path="torch's F.one_hot checks the codes' range on real tensors (aminmax, item) and scatters; on fake ones it compares with arange"),
+    Case("VQ-VAE, codes picked in the parent's forward: encoder-decoder and codebook", "bug", _module(VQVAE, True),
+         [["enc", "dec"], ["codebook"]], expect_branches=["enc", "codebook"]),
+]
