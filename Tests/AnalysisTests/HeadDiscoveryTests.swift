@@ -313,12 +313,44 @@ import TestSupport
         #expect(report.findings.contains { $0.rule == "gradient-leak" && $0.message.contains("heads.a") })
     }
 
-    /// Read detached, `c` learns nothing through `heads.a`: the dict and `c` are the heads (the dict's parts are
-    /// not compared, as for any head with parts of its own), and nothing lies between them.
-    @Test func aContainerOfHeadsReadDetachedBesideAHeadStaysOneHead() throws {
-        let graph = containerOfHeadsBesideAHead(detached: true)
-        #expect(BranchDiscovery.discover(graph).names == ["heads", "c"])
+    /// Read detached, `c` learns nothing through `heads.a`. Where the input does not say `heads` is a container,
+    /// it is a head with parts of its own, as any module holding layers is: `heads` and `c`, nothing between
+    /// them. Where it says so (a ModuleDict), its entries are the heads, independent.
+    @Test(arguments: [false, true])
+    func aContainerOfHeadsReadDetachedBesideAHead(typed: Bool) throws {
+        var graph = containerOfHeadsBesideAHead(detached: true)
+        if typed { graph.modules = [ModuleInfo(path: "", type: "Model"), ModuleInfo(path: "heads", type: "ModuleDict")] }
+        #expect(BranchDiscovery.discover(graph).names == (typed ? ["heads.a", "heads.b", "c"] : ["heads", "c"]))
         #expect(try Analyzer.analyze(graph).independent == true)
+    }
+
+    /// Heads in a ModuleDict beside a head `c`, the dict's `b` reading `a`'s result (`heads["b"](t + ya)`): the
+    /// dict runs no forward of its own, so its entries are the heads and the leak lies between two of them
+    /// (taking the dict for one head hid it: exit 0). A module that holds two heads but is no container (a
+    /// `BertPreTrainingHeads`) is one head here, its parts compared only when asked with --branch.
+    func containerOfHeadsOneReadingTheOther(type: String) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "heads.a", ["t"])
+        g.op("m", "add", in: "", ["t", "a"])
+        g.layer("b", "heads.b", ["m"])
+        g.layer("c", "c", ["t"])
+        g.outputs("a", "b", "c")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "", type: "Model"), ModuleInfo(path: "heads", type: type)]
+        return graph
+    }
+
+    @Test(arguments: ["ModuleDict", "ModuleList"])
+    func aLeakBetweenEntriesOfAContainerBesideAHeadIsFound(type: String) throws {
+        let graph = containerOfHeadsOneReadingTheOther(type: type)
+        #expect(BranchDiscovery.discover(graph).names == ["heads.a", "heads.b", "c"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false && report.findings.contains { $0.rule == "gradient-leak" })
+    }
+
+    @Test func aHolderOfHeadsThatIsNoContainerStaysOneHead() throws {
+        #expect(BranchDiscovery.discover(containerOfHeadsOneReadingTheOther(type: "PreTrainingHeads")).names == ["heads", "c"])
     }
 
     @Test func aSingleResultHasNoBranches() throws {
@@ -1202,5 +1234,9 @@ extension HeadDiscoveryTests {
         }
         g.outputs("c0", "b0", "c1", "b1")
         #expect(BranchDiscovery.discover(g.graph).names == ["class_embed", "bbox_embed"])
+        // Both are ModuleLists: neither is taken apart into its entries.
+        var typed = g.graph
+        typed.modules = [ModuleInfo(path: "", type: "Model"), ModuleInfo(path: "class_embed", type: "ModuleList"), ModuleInfo(path: "bbox_embed", type: "ModuleList")]
+        #expect(BranchDiscovery.discover(typed).names == ["class_embed", "bbox_embed"])
     }
 }

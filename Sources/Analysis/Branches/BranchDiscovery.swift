@@ -110,6 +110,22 @@ public enum BranchDiscovery {
                 break
             }
         }
+        // A container of heads beside another head (`heads = nn.ModuleDict({"a": …, "b": …})` and `c`) runs no
+        // forward of its own: its entries, each reaching results of its own, are the heads, so that a leak or a
+        // layer shared between two entries shows between branches, not inside one. Only where it is the one
+        // container among the branches: DETR's per-layer class and box heads are two ModuleLists whose entries
+        // pair up by layer, heads applied once per layer by design.
+        let types = graph.moduleTypes()
+        func isContainer(_ path: String) -> Bool { ["ModuleList", "ModuleDict"].contains(types[path] ?? "") }
+        let containers = best.branches.indices.filter { best.branches[$0].prefixes.count == 1 && isContainer(best.branches[$0].prefixes[0]) }
+        if containers.count == 1, let b = containers.first,
+           let inner = found.dropFirst().first(where: { $0.parent == best.branches[b].prefixes[0] }),
+           inner.covered == best.reach[b], best.branches.count + inner.branches.count <= BranchSet.capacity + 1
+        {
+            best.replace(b, with: inner)
+            found.removeAll { $0.parent == inner.parent }
+            found[0] = best
+        }
         // Heads that feed one another are a pipeline's stages when another level splits the same results
         // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
         if feedOneAnother(best, graph, tree),

@@ -1635,3 +1635,35 @@ BUGS += [
     Case("VQ-VAE, codes picked in the parent's forward: encoder-decoder and codebook", "bug", _module(VQVAE, True),
          [["enc", "dec"], ["codebook"]], expect_branches=["enc", "codebook"]),
 ]
+
+
+class EntriesOfADictBesideAHead(nn.Module):
+    """Two heads in a ModuleDict and a third, `c`, beside the dict, on a trunk's features. `bug="leak"`: head
+    `b` reads `a`'s result with the features; `"shared"`: `b`'s first layer is `a`'s. The dict was taken for one
+    head beside `c`, its entries never compared: the leak passed (exit 0), the shared layer was left open."""
+
+    def __init__(self, bug=None):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.heads = nn.ModuleDict({k: nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)) for k in "ab"})
+        if bug == "shared":
+            self.heads["b"][0] = self.heads["a"][0]
+        self.c = nn.Linear(16, 2)
+        self.bug = bug
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.heads["a"](t)
+        b = self.heads["b"](t + a.mean(-1, keepdim=True) if self.bug == "leak" else t)
+        return a, b, self.c(t)
+
+
+DICT_BESIDE = [["heads.a"], ["heads.b"], ["c"]]
+BUGS += [
+    Case("heads in a ModuleDict beside a head", "bug", _module(EntriesOfADictBesideAHead), DICT_BESIDE,
+         expect_branches=["heads.a", "heads.b", "c"]),
+    Case("heads in a ModuleDict beside a head, b reads a's result", "bug", _module(EntriesOfADictBesideAHead, "leak"), DICT_BESIDE,
+         expect_branches=["heads.a", "heads.b", "c"]),
+    Case("heads in a ModuleDict beside a head, b's first layer is a's", "bug", _module(EntriesOfADictBesideAHead, "shared"),
+         DICT_BESIDE, expect_branches=["heads.a", "heads.b", "c"]),
+]
