@@ -78,17 +78,17 @@ struct TorchScriptScopes {
         }
         // The module the scope's own nodes read the tensors of, by its name, below the parent (a weight tied
         // from elsewhere is read across, not where the op runs).
-        var path: String?
-        for name in Set([String(written), String(component)]).sorted(by: { $0.count > $1.count }) where path == nil {
-            let matches = (reads[scope] ?? []).filter { Self.unqualified($0) == name && ModulePath.isWithin($0, parent) && $0 != parent }
-            if matches.count == 1 { path = matches.first }
-        }
-        if path == nil {
+        let read = reads[scope] ?? []
+        let names = component == written ? [String(written)] : [String(written), String(component)]
+        let path = names.lazy.compactMap { name -> String? in
+            let matches = read.filter { Self.unqualified($0) == name && ModulePath.isWithin($0, parent) && $0 != parent }
+            return matches.count == 1 ? matches.first : nil
+        }.first ?? {
             let repeated = component != written && scopes.contains(Substring(parentScope + "/" + component))
-            path = place(String(repeated ? component : written), under: parent)
-        }
-        resolved[scope] = path!
-        return path!
+            return place(String(repeated ? component : written), under: parent)
+        }()
+        resolved[scope] = path
+        return path
     }
 
     /// The path of the module a scope names `component` inside the module at `parent`.
