@@ -313,21 +313,16 @@ import TestSupport
         #expect(report.findings.contains { $0.rule == "gradient-leak" && $0.message.contains("heads.a") })
     }
 
-    /// Read detached, `c` learns nothing through `heads.a`. Where the input does not say `heads` is a container,
-    /// it is a head with parts of its own, as any module holding layers is: `heads` and `c`, nothing between
-    /// them. Where it says so (a ModuleDict), its entries are the heads, independent.
-    @Test(arguments: [false, true])
-    func aContainerOfHeadsReadDetachedBesideAHead(typed: Bool) throws {
-        var graph = containerOfHeadsBesideAHead(detached: true)
-        if typed { graph.modules = [ModuleInfo(path: "", type: "Model"), ModuleInfo(path: "heads", type: "ModuleDict")] }
-        #expect(BranchDiscovery.discover(graph).names == (typed ? ["heads.a", "heads.b", "c"] : ["heads", "c"]))
+    /// Read detached, `c` learns nothing through `heads.a`: the dict's entries and `c` are the heads, independent.
+    @Test func aContainerOfHeadsReadDetachedBesideAHeadIsItsHeadsToo() throws {
+        let graph = containerOfHeadsBesideAHead(detached: true)
+        #expect(BranchDiscovery.discover(graph).names == ["heads.a", "heads.b", "c"])
         #expect(try Analyzer.analyze(graph).independent == true)
     }
 
     /// Heads in a ModuleDict beside a head `c`, the dict's `b` reading `a`'s result (`heads["b"](t + ya)`): the
-    /// dict runs no forward of its own, so its entries are the heads and the leak lies between two of them
-    /// (taking the dict for one head hid it: exit 0). A module that holds two heads but is no container (a
-    /// `BertPreTrainingHeads`) is one head here, its parts compared only when asked with --branch.
+    /// dict's entries are the heads and the leak lies between two of them (taking the dict for one head hid it:
+    /// exit 0). So for any module holding heads, a container or not (LXMERT's `cls`, a `BertPreTrainingHeads`).
     func containerOfHeadsOneReadingTheOther(type: String) -> Graph {
         var g = SmallGraph(inputs: ["x"])
         g.layer("t", "trunk", ["x"])
@@ -341,16 +336,26 @@ import TestSupport
         return graph
     }
 
-    @Test(arguments: ["ModuleDict", "ModuleList"])
-    func aLeakBetweenEntriesOfAContainerBesideAHeadIsFound(type: String) throws {
+    @Test(arguments: ["ModuleDict", "ModuleList", "PreTrainingHeads"])
+    func aLeakBetweenHeadsHeldBesideAHeadIsFound(type: String) throws {
         let graph = containerOfHeadsOneReadingTheOther(type: type)
         #expect(BranchDiscovery.discover(graph).names == ["heads.a", "heads.b", "c"])
         let report = try Analyzer.analyze(graph)
         #expect(report.independent == false && report.findings.contains { $0.rule == "gradient-leak" })
     }
 
-    @Test func aHolderOfHeadsThatIsNoContainerStaysOneHead() throws {
-        #expect(BranchDiscovery.discover(containerOfHeadsOneReadingTheOther(type: "PreTrainingHeads")).names == ["heads", "c"])
+    /// Two tasks, each a main and an auxiliary output (`tasks.seg.out`, `tasks.seg.aux`, the same for `depth`): both
+    /// hold heads, so they are peers at their level and stay the heads (taking one apart gave lopsided heads).
+    @Test func branchesThatAllHoldHeadsStayTheHeads() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for task in ["seg", "depth"] {
+            g.layer("h\(task)", "tasks.\(task).body", ["t"])
+            g.layer("o\(task)", "tasks.\(task).out", ["h\(task)"])
+            g.layer("a\(task)", "tasks.\(task).aux", ["h\(task)"])
+        }
+        g.outputs("oseg", "aseg", "odepth", "adepth")
+        #expect(BranchDiscovery.discover(g.graph).names == ["tasks.seg", "tasks.depth"])
     }
 
     @Test func aSingleResultHasNoBranches() throws {

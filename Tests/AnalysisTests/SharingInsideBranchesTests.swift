@@ -42,9 +42,11 @@ import TestSupport
         #expect(TextReporter.verdict(report).contains("cannot decide: parts inside experts share storage"))
     }
 
+    /// Experts of their own are heads beside the router, each compared with the others (`experts` holds them).
     @Test func expertsOfTheirOwnAreIndependent() throws {
         let report = try Analyzer.analyze(mixture(oneExpert: false))
-        #expect(report.branches == ["router", "experts"])
+        #expect(report.branches == ["router", "experts.0", "experts.1", "experts.2"])
+        #expect(report.discovery?.otherLevel(of: "experts.1") == "experts")
         #expect(report.independent == true)
         #expect(report.findings.isEmpty)
     }

@@ -47,6 +47,21 @@ public enum BranchDiscovery {
         return union
     }
 
+    /// Whether the holder's own forward computes with the results of two of the heads it holds: then they are
+    /// parts of its one result (OWL-ViT's class head scores its projection against the queries and scales the
+    /// scores by a learned scale: two learned parts, one result), not heads of their own.
+    static func joinsInside(_ inner: Level, holder: String, _ graph: Graph) -> Bool {
+        let map = BranchMap(graph: graph, branches: inner.branches)
+        return graph.nodes.indices.contains { graph.nodes[$0].module == holder && map.ancestry[$0].count >= 2 }
+    }
+
+    /// Whether the level's branches are one module object: every tensor any of them names, all of them name.
+    static func oneObject(_ level: Level, _ graph: Graph) -> Bool {
+        let map = BranchMap(graph: graph, branches: level.branches)
+        let named = graph.storageIDs.filter { !map.namedIn[$0.index].isEmpty }
+        return !named.isEmpty && named.allSatisfy { map.namedIn[$0.index].count == level.branches.count }
+    }
+
     /// Whether a branch reads, from outside itself, only what one other branch alone made (model inputs and
     /// constants aside).
     static func oneFollowsAnother(_ found: Discovery, _ graph: Graph) -> Bool {
@@ -75,6 +90,8 @@ public enum BranchDiscovery {
         guard terminals.count >= 2 else { return withTowers(result, graph, terminals) }
         let tree = ModuleReach(graph, terminals)
         var found: [Level] = []
+        // Heads taken from inside a branch that holds them, with the level they are children of.
+        var opened: [(branch: String, parent: String)] = []
         var lone: [Level] = []
         for parent in tree.parentsByDepth {
             let children = tree.children(of: parent)
@@ -105,24 +122,31 @@ public enum BranchDiscovery {
                       trains(from: [inner.parent], into: best.branches.indices.filter { $0 != b }.flatMap { best.branches[$0].prefixes }, graph, tree)
                 else { continue }
                 best.replace(b, with: inner)
+                opened += inner.branches.map { ($0.name, inner.parent) }
                 found.removeAll { $0.parent == inner.parent }
                 found[0] = best
                 break
             }
         }
-        // A container of heads beside another head (`heads = nn.ModuleDict({"a": …, "b": …})` and `c`) runs no
-        // forward of its own: its entries, each reaching results of its own, are the heads, so that a leak or a
-        // layer shared between two entries shows between branches, not inside one. Only where it is the one
-        // container among the branches: DETR's per-layer class and box heads are two ModuleLists whose entries
-        // pair up by layer, heads applied once per layer by design.
-        let types = graph.moduleTypes()
-        func isContainer(_ path: String) -> Bool { ["ModuleList", "ModuleDict"].contains(types[path] ?? "") }
-        let containers = best.branches.indices.filter { best.branches[$0].prefixes.count == 1 && isContainer(best.branches[$0].prefixes[0]) }
-        if containers.count == 1, let b = containers.first,
-           let inner = found.dropFirst().first(where: { $0.parent == best.branches[b].prefixes[0] }),
-           inner.covered == best.reach[b], best.branches.count + inner.branches.count <= BranchSet.capacity + 1
+        // A head holding heads beside another head (`heads = nn.ModuleDict({"a": …, "b": …})` and `c`; LXMERT's
+        // `cls` with its MLM and NSP heads beside `answer_head`) is the heads it holds, each reaching results of
+        // its own, so that a leak or a layer shared between two of them shows between branches, not inside one.
+        // Only where it is the one branch with heads inside: branches that all hold some are peers at their own
+        // level (DETR's per-layer class and box heads, two ModuleLists whose entries pair up by layer; tasks
+        // with a main and an auxiliary output each). And not when its heads are one module object in every
+        // slot (`ModuleList([expert] * 4)` beside a router; a class head shared across decoder layers on
+        // purpose): whether those are heads is not in the graph, which the report then says.
+        let holders = best.branches.indices.compactMap { b -> (Int, Level)? in
+            guard best.branches[b].prefixes.count == 1 else { return nil }
+            let prefix = best.branches[b].prefixes[0]
+            return (found.dropFirst() + lone).first { modulePath($0.parent, isWithin: prefix) }.map { (b, $0) }
+        }
+        if holders.count == 1, let (b, inner) = holders.first, inner.branches.count >= 2, inner.covered == best.reach[b],
+           best.branches.count + inner.branches.count <= BranchSet.capacity + 1, !joinsInside(inner, holder: best.branches[b].prefixes[0], graph),
+           !oneObject(inner, graph)
         {
             best.replace(b, with: inner)
+            opened += inner.branches.map { ($0.name, inner.parent) }
             found.removeAll { $0.parent == inner.parent }
             found[0] = best
         }
@@ -161,6 +185,7 @@ public enum BranchDiscovery {
             result.paired.append(other.parent)
         }
         result.branches = best.branches
+        result.elsewhere = opened.filter { branch in best.branches.contains { $0.name == branch.branch } }
         result.parent = best.parent
         if terminals.count > Terminals.capacity {
             let last = UInt64(1) << UInt64(Terminals.capacity - 1)

@@ -567,7 +567,7 @@ class MaskedMixture(nn.Module):
     `one_expert`: `ModuleList([expert] * 4)`, every slot the same object. Whether the experts are meant to be
     heads of their own (here: yes) or one head applied per level on purpose (Deformable DETR's class head) is
     not in the graph: with the experts as one object, graphcheck cannot decide, and says which `--branch`
-    options check them."""
+    options check them. Experts of their own are heads beside the router, each compared with the others."""
 
     def __init__(self, one_expert=False):
         super().__init__()
@@ -585,7 +585,8 @@ class MaskedMixture(nn.Module):
 
 EXPERTS = [[f"experts.{i}"] for i in range(4)]
 BUGS += [
-    Case("a router and four experts of their own", "bug", _module(MaskedMixture), EXPERTS, expect_branches=["router", "experts"]),
+    Case("a router and four experts of their own", "bug", _module(MaskedMixture), EXPERTS,
+         expect_branches=["router", "experts.0", "experts.1", "experts.2", "experts.3"]),
     Case("a router and ModuleList([expert] * 4)", "bug", _module(MaskedMixture, True), EXPERTS, expect_branches=["router", "experts"],
          undecided="parts-share-storage"),
 ]
@@ -1051,8 +1052,9 @@ BUGS += [
 
 class NestedHeads(nn.Module):
     """Heads at two levels of a ModuleDict: head a, and head b with a stem of its own feeding two outputs
-    (b1, b2). `reused`: b's second output layer is a's last layer (`heads["b"]["b2"] = heads["a"][2]`), one
-    module object under two names, called once inside `heads.a` and once from the parent's forward."""
+    (b1, b2), which are heads beside a (b's stem their trunk). `reused`: b's second output layer is a's last
+    layer (`heads["b"]["b2"] = heads["a"][2]`), one module object under two names, called once inside `heads.a`
+    and once from the parent's forward."""
 
     def __init__(self, reused=False):
         super().__init__()
@@ -1072,8 +1074,9 @@ class NestedHeads(nn.Module):
 
 BUGS += [
     Case("nested heads, b's output layer is a's (heads['b']['b2'] = heads['a'][2])", "bug", _module(NestedHeads, True),
-         [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
-    Case("nested heads, a layer each", "bug", _module(NestedHeads), [["heads.a"], ["heads.b"]], expect_branches=["heads.b", "heads.a"]),
+         [["heads.a"], ["heads.b"]], expect_branches=["heads.b.b1", "heads.b.b2", "heads.a"]),
+    Case("nested heads, a layer each", "bug", _module(NestedHeads), [["heads.a"], ["heads.b"]],
+         expect_branches=["heads.b.b1", "heads.b.b2", "heads.a"]),
 ]
 
 

@@ -552,3 +552,20 @@ THIRD_PARTY += [
          _LM_AND_VALUE, twin=_value_head(None), expect_branches=["v_head", "pretrained_model.lm_head"],
          fake_path="transformers builds the attention mask explicitly when it sees a FakeTensor (its is_tracing)"),
 ]
+
+
+def _lxmert():
+    from transformers import LxmertConfig, LxmertForPreTraining
+    torch.manual_seed(0)
+    config = LxmertConfig(vocab_size=40, hidden_size=16, num_attention_heads=2, intermediate_size=32, l_layers=1, x_layers=1,
+                          r_layers=1, visual_feat_dim=8, visual_pos_dim=4, num_qa_labels=5, num_object_labels=6, num_attr_labels=7)
+    return LxmertForPreTraining(config), (torch.randint(0, 40, (2, 5)), torch.randn(2, 3, 8), torch.rand(2, 3, 4))
+
+
+THIRD_PARTY += [
+    # `cls` holds the MLM and NSP heads beside `answer_head`: the heads it holds are heads beside the answer head
+    # (once `cls` was one head, its two never compared). The object-prediction heads run only given their labels.
+    Case("LxmertForPreTraining (its cls holding two heads beside the answer head)", "transformers", _lxmert,
+         [["cls.predictions"], ["cls.seq_relationship"], ["answer_head"]],
+         expect_branches=["cls.predictions", "cls.seq_relationship", "answer_head"]),
+]
