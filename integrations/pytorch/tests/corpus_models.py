@@ -414,11 +414,13 @@ def _rt_detr(config_name="RTDetrConfig", model_name="RTDetrForObjectDetection"):
 
 
 THIRD_PARTY += [
-    # The encoder's proposal heads are returned (and trained) too; the decoder's box and class heads are its
-    # deeper split. Before `.detach()` stopped every gradient sweep, the decoder layers were taken for heads.
+    # The encoder's proposal heads are returned (and trained) too, beside the decoder, which holds the per-layer
+    # box and class heads: those are heads beside the proposal heads (D-FINE's decoder computes in its own forward
+    # with what both its class and box heads give, so it stays one head). Before `.detach()` stopped every gradient sweep, the
+    # decoder layers were taken for heads.
     Case("RTDetrForObjectDetection (eval; box refinement through detached reference points)", "transformers", _rt_detr,
          [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]], train=False,
-         expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
+         expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder.bbox_embed", "model.decoder.class_embed"]),
     Case("DFineForObjectDetection (eval; box weighting recomputed from parameters in each layer)", "transformers",
          lambda: _rt_detr("DFineConfig", "DFineForObjectDetection"), [["model.enc_score_head"], ["model.enc_bbox_head"], ["model.decoder"]],
          train=False, expect_branches=["model.enc_score_head", "model.enc_bbox_head", "model.decoder"]),
