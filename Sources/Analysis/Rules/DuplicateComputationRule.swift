@@ -49,8 +49,11 @@ public struct DuplicateComputationRule: Rule {
         // A value learned ops go on computing with is an intermediate, even when it is returned too: a decoder
         // that normalizes its last layer once for the stack of per-layer states its heads read and again for the
         // state it returns (Grounding DINO's) computes its trunk twice, which the heads do not see.
+        // One the model returns itself is a result all the same: a VAE's `fc_logvar = fc_mu` returns mu twice,
+        // though the decoder also reads both.
         let terminals = Terminals(graph)
-        results.removeAll { terminals.own[graph[$0].producer!.index] == 0 }
+        let returned = Set(graph.outputs)
+        results.removeAll { terminals.own[graph[$0].producer!.index] == 0 && !returned.contains($0) }
         // A result is made from the model's inputs: what is computed from parameters alone (D-FINE's decoder
         // recomputes its box weighting from two scalar parameters in each layer) is the same value every time
         // by construction, not heads that are one head.
