@@ -46,11 +46,11 @@ public struct DuplicateComputationRule: Rule {
         var candidates: [[Int]: Int] = [:]
         for v in results { candidates[graph[graph[v].producer!].storageInputs.map(\.index), default: 0] += 1 }
         guard candidates.values.contains(where: { $0 >= 2 }) else { return [] }
-        // A value learned ops go on computing with is an intermediate, even when it is returned too: a decoder
-        // that normalizes its last layer once for the stack of per-layer states its heads read and again for the
-        // state it returns (Grounding DINO's) computes its trunk twice, which the heads do not see.
-        // One the model returns itself is a result all the same: a VAE's `fc_logvar = fc_mu` returns mu twice,
-        // though the decoder also reads both.
+        // A value learned ops go on computing with is an intermediate, even when it reaches an output too: a
+        // decoder that normalizes its last layer once for the stack of per-layer states its heads read and again
+        // for the state it returns (Grounding DINO's) computes its trunk twice, which the heads do not see. One the
+        // model returns itself is a result all the same: a VAE's `fc_logvar = fc_mu` returns mu twice, though the
+        // decoder also reads both.
         let terminals = Terminals(graph)
         let returned = Set(graph.outputs)
         results.removeAll { terminals.own[graph[$0].producer!.index] == 0 && !returned.contains($0) }
