@@ -50,16 +50,15 @@ public enum BranchDiscovery {
     /// Whether the holder's own forward computes with the results of two of the heads it holds: then they are
     /// parts of its one result (OWL-ViT's class head scores its projection against the queries and scales the
     /// scores by a learned scale: two learned parts, one result), not heads of their own.
-    static func joinsInside(_ inner: Level, holder: String, _ graph: Graph) -> Bool {
-        let map = BranchMap(graph: graph, branches: inner.branches)
-        return graph.nodes.indices.contains { graph.nodes[$0].module == holder && map.ancestry[$0].count >= 2 }
+    /// `held`: the map of the heads the holder holds.
+    static func joinsInside(_ held: BranchMap, holder: String, _ graph: Graph) -> Bool {
+        graph.nodes.indices.contains { graph.nodes[$0].module == holder && held.ancestry[$0].count >= 2 }
     }
 
-    /// Whether the level's branches are one module object: every tensor any of them names, all of them name.
-    static func oneObject(_ level: Level, _ graph: Graph) -> Bool {
-        let map = BranchMap(graph: graph, branches: level.branches)
-        let named = graph.storageIDs.filter { !map.namedIn[$0.index].isEmpty }
-        return !named.isEmpty && named.allSatisfy { map.namedIn[$0.index].count == level.branches.count }
+    /// Whether the heads of `held` are one module object: every tensor any of them names, all of them name.
+    static func oneObject(_ held: BranchMap, _ graph: Graph) -> Bool {
+        let named = graph.storageIDs.filter { !held.namedIn[$0.index].isEmpty }
+        return !named.isEmpty && named.allSatisfy { held.namedIn[$0.index].count == held.branches.count }
     }
 
     /// Whether a branch reads, from outside itself, only what one other branch alone made (model inputs and
@@ -142,8 +141,9 @@ public enum BranchDiscovery {
             return (found.dropFirst() + lone).first { modulePath($0.parent, isWithin: prefix) }.map { (b, $0) }
         }
         if holders.count == 1, let (b, inner) = holders.first, inner.branches.count >= 2, inner.covered == best.reach[b],
-           best.branches.count + inner.branches.count <= BranchSet.capacity + 1, !joinsInside(inner, holder: best.branches[b].prefixes[0], graph),
-           !oneObject(inner, graph)
+           best.branches.count + inner.branches.count <= BranchSet.capacity + 1,
+           case let held = BranchMap(graph: graph, branches: inner.branches),
+           !joinsInside(held, holder: best.branches[b].prefixes[0], graph), !oneObject(held, graph)
         {
             best.replace(b, with: inner)
             opened += inner.branches.map { ($0.name, inner.parent) }

@@ -24,6 +24,11 @@ public struct BranchMap: Sendable {
     public let home: [Int?]
     /// Per storage: whether some name of it lies under no branch (the trunk's or the parent's name for it).
     public let namedOutside: [Bool]
+    /// Per node: whether its reads of parameters and buffers are its branch's use of them: an op under the
+    /// branch's module, or one that is the branch's by the data it reads (in the parent's forward) when backward
+    /// runs through it — a VQ-VAE's distances from the encoder's output to the codebook pick codes by argmin,
+    /// which ties the codebook to nothing.
+    public let readsCount: [Bool]
 
     public init(graph: Graph, branches: [String]) {
         self.init(graph: graph, branches: branches.map { Branch(name: $0) })
@@ -62,6 +67,9 @@ public struct BranchMap: Sendable {
         var namedOutside = [Bool](repeating: false, count: graph.storages.count)
         let storages = graph.storages
         let reached = backward ?? graph.reachedByBackward()
+        let readsCount = graph.nodes.indices.map { index in
+            reached[index] || region[index].branch.map { BranchMap.branch(of: graph.nodes[index].module, in: branches) == $0 } == true
+        }
         for index in storages.indices {
             let storage = storages[index]
             for (n, name) in storage.names.enumerated() {
@@ -69,13 +77,7 @@ public struct BranchMap: Sendable {
                 if let b { namedIn[index].insert(b) } else { namedOutside[index] = true }
                 if n == 0 { home[index] = b }
             }
-            // An op that is a branch's by the data it reads (in the parent's forward), not by its module, uses a
-            // tensor for that branch only when backward runs through it: a VQ-VAE's distances from the encoder's
-            // output to the codebook pick codes by argmin, which ties the codebook to nothing.
-            for node in storage.readers {
-                guard let b = region[node.index].branch else { continue }
-                if BranchMap.branch(of: graph.nodes[node.index].module, in: branches) == b || reached[node.index] { usedBy[index].insert(b) }
-            }
+            for node in storage.readers where readsCount[node.index] { if let b = region[node.index].branch { usedBy[index].insert(b) } }
             for node in storage.writers { if let b = region[node.index].branch { usedBy[index].insert(b) } }
         }
         self.region = region
@@ -84,6 +86,7 @@ public struct BranchMap: Sendable {
         self.usedBy = usedBy
         self.home = home
         self.namedOutside = namedOutside
+        self.readsCount = readsCount
     }
 
     /// The branch with a prefix that contains `path`; the longest prefix wins when prefixes nest.

@@ -94,9 +94,8 @@ public struct CrossBranchDependencyRule: Rule {
                 // One edge per (op, tensor): state when another branch's forward last wrote the tensor,
                 // otherwise a parameter/buffer edge when the tensor's home is another branch. This is the
                 // edge TensorBoard draws from the tensor's node into the op.
-                // A read by an op that is the branch's by the data it reads, not by its module, ties only when
-                // backward runs through it (the same as `BranchMap.usedBy`); a write always does.
-                let reads = backward[index] || BranchMap.branch(of: node.module, in: map.prefixes) == j ? node.storageInputs : []
+                // Reads tie as `BranchMap.readsCount` says; a write always does.
+                let reads = map.readsCount[index] ? node.storageInputs : []
                 var touched: [StorageID] = []
                 for s in reads + node.writes where !touched.contains(s) { touched.append(s) }
                 // With names only (ONNX), a tensor read across branches may be two equal tensors merged by
