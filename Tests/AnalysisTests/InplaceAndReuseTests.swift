@@ -80,6 +80,24 @@ import TestSupport
         let reuse = try #require(report.findings.last?.moduleReuse)
         #expect([reuse.module, reuse.type] == ["heads.0", "Sequential"] && reuse.calls == 3)
     }
+
+    /// head1 returned, and run again on the same features to gate head2's result in the parent's forward
+    /// (`head2(t) * sigmoid(head1(t))`, with or without `no_grad`, which TensorBoard does not record): the second
+    /// run is no second head, so not the one computation two heads would be. Both runs returned, it is.
+    @Test(arguments: [false, true])
+    func aHeadRunAgainToGateAnotherIsNoDuplicateHead(returnedTwice: Bool) {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.op("a", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+        g.op("g", "linear", in: "head1", ["t"], weights: ["head1.weight"])
+        g.layer("h2", "head2", ["t"])
+        g.op("s", "sigmoid", in: "", ["g"])
+        g.op("b", "mul", in: "", ["h2", "s"])
+        g.layer("c", "head3", ["t"])
+        if returnedTwice { g.outputs("a", "g", "b", "c") } else { g.outputs("a", "b", "c") }
+        let found = DuplicateComputationRule().check(AnalysisContext(graph: g.graph, branches: ["head1", "head2", "head3"]))
+        #expect(found.map(\.rule) == (returnedTwice ? ["duplicate-computation"] : []))
+    }
 }
 
 private let RuleExamples_siamese = RuleDocumentation.description(of: "module-reuse")!.triggeringExamples[0]

@@ -76,7 +76,7 @@ public struct DuplicateComputationRule: Rule {
         }
         // Results that are one value computed several times: heads that are one head.
         var byNumber: OrderedDictionary<Int, [ValueID]> = [:]
-        for v in results.sorted() { byNumber[number[v.index], default: []].append(v) }
+        for v in Self.ownResults(results, number: number, in: graph).sorted() { byNumber[number[v.index], default: []].append(v) }
         let types = graph.moduleTypes()
         return byNumber.values.filter { $0.count >= 2 }.map { values in
             let producers = values.map { graph[$0].producer! }
@@ -88,6 +88,36 @@ public struct DuplicateComputationRule: Rule {
                 declared: declared, places: producers.map { NodeRef($0, in: graph) })
             return Finding(severity: declared ? .info : Self.description.severity, evidence: .duplicateComputation(evidence))
         }
+    }
+
+    /// The results that reach an output on their own: through ops that mix them with nothing but copies of
+    /// themselves (a tuple, `cat`, `stack().mean()` of the copies). A copy the parent's forward only mixes into
+    /// another head's result (`head2(t) * sigmoid(head1(t))` beside `head1(t)` returned) gates that result; it is
+    /// not a second head, and the heads stay what their modules return.
+    private static func ownResults(_ results: [ValueID], number: [Int], in graph: Graph) -> [ValueID] {
+        // Per value, which result it is made from: none, one (by value number), or several.
+        let none = -1, several = -2
+        var from = [Int](repeating: none, count: graph.values.count)
+        for v in results { from[v.index] = number[v.index] }
+        let seeded = Set(results)
+        for node in graph.nodes {
+            var made = none
+            for case .value(let v) in node.inputs where from[v.index] != none {
+                made = made == none || made == from[v.index] ? from[v.index] : several
+            }
+            for v in node.outputs where !seeded.contains(v) { from[v.index] = made }
+        }
+        // Back from each output made from one result alone, through what is made from it alone.
+        var own = Set<ValueID>()
+        var seen = Set<Int>()
+        var pending = graph.outputs.filter { from[$0.index] >= 0 }
+        while let v = pending.popLast() {
+            guard seen.insert(v.index).inserted else { continue }
+            if seeded.contains(v) { own.insert(v); continue }
+            guard let p = graph[v].producer else { continue }
+            for case .value(let input) in graph[p].inputs where from[input.index] == from[v.index] { pending.append(input) }
+        }
+        return results.filter(own.contains)
     }
 
     /// What an op computes: its kind, its attributes and everything it reads, in order.

@@ -1671,3 +1671,31 @@ BUGS += [
     Case("heads in a ModuleDict beside a head, b's first layer is a's", "bug", _module(EntriesOfADictBesideAHead, "shared"),
          DICT_BESIDE, expect_branches=["heads.a", "heads.b", "c"]),
 ]
+
+
+class HeadRunAgainAsAGate(nn.Module):
+    """head1's result is returned, and head1 is run again on the same features to gate head2's result in the
+    parent's forward (`no_grad`: only as a gate). The gate is the parent's, not a second head: no two heads are
+    one computation (exit 1 before, from the trace with gradients and from TensorBoard, which records no
+    `no_grad`)."""
+
+    def __init__(self, no_grad):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head1, self.head2, self.head3 = (nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)) for _ in range(3))
+        self.no_grad = no_grad
+
+    def forward(self, x):
+        t = self.trunk(x)
+        a = self.head1(t)
+        with torch.set_grad_enabled(not self.no_grad):
+            gate = torch.sigmoid(self.head1(t))
+        return a, self.head2(t) * gate, self.head3(t)
+
+
+BUGS += [
+    Case("head1 run again to gate head2's result", "bug", _module(HeadRunAgainAsAGate, False), NAMED,
+         expect_branches=["head1", "head2", "head3"]),
+    Case("head1 run again under no_grad to gate head2's result", "bug", _module(HeadRunAgainAsAGate, True), NAMED,
+         expect_branches=["head1", "head2", "head3"]),
+]
