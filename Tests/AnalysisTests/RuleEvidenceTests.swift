@@ -62,6 +62,34 @@ import TestSupport
         #expect(evidence.cause == .oneObject)
     }
 
+    /// Two heads, each a container (`type`, distinct objects) of a Linear `fc` and a BatchNorm `bn`; `shared`:
+    /// the children that are one object in both. Every child one object: new containers around the same layers
+    /// (the seed's slices; `copy.copy` of a model). Some: a layer made once and placed in each head.
+    @Test(arguments: [
+        (["fc", "bn"], "Sequential", Evidence.SharedStorage.Cause.slicedContainers(types: ["Sequential"]), "slicing a Sequential"),
+        (["fc", "bn"], "Head", .slicedContainers(types: ["Head"]), "a shallow copy (`copy.copy(model)`)"),
+        (["bn"], "Sequential", .oneObjectInside, "a layer made once and placed in every branch"),
+    ])
+    func howSharedChildrenCameAboutIsSaid(shared: [String], type: String, cause: Evidence.SharedStorage.Cause, help: String) throws {
+        var g = SmallGraph(inputs: ["x"])
+        for child in shared { g.share(["head1.\(child).weight", "head2.\(child).weight"]) }
+        g.layer("t", "trunk", ["x"])
+        for head in ["head1", "head2"] {
+            g.op("\(head)f", "linear", in: "\(head).fc", ["t"], weights: ["\(head).fc.weight"])
+            g.op("\(head)b", "batch_norm", in: "\(head).bn", ["\(head)f"], weights: ["\(head).bn.weight"])
+        }
+        g.outputs("head1b", "head2b")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "", type: "Model", instance: "m")] + ["head1", "head2"].flatMap { head in
+            [ModuleInfo(path: head, type: type, instance: head)] + ["fc", "bn"].map { child in
+                ModuleInfo(path: "\(head).\(child)", type: child, instance: shared.contains(child) ? child : "\(head).\(child)")
+            }
+        }
+        let evidence = try #require(check(SharedStorageRule(), graph).first?.sharedStorage)
+        #expect(evidence.cause == cause)
+        #expect(evidence.wording.help?.contains(help) == true)
+    }
+
     /// Where the exporter recorded the model's construction, the evidence names the user's lines that
     /// assigned the shared modules — the nearest assignment at or above each (a slice's children have none).
     @Test func theLinesThatAssignedTheSharedModulesAreNamed() throws {

@@ -85,6 +85,7 @@ struct EvidenceJSON {
         switch cause {
         case .slicedContainers: return quoted("sliced-containers")
         case .oneObject: return quoted("one-object")
+        case .oneObjectInside: return quoted("one-object-inside")
         case .reusedTensors: return quoted("reused-tensors")
         }
     }

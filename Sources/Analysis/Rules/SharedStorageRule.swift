@@ -108,17 +108,30 @@ public struct SharedStorageRule: Rule {
         return found
     }
 
-    /// Names the pattern when it is the seed's: distinct Sequential containers around the same children.
+    /// Names how the sharing came about. The seed's: distinct Sequential containers around the very same
+    /// children (`features[-2:]` taken twice), so every child that holds a tensor is shared. A layer made once
+    /// and put in every branch (`bn = nn.BatchNorm1d(16)` before the loop that builds the heads) is one object
+    /// inside each branch beside layers of their own.
     private func cause(_ groups: [ModuleGroup], _ set: BranchSet, _ context: AnalysisContext) -> Evidence.SharedStorage.Cause {
         let branches = context.map.names(set)
         let containers = branches.map { context.grouping.instance(of: $0) }
         let types = Set(branches.map { context.grouping.type(of: $0) })
-        let sliced = groups.contains { $0.sameObject && !branches.contains($0.paths[0]) }
-            && Set(containers.compactMap { $0 }).count == branches.count
-            && types.isSubset(of: ["Sequential", "ModuleList"])
-        if sliced { return .slicedContainers(types: types.sorted()) }
         if groups.contains(where: { $0.sameObject && branches.contains($0.paths[0]) }) { return .oneObject }
-        return .reusedTensors
+        let parts = groups.filter(\.sameObject)
+        guard !parts.isEmpty else { return .reusedTensors }
+        let shared = Set(parts.flatMap(\.paths))
+        let prefixes = set.map { context.map.branches[$0] }
+        let onlySharedChildren = context.graph.storages.allSatisfy { storage in
+            storage.names.allSatisfy { name in
+                guard let prefix = prefixes.first(where: { modulePath(name, isWithin: $0) && name != $0 }) else { return true }
+                let child = prefix + "." + (name.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
+                return shared.contains(child)
+            }
+        }
+        if onlySharedChildren && Set(containers.compactMap { $0 }).count == branches.count {
+            return .slicedContainers(types: types.sorted())
+        }
+        return .oneObjectInside
     }
 }
 
@@ -129,10 +142,12 @@ extension Evidence {
 
         /// How the sharing came about, as far as the module table shows.
         public enum Cause: Sendable, Equatable {
-            /// Distinct containers of these types around the same child modules (`features[-2:]` twice).
+            /// Distinct containers of these types around the same child modules (`features[-2:]` twice, `copy.copy`).
             case slicedContainers(types: [String])
             /// One module object assigned under several names.
             case oneObject
+            /// One module object placed inside every branch, beside modules of their own.
+            case oneObjectInside
             /// Tensors reused or tied between otherwise separate modules.
             case reusedTensors
         }
@@ -221,12 +236,18 @@ extension Evidence {
 
         private var help: String {
             switch cause {
+            case .slicedContainers(let types) where !Set(types).isSubset(of: ["Sequential", "ModuleList"]) && !types.contains(""):
+                return "\(list(branches)) are different \(types.joined(separator: "/")) objects around the same child modules: a shallow "
+                    + "copy (`copy.copy(model)`) makes a new module but not new layers. Give each branch its own: `copy.deepcopy(model)`"
             case .slicedContainers(let types):
                 return "\(list(branches)) are different \(types.joined(separator: "/")) containers around the same child modules: "
                     + "slicing a Sequential (`features[-2:]`) makes a new container but not new layers. "
                     + "Give each branch its own copy: `copy.deepcopy(original_model.features[-2:])`"
             case .oneObject:
                 return "\(list(branches)) are one module object assigned under several names; assign `copy.deepcopy(module)` to each branch instead"
+            case .oneObjectInside:
+                return "\(list(branches)) each hold the same module object (a layer made once and placed in every branch): build it "
+                    + "where each branch is built (inside the loop or function), or place `copy.deepcopy(layer)` in each"
             case .reusedTensors:
                 return "give each branch its own parameters: build its modules anew or with `copy.deepcopy(...)` instead of reusing (or tying) the tensors of another branch"
             }
