@@ -62,6 +62,28 @@ import TestSupport
         #expect(evidence.cause == .oneObject)
     }
 
+    /// A branch of several modules (`task` with the `out` layer its forward calls after it) whose `out` is
+    /// the other branch's module itself (`self.aux = self.out`): the group names the modules, not each tensor.
+    @Test func oneModuleUnderASecondPrefixOfABranchIsOneObject() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(["out.weight", "aux.weight"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("f", "task", ["t"])
+        g.op("a", "linear", in: "out", ["f"], weights: ["out.weight"])
+        g.op("b", "linear", in: "aux", ["t"], weights: ["aux.weight"])
+        g.outputs("a", "b")
+        var graph = g.graph
+        graph.modules = [
+            ModuleInfo(path: "", type: "Model", instance: "m"), ModuleInfo(path: "task", type: "Linear", instance: "t"),
+            ModuleInfo(path: "out", type: "Linear", instance: "o"), ModuleInfo(path: "aux", type: "Linear", instance: "o"),
+        ]
+        let context = AnalysisContext(graph: graph, branches: [Branch(name: "task", prefixes: ["task", "out"]), Branch(name: "aux")])
+        let evidence = try #require(SharedStorageRule().check(context).first?.sharedStorage)
+        #expect(evidence.groups.map(\.label) == ["out ≡ aux (Linear)"] && evidence.groups[0].sameObject)
+        #expect(evidence.cause == .oneObject)
+        #expect(evidence.wording.help?.hasPrefix("out, aux are one module object") == true)
+    }
+
     /// Two heads, each a container (`type`, distinct objects) of a Linear `fc` and a BatchNorm `bn`; `shared`:
     /// the children that are one object in both. Every child one object: new containers around the same layers
     /// (the seed's slices; `copy.copy` of a model). Some: a layer made once and placed in each head.

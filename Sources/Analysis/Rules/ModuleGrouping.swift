@@ -69,11 +69,12 @@ final class ModuleGrouping: Sendable {
         let tables = self.tables
         var relative: [String] = []
         var prefixes: [String] = []
+        // A branch of several modules (`task with cond, out`) holds the tensor under whichever of its prefixes names it.
         for b in branches {
-            let prefix = map.branches[b]
-            guard let name = storage.names.first(where: { modulePath($0, isWithin: prefix) && $0 != prefix }) else {
-                return (storage.names, "", false)
-            }
+            let found = map.prefixes[b].lazy.compactMap { prefix in
+                storage.names.first { modulePath($0, isWithin: prefix) && $0 != prefix }.map { (prefix, $0) }
+            }.first
+            guard let (prefix, name) = found else { return (storage.names, "", false) }
             prefixes.append(prefix)
             relative.append(String(name.dropFirst(prefix.count + 1)))
         }

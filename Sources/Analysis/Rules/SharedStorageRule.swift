@@ -116,14 +116,15 @@ public struct SharedStorageRule: Rule {
         let branches = context.map.names(set)
         let containers = branches.map { context.grouping.instance(of: $0) }
         let types = Set(branches.map { context.grouping.type(of: $0) })
-        if groups.contains(where: { $0.sameObject && branches.contains($0.paths[0]) }) { return .oneObject }
+        let prefixes = set.map { context.map.prefixes[$0] }
+        if groups.contains(where: { group in group.sameObject && zip(group.paths, prefixes).allSatisfy { $1.contains($0) } }) { return .oneObject }
         let parts = groups.filter(\.sameObject)
         guard !parts.isEmpty else { return .reusedTensors }
         let shared = Set(parts.flatMap(\.paths))
-        let prefixes = set.map { context.map.branches[$0] }
+        let homes = set.map { context.map.branches[$0] }
         let onlySharedChildren = context.graph.storages.allSatisfy { storage in
             storage.names.allSatisfy { name in
-                guard let prefix = prefixes.first(where: { modulePath(name, isWithin: $0) && name != $0 }) else { return true }
+                guard let prefix = homes.first(where: { modulePath(name, isWithin: $0) && name != $0 }) else { return true }
                 let child = prefix + "." + (name.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
                 return shared.contains(child)
             }
@@ -244,7 +245,8 @@ extension Evidence {
                     + "slicing a Sequential (`features[-2:]`) makes a new container but not new layers. "
                     + "Give each branch its own copy: `copy.deepcopy(original_model.features[-2:])`"
             case .oneObject:
-                return "\(list(branches)) are one module object assigned under several names; assign `copy.deepcopy(module)` to each branch instead"
+                let names = groups.first(where: \.sameObject)?.paths ?? branches
+                return "\(list(names)) are one module object assigned under several names; assign `copy.deepcopy(module)` to each branch instead"
             case .oneObjectInside:
                 return "\(list(branches)) each hold the same module object (a layer made once and placed in every branch): build it "
                     + "where each branch is built (inside the loop or function), or place `copy.deepcopy(layer)` in each"
