@@ -89,7 +89,7 @@ import TestSupport
     /// (the seed's slices; `copy.copy` of a model). Some: a layer made once and placed in each head.
     @Test(arguments: [
         (["fc", "bn"], "Sequential", Evidence.SharedStorage.Cause.slicedContainers(types: ["Sequential"]), "slicing a Sequential"),
-        (["fc", "bn"], "Head", .slicedContainers(types: ["Head"]), "a shallow copy (`copy.copy(model)`)"),
+        (["fc", "bn"], "Head", .slicedContainers(types: ["Head"]), "a shallow `copy.copy(model)`, or one module passed to each constructor"),
         (["bn"], "Sequential", .oneObjectInside, "a layer made once and placed in every branch"),
     ])
     func howSharedChildrenCameAboutIsSaid(shared: [String], type: String, cause: Evidence.SharedStorage.Cause, help: String) throws {

@@ -239,7 +239,8 @@ extension Evidence {
             switch cause {
             case .slicedContainers(let types) where !Set(types).isSubset(of: ["Sequential", "ModuleList"]) && !types.contains(""):
                 return "\(list(branches)) are different \(types.joined(separator: "/")) objects around the same child modules: a shallow "
-                    + "copy (`copy.copy(model)`) makes a new module but not new layers. Give each branch its own: `copy.deepcopy(model)`"
+                    + "`copy.copy(model)`, or one module passed to each constructor, makes new modules but not new layers. Give each "
+                    + "branch its own: `copy.deepcopy(...)` of what is copied or passed"
             case .slicedContainers(let types):
                 return "\(list(branches)) are different \(types.joined(separator: "/")) containers around the same child modules: "
                     + "slicing a Sequential (`features[-2:]`) makes a new container but not new layers. "
