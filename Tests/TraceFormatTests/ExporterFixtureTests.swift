@@ -57,6 +57,9 @@ import TestSupport
         let list = try Analyzer.analyze(try graph("list_heads_shared"))
         #expect(list.branches == ["heads.0", "heads.1", "heads.2"])
         #expect(list.independent == false)
+        // Each place names the user's line the exporter recorded, beside the module and the node.
+        let duplicate = try #require(list.findings.first { $0.rule == "duplicate-computation" })
+        #expect(duplicate.details.first == "linear in heads.0.5 at integrations/pytorch/tests/models.py:20 (n12)")
         #expect(try Analyzer.analyze(try graph("list_heads")).independent == true)
         let tied = try Analyzer.analyze(try graph("dict_heads_tied"))
         #expect(tied.branches == ["heads.age", "heads.sex"])

@@ -103,6 +103,10 @@ public struct NodeRef: Sendable, Equatable {
 
     /// The module path as a sentence names it.
     public var place: String { module.isEmpty ? "the model's forward" : module }
+
+    /// Where the op is, for a report line: its module, the user's line when the input records it (the Python
+    /// line of a trace, the statement of a model spec), its node name (`relu in head1 at model.py:12 (n7)`).
+    public var located: String { "in \(place)" + (source.map { " at \($0)" } ?? line.map { " at line \($0)" } ?? "") + " (\(name))" }
 }
 
 /// Module paths that are one module seen from several branches (`branch1.norm5 ≡ branch2.norm5`), and the

@@ -164,7 +164,7 @@ extension Evidence {
             return Wording(
                 message: "\(who) the same result \(calls) times: the same weights applied to the same tensors"
                     + (declared ? ", as declared" : ""),
-                details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
+                details: places.map { "\($0.op) \($0.located)" },
                 notes: [
                     "heads that are one module object called on the same features return identical outputs: they are one head, "
                         + "trained by every head's loss, whatever names or slots they have"

@@ -167,23 +167,23 @@ extension Evidence {
             let message: String
             switch timing {
             case .savedForBackward where elsewhere:
-                message = "\(node.op)_ in \(node.place) (\(node.name)) writes into the memory of a tensor that \(who) saved for the backward "
+                message = "\(node.op)_ \(node.located) writes into the memory of a tensor that \(who) saved for the backward "
                     + "pass before it — other elements, but autograd counts changes per memory, not per element: "
                     + "backward() raises \"modified by an inplace operation\""
             case .savedForBackward where unwatched:
-                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) saved for the backward pass before it, "
+                message = "\(node.op)_ \(node.located) overwrites a tensor that \(who) saved for the backward pass before it, "
                     + "through `.data`, which autograd does not watch: backward() does not raise, and computes the gradients of \(who) "
                     + "from the overwritten values"
             case .savedForBackward:
                 let what = tensor.map { "`\($0)`, which" } ?? "a tensor that"
-                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites \(what) \(who) saved for the backward pass before it: "
+                message = "\(node.op)_ \(node.located) overwrites \(what) \(who) saved for the backward pass before it: "
                     + "backward() raises \"modified by an inplace operation\""
             case .readAfter:
-                message = "\(node.op)_ in \(node.place) (\(node.name)) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
+                message = "\(node.op)_ \(node.located) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
                     + "\(modules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"
             }
             return Wording(
-                message: message, details: readers.map { "\($0.op) in \($0.place) (\($0.name))" },
+                message: message, details: readers.map { "\($0.op) \($0.located)" },
                 help: tensor.map { "read a copy where it is saved (`\($0).clone()`), or change `\($0)` after backward, in the training step rather than the forward" }
                     ?? (elsewhere || Self.assignments.contains(node.op)
                         ? "build the result out of place (`torch.cat`, `torch.stack`, `torch.where`) instead of assigning into slices of a tensor other ops read, or `.clone()` it first"

@@ -144,7 +144,7 @@ extension Evidence {
             return Wording(
                 message: "\(list(modules)) (\(types.joined(separator: ", "))) \(how), so `model.parameters()` misses "
                     + (bare ? (one ? "it" : "them") : "\(one ? "its" : "their") \(tensors.joined(separator: " and "))"),
-                details: places.map { "\($0.op) in \($0.place) (\($0.name))" },
+                details: places.map { "\($0.op) \($0.located)" },
                 notes: [
                     "an optimizer built from model.parameters() never updates them, model.to(device) leaves them behind and state_dict() "
                         + "does not save them; graphcheck traced them as the forward \(bare ? "used" : "called") them, so the verdict covers them",
