@@ -714,6 +714,69 @@ extension HeadDiscoveryTests {
         try expectLeakBetween(["seg.classifier", "seg.aux_classifier", "extra"], in: segmenterWithAnExtraHead(leaks: leaks), leaks: leaks)
     }
 
+    /// Hierarchical classification: a coarse head on the stem's features, a fine head on the deep features
+    /// concatenated with the coarse logits (`leaks`; else the deep features alone, as with `.detach()`). The coarse
+    /// logits are mixed with a value computed beside them from the stem's output, not one they were computed
+    /// from: the coarse head stays a head and the leak shows between the two (it made both vanish: exit 3).
+    func hierarchical(leaks: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f", "stem", ["x"])
+        g.layer("c", "coarse", ["f"])
+        g.layer("d", "deep", ["f"])
+        if leaks { g.op("m", "cat", in: "", ["d", "c"]) }
+        g.layer("y", "fine", [leaks ? "m" : "d"])
+        g.outputs("c", "y")
+        return g.graph
+    }
+
+    @Test(arguments: [false, true])
+    func aHeadsLogitsMixedIntoDeeperFeaturesStayAHead(leaks: Bool) throws {
+        try expectLeakBetween(["coarse", "deep"], in: hierarchical(leaks: leaks), leaks: leaks)
+    }
+
+    /// Two results read together by a stage after both (a VAE's decoder reads `mu + eps * exp(logvar / 2)`), and
+    /// attention weights returned beside the output they weigh (`softmax(q·k)` made of two activations, read by the
+    /// product with `v`), are intermediates: no heads.
+    @Test(arguments: [false, true])
+    func resultsReadTogetherOrAttentionWeightsAreNoHeads(attention: Bool) {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("h", "enc", ["x"])
+        if attention {
+            g.layer("q", "attn.q", ["h"])
+            g.layer("k", "attn.k", ["h"])
+            g.layer("v", "attn.v", ["h"])
+            g.op("s", "matmul", in: "attn", ["q", "k"])
+            g.op("p", "softmax", in: "attn", ["s"])
+            g.op("o", "matmul", in: "attn", ["p", "v"])
+            g.layer("y", "attn.out", ["o"])
+            g.outputs("y", "p")
+        } else {
+            g.layer("mu", "fc_mu", ["h"])
+            g.layer("lv", "fc_logvar", ["h"])
+            g.op("z", "add", in: "", ["mu", "lv"])
+            g.layer("y", "dec", ["z"])
+            g.outputs("y", "mu", "lv")
+        }
+        #expect(BranchDiscovery.discover(g.graph).branches.count < 2)
+    }
+
+    /// Mask R-CNN with the mask head reading the class scores (a leak): the scores' layer was taken for trunk,
+    /// leaving the box-delta layer a head beside the mask head; with each result reaching only itself the box
+    /// branch (pooling, head, both predictor layers) is found whole. That second set replaces the first when each
+    /// head found first is one of it or lies inside a different one of it — not when two heads found first would
+    /// become one. (The whole model is in the corpus: "MaskRCNN … the mask head reads the class logits".)
+    @Test func aBranchFoundAgainHoldingOneFoundFirstExtendsIt() {
+        func discovery(_ branches: [[String]]) -> Discovery {
+            Discovery(branches: branches.map { Branch(name: $0[0], prefixes: $0) }, parent: "roi_heads", terminals: 3, trunk: [], alternatives: [])
+        }
+        let found = discovery([["roi_heads.mask_head", "roi_heads.mask_predictor"], ["roi_heads.box_predictor.bbox_pred"]])
+        let again = discovery([["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]])
+        #expect(BranchDiscovery.extends(again, found))
+        let split = discovery([["roi_heads.box_predictor.cls_score"], ["roi_heads.box_predictor.bbox_pred"]])
+        #expect(!BranchDiscovery.extends(again, split), "two heads found first would be one")
+        #expect(!BranchDiscovery.extends(discovery([["roi_heads.mask_head"]]), found), "a head found first would be lost")
+    }
+
     /// A module that also feeds a head the split found is no head of its own there.
     @Test func aModuleFeedingAFoundHeadIsNotAddedAsAnother() {
         let found = BranchDiscovery.discover(detectorWithAMaskHead(maskFeedsBoxes: true))

@@ -33,7 +33,18 @@ public enum BranchDiscovery {
         let (before, after) = (results(of: found.branches, graph, stopped.reach), results(of: again.branches, graph, stopped.reach))
         let parents = Set(found.names.map { ModulePath.parent(of: $0) })
         let beside = again.names.allSatisfy { found.names.contains($0) || parents.contains(ModulePath.parent(of: $0)) }
-        return Set(found.names).isSubset(of: again.names) && beside && after & before == before && after != before ? again : found
+        return Self.extends(again, found) && beside && after & before == before && after != before ? again : found
+    }
+
+    /// Whether each branch of `found` is one of `again` or lies inside a different one of them: Mask R-CNN's box
+    /// predictor's `bbox_pred`, beside the mask head while the class scores the mask head reads were taken for
+    /// trunk, is inside the box branch (box pooling, head and predictor) found with each result reaching itself.
+    static func extends(_ again: Discovery, _ found: Discovery) -> Bool {
+        if Set(found.names).isSubset(of: again.names) { return true }
+        let holders = found.branches.map { branch in
+            again.branches.firstIndex { a in branch.prefixes.allSatisfy { p in a.prefixes.contains { modulePath(p, isWithin: $0) } } }
+        }
+        return holders.allSatisfy { $0 != nil } && Set(holders.compactMap { $0 }).count == found.branches.count
     }
 
     /// The results the ops of the branches give in `masks` (their own: `Terminals.own`; those they reach).

@@ -70,7 +70,7 @@ struct Terminals {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
                 // What parameters alone make (a learned scale, a learned uncertainty's `exp(-s)`) is the same
                 // on every input: no head's result.
-                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns) else { continue }
+                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns, fromInput: fromInput) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -194,10 +194,13 @@ struct Terminals {
 
     /// Whether a returned value that learned ops go on computing with is still a result of its own: when a
     /// learned op mixes it with a value it was itself computed from (`head2(cat(t, head1(t)))`, a cascade of
-    /// heads, each trained on its own loss). An encoder's output read by a decoder, a returned feature map
-    /// read by the next stage, or a hidden state read by the next layer is read alone: an intermediate, and
-    /// so is one gathered by positions computed from the input.
-    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool]) -> Bool {
+    /// heads, each trained on its own loss), or with a value computed beside it from the same features (an
+    /// auxiliary classifier's logits added into a deeper stage's features, MLM logits mixed into the pooled
+    /// state the NSP head reads: the leak, which must not make the first head vanish). An encoder's output read
+    /// by a decoder, a returned feature map read by the next stage, or a hidden state read by the next layer
+    /// (with what that layer computed from it) is read alone: an intermediate, and so is one gathered by
+    /// positions computed from the input.
+    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool], fromInput: [Bool]) -> Bool {
         let nodes = graph.nodes
         func learned(_ n: NodeID) -> Bool { learns[n.index] }
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
@@ -238,8 +241,36 @@ struct Terminals {
                 ancestors = found
             }
             if others.contains(where: { ancestors!.contains($0.index) }) { return true }
+            if others.contains(where: { besides($0, result, ancestors: ancestors!, graph, fromInput: fromInput, learns: learns) }) { return true }
         }
         return false
+    }
+
+    /// Whether `other` is computed beside `result` from the same features: from a value computed from the input
+    /// that `result` was computed from too, and neither from `result` itself (a residual's `h + attn(h)`) nor
+    /// from another value the model returns (a VAE's decoder reading `mu + eps * exp(logvar / 2)`: two results
+    /// read together, by a stage after both). And `result` is a head's output: what a learned op made, through
+    /// ops of one operand only (`sigmoid(fc(x))`), not attention weights made of two activations.
+    static func besides(_ other: ValueID, _ result: ValueID, ancestors: Set<Int>, _ graph: Graph, fromInput: [Bool], learns: [Bool]) -> Bool {
+        var v = result
+        while let p = graph[v].producer, !learns[p.index] {
+            let inputs = graph.nodes[p.index].valueInputs
+            guard inputs.count == 1 else { return false }
+            v = inputs[0]
+        }
+        guard graph[v].producer != nil else { return false }
+        let returned = Set(graph.outputs)
+        var shared = false
+        var seen = Set<Int>()
+        var pending = [other]
+        while let v = pending.popLast() {
+            guard seen.insert(v.index).inserted else { continue }
+            if v == result || returned.contains(v) { return false }
+            guard let p = graph[v].producer else { continue }
+            if ancestors.contains(v.index) && fromInput[v.index] { shared = true; continue }
+            pending.append(contentsOf: graph.nodes[p.index].valueInputs)
+        }
+        return shared
     }
 
     /// Per model output: the terminals whose results flow into it, along the edges the gradient takes (when

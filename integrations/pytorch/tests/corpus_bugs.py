@@ -1699,3 +1699,44 @@ BUGS += [
     Case("head1 run again under no_grad to gate head2's result", "bug", _module(HeadRunAgainAsAGate, True), NAMED,
          expect_branches=["head1", "head2", "head3"]),
 ]
+
+
+class CoarseAndFine(nn.Module):
+    """Hierarchical classification: a coarse head on the stem's features, a fine head on the deep features
+    concatenated with the coarse logits (`detach`: with `.detach()`, the fix). The coarse logits are mixed with
+    features computed beside them, not ones they were computed from: both heads vanished (no branches, exit 3)."""
+
+    def __init__(self, detach):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.deep = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
+        self.coarse = nn.Linear(16, 3)
+        self.fine = nn.Sequential(nn.Linear(16 + 3, 16), nn.ReLU(), nn.Linear(16, 10))
+        self.detach = detach
+
+    def forward(self, x):
+        f = self.stem(x)
+        coarse = self.coarse(f)
+        return coarse, self.fine(torch.cat([self.deep(f), coarse.detach() if self.detach else coarse], 1))
+
+
+def _mask_head_reads_the_class_logits():
+    """Mask R-CNN whose mask head gets the mean of the class logits added to its pooled features by a forward
+    pre-hook, as a user's hook would: the class layer was taken for trunk and the leak passed (exit 0)."""
+    from corpus_models import _two_stage
+    model, inputs = _two_stage("MaskRCNN")()
+    seen = {}
+    model.roi_heads.box_predictor.cls_score.register_forward_hook(lambda _m, _a, out: seen.update(logits=out))
+    model.roi_heads.mask_head.register_forward_pre_hook(lambda _m, args: (args[0] + seen["logits"].mean(),) + args[1:])
+    return model, inputs
+
+
+BUGS += [
+    Case("a fine head reads the coarse head's logits beside the deep features", "bug", _module(CoarseAndFine, False),
+         [["coarse"], ["fine"]], expect_branches=["coarse", "fine"]),
+    Case("a fine head reads the coarse head's logits detached", "bug", _module(CoarseAndFine, True), [["coarse"], ["fine"]],
+         expect_branches=["coarse", "fine"]),
+    Case("Mask R-CNN (eval): the mask head reads the class logits", "bug", _mask_head_reads_the_class_logits,
+         [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]], train=False,
+         expect_branches=["roi_heads.box_head", "roi_heads.mask_head"]),
+]
