@@ -36,6 +36,7 @@ public struct InplaceHazardRule: Rule {
         let graph = context.graph, map = context.map
         var findings: [Finding] = []
         let backward = graph.recordsSavedTensors ? context.backward : nil
+        lazy var feedsOutputs = Self.feedsOutputs(graph)
         for index in graph.nodes.indices where graph.nodes[index].inplace {
             let node = graph.nodes[index]
             guard let target = node.firstValueInput else { continue }
@@ -69,11 +70,22 @@ public struct InplaceHazardRule: Rule {
                     if other.branch != nil && other != region { readers.append(use.node) }
                 }
             }
-            if region.branch != nil, let result = node.outputs.first {
-                for use in graph[result].uses where map.region[use.node.index] != region && map.region[use.node.index].branch != nil {
-                    readers.append(use.node)
+            if let b = region.branch, let result = node.outputs.first {
+                // A head writing into the tensor it was given (its hook or first layer scaling the trunk's features
+                // in place): the ops outside it that go on from the write (the trunk's next stage, which the data
+                // then ties to this head) compute from what the head did.
+                let own = BranchMap.branch(of: node.module, in: map.prefixes) == b || node.argumentOf.flatMap(map.branch(of:)) == b
+                let given = own && (graph[target].producer.map { map.region[$0.index] == .trunk } ?? true)
+                for use in graph[result].uses {
+                    let other = map.region[use.node.index]
+                    let outside = given && BranchMap.branch(of: graph[use.node].module, in: map.prefixes) != b
+                    if other != region && other.branch != nil || outside { readers.append(use.node) }
                 }
             }
+            // An op after the write whose result reaches none of the model's outputs sees nothing that matters:
+            // autograd remaking a view of the written tensor that the model already holds (DeiT's `x[:, 1]` taken
+            // before its head scaled `x[:, 0]` in place) reads the new version, but only the earlier view is read on.
+            readers.removeAll { $0.index > index && !feedsOutputs[$0.index] }
             guard !readers.isEmpty else { continue }
             let savedOnly = readers.allSatisfy { $0.index < index }
             // Written through `.data`: backward does not notice. Other elements of the memory are then harmless;
@@ -88,6 +100,18 @@ public struct InplaceHazardRule: Rule {
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
         return findings
+    }
+
+    /// Per node: whether what it computes flows into one of the model's outputs.
+    static func feedsOutputs(_ graph: Graph) -> [Bool] {
+        var feeds = [Bool](repeating: false, count: graph.nodes.count)
+        var wanted = [Bool](repeating: false, count: graph.values.count)
+        for v in graph.outputs { wanted[v.index] = true }
+        for index in graph.nodes.indices.reversed() where graph.nodes[index].outputs.contains(where: { wanted[$0.index] }) {
+            feeds[index] = true
+            for v in graph.nodes[index].valueInputs { wanted[v.index] = true }
+        }
+        return feeds
     }
 
     /// The branches the ops lie in, by name.

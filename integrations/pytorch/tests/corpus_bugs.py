@@ -1740,3 +1740,28 @@ BUGS += [
          [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]], train=False,
          expect_branches=["roi_heads.box_head", "roi_heads.mask_head"]),
 ]
+
+
+def _googlenet_aux1_scales_its_input(in_place):
+    """GoogLeNet in training mode whose first aux head gets a forward pre-hook scaling its input, the trunk's
+    features (`in_place`: `args[0].mul_(1.5)`; else a scaled copy, the fix). The trunk's next stage goes on from
+    what the aux head wrote, so the main and second aux heads compute from it: passed (exit 0) before."""
+    def build():
+        import torchvision
+        torch.manual_seed(0)
+        model = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=True, num_classes=5)
+
+        def scale(_module, args):
+            if in_place:
+                args[0].mul_(1.5)
+                return None
+            return (args[0] * 1.5,) + args[1:]
+        model.aux1.register_forward_pre_hook(scale)
+        return model, (torch.randn(2, 3, 64, 64),)
+    return build
+
+
+BUGS += [
+    Case("googlenet (train): aux1's pre-hook scales the trunk's features in place", "bug", _googlenet_aux1_scales_its_input(True),
+         [["aux1"], ["aux2"], ["fc"]], twin=_googlenet_aux1_scales_its_input(False), expect_branches=["aux1", "aux2", "inception4e"]),
+]
