@@ -206,6 +206,10 @@ public struct Node: Sendable {
         return nil
     }
 
+    /// Whether this op is the new version of a tensor another in-place op wrote through a view of it (the
+    /// exporter's `through_view`): which of its elements changed is the view's, not the whole tensor.
+    public var throughView: Bool { attributes.contains { $0.name == "through_view" } }
+
     /// Whether an in-place op wrote this tensor through `.data`, which shares the memory but not autograd's
     /// version counter: backward does not see the write (the exporter's `unwatched`).
     public var unwatched: Bool {

@@ -317,6 +317,22 @@ import TestSupport
         if givenTensor { #expect(found.first?.inplaceHazard?.readers.map(\.module) == ["stage2"]) }
     }
 
+    /// A head scaling `x[:, 0]` in place writes the larger tensor through that view (the exporter's new version of
+    /// `x`, `through_view`); the model's forward then slicing `x[:, 1:]` for another head reads elements the
+    /// write did not touch (VOLO's class head and token-labelling aux head): no hazard from the trunk's read.
+    @Test func aHeadWritingThroughAViewIsNotTheTrunksReadOfOtherElements() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("x0", "trunk", ["x"])
+        g.op("v", "select", in: "", ["x0"])
+        g.op("w", "mul", in: "head", ["v"], inplace: true)
+        g.op("x1", "mul", in: "head", ["x0", "w"], inplace: true, attributes: [("through_view", .string("w"))])
+        g.layer("a", "head.fc", ["w"])
+        g.op("rest", "slice", in: "", ["x1"])
+        g.layer("b", "aux.fc", ["rest"])
+        g.outputs("a", "b")
+        #expect(check(InplaceHazardRule(), g.graph, branches: ["head", "aux"]).isEmpty)
+    }
+
     /// An op after the write whose result reaches no output (autograd remaking a view of the written tensor the
     /// model already holds, DeiT's `x[:, 1]` after its head scaled `x[:, 0]` in place) sees nothing that matters.
     @Test func aReaderReachingNoOutputIsNoHazard() {

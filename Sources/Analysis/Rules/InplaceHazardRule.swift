@@ -73,8 +73,11 @@ public struct InplaceHazardRule: Rule {
             if let b = region.branch, let result = node.outputs.first {
                 // A head writing into the tensor it was given (its hook or first layer scaling the trunk's features
                 // in place): the ops outside it that go on from the write (the trunk's next stage, which the data
-                // then ties to this head) compute from what the head did.
-                let own = BranchMap.branch(of: node.module, in: map.prefixes) == b || node.argumentOf.flatMap(map.branch(of:)) == b
+                // then ties to this head) compute from what the head did. Not a write through a view into a larger
+                // tensor, whose other elements the trunk may read untouched (VOLO's head scaling `x[:, 0]`, then
+                // the aux head reading `x[:, 1:]`).
+                let own = !node.throughView
+                    && (BranchMap.branch(of: node.module, in: map.prefixes) == b || node.argumentOf.flatMap(map.branch(of:)) == b)
                 let given = own && (graph[target].producer.map { map.region[$0.index] == .trunk } ?? true)
                 for use in graph[result].uses {
                     let other = map.region[use.node.index]
