@@ -70,7 +70,7 @@ struct Terminals {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
                 // What parameters alone make (a learned scale, a learned uncertainty's `exp(-s)`) is the same
                 // on every input: no head's result.
-                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns, fromInput: fromInput) else { continue }
+                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns, fromInput: fromInput, outputs: outputs) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -200,7 +200,7 @@ struct Terminals {
     /// by a decoder, a returned feature map read by the next stage, or a hidden state read by the next layer
     /// (with what that layer computed from it) is read alone: an intermediate, and so is one gathered by
     /// positions computed from the input.
-    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool], fromInput: [Bool]) -> Bool {
+    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool], fromInput: [Bool], outputs: Set<ValueID>) -> Bool {
         let nodes = graph.nodes
         func learned(_ n: NodeID) -> Bool { learns[n.index] }
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
@@ -241,7 +241,7 @@ struct Terminals {
                 ancestors = found
             }
             if others.contains(where: { ancestors!.contains($0.index) }) { return true }
-            if others.contains(where: { besides($0, result, ancestors: ancestors!, graph, fromInput: fromInput, learns: learns) }) { return true }
+            if others.contains(where: { besides($0, result, ancestors: ancestors!, graph, fromInput: fromInput, learns: learns, outputs: outputs) }) { return true }
         }
         return false
     }
@@ -251,7 +251,9 @@ struct Terminals {
     /// from another value the model returns (a VAE's decoder reading `mu + eps * exp(logvar / 2)`: two results
     /// read together, by a stage after both). And `result` is a head's output: what a learned op made, through
     /// ops of one operand only (`sigmoid(fc(x))`), not attention weights made of two activations.
-    static func besides(_ other: ValueID, _ result: ValueID, ancestors: Set<Int>, _ graph: Graph, fromInput: [Bool], learns: [Bool]) -> Bool {
+    static func besides(
+        _ other: ValueID, _ result: ValueID, ancestors: Set<Int>, _ graph: Graph, fromInput: [Bool], learns: [Bool], outputs: Set<ValueID>
+    ) -> Bool {
         var v = result
         while let p = graph[v].producer, !learns[p.index] {
             let inputs = graph.nodes[p.index].valueInputs
@@ -259,13 +261,12 @@ struct Terminals {
             v = inputs[0]
         }
         guard graph[v].producer != nil else { return false }
-        let returned = Set(graph.outputs)
         var shared = false
         var seen = Set<Int>()
         var pending = [other]
         while let v = pending.popLast() {
             guard seen.insert(v.index).inserted else { continue }
-            if v == result || returned.contains(v) { return false }
+            if v == result || outputs.contains(v) { return false }
             guard let p = graph[v].producer else { continue }
             if ancestors.contains(v.index) && fromInput[v.index] { shared = true; continue }
             pending.append(contentsOf: graph.nodes[p.index].valueInputs)

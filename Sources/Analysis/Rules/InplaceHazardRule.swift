@@ -77,11 +77,11 @@ public struct InplaceHazardRule: Rule {
                 // tensor, whose other elements the trunk may read untouched (VOLO's head scaling `x[:, 0]`, then
                 // the aux head reading `x[:, 1:]`).
                 let own = !node.throughView
-                    && (BranchMap.branch(of: node.module, in: map.prefixes) == b || node.argumentOf.flatMap(map.branch(of:)) == b)
+                    && (map.branch(of: node.module) == b || node.argumentOf.flatMap(map.branch(of:)) == b)
                 let given = own && (graph[target].producer.map { map.region[$0.index] == .trunk } ?? true)
                 for use in graph[result].uses {
                     let other = map.region[use.node.index]
-                    let outside = given && BranchMap.branch(of: graph[use.node].module, in: map.prefixes) != b
+                    let outside = given && map.branch(of: graph[use.node].module) != b
                     if other != region && other.branch != nil || outside { readers.append(use.node) }
                 }
             }

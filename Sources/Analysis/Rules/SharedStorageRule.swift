@@ -125,8 +125,7 @@ public struct SharedStorageRule: Rule {
         let onlySharedChildren = context.graph.storages.allSatisfy { storage in
             storage.names.allSatisfy { name in
                 guard let prefix = homes.first(where: { modulePath(name, isWithin: $0) && name != $0 }) else { return true }
-                let child = prefix + "." + (name.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
-                return shared.contains(child)
+                return shared.contains(ModulePath.child(of: prefix, containing: name))
             }
         }
         if onlySharedChildren && Set(containers.compactMap { $0 }).count == branches.count {
