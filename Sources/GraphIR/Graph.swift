@@ -168,3 +168,9 @@ extension Graph {
         return reached
     }
 }
+
+extension Graph {
+    /// Moves an op to another module's call site: analyses that read the module tree a different way than
+    /// the trace records it (an in-place write counted as the writing of the tensor's maker) work on a copy.
+    public mutating func move(_ node: NodeID, toModule module: String) { nodes[node.index].module = module }
+}

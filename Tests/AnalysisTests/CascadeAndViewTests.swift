@@ -196,4 +196,51 @@ import TestSupport
         #expect(report.branches == ["head1", "head2"])
         #expect(report.findings.map(\.rule).contains("inplace-hazard"))
     }
+
+    /// YOLOS's box head scaling its slice of the last hidden state in place (`x[:, -n:]`, a forward pre-hook's
+    /// `mul_`) after the class head read it: nothing reads the new values, but the model returns the hidden
+    /// state, so the caller gets what the head did to it. Not returned, the write touches nobody.
+    @Test(arguments: [true, false])
+    func aHeadsWriteIntoATrunkTensorTheModelReturns(returned: Bool) throws {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("t", "trunk", ["x"])
+        g.op("c", "clone", in: "head1", ["t"])
+        g.layer("o1", "head1.fc", ["c"])
+        g.op("v", "slice", in: "", ["t"])
+        g.op("v2", "mul", in: "head2", ["v"], inplace: true)
+        g.op("t2", "mul", in: "head2", ["t", "v2"], inplace: true, attributes: [("through_view", .string("v2"))])
+        g.layer("o2", "head2.fc", ["v2"])
+        g.outputs(returned ? ["o1", "o2", "t2"] : ["o1", "o2"])
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        let hazards = report.findings.compactMap { finding -> Evidence.InplaceHazard? in
+            if case .inplaceHazard(let e) = finding.evidence { return e } else { return nil }
+        }
+        #expect(hazards.map(\.timing) == (returned ? [.returned] : []))
+        #expect(hazards.flatMap(\.readerModules) == (returned ? ["trunk"] : []))
+        #expect(report.independent == !returned)
+    }
+
+    /// DETR-for-segmentation's class head scaling the decoder's output in place as it starts (a forward
+    /// pre-hook's `mul_`), which its sibling box head and the mask head one level up then read: the write
+    /// reaches every result, yet the class head is still a head, and the write is the hazard between them.
+    /// The same scaling out of place is the negative: three heads, independent.
+    @Test(arguments: [true, false])
+    func aHeadWritingTheTrunksOutputInPlaceStaysAHead(inplace: Bool) throws {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("t", "detr.model.encoder", ["x"])
+        g.layer("h", "detr.model.decoder", ["t"])
+        g.op("s", "mul", in: "detr.cls", ["h"], inplace: inplace)
+        g.layer("o1", "detr.cls.fc", ["s"])
+        let read = inplace ? "s" : "h"
+        g.layer("b", "detr.box.fc1", [read])
+        g.layer("o2", "detr.box.fc2", ["b"])
+        g.layer("q", "attention", [read, "t"])
+        g.layer("o3", "mask.conv", ["q"])
+        g.outputs("o1", "o2", "o3")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(Set(report.branches) == ["detr.cls", "detr.box", "mask"] || Set(report.branches) == ["detr.cls", "detr.box", "attention"])
+        #expect(report.findings.map(\.rule).contains("inplace-hazard") == inplace)
+        #expect(report.independent == !inplace)
+    }
 }

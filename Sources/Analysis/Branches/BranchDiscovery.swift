@@ -12,6 +12,7 @@ import GraphIR
 /// `conv1` and `downsample`, DenseNet's layers, a transformer's attention and MLP.
 public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
+        let graph = InPlaceWrites.attributed(graph)
         let terminals = Terminals(graph)
         let found = discover(graph, terminals)
         // A result that flows into another head may have had its own head taken for trunk: it lies inside what

@@ -18,8 +18,9 @@ public struct InplaceHazardRule: Rule {
             head runs last, and with no heads at all when the tensor is a buffer the forward writes after using \
             it (a MoCo queue read as `q @ self.queue`, then filled with the keys). Written through `.data`, \
             which autograd does not watch, it is worse: backward does not raise, and computes those gradients \
-            from the overwritten values. graphcheck_torch traces record \
-            what autograd saved, so a frozen \
+            from the overwritten values. A head writing into a trunk tensor the model returns (its slice of the \
+            last hidden state) changes what the caller gets, even when nothing in the model reads it again. \
+            graphcheck_torch traces record what autograd saved, so a frozen \
             head that keeps nothing is not flagged; other inputs take a Linear or a convolution to keep its input. \
             An in-place op on a tensor nothing else reads (the ReLUs inside ResNet and DenseNet blocks) is fine.
             """,
@@ -89,6 +90,15 @@ public struct InplaceHazardRule: Rule {
             // autograd remaking a view of the written tensor that the model already holds (DeiT's `x[:, 1]` taken
             // before its head scaled `x[:, 0]` in place) reads the new version, but only the earlier view is read on.
             readers.removeAll { $0.index > index && !feedsOutputs[$0.index] }
+            if readers.isEmpty, let made = returnedTrunkTensor(written: target, by: index, region: region, graph, map) {
+                // A head writing into a tensor the trunk made and the model returns (YOLOS's box head scaling its
+                // slice of the last hidden state in place): the caller gets what the head did, not the trunk's result.
+                let evidence = Evidence.InplaceHazard(
+                    node: NodeRef(NodeID(index), in: graph), readers: [NodeRef(made, in: graph)], timing: .returned,
+                    branches: involved([NodeID(index)], map))
+                findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
+                continue
+            }
             guard !readers.isEmpty else { continue }
             let savedOnly = readers.allSatisfy { $0.index < index }
             // Written through `.data`: backward does not notice. Other elements of the memory are then harmless;
@@ -103,6 +113,15 @@ public struct InplaceHazardRule: Rule {
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
         return findings
+    }
+
+    /// The op that made `written`, when the in-place op at `index` is a head's, `written` is not that head's own
+    /// tensor, and the model returns it (before or after the write: one tensor object either way).
+    private func returnedTrunkTensor(written: ValueID, by index: Int, region: Region, _ graph: Graph, _ map: BranchMap) -> NodeID? {
+        guard let b = region.branch, let producer = graph[written].producer, map.region[producer.index] != region else { return nil }
+        let versions = [written] + graph.nodes[index].outputs.prefix(1)
+        guard graph.outputs.contains(where: versions.contains) else { return nil }
+        return map.branch(of: graph[producer].module) == b ? nil : producer
     }
 
     /// Per node: whether what it computes flows into one of the model's outputs.
@@ -161,6 +180,9 @@ extension Evidence {
             case readAfter = "read-after"
             /// The readers read before it and saved the tensor for backward, which the overwrite breaks.
             case savedForBackward = "saved-for-backward"
+            /// The model returns the tensor written (its one reader, the op that made it): the caller gets the
+            /// values after the overwrite.
+            case returned
         }
 
         public var node: NodeRef
@@ -205,6 +227,10 @@ extension Evidence {
                 let what = tensor.map { "`\($0)`, which" } ?? "a tensor that"
                 message = "\(node.op)_ \(node.located) overwrites \(what) \(who) saved for the backward pass before it: "
                     + "backward() raises \"modified by an inplace operation\""
+            case .returned:
+                let maker = readers[0].module.isEmpty ? "the model's forward" : readers[0].module
+                message = "\(node.op)_ \(node.located) overwrites a tensor that \(maker) computed and the model returns: "
+                    + "the caller gets the values after the in-place \(node.op), not what \(maker) computed"
             case .readAfter:
                 message = "\(node.op)_ \(node.located) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
                     + "\(modules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"

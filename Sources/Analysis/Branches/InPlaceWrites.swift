@@ -1,0 +1,36 @@
+import GraphIR
+
+/// The module tree as branch discovery reads it: an in-place op one module runs on a tensor another made,
+/// whose new values then fork into separate modules outside the writer, counts as the maker's. A head's
+/// forward pre-hook or first layer scaling the trunk's features in place (DETR's class head, read on by the
+/// box and mask heads) otherwise reaches every result, and the head passes for trunk — the bug hiding the
+/// head it lies in. The rules still see the op where it ran, and report the write between the heads. A write
+/// read on by one computation (a stem's `ReLU(inplace=True)`) stays where it is.
+enum InPlaceWrites {
+    static func attributed(_ graph: Graph) -> Graph {
+        var module: [String]? = nil
+        for index in graph.nodes.indices where graph.nodes[index].inplace {
+            let node = graph.nodes[index]
+            guard !node.module.isEmpty, let target = node.firstValueInput, let producer = graph[target].producer,
+                  let result = node.outputs.first else { continue }
+            let maker = module?[producer.index] ?? graph[producer].module
+            guard !modulePath(maker, isWithin: node.module), forks(graph[result].uses.map { graph[$0.node].module }, outside: node.module)
+            else { continue }
+            if module == nil { module = graph.nodes.map(\.module) }
+            module![index] = maker
+        }
+        guard let module else { return graph }
+        var moved = graph
+        for index in graph.nodes.indices where module[index] != graph.nodes[index].module {
+            moved.move(NodeID(index), toModule: module[index])
+        }
+        return moved
+    }
+
+    /// Whether the readers lie in two modules neither holding the other, one of them outside the writer.
+    static func forks(_ readers: [String], outside writer: String) -> Bool {
+        guard readers.contains(where: { !modulePath($0, isWithin: writer) }) else { return false }
+        let tops = Set(readers.filter { r in !readers.contains { $0 != r && modulePath(r, isWithin: $0) } })
+        return tops.count >= 2
+    }
+}
