@@ -9,15 +9,27 @@ import GraphIR
 enum InPlaceWrites {
     static func attributed(_ graph: Graph) -> Graph {
         var module: [String]? = nil
-        for index in graph.nodes.indices where graph.nodes[index].inplace {
+        func maker(of value: ValueID) -> String? {
+            graph[value].producer.map { module?[$0.index] ?? graph[$0].module }
+        }
+        for index in graph.nodes.indices where graph.nodes[index].inplace && !graph.nodes[index].throughView {
             let node = graph.nodes[index]
-            guard !node.module.isEmpty, let target = node.firstValueInput, let producer = graph[target].producer,
-                  let result = node.outputs.first else { continue }
-            let maker = module?[producer.index] ?? graph[producer].module
-            guard !modulePath(maker, isWithin: node.module), forks(graph[result].uses.map { graph[$0.node].module }, outside: node.module)
-            else { continue }
-            if module == nil { module = graph.nodes.map(\.module) }
-            module![index] = maker
+            guard !node.module.isEmpty, let result = node.outputs.first else { continue }
+            // One write is an op on the tensor it was given and, when that is a view, the same op's new version
+            // of each base the view lies in (`through_view`): what follows either reads what was written.
+            let group = [index] + graph[result].uses.filter { use in
+                use.index == 1 && graph[use.node].inplace && graph[use.node].throughView && graph[use.node].module == node.module
+            }.map(\.node.index)
+            let readers = group.flatMap { member in
+                graph.nodes[member].outputs.prefix(1).flatMap { graph[$0].uses.map(\.node.index) }
+            }.filter { !group.contains($0) }
+            guard forks(readers.map { graph.nodes[$0].module }, outside: node.module) else { continue }
+            for member in group {
+                guard let target = graph.nodes[member].firstValueInput, let owner = maker(of: target),
+                      !modulePath(owner, isWithin: node.module) else { continue }
+                if module == nil { module = graph.nodes.map(\.module) }
+                module![member] = owner
+            }
         }
         guard let module else { return graph }
         var moved = graph
