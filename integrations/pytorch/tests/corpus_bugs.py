@@ -1765,3 +1765,45 @@ BUGS += [
     Case("googlenet (train): aux1's pre-hook scales the trunk's features in place", "bug", _googlenet_aux1_scales_its_input(True),
          [["aux1"], ["aux2"], ["fc"]], twin=_googlenet_aux1_scales_its_input(False), expect_branches=["aux1", "aux2", "inception4e"]),
 ]
+
+
+def _pre_hook_scales(make, head, in_place, *args):
+    """A corpus model (`corpus_models.<make>(*args)`, a builder or, given args, what makes one) whose head `head`
+    gets a forward pre-hook scaling its input (`in_place`: `args[0].mul_(1.5)`; else a scaled copy, the fix)."""
+    def build():
+        import corpus_models
+        builder = getattr(corpus_models, make)(*args) if args else getattr(corpus_models, make)
+        model, inputs = builder()
+        module = model.get_submodule(head)
+
+        def scale(_module, args):
+            if in_place:
+                args[0].mul_(1.5)
+                return None
+            return (args[0] * 1.5,) + args[1:]
+        module.register_forward_pre_hook(scale)
+        return model, inputs
+    return build
+
+
+BUGS += [
+    # The box head's input is a slice of the last hidden state, which the model returns: the caller gets the
+    # scaled hidden state. Passed (exit 0) before: no op reads the new values.
+    Case("YOLOS: the box head's pre-hook scales its slice of the returned hidden state in place", "bug",
+         _pre_hook_scales("_yolos", "bbox_predictor", True), [["class_labels_classifier"], ["bbox_predictor"]],
+         twin=_pre_hook_scales("_yolos", "bbox_predictor", False), expect_branches=["class_labels_classifier", "bbox_predictor"],
+         fake_path="as for YolosForObjectDetection: torch's fake bicubic upsampling gives its result other strides"),
+    # The class head, called first, scales the decoder's output the box and mask heads then read: the class
+    # head was taken for trunk and the write passed (exit 0) before.
+    Case("DETR segmentation: the class head's pre-hook scales the decoder's output in place", "bug",
+         _pre_hook_scales("_detr_segmentation", "detr.class_labels_classifier", True),
+         [["detr.class_labels_classifier"], ["detr.bbox_predictor"], ["mask_head", "bbox_attention"]],
+         twin=_pre_hook_scales("_detr_segmentation", "detr.class_labels_classifier", False),
+         expect_branches=["detr.class_labels_classifier", "detr.bbox_predictor", "mask_head"]),
+    # The LM head's hook scales the hidden state through the alias GPT-2 hands it; the value head reads that
+    # state after it. No branches (exit 3) before: the LM head's write reached both results.
+    Case("TRL value head: the LM head's pre-hook scales the last hidden state in place", "bug",
+         _pre_hook_scales("_value_head", "pretrained_model.lm_head", True, False), [["pretrained_model.lm_head"], ["v_head"]],
+         twin=_pre_hook_scales("_value_head", "pretrained_model.lm_head", False, False),
+         expect_branches=["v_head", "pretrained_model.lm_head"]),  # fake tensors trip an assert in torch: traced real
+]
