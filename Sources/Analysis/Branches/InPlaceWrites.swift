@@ -41,8 +41,8 @@ enum InPlaceWrites {
 
     /// Whether the readers lie in two modules neither holding the other, one of them outside the writer.
     static func forks(_ readers: [String], outside writer: String) -> Bool {
-        guard readers.contains(where: { !modulePath($0, isWithin: writer) }) else { return false }
-        let tops = Set(readers.filter { r in !readers.contains { $0 != r && modulePath(r, isWithin: $0) } })
-        return tops.count >= 2
+        let modules = Set(readers)
+        guard modules.count >= 2, modules.contains(where: { !modulePath($0, isWithin: writer) }) else { return false }
+        return modules.filter { r in !modules.contains { $0 != r && modulePath(r, isWithin: $0) } }.count >= 2
     }
 }
