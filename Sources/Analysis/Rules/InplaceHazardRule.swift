@@ -80,10 +80,14 @@ public struct InplaceHazardRule: Rule {
                 let own = !node.throughView
                     && (map.branch(of: node.module) == b || node.argumentOf.flatMap(map.branch(of:)) == b)
                 let given = own && (graph[target].producer.map { map.region[$0.index] == .trunk } ?? true)
+                // A head changing a tensor it computed itself (MobileBERT's MLM head adding its bias in place into
+                // its logits) hands another head that reads the result afterwards that head's result, as any op
+                // would: a dependency between the heads, which the other rules judge, not an overwrite.
+                let computed = Self.maker(of: target, graph).map { map.region[$0.index] == region } ?? false
                 for use in graph[result].uses {
                     let other = map.region[use.node.index]
                     let outside = given && map.branch(of: graph[use.node].module) != b
-                    if other != region && other.branch != nil || outside { readers.append(use.node) }
+                    if other != region && other.branch != nil && !computed || outside { readers.append(use.node) }
                 }
             }
             // An op after the write whose result reaches none of the model's outputs sees nothing that matters:
@@ -122,6 +126,13 @@ public struct InplaceHazardRule: Rule {
         let versions = [written] + graph.nodes[index].outputs.prefix(1)
         guard graph.outputs.contains(where: versions.contains) else { return nil }
         return map.branch(of: graph[producer].module) == b ? nil : producer
+    }
+
+    /// The op that computed `value` before any in-place op changed it.
+    static func maker(of value: ValueID, _ graph: Graph) -> NodeID? {
+        var producer = graph[value].producer
+        while let p = producer, graph[p].inplace, let target = graph[p].firstValueInput { producer = graph[target].producer }
+        return producer
     }
 
     /// Per node: whether what it computes flows into one of the model's outputs.

@@ -1807,3 +1807,27 @@ BUGS += [
          twin=_pre_hook_scales("_value_head", "pretrained_model.lm_head", False, False),
          expect_branches=["v_head", "pretrained_model.lm_head"]),  # fake tensors trip an assert in torch: traced real
 ]
+
+
+def _nsp_reads_the_mlm_logits(detach):
+    """MobileBERT whose NSP head gets the mean of the MLM logits added to its input by a forward pre-hook
+    (`detach`: detached, no leak). Its MLM head adds the decoder bias into the logits in place, so the NSP
+    head reads the new values of a tensor changed in place: an in-place hazard was reported (exit 1) where
+    nothing is overwritten."""
+    def build():
+        from corpus_models import _mobilebert
+        model, inputs = _mobilebert()
+        seen = {}
+        model.cls.predictions.register_forward_hook(lambda _m, _a, out: seen.update(logits=out))
+        model.cls.seq_relationship.register_forward_pre_hook(
+            lambda _m, args: (args[0] + (seen["logits"].detach() if detach else seen["logits"]).mean(),))
+        return model, inputs
+    return build
+
+
+BUGS += [
+    Case("MobileBERT: the NSP head reads the MLM logits detached", "bug", _nsp_reads_the_mlm_logits(True),
+         [["cls.predictions"], ["cls.seq_relationship"]], expect_branches=["cls.predictions", "cls.seq_relationship"]),
+    Case("MobileBERT: the NSP head reads the MLM logits", "bug", _nsp_reads_the_mlm_logits(False),
+         [["cls.predictions"], ["cls.seq_relationship"]], expect_branches=["cls.predictions", "cls.seq_relationship"]),
+]
