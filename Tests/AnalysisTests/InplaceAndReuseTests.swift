@@ -184,4 +184,27 @@ private let RuleExamples_siamese = RuleDocumentation.description(of: "module-reu
         #expect(report.findings.contains { $0.rule == "shared-storage" })
         #expect(!report.findings.contains { $0.rule == "module-reuse" })
     }
+
+    /// A backbone sliced so that its last layer is also head1's first (`trunk[2]` and `head1[0]` one Linear):
+    /// each slot is called once, in the trunk and in head1, and head2's loss trains that layer of head1. The
+    /// model's own parts are the trunk's, so the verdict stands; the reuse is reported at the slots.
+    @Test(arguments: [true, false])
+    func aLayerInTheTrunkAndInOneHeadIsReportedAtTheSlots(oneObject: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("a", "trunk.0", ["x"])
+        g.layer("t", "trunk.2", ["a"], kind: "linear")
+        g.layer("h", "head1.0", ["t"])
+        g.layer("o1", "head1.2", ["h"])
+        g.layer("o2", "head2", ["t"])
+        g.outputs("o1", "o2")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "trunk.2", type: "Linear", instance: "m1"),
+                         ModuleInfo(path: "head1.0", type: "Linear", instance: oneObject ? "m1" : "m2")]
+        let report = try Analyzer.analyze(graph)
+        #expect(report.branches == ["head1", "head2"])
+        let reuse = report.findings.compactMap(\.moduleReuse)
+        #expect(reuse.map(\.slots) == (oneObject ? [["trunk.2", "head1.0"]] : []))
+        #expect(reuse.map(\.branch) == (oneObject ? ["head1"] : []))
+        #expect(report.independent == true)
+    }
 }

@@ -69,7 +69,7 @@ struct EvidenceJSON {
         case .moduleReuse(let e):
             return object([
                 ("module", quoted(e.module)), ("type", e.type.map(quoted) ?? "null"), ("calls", "\(e.calls)"), ("declared", "\(e.declared)"),
-                ("places", ops(e.places)), ("slots", strings(e.slots)),
+                ("places", ops(e.places)), ("slots", strings(e.slots)), ("branch", e.branch.map(quoted) ?? "null"),
             ])
         case .equalCopies(let e):
             return object([("branches", strings(e.branches)), ("parameters", "\(e.parameters)"), ("places", ops(e.places))])

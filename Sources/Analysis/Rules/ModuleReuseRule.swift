@@ -14,7 +14,9 @@ public struct ModuleReuseRule: Rule {
             features) shares its weights between the calls on purpose. It is reported so that a reuse that \
             was not meant is seen; it never makes the verdict fail. Declare it with --allow-shared to record \
             the intent. One object in several slots of a container outside the branches \
-            (`nn.ModuleList([block] * 6)`, each slot called once) is the same reuse, and is reported at the slots.
+            (`nn.ModuleList([block] * 6)`, each slot called once) is the same reuse, and is reported at the slots; \
+            so is one layer held in the trunk and in one head (a backbone sliced so that the parts overlap), \
+            which every head's loss then trains.
             """,
         fix: "If each call should have its own weights, give each call site its own module (`copy.deepcopy`).",
         triggeringExamples: [RuleExamples.siamese(sharedEncoder: true)],
@@ -126,8 +128,9 @@ public struct ModuleReuseRule: Rule {
 
     /// One module object in several slots of the model (`nn.ModuleList([block] * 6)`, `self.q = self.k =
     /// layer`): each slot is called under a path of its own, once, so the object is called as often as its
-    /// slots ran — one set of weights where the model's structure shows several. Only outside the branches:
-    /// between branches it is shared storage, and inside one it is a split of that branch.
+    /// slots ran — one set of weights where the model's structure shows several. Outside the branches, or in
+    /// the trunk and one branch (a backbone sliced so that its last layer is also a head's first: every head's
+    /// loss trains that head's layer): between branches it is shared storage, and inside one a split of it.
     private func slotReuse(_ context: AnalysisContext) -> [Finding] {
         let graph = context.graph
         let aliased = Dictionary(grouping: graph.modules.filter { $0.instance != nil && !$0.path.isEmpty }, by: { $0.instance! })
@@ -148,8 +151,12 @@ public struct ModuleReuseRule: Rule {
         func order(_ slots: [String]) -> (Int, String) {
             (slots.map { $0.utf8.count { $0 == UInt8(ascii: ".") } }.min()!, slots.joined(separator: " "))
         }
+        func heldIn(_ slots: [String]) -> Set<Int> { Set(slots.compactMap { context.map.branch(of: $0) }) }
         let groups = aliased.values.map { modules in modules.map(\.path).filter(learned.contains) }
-            .filter { $0.count >= 2 && $0.allSatisfy { context.map.branch(of: $0) == nil } }
+            .filter { slots in
+                let branches = heldIn(slots)
+                return slots.count >= 2 && (branches.isEmpty || branches.count == 1 && slots.contains { context.map.branch(of: $0) == nil })
+            }
             .sorted { order($0) < order($1) }
         var reported: [[String]] = []
         for slots in groups where !reported.contains(where: { outer in slots.allSatisfy { s in outer.contains { modulePath(s, isWithin: $0) } } }) {
@@ -160,7 +167,8 @@ public struct ModuleReuseRule: Rule {
             let declared = graph.storages.indices.contains { context.allowed.contains($0) && graph.storages[$0].names.contains { modulePath($0, isWithin: slots[0]) } }
             let evidence = Evidence.ModuleReuse(
                 module: slots[0], type: types[slots[0]].flatMap { $0.isEmpty ? nil : $0 }, calls: slots.count, declared: declared,
-                places: slots.map { NodeRef(NodeID(first[$0]!), in: graph) }, slots: slots)
+                places: slots.map { NodeRef(NodeID(first[$0]!), in: graph) }, slots: slots,
+                branch: heldIn(slots).first.map { context.map.branches[$0] })
             return Finding(severity: .info, evidence: .moduleReuse(evidence))
         }
     }
@@ -180,6 +188,8 @@ extension Evidence {
         /// The paths one object is held under, each called once (`[block] * 6`); empty when one path is
         /// called several times.
         public var slots: [String] = []
+        /// The branch holding one of the slots, the others lying in the trunk.
+        public var branch: String? = nil
 
         public var branches: [String] { [] }
         public var modules: [String] { slots.isEmpty ? [module] : slots }
@@ -191,11 +201,14 @@ extension Evidence {
                     message: "\(module.isEmpty ? "the model" : module)\(type.map { " (\($0))" } ?? "") is called \(calls) times: its weights are shared between the calls"
                         + declaredNote)
             }
+            let trained = branch.map { ", in the trunk and in \($0): that layer of \($0) is trained by every head's loss" } ?? ""
+            let help = branch.map { "if \($0) should have a layer of its own, give it a copy (`copy.deepcopy`), or slice the backbone so that the trunk and \($0) do not overlap" }
+                ?? "if each slot should have weights of its own, build one module per slot (`nn.ModuleList([Block() for _ in range(n)])`, "
+                + "not `[block] * n`; or `copy.deepcopy(block)` per slot)"
             return Wording(
                 message: "\(slots.joined(separator: " ≡ "))\(type.map { " (\($0), one object)" } ?? " (one object)") are called once each: one set of weights "
-                    + "used \(calls) times" + declaredNote,
-                help: declared ? nil : "if each slot should have weights of its own, build one module per slot (`nn.ModuleList([Block() for _ in range(n)])`, "
-                    + "not `[block] * n`; or `copy.deepcopy(block)` per slot)")
+                    + "used \(calls) times" + trained + declaredNote,
+                help: declared ? nil : help)
         }
     }
 }
