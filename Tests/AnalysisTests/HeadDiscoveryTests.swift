@@ -1217,6 +1217,23 @@ extension HeadDiscoveryTests {
         #expect(found.names == ["ensemble.models.0", "ensemble.models.1", "ensemble.models.2"])
     }
 
+    /// RepViT's distillation head handed the class head's logits by a pre-hook (`x + head(x).mean()`): the
+    /// copies still compute alike; the leak is between them, found as such, not a reason to merge them.
+    @Test func copiesAveragedInsideAModuleStayHeadsWhenOneReadsAnother() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        for i in 0..<2 { g.share(["head.copy\(i).weight"], shape: [2, 4]) }
+        g.op("p0", "linear", in: "head.copy0", ["t"], weights: ["head.copy0.weight"])
+        g.op("m", "mean", in: "head.copy1", ["p0"], shape: [])
+        g.op("tl", "add", in: "head.copy1", ["t", "m"])
+        g.op("p1", "linear", in: "head.copy1", ["tl"], weights: ["head.copy1.weight"])
+        g.op("s", "add", in: "head", ["p0", "p1"])
+        g.op("y", "div", in: "head", ["s"])
+        g.outputs("y")
+        #expect(BranchDiscovery.discover(g.graph).names == ["head.copy0", "head.copy1"])
+        #expect(try Analyzer.analyze(g.graph).independent == false)
+    }
+
     /// A 3×3 and a 1×1 path summed (a RepVGG block at the end) compute differently: one head. Paths of one
     /// shape reading different features (the last two trunk layers) are one head too.
     @Test func differentPathsSummedInsideAModuleAreOneResult() {
@@ -1308,3 +1325,27 @@ extension HeadDiscoveryTests {
         #expect(BranchDiscovery.discover(typed).names == ["class_embed", "bbox_embed"])
     }
 }
+
+extension HeadDiscoveryTests {
+    /// Faster R-CNN's box predictor, its box layer handed the class scores' mean by a pre-hook. RoI pooling
+    /// writes the pooled features into zeros (`out[idx] = roi_align(...)`): the features, not a constant, so the
+    /// box layer reads more than what the class layer alone made, and both stay heads, the leak between them.
+    @Test(arguments: [true, false])
+    func featuresWrittenIntoZerosAreTheFeatures(leak: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f", "backbone", ["x"])
+        g.op("z", "zeros", in: "pool", [])
+        g.op("p", "index_put", in: "pool", ["z", "f"], inplace: true)
+        g.layer("h", "box_head", ["p"])
+        g.layer("c", "predictor.cls", ["h"])
+        if leak {
+            g.op("m", "mean", in: "predictor.bbox", ["c"], shape: [])
+            g.op("hm", "add", in: "predictor.bbox", ["h", "m"])
+        }
+        g.layer("b", "predictor.bbox", [leak ? "hm" : "h"])
+        g.outputs("c", "b")
+        #expect(BranchDiscovery.discover(g.graph).names == ["predictor.cls", "predictor.bbox"])
+        #expect(try Analyzer.analyze(g.graph).independent == !leak)
+    }
+}
+

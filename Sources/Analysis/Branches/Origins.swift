@@ -4,7 +4,9 @@ import GraphIR
 /// through those ops (constants aside). That is what a trunk is to a head, and what a head is not to
 /// another head that mixes one of its intermediates with the trunk's output (`head2(t + a)`). An in-place
 /// op's result is the tensor it overwrote, so it keeps that tensor's origin (`nn.ReLU(inplace=True)` at
-/// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's). What is made from the
+/// the start of a head, or `t += head1(t)`, leaves the trunk's tensor the trunk's) — unless that tensor held
+/// no data yet: zeros the pooled features are written into (Faster R-CNN's RoI pooling, `out[idx] =
+/// roi_align(...)`) are those features. What is made from the
 /// model's inputs without a parameter (DETR's sine position embedding of the pixel mask, called from the
 /// model's forward outside the detector) is input, which any head may read beside the trunk's output.
 /// A parameter counts however the op gets it: read directly, or made from parameters alone first (the
@@ -20,7 +22,8 @@ struct Origins {
         for v in graph.inputs { origin[v.index] = .input }
         for index in graph.nodes.indices {
             let result: Origin
-            if graph.nodes[index].inplace, let target = graph.nodes[index].firstValueInput {
+            if graph.nodes[index].inplace, let target = graph.nodes[index].firstValueInput,
+               [.elsewhere, .dominated].contains(origin[target.index]) {
                 result = origin[target.index]
             } else if isMember[index] {
                 result = .dominated

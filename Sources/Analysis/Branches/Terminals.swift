@@ -159,9 +159,11 @@ struct Terminals {
 
     /// Whether the terminals are copies of one head applied side by side inside `module`: each computed from
     /// the same values the module was handed (the gradient's edges followed back until they leave the
-    /// module), by the same ops on weights of the same shapes. Paths entering from different values
+    /// module), by the same learned ops on weights of the same shapes. Paths entering from different values
     /// (LR-ASPP's low- and high-level features) or computing differently (a 3×3 and a 1×1 convolution summed
-    /// as in a RepVGG block) are parts of one head.
+    /// as in a RepVGG block) are parts of one head. What one copy reads of another's result (the distillation
+    /// head handed the class head's logits: a leak between them) is not part of its computation, which must not
+    /// make the copies one head and the leak vanish with them.
     static func parallel(own: [UInt64], within module: String, _ graph: Graph) -> Bool {
         var first: (entries: Set<Int>, ops: [String])?
         for index in graph.nodes.indices where own[index] != 0 {
@@ -174,7 +176,8 @@ struct Terminals {
                 guard let p = graph[v].producer, ModulePath.isWithin(graph.nodes[p.index].module, module) else {
                     entries.insert(v.index); continue
                 }
-                ops.append(Terminals.signature(of: p.index, graph))
+                if own[p.index] != 0 { continue }  // another copy's result
+                if !graph.nodes[p.index].storageInputs.isEmpty { ops.append(Terminals.signature(of: p.index, graph)) }
                 pending.append(contentsOf: graph.gradientValueInputs(of: p.index))
             }
             ops.sort()

@@ -1831,3 +1831,31 @@ BUGS += [
     Case("MobileBERT: the NSP head reads the MLM logits", "bug", _nsp_reads_the_mlm_logits(False),
          [["cls.predictions"], ["cls.seq_relationship"]], expect_branches=["cls.predictions", "cls.seq_relationship"]),
 ]
+
+
+def _hook_adds_the_mean_of(make, args, source, reader):
+    """A corpus model (`corpus_models.<make>(*args)` makes its builder) whose head `reader` gets the mean of head
+    `source`'s result added to its input by a forward pre-hook, as a user's hook would."""
+    def build():
+        import corpus_models
+        model, inputs = getattr(corpus_models, make)(*args)()
+        seen = {}
+        model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out))
+        model.get_submodule(reader).register_forward_pre_hook(lambda _m, a: (a[0] + seen["result"].mean(),) + a[1:])
+        return model, inputs
+    return build
+
+
+BUGS += [
+    # The leak made the copies averaged inside RepViT's classifier one head (no branches, exit 3).
+    Case("repvit_m1: the distillation head reads the class head's logits", "bug",
+         _hook_adds_the_mean_of("_timm", ("repvit_m1",), "head.head", "head.head_dist"), [["head.head"], ["head.head_dist"]],
+         expect_branches=["head.head", "head.head_dist"]),
+    # RoI pooling writes the features into zeros in place: they read as a constant, so the box layer seemed to read
+    # only what the class layer made, which was taken for trunk (no branches, exit 3).
+    Case("Faster R-CNN (eval): the box layer reads the class scores", "bug",
+         _hook_adds_the_mean_of("_tv_detection", ("fasterrcnn_mobilenet_v3_large_fpn",), "roi_heads.box_predictor.cls_score",
+                                "roi_heads.box_predictor.bbox_pred"),
+         [["roi_heads.box_predictor.cls_score"], ["roi_heads.box_predictor.bbox_pred"]], train=False,
+         expect_branches=["roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred"]),
+]
