@@ -1767,13 +1767,18 @@ BUGS += [
 ]
 
 
-def _pre_hook_scales(make, head, in_place, *args):
-    """A corpus model (`corpus_models.<make>(*args)`, a builder or, given args, what makes one) whose head `head`
-    gets a forward pre-hook scaling its input (`in_place`: `args[0].mul_(1.5)`; else a scaled copy, the fix)."""
+def _built(make, args=()):
+    """A corpus model and its inputs: `corpus_models.<make>` builds them, or, given `args`, makes the builder."""
+    import corpus_models
+    made = getattr(corpus_models, make)
+    return (made(*args) if args else made)()
+
+
+def _pre_hook_scales(make, head, in_place, args=()):
+    """A corpus model (`_built(make, args)`) whose head `head` gets a forward pre-hook scaling its input
+    (`in_place`: `args[0].mul_(1.5)`; else a scaled copy, the fix)."""
     def build():
-        import corpus_models
-        builder = getattr(corpus_models, make)(*args) if args else getattr(corpus_models, make)
-        model, inputs = builder()
+        model, inputs = _built(make, args)
         module = model.get_submodule(head)
 
         def scale(_module, args):
@@ -1803,8 +1808,8 @@ BUGS += [
     # The LM head's hook scales the hidden state through the alias GPT-2 hands it; the value head reads that
     # state after it. No branches (exit 3) before: the LM head's write reached both results.
     Case("TRL value head: the LM head's pre-hook scales the last hidden state in place", "bug",
-         _pre_hook_scales("_value_head", "pretrained_model.lm_head", True, False), [["pretrained_model.lm_head"], ["v_head"]],
-         twin=_pre_hook_scales("_value_head", "pretrained_model.lm_head", False, False),
+         _pre_hook_scales("_value_head", "pretrained_model.lm_head", True, (False,)), [["pretrained_model.lm_head"], ["v_head"]],
+         twin=_pre_hook_scales("_value_head", "pretrained_model.lm_head", False, (False,)),
          expect_branches=["v_head", "pretrained_model.lm_head"]),  # fake tensors trip an assert in torch: traced real
 ]
 
@@ -1834,11 +1839,10 @@ BUGS += [
 
 
 def _hook_adds_the_mean_of(make, args, source, reader):
-    """A corpus model (`corpus_models.<make>(*args)` makes its builder) whose head `reader` gets the mean of head
-    `source`'s result added to its input by a forward pre-hook, as a user's hook would."""
+    """A corpus model (`_built(make, args)`) whose head `reader` gets the mean of head `source`'s result added to
+    its input by a forward pre-hook, as a user's hook would."""
     def build():
-        import corpus_models
-        model, inputs = getattr(corpus_models, make)(*args)()
+        model, inputs = _built(make, args)
         seen = {}
         model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out))
         model.get_submodule(reader).register_forward_pre_hook(lambda _m, a: (a[0] + seen["result"].mean(),) + a[1:])
