@@ -282,4 +282,19 @@ import TestSupport
         #expect(report.findings.map(\.rule).contains("inplace-hazard") == !own)
         #expect(report.independent == own)
     }
+
+    /// `self.relu(t)` with `ReLU(inplace=True)` after the trunk, both heads reading its result: discovery counts
+    /// the write as the trunk's (it forks into the heads), yet the report still lists `relu` in the trunk.
+    @Test func aModuleWhoseInPlaceWriteMovedIsStillListedInTheTrunk() {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.op("r", "relu", in: "relu", ["t"], inplace: true)
+        g.layer("o1", "head1", ["r"])
+        g.layer("o2", "head2", ["r"])
+        g.outputs("o1", "o2")
+        let found = BranchDiscovery.discover(g.graph)
+        #expect(found.names == ["head1", "head2"])
+        #expect(found.trunk == ["trunk", "relu"])
+    }
 }
+

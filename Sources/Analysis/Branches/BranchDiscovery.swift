@@ -12,7 +12,12 @@ import GraphIR
 /// `conv1` and `downsample`, DenseNet's layers, a transformer's attention and MLP.
 public enum BranchDiscovery {
     public static func discover(_ graph: Graph) -> Discovery {
-        let graph = InPlaceWrites.attributed(graph)
+        guard let moved = InPlaceWrites.attributed(graph) else { return discover(tree: graph) }
+        return InPlaceWrites.restoringTrunk(discover(tree: moved), original: graph, moved: moved)
+    }
+
+    /// `graph`: the trace with its ops at the call sites discovery reads them at (`InPlaceWrites`).
+    private static func discover(tree graph: Graph) -> Discovery {
         let terminals = Terminals(graph)
         let found = discover(graph, terminals)
         // A result that flows into another head may have had its own head taken for trunk: it lies inside what

@@ -7,7 +7,8 @@ import GraphIR
 /// head it lies in. The rules still see the op where it ran, and report the write between the heads. A write
 /// read on by one computation (a stem's `ReLU(inplace=True)`) stays where it is.
 enum InPlaceWrites {
-    static func attributed(_ graph: Graph) -> Graph {
+    /// The graph with such writes moved to their makers' modules; nil when none moves.
+    static func attributed(_ graph: Graph) -> Graph? {
         var module: [String]? = nil
         func maker(of value: ValueID) -> String? {
             graph[value].producer.map { module?[$0.index] ?? graph[$0].module }
@@ -31,12 +32,47 @@ enum InPlaceWrites {
                 module![member] = owner
             }
         }
-        guard let module else { return graph }
+        guard let module else { return nil }
         var moved = graph
         for index in graph.nodes.indices where module[index] != graph.nodes[index].module {
             moved.move(NodeID(index), toModule: module[index])
         }
         return moved
+    }
+
+    /// `found`, found in `moved`, with the trunk modules whose every op moved listed again: a module that ran
+    /// (`relu` after the trunk, writing in place) is still the trunk's, though discovery counted its ops as
+    /// the tensor maker's.
+    static func restoringTrunk(_ found: Discovery, original: Graph, moved: Graph) -> Discovery {
+        guard let parent = found.parent, found.branches.count >= 2 else { return found }
+        var firstOp: [String: Int] = [:]
+        var stillRuns = Set<String>()
+        for index in original.nodes.indices where original.nodes[index].module != moved.nodes[index].module {
+            if firstOp[original.nodes[index].module] == nil { firstOp[original.nodes[index].module] = index }
+        }
+        guard !firstOp.isEmpty else { return found }
+        for node in moved.nodes where firstOp[node.module] != nil { stillRuns.insert(node.module) }
+        // At the level the trunk was listed at: the branches' parent, or that of the trunk's own modules.
+        let levels = Set([parent] + found.trunk.map { ModulePath.parent(of: $0).map(String.init) ?? "" })
+        let emptied = firstOp.keys.filter { module in
+            !stillRuns.contains(module) && levels.contains(ModulePath.parent(of: module).map(String.init) ?? "")
+                && !found.trunk.contains(module) && !found.branches.contains { $0.prefixes.contains { modulePath(module, isWithin: $0) } }
+        }
+        guard !emptied.isEmpty else { return found }
+        // Each before the first trunk module whose first op runs after its own.
+        var starts = [Int](repeating: Int.max, count: found.trunk.count)
+        for index in original.nodes.indices where index == 0 || original.nodes[index].module != original.nodes[index - 1].module {
+            for (t, module) in found.trunk.enumerated() where starts[t] == Int.max && modulePath(original.nodes[index].module, isWithin: module) {
+                starts[t] = index
+            }
+        }
+        var restored = found
+        for module in emptied.sorted(by: { firstOp[$0]! < firstOp[$1]! }) {
+            let at = starts.firstIndex { $0 > firstOp[module]! } ?? starts.count
+            restored.trunk.insert(module, at: at)
+            starts.insert(firstOp[module]!, at: at)
+        }
+        return restored
     }
 
     /// Whether the readers lie in two modules neither holding the other, one of them outside the writer.
