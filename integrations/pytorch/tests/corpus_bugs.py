@@ -1720,15 +1720,24 @@ class CoarseAndFine(nn.Module):
         return coarse, self.fine(torch.cat([self.deep(f), coarse.detach() if self.detach else coarse], 1))
 
 
-def _mask_head_reads_the_class_logits():
-    """Mask R-CNN whose mask head gets the mean of the class logits added to its pooled features by a forward
-    pre-hook, as a user's hook would: the class layer was taken for trunk and the leak passed (exit 0)."""
-    from corpus_models import _two_stage
-    model, inputs = _two_stage("MaskRCNN")()
-    seen = {}
-    model.roi_heads.box_predictor.cls_score.register_forward_hook(lambda _m, _a, out: seen.update(logits=out))
-    model.roi_heads.mask_head.register_forward_pre_hook(lambda _m, args: (args[0] + seen["logits"].mean(),) + args[1:])
-    return model, inputs
+def _built(make, args=()):
+    """A corpus model and its inputs: `corpus_models.<make>` builds them, or, given `args`, makes the builder."""
+    import corpus_models
+    made = getattr(corpus_models, make)
+    return (made(*args) if args else made)()
+
+
+def _hook_adds_the_mean_of(make, args, source, reader, detach=False):
+    """A corpus model (`_built(make, args)`) whose head `reader` gets the mean of head `source`'s result added to
+    its input by a forward pre-hook, as a user's hook would (`detach`: the result detached, no leak)."""
+    def build():
+        model, inputs = _built(make, args)
+        seen = {}
+        model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out))
+        model.get_submodule(reader).register_forward_pre_hook(
+            lambda _m, a: (a[0] + (seen["result"].detach() if detach else seen["result"]).mean(),) + a[1:])
+        return model, inputs
+    return build
 
 
 BUGS += [
@@ -1736,7 +1745,9 @@ BUGS += [
          [["coarse"], ["fine"]], expect_branches=["coarse", "fine"]),
     Case("a fine head reads the coarse head's logits detached", "bug", _module(CoarseAndFine, True), [["coarse"], ["fine"]],
          expect_branches=["coarse", "fine"]),
-    Case("Mask R-CNN (eval): the mask head reads the class logits", "bug", _mask_head_reads_the_class_logits,
+    # The class layer was taken for trunk and the leak passed (exit 0).
+    Case("Mask R-CNN (eval): the mask head reads the class logits", "bug",
+         _hook_adds_the_mean_of("_two_stage", ("MaskRCNN",), "roi_heads.box_predictor.cls_score", "roi_heads.mask_head"),
          [["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]], train=False,
          expect_branches=["roi_heads.box_head", "roi_heads.mask_head"]),
 ]
@@ -1765,13 +1776,6 @@ BUGS += [
     Case("googlenet (train): aux1's pre-hook scales the trunk's features in place", "bug", _googlenet_aux1_scales_its_input(True),
          [["aux1"], ["aux2"], ["fc"]], twin=_googlenet_aux1_scales_its_input(False), expect_branches=["aux1", "aux2", "inception4e"]),
 ]
-
-
-def _built(make, args=()):
-    """A corpus model and its inputs: `corpus_models.<make>` builds them, or, given `args`, makes the builder."""
-    import corpus_models
-    made = getattr(corpus_models, make)
-    return (made(*args) if args else made)()
 
 
 def _pre_hook_scales(make, head, in_place, args=()):
@@ -1814,40 +1818,16 @@ BUGS += [
 ]
 
 
-def _nsp_reads_the_mlm_logits(detach):
-    """MobileBERT whose NSP head gets the mean of the MLM logits added to its input by a forward pre-hook
-    (`detach`: detached, no leak). Its MLM head adds the decoder bias into the logits in place, so the NSP
-    head reads the new values of a tensor changed in place: an in-place hazard was reported (exit 1) where
-    nothing is overwritten."""
-    def build():
-        from corpus_models import _mobilebert
-        model, inputs = _mobilebert()
-        seen = {}
-        model.cls.predictions.register_forward_hook(lambda _m, _a, out: seen.update(logits=out))
-        model.cls.seq_relationship.register_forward_pre_hook(
-            lambda _m, args: (args[0] + (seen["logits"].detach() if detach else seen["logits"]).mean(),))
-        return model, inputs
-    return build
-
-
 BUGS += [
-    Case("MobileBERT: the NSP head reads the MLM logits detached", "bug", _nsp_reads_the_mlm_logits(True),
+    # MobileBERT's MLM head adds the decoder bias into its logits in place, so the NSP head reads the new values of
+    # a tensor changed in place: an in-place hazard was reported (exit 1) where nothing is overwritten.
+    Case("MobileBERT: the NSP head reads the MLM logits detached", "bug",
+         _hook_adds_the_mean_of("_mobilebert", (), "cls.predictions", "cls.seq_relationship", detach=True),
          [["cls.predictions"], ["cls.seq_relationship"]], expect_branches=["cls.predictions", "cls.seq_relationship"]),
-    Case("MobileBERT: the NSP head reads the MLM logits", "bug", _nsp_reads_the_mlm_logits(False),
+    Case("MobileBERT: the NSP head reads the MLM logits", "bug",
+         _hook_adds_the_mean_of("_mobilebert", (), "cls.predictions", "cls.seq_relationship"),
          [["cls.predictions"], ["cls.seq_relationship"]], expect_branches=["cls.predictions", "cls.seq_relationship"]),
 ]
-
-
-def _hook_adds_the_mean_of(make, args, source, reader):
-    """A corpus model (`_built(make, args)`) whose head `reader` gets the mean of head `source`'s result added to
-    its input by a forward pre-hook, as a user's hook would."""
-    def build():
-        model, inputs = _built(make, args)
-        seen = {}
-        model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out))
-        model.get_submodule(reader).register_forward_pre_hook(lambda _m, a: (a[0] + seen["result"].mean(),) + a[1:])
-        return model, inputs
-    return build
 
 
 BUGS += [
