@@ -1,8 +1,8 @@
 /// What an op does that the analysis needs to know, asked as properties instead of op names, so that
 /// frontends spelling an op differently cannot make a rule miss it.
 public struct OpProperties: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Hands on values but no gradient (`.detach()`): nothing computed from its result backpropagates
     /// into what it read.
@@ -28,6 +28,9 @@ public struct OpProperties: OptionSet, Hashable, Sendable {
     /// Lays out what it reads as several parts (`split`, `chunk`, `unbind`): `nn.MultiheadAttention` splits
     /// its `in_proj_weight` into the query, key and value projections, each then used once.
     public static let splits = OpProperties(rawValue: 1 << 7)
+    /// Lays its operands side by side (`cat`, `stack`): each element of the result is one operand's, so
+    /// what it joins stays apart.
+    public static let joins = OpProperties(rawValue: 1 << 8)
 }
 
 /// The one table from canonical op kinds to their properties. Op kinds not listed have none.
@@ -51,6 +54,8 @@ public enum OpVocabulary {
         "split_with_sizes": [.relaysOut, .splits], "unsafe_split": [.relaysOut, .splits], "unsafe_chunk": [.relaysOut, .splits],
         "tensor_split": [.relaysOut, .splits], "diagonal": .relaysOut, "as_strided": .relaysOut,
         "view_as": .relaysOut, "expand_as": .relaysOut, "reshape_as": .relaysOut, "movedim": .relaysOut, "swapaxes": .relaysOut,
+        "cat": .joins, "concat": .joins, "concatenate": .joins, "stack": .joins, "hstack": .joins, "vstack": .joins,
+        "dstack": .joins, "column_stack": .joins,
         "_to_copy": .converts, "to": .converts, "type_as": .converts, "cast": .converts, "_to_dtype": .converts,
         "_autocast_to_reduced_precision": .converts, "_autocast_to_full_precision": .converts,
     ].merging(Dictionary(uniqueKeysWithValues: indexOrMask.map { ($0, OpProperties.indexOrMaskResults) })) { a, _ in a }

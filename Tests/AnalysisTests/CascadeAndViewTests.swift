@@ -38,6 +38,44 @@ import TestSupport
         #expect(Set(report.findings.filter { $0.severity == .error }.map(\.rule)) == ["cross-branch-dependency", "gradient-leak"])
     }
 
+    /// The trunk run again for the second head (`head2(trunk(x) + head1(trunk(x)))`) computes the features
+    /// head1's result came from all the same: the cascade is still a leak between two heads, not one head.
+    @Test(arguments: [true, false])
+    func aCascadeOnTheTrunkRunAgainIsALeakBetweenTwoHeads(again: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("o1", "head1", ["t"])
+        if again { g.layer("t2", "trunk", ["x"]) }
+        g.op("m", "add", in: "", [again ? "t2" : "t", "o1"])
+        g.layer("o2", "head2", ["m"])
+        g.outputs("o1", "o2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == false)
+    }
+
+    /// A head whose own call gates its output by another head's result (a forward hook multiplying by
+    /// `sigmoid(head1(t))`) is a leak between two heads, whether the model returns the results apart or
+    /// concatenated: a `cat` keeps head1's elements its own beside the mixed ones.
+    @Test(arguments: [true, false])
+    func aHeadGatedByAnothersResultIsALeakBetweenTwoHeads(concatenated: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("o1", "head1", ["t"])
+        g.layer("h", "head2", ["t"])
+        g.op("s", "sigmoid", in: "head2", ["o1"])
+        g.op("o2", "mul", in: "head2", ["h", "s"])
+        if concatenated {
+            g.op("y", "cat", in: "", ["o1", "o2"])
+            g.outputs("y")
+        } else {
+            g.outputs("o1", "o2")
+        }
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == false)
+    }
+
     /// The same cascade through `.detach()` trains each head apart: no error.
     @Test func aDetachedCascadeIsIndependent() throws {
         let report = try Analyzer.analyze(twoHeads(head2Input: "o1", detach: true))

@@ -54,6 +54,11 @@ struct Terminals {
         }
         var own = [UInt64](repeating: 0, count: nodes.count)
         var count = 0
+        var numbered: [Int]?
+        func numbers() -> [Int] {
+            if numbered == nil { numbered = graph.valueNumbers(drawsAlike: true) }
+            return numbered!
+        }
         // A value that learned ops go on computing with is an intermediate, even when the post-processing
         // reads it too (Faster R-CNN's proposals are decoded into boxes and pooled into the box head). Being
         // added in place into another tensor does not count: `t += self.head1(t)` keeps head1's result a
@@ -70,7 +75,8 @@ struct Terminals {
                 let returned = outputs.contains(v) || graph[v].uses.contains { !learnedBelow[$0.node.index] && toOutput[$0.node.index] }
                 // What parameters alone make (a learned scale, a learned uncertainty's `exp(-s)`) is the same
                 // on every input: no head's result.
-                guard returned, fromInput[v.index], graph.carriesGradient(v), !computedWith(v) || Terminals.cascades(v, graph, learns, fromInput: fromInput, outputs: outputs) else { continue }
+                guard returned, fromInput[v.index], graph.carriesGradient(v),
+                      !computedWith(v) || Terminals.cascades(v, graph, learns, fromInput: fromInput, outputs: outputs, numbers: numbers) else { continue }
                 own[index] |= 1 << UInt64(min(count, Terminals.capacity - 1))
                 count += 1
             }
@@ -135,22 +141,26 @@ struct Terminals {
         var mixed = [Bool](repeating: false, count: graph.values.count)
         for index in graph.nodes.indices {
             var union: UInt64 = 0, first: UInt64 = 0
-            var distinct = false, readsMixed = false  // operands from different terminals; one already mixed
+            // Operands from different terminals; one already mixed; every one from a terminal mixed (what a
+            // `cat` joins stays apart: it mixes only when all it joins did).
+            var distinct = false, readsMixed = false, allMixed = true
             for case .value(let v) in graph.nodes[index].inputs {
                 let terminals = upstream[v.index]
                 union |= terminals
                 if terminals != 0 {
                     if first == 0 { first = terminals } else if terminals != first { distinct = true }
+                    allMixed = allMixed && mixed[v.index]
                 }
                 readsMixed = readsMixed || mixed[v.index]
             }
+            let joins = graph.nodes[index].properties.contains(.joins)
             for v in graph.nodes[index].outputs {
                 upstream[v.index] = union | own[index]
                 let combines = distinct && union == all && graph.nodes[index].properties.contains(.combinesElementwise)
                     && graph.nodes[index].module != forward
                     && (graph[v].shape.map { elementCount($0) > 1 } ?? false)
                     && !Terminals.parallel(own: own, within: graph.nodes[index].module, graph)
-                mixed[v.index] = !learns[index] && own[index] == 0 && (combines || readsMixed)
+                mixed[v.index] = !learns[index] && own[index] == 0 && (combines || (joins ? readsMixed && allMixed : readsMixed))
             }
         }
         let reached = graph.outputs.filter { upstream[$0.index] != 0 }
@@ -203,7 +213,11 @@ struct Terminals {
     /// by a decoder, a returned feature map read by the next stage, or a hidden state read by the next layer
     /// (with what that layer computed from it) is read alone: an intermediate, and so is one gathered by
     /// positions computed from the input.
-    static func cascades(_ result: ValueID, _ graph: Graph, _ learns: [Bool], fromInput: [Bool], outputs: Set<ValueID>) -> Bool {
+    /// Features computed again count as the same (`head2(trunk(x) + head1(trunk(x)))`, the trunk run once per
+    /// head): `numbers` gives the graph's value numbers, asked only when the values themselves do not tell.
+    static func cascades(
+        _ result: ValueID, _ graph: Graph, _ learns: [Bool], fromInput: [Bool], outputs: Set<ValueID>, numbers: () -> [Int]
+    ) -> Bool {
         let nodes = graph.nodes
         func learned(_ n: NodeID) -> Bool { learns[n.index] }
         // The learned ops computing with `result`, through ops that learn nothing (cat, add, views).
@@ -243,8 +257,16 @@ struct Terminals {
                 }
                 ancestors = found
             }
-            if others.contains(where: { ancestors!.contains($0.index) }) { return true }
-            if others.contains(where: { besides($0, result, ancestors: ancestors!, graph, fromInput: fromInput, learns: learns, outputs: outputs) }) { return true }
+            let plain = ancestors!
+            if others.contains(where: { plain.contains($0.index) }) { return true }
+            if others.contains(where: { besides($0, result, from: { plain.contains($0.index) }, graph, fromInput: fromInput, learns: learns, outputs: outputs) }) {
+                return true
+            }
+            let number = numbers()
+            let computed = Set(plain.map { number[$0] })
+            func recomputed(_ v: ValueID) -> Bool { computed.contains(number[v.index]) }
+            if others.contains(where: recomputed) { return true }
+            if others.contains(where: { besides($0, result, from: recomputed, graph, fromInput: fromInput, learns: learns, outputs: outputs) }) { return true }
         }
         return false
     }
@@ -254,8 +276,10 @@ struct Terminals {
     /// from another value the model returns (a VAE's decoder reading `mu + eps * exp(logvar / 2)`: two results
     /// read together, by a stage after both). And `result` is a head's output: what a learned op made, through
     /// ops of one operand only (`sigmoid(fc(x))`), not attention weights made of two activations.
+    /// `isAncestor`: whether a value is one `result` was computed from.
     static func besides(
-        _ other: ValueID, _ result: ValueID, ancestors: Set<Int>, _ graph: Graph, fromInput: [Bool], learns: [Bool], outputs: Set<ValueID>
+        _ other: ValueID, _ result: ValueID, from isAncestor: (ValueID) -> Bool, _ graph: Graph, fromInput: [Bool], learns: [Bool],
+        outputs: Set<ValueID>
     ) -> Bool {
         var v = result
         while let p = graph[v].producer, !learns[p.index] {
@@ -271,7 +295,7 @@ struct Terminals {
             guard seen.insert(v.index).inserted else { continue }
             if v == result || outputs.contains(v) { return false }
             guard let p = graph[v].producer else { continue }
-            if ancestors.contains(v.index) && fromInput[v.index] { shared = true; continue }
+            if isAncestor(v) && fromInput[v.index] { shared = true; continue }
             pending.append(contentsOf: graph.nodes[p.index].valueInputs)
         }
         return shared

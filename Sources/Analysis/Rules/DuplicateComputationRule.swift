@@ -59,21 +59,7 @@ public struct DuplicateComputationRule: Rule {
         // by construction, not heads that are one head.
         let fromInput = graph.madeFromInputs()
         results.removeAll { !fromInput[$0.index] }
-        // Value numbering: an op with the same kind, attributes and (numbered) operands as an earlier one
-        // computes the same value. Random ops (dropout) and in-place ops never do.
-        var number = [Int](graph.values.indices)
-        var first: [Call: [ValueID]] = [:]
-        for node in graph.nodes where !node.outputs.isEmpty && !node.inplace && !node.properties.contains(.random) {
-            let call = Call(
-                op: node.op,
-                inputs: node.inputs.map { if case .value(let v) = $0 { return .value(ValueID(number[v.index])) } else { return $0 } },
-                attributes: node.attributes.map { Call.Attribute(name: $0.name, value: $0.value) })
-            if let earlier = first[call], earlier.count == node.outputs.count {
-                for (output, same) in zip(node.outputs, earlier) { number[output.index] = number[same.index] }
-            } else {
-                first[call] = node.outputs
-            }
-        }
+        let number = graph.valueNumbers()
         // Results that are one value computed several times: heads that are one head.
         var byNumber: OrderedDictionary<Int, [ValueID]> = [:]
         for v in Self.ownResults(results, number: number, in: graph).sorted() { byNumber[number[v.index], default: []].append(v) }
@@ -118,18 +104,6 @@ public struct DuplicateComputationRule: Rule {
             for case .value(let input) in graph[p].inputs where from[input.index] == from[v.index] { pending.append(input) }
         }
         return results.filter(own.contains)
-    }
-
-    /// What an op computes: its kind, its attributes and everything it reads, in order.
-    private struct Call: Hashable {
-        struct Attribute: Hashable {
-            var name: String
-            var value: AttributeValue
-        }
-
-        var op: String
-        var inputs: [Operand]
-        var attributes: [Attribute]
     }
 }
 
