@@ -44,6 +44,9 @@ public enum Analyzer {
         if given.isEmpty {
             let ran = modulesThatRan(graph)
             (report.modulesNotRun, report.notRunSameObject) = modulesNotRun(graph, ran: ran)
+            if branches.count >= 2 {
+                report.findings += sharingWithModulesNotRun(context, branches, notRun: report.modulesNotRun, ran: ran)
+            }
             if branches.count < 2 { report.modulesUnreached = modulesUnreached(graph) }
             if branches.count < 2, let discovery, let routed = routedSlots(graph, notRun: report.modulesNotRun, ran: ran) {
                 let slots = context.with(branches: routed.branches.map(\.name))

@@ -52,6 +52,28 @@ extension BranchNotRunTests {
         #expect(TextReporter.verdict(report).contains("an eval-mode export skips training-only heads"))
     }
 
+    /// A head that did not run may hold a tensor of one that did (LXMERT's `obj_predict_head`, called only given
+    /// visual labels, built around `cls.predictions`' LayerNorm): they share it whenever both run, so the heads
+    /// that ran are not independent. A path that is the very object of a head that ran (an alias attribute,
+    /// `self.classifier = self.head1`) is no head of its own; nor is a module that holds only its own tensors.
+    @Test(arguments: ["shares", "alias", "own"])
+    func aHeadThatDidNotRunSharingAHeadsTensor(_ kind: String) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.share(kind == "own" ? ["aux.norm.weight"] : ["head1.norm.weight", "aux.norm.weight"])
+        g.share(kind == "alias" ? ["head1.weight", "aux.weight"] : ["aux.fc.weight"])
+        g.layer("t", "trunk", ["x"])
+        g.op("n", "layer_norm", in: "head1.norm", ["t"], weights: ["head1.norm.weight"])
+        g.layer("a", "head1", ["n"])
+        g.layer("b", "head2", ["t"])
+        g.outputs("a", "b")
+        let aux = kind == "alias" ? "h1" : "aux"
+        g.modules([("", "m"), ("trunk", "t"), ("head1", "h1"), ("head1.norm", "n1"), ("head2", "h2"), ("aux", aux), ("aux.norm", "n1")])
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == (kind != "shares"))
+        #expect(report.findings.contains { $0.rule == "shared-storage" } == (kind == "shares"))
+    }
+
     /// Traced in training mode, a head that did not run was skipped by the forward for those inputs (FLAVA's
     /// masked-modeling heads run only when given masked inputs): exporting in training mode is no advice.
     @Test func headsSkippedInTrainingModeAreSaidToNeedOtherInputs() throws {

@@ -75,6 +75,12 @@ public struct SmallGraph {
         for name in names { builder.addOutput(values[name]!) }
     }
 
+    /// The module tree as an exporter records it: each path with the object it is (`instance`), so two
+    /// paths of one object say so.
+    public mutating func modules(_ instances: [(path: String, instance: String)]) {
+        builder.setModules(instances.map { ModuleInfo(path: $0.path, type: "Module", instance: $0.instance) })
+    }
+
     public var graph: Graph { builder.finish() }
 }
 

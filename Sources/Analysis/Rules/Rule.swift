@@ -54,8 +54,10 @@ public struct AnalysisContext: Sendable {
 
     /// The same graph and declared sharing with other branches; the backward sweep, which does not depend
     /// on them, is not made again.
-    func with(branches: [String]) -> AnalysisContext {
-        AnalysisContext(graph: graph, branches: branches.map { Branch(name: $0) }, allowed: allowed, backward: backward)
+    func with(branches: [String]) -> AnalysisContext { with(branches: branches.map { Branch(name: $0) }) }
+
+    func with(branches: [Branch]) -> AnalysisContext {
+        AnalysisContext(graph: graph, branches: branches, allowed: allowed, backward: backward)
     }
 }
 
