@@ -54,6 +54,23 @@ import TestSupport
         #expect(report.independent == false)
     }
 
+    /// A head that reads the trunk's features through `.detach()` (OWLv2's objectness head) and another head's
+    /// result beside them still has a result of its own: the cascade is a leak between two heads.
+    @Test(arguments: [true, false])
+    func aCascadeBesideDetachedFeaturesIsALeakBetweenTwoHeads(detached: Bool) throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("o1", "head1", ["t"])
+        g.op("d", detached ? "detach" : "alias", in: "", ["t"])
+        g.op("s", "mean", in: "head2", ["o1"])
+        g.op("m", "add", in: "head2", ["d", "s"])
+        g.layer("o2", "head2", ["m"])
+        g.outputs("o1", "o2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == false)
+    }
+
     /// A head whose own call gates its output by another head's result (a forward hook multiplying by
     /// `sigmoid(head1(t))`) is a leak between two heads, whether the model returns the results apart or
     /// concatenated: a `cat` keeps head1's elements its own beside the mixed ones.

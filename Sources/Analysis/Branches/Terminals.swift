@@ -239,13 +239,15 @@ struct Terminals {
             var others: [ValueID] = []
             var visited = Set<Int>()
             // Only what gradients flow through: an index or a mask (CLIP's `argmax(input_ids)` picking each
-            // sequence's last token) selects elements of the result, mixing nothing into it.
+            // sequence's last token) selects elements of the result, mixing nothing into it. A detached value is
+            // mixed in all the same: OWLv2's objectness head reads the image features through `.detach()`.
             var values = graph.gradientValueInputs(of: consumer.index)
             while let v = values.popLast() {
                 guard visited.insert(v.index).inserted else { continue }
                 if v == result { sawResult = true; continue }
                 guard let p = graph[v].producer, !learned(p) else { others.append(v); continue }
-                values.append(contentsOf: graph.gradientValueInputs(of: p.index))
+                let detaches = graph.nodes[p.index].properties.contains(.cutsGradient)
+                values.append(contentsOf: detaches ? graph.nodes[p.index].valueInputs : graph.gradientValueInputs(of: p.index))
             }
             guard sawResult, !others.isEmpty else { continue }
             if ancestors == nil {

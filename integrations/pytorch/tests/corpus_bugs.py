@@ -1729,11 +1729,12 @@ def _built(make, args=()):
 
 def _hook_adds_the_mean_of(make, args, source, reader, detach=False):
     """A corpus model (`_built(make, args)`) whose head `reader` gets the mean of head `source`'s result added to
-    its input by a forward pre-hook, as a user's hook would (`detach`: the result detached, no leak)."""
+    its input by a forward pre-hook, as a user's hook would (`detach`: the result detached, no leak). A head returning
+    a tuple (OWLv2's class head: logits and class embeddings) gives its first tensor."""
     def build():
         model, inputs = _built(make, args)
         seen = {}
-        model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out))
+        model.get_submodule(source).register_forward_hook(lambda _m, _a, out: seen.update(result=out[0] if isinstance(out, tuple) else out))
         model.get_submodule(reader).register_forward_pre_hook(
             lambda _m, a: (a[0] + (seen["result"].detach() if detach else seen["result"]).mean(),) + a[1:])
         return model, inputs
@@ -1842,4 +1843,54 @@ BUGS += [
                                 "roi_heads.box_predictor.bbox_pred"),
          [["roi_heads.box_predictor.cls_score"], ["roi_heads.box_predictor.bbox_pred"]], train=False,
          expect_branches=["roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred"]),
+]
+
+
+class TrunkPerHeadCascade(nn.Module):
+    """The trunk called once per head, as naive code does, and head2 reading head1's output beside it:
+    `head2(trunk(x) + head1(trunk(x)).mean())`; `detach`: head1's output detached, no leak."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head1 = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 3)
+        self.detach = detach
+
+    def forward(self, x):
+        a = self.head1(self.trunk(x))
+        leaked = a.detach() if self.detach else a
+        return a, self.head2(self.trunk(x) + leaked.mean(1, keepdim=True))
+
+
+def _lxmert_object_head_sharing_the_mlm_norm():
+    """LXMERT whose object-prediction head (run only given visual labels) is built around the MLM head's LayerNorm."""
+    model, inputs = _built("_lxmert")
+    model.obj_predict_head.transform.LayerNorm = model.cls.predictions.transform.LayerNorm
+    return model, inputs
+
+
+_OWL_HEADS = [["class_head"], ["box_head"], ["objectness_head"]]
+_OWL_FAKE = "transformers skips the text tower's all-ones attention mask only for real tensors (its is_tracing)"
+
+BUGS += [
+    # Found by a generator of random multi-head models. The trunk run again for head2 hid that head1's output is
+    # computed from the same features: it read as an intermediate, the heads as one (no branches, exit 3).
+    Case("head2 reads head1's output beside the trunk run again", "bug", _module(TrunkPerHeadCascade), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("head2 reads head1's output detached beside the trunk run again", "bug", _module(TrunkPerHeadCascade, True), TWO,
+         expect_branches=["head1", "head2"]),
+    # The objectness head reads the image features detached, so the class logits it was handed seemed all it
+    # computed from: the class head and it were one head and the leak passed (exit 0).
+    Case("OWLv2 (eval): the objectness head reads the class logits", "bug",
+         _hook_adds_the_mean_of("_owlv2", (), "class_head", "objectness_head"), _OWL_HEADS, train=False,
+         expect_branches=["class_head", "objectness_head", "box_head"], fake_path=_OWL_FAKE),
+    Case("OWLv2 (eval): the objectness head reads the class logits detached", "bug",
+         _hook_adds_the_mean_of("_owlv2", (), "class_head", "objectness_head", detach=True), _OWL_HEADS, train=False,
+         expect_branches=["class_head", "objectness_head", "box_head"], fake_path=_OWL_FAKE),
+    # A head that did not run in the trace holding a tensor of one that did was not looked at (exit 0).
+    Case("LXMERT: the object-prediction head (not run) holds the MLM head's LayerNorm", "bug",
+         _lxmert_object_head_sharing_the_mlm_norm,
+         [["cls.predictions"], ["cls.seq_relationship"], ["answer_head"], ["obj_predict_head"]],
+         expect_branches=["cls.predictions", "cls.seq_relationship", "answer_head"]),
 ]

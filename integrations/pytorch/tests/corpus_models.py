@@ -331,6 +331,18 @@ def _yolos():
     return YolosForObjectDetection(config), (torch.randn(2, 3, 32, 32),)
 
 
+def _owlv2():
+    """OWLv2: OWL-ViT's class and box heads and an objectness head, which reads the image features detached."""
+    from transformers import Owlv2Config, Owlv2ForObjectDetection
+    torch.manual_seed(0)
+    config = Owlv2Config(
+        text_config=dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
+                         max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2),
+        projection_dim=32)
+    return Owlv2ForObjectDetection(config), (torch.randint(0, 64, (2, 6)), torch.randn(1, 3, 32, 32), torch.ones(2, 6, dtype=torch.long))
+
+
 _TOWERS = [["text_model", "text_projection"], ["vision_model", "visual_projection"]]
 
 def _owlvit():
