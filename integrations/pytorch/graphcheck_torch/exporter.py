@@ -25,7 +25,7 @@ from .frames import caller_stacklevel, expression_position, op_caller, source_of
 from .module_calls import ModuleCalls
 from .model_state import ModelState, clear_caches_filled_since, lru_cache_misses
 from .members import _named_tensors, unregistered_members
-from .memory import _block, _dtype, _memory, _share_elements, _Storages, _version
+from .memory import _block, _dtype, _memory, _overlap, _Storages, _version
 from .op_arguments import _arguments, _canonical, _gradient_free_positions, _tensors, _writes, _written_result
 from .recorder import _Recorder
 
@@ -168,15 +168,7 @@ class _Trace(ModuleCalls):
         block = _block(tensor)
         if block is None:
             return []
-        _, start, end = _memory(tensor)
-        found = []
-        for other in self.in_block.get(block, {}).values():
-            if other is tensor:
-                continue
-            _, other_start, other_end = _memory(other)
-            if start < other_end and other_start < end and _share_elements(tensor, other):
-                found.append(other)
-        return found
+        return [other for other in self.in_block.get(block, {}).values() if other is not tensor and _overlap(tensor, other)]
 
     def operand(self, tensor):
         """The id of what an op reads: a parameter/buffer storage, or a value (recorded as a constant when
@@ -380,7 +372,7 @@ class _Trace(ModuleCalls):
             if block is None:
                 continue  # no storage to compare (a nested or sparse tensor)
             at, written = next(((n, t) for n, b, t in self.block_writes if b == block and n >= recorded), (None, None))
-            if at is not None and value not in self.nodes[at]["inputs"] and not _share_elements(tensor, written):
+            if at is not None and value not in self.nodes[at]["inputs"] and not _overlap(tensor, written):
                 listed = self.nodes[at].setdefault("overwrites_saved", [])
                 if value not in listed:
                     listed.append(value)

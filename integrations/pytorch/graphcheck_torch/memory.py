@@ -167,6 +167,14 @@ def _gapless(tensor):
     return True
 
 
+def _overlap(a, b):
+    """Whether two tensors of one storage share an element: their byte ranges overlap, and an element lies in
+    both."""
+    _, start, end = _memory(a)
+    _, other_start, other_end = _memory(b)
+    return start < other_end and other_start < end and _share_elements(a, b)
+
+
 def _share_elements(a, b):
     """Whether two views of one storage whose byte ranges overlap share an element: the chunks of a GRU's
     gates or a fused QKV projection interleave by byte range but not by element."""

@@ -969,6 +969,40 @@ class OtherHalfWritten(nn.Module):
         return a, self.head_b(h[:, 8:])
 
 
+class OtherRowWritten(nn.Module):
+    """Heads on rows of one tensor, each row a stretch of memory of its own (SAM's mask decoder hands its IoU head
+    token 0 and its mask heads tokens 1 to 4): head a reads row 1, then row 0 is overwritten in place for head b.
+    Other memory of the same tensor: backward raises all the same. `fixed`: row 0 is computed apart."""
+
+    def __init__(self, fixed=False):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.head_a = nn.Linear(16, 2)
+        self.head_b = nn.Linear(16, 2)
+        self.fixed = fixed
+
+    def forward(self, x):
+        h = self.trunk(x) * 1.0
+        a = self.head_a(h[1])
+        if self.fixed:
+            first = F.relu(h[0])
+        else:
+            h[0] = F.relu(h[0].clone())
+            first = h[0]
+        return a, self.head_b(first)
+
+
+BUGS += [
+    # The exporter asked whether the rows share an element without asking first whether their memory overlaps: each
+    # fills a stretch of its own, so they seemed to, the write was taken for one on head a's own elements (which the
+    # trace shows anyway) and nothing was listed: the hazard passed (exit 0; SAM's IoU head scaling its token).
+    Case("row 0 of the features overwritten after head a read row 1", "bug", _module(OtherRowWritten),
+         [["head_a"], ["head_b"]], expect_branches=["head_a", "head_b"]),
+    Case("row 0 of the features computed apart after head a read row 1", "bug", _module(OtherRowWritten, True),
+         [["head_a"], ["head_b"]], expect_branches=["head_a", "head_b"]),
+]
+
+
 BUGS += [
     Case("the second half of the features overwritten after head a read the first", "bug", _module(OtherHalfWritten),
          [["head_a"], ["head_b"]], expect_branches=["head_a", "head_b"]),

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from corpus_bugs import DetachedInPlace, NoGradContext, OtherHalfWritten
+from corpus_bugs import DetachedInPlace, NoGradContext, OtherHalfWritten, OtherRowWritten
 from densenet121_multihead import DenseNet121MultiHead
 from graphcheck_torch import assert_independent, export, graphcheck_report, trace
 from models import DictHeads, ListHeads
@@ -1163,8 +1163,9 @@ class _StepsIntoOneTensor(torch.nn.Module):
         return out
 
 
-@pytest.mark.parametrize("model", [OtherHalfWritten, lambda: OtherHalfWritten(fixed=True), _StepsIntoOneTensor],
-                         ids=["other-slice", "other-slice-fixed", "steps"])
+@pytest.mark.parametrize("model", [OtherHalfWritten, lambda: OtherHalfWritten(fixed=True), OtherRowWritten,
+                                   lambda: OtherRowWritten(fixed=True), _StepsIntoOneTensor],
+                         ids=["other-slice", "other-slice-fixed", "other-row", "other-row-fixed", "steps"])
 @pytest.mark.parametrize("tensors", ["fake", "real"])
 def test_a_write_elsewhere_in_a_saved_tensors_memory_is_listed_exactly_when_backward_breaks(model, tensors):
     out = model()(torch.randn(4, 8))
