@@ -320,6 +320,78 @@ import TestSupport
         #expect(try Analyzer.analyze(graph).independent == true)
     }
 
+    /// Mask R-CNN trained on its losses: the `rpn` computes its two outputs from one conv of its own, `roi` only
+    /// holds the box and mask heads, of different shapes (`leak`: the mask head reads the box head's result).
+    /// Two holders of heads side by side: the one that only holds heads is its heads, so a leak between them shows;
+    /// the rpn, with a body of its own, stays one head. So does a holder of copies of one head, or one with a body.
+    func twoHolders(leak: Bool, roi: String = "heads") -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("r", "rpn.conv", ["t"])
+        g.layer("o1", "rpn.cls", ["r"])
+        g.layer("o2", "rpn.box", ["r"])
+        if roi != "copies" { g.share(["roi.mask.weight"], shape: [8, 4]) }
+        var features = "t"
+        if roi == "body" {
+            g.layer("b", "roi.body", ["t"])
+            features = "b"
+        }
+        g.layer("o3", "roi.box", [features])
+        if leak {
+            g.op("s", "mean", in: "roi.mask", ["o3"])
+            g.op("m", "add", in: "roi.mask", [features, "s"])
+        }
+        g.layer("o4", "roi.mask", [leak ? "m" : features])
+        g.outputs("o1", "o2", "o3", "o4")
+        return g.graph
+    }
+
+    @Test(arguments: [true, false])
+    func aHolderOfHeadsBesideAnotherHolderIsItsHeads(leak: Bool) throws {
+        let report = try Analyzer.analyze(twoHolders(leak: leak))
+        #expect(report.branches == ["rpn", "roi.box", "roi.mask"])
+        #expect(report.independent == !leak)
+    }
+
+    @Test(arguments: ["copies", "body"])
+    func aHolderOfCopiesOrWithABodyStaysOneHead(_ roi: String) {
+        #expect(BranchDiscovery.discover(twoHolders(leak: false, roi: roi)).names == ["rpn", "roi"])
+    }
+
+    /// Two holders of heads with a leak from one's head into the other's (`seg.b` read by `text.c`): each reaches
+    /// results the other does not, so neither reaches fewer; each is still a head, the leak between them.
+    @Test func holdersWithALeakBetweenTheirHeadsStayApart() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "seg.a", ["t"])
+        g.layer("b", "seg.b", ["t"])
+        g.op("s", "mean", in: "text.c", ["b"])
+        g.op("m", "add", in: "text.c", ["t", "s"])
+        g.layer("c", "text.c", ["m"])
+        g.layer("d", "text.d", ["t"])
+        g.outputs("a", "b", "c", "d")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.independent == false)
+        #expect(report.findings.contains { $0.rule == "gradient-leak" && $0.message.contains("seg") })
+    }
+
+    /// A head beside a holder of heads, its result read by one of them (`aux` beside `text`, `text.d` reading
+    /// `aux`'s result): with each result reaching itself, `aux` is a head beside the holder, found with the heads
+    /// the holder holds, and the leak shows.
+    @Test func aHeadBesideAHolderWhoseResultOneOfItsHeadsReadsIsAHead() throws {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("a", "aux", ["t"])
+        g.layer("c", "text.c", ["t"])
+        g.op("s", "mean", in: "text.d", ["a"])
+        g.op("m", "add", in: "text.d", ["t", "s"])
+        g.layer("d", "text.d", ["m"])
+        g.outputs("a", "c", "d")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["aux", "text.c", "text.d"])
+        #expect(report.independent == false)
+    }
+
     /// Heads in a ModuleDict beside a head `c`, the dict's `b` reading `a`'s result (`heads["b"](t + ya)`): the
     /// dict's entries are the heads and the leak lies between two of them (taking the dict for one head hid it:
     /// exit 0). So for any module holding heads, a container or not (LXMERT's `cls`, a `BertPreTrainingHeads`).

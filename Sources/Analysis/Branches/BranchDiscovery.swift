@@ -67,9 +67,43 @@ public enum BranchDiscovery {
     /// Whether the holder's own forward computes with the results of two of the heads it holds: then they are
     /// parts of its one result (OWL-ViT's class head scores its projection against the queries and scales the
     /// scores by a learned scale: two learned parts, one result), not heads of their own.
-    /// `held`: the map of the heads the holder holds.
-    static func joinsInside(_ held: BranchMap, holder: String, _ graph: Graph) -> Bool {
-        graph.nodes.indices.contains { graph.nodes[$0].module == holder && held.ancestry[$0].count >= 2 }
+    /// `held`: the map of the heads the holder holds. `nearest`: the results an op computes with are those of the
+    /// nearest heads' ops upstream of it, so a head that read another's result (a leak, which the rules report)
+    /// still hands the holder one result (Mask R-CNN's `roi_heads` scoring the mask logits into their loss); else
+    /// every head upstream counts (a decoder holding its heads computes with them all through its layers).
+    static func joinsInside(_ held: BranchMap, holder: String, _ graph: Graph, nearest byNearest: Bool = false) -> Bool {
+        guard byNearest else { return graph.nodes.indices.contains { graph.nodes[$0].module == holder && held.ancestry[$0].count >= 2 } }
+        var nearest = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
+        for n in graph.nodes.indices {
+            if let b = held.branch(of: graph.nodes[n].module) {
+                nearest[n] = BranchSet(b)
+                continue
+            }
+            graph.forEachGradientValue(of: n) { v in
+                if let p = graph[v].producer { nearest[n].formUnion(nearest[p.index]) }
+            }
+            if graph.nodes[n].module == holder && nearest[n].count >= 2 { return true }
+        }
+        return false
+    }
+
+    /// Whether every parameter named under `holder` is named under a branch of `level`, a level inside it: the
+    /// holder has no body of its own between the trunk and those heads.
+    static func holdsOnly(_ level: Level, within holder: String, _ graph: Graph) -> Bool {
+        let prefixes = level.branches.flatMap(\.prefixes)
+        return graph.storages.allSatisfy { s in
+            s.kind != .parameter || !s.names.contains { n in modulePath(n, isWithin: holder) && !prefixes.contains { modulePath(n, isWithin: $0) } }
+        }
+    }
+
+    /// Whether the branches of `level` are copies of one head: the same shapes of parameters named under each (a
+    /// decoder's per-layer box heads in a ModuleList).
+    static func copies(_ level: Level, _ graph: Graph) -> Bool {
+        let shapes = level.branches.map { branch in
+            graph.storages.filter { s in s.kind == .parameter && s.names.contains { n in branch.prefixes.contains { modulePath(n, isWithin: $0) } } }
+                .map { ($0.shape ?? []).map(String.init).joined(separator: "x") }.sorted()
+        }
+        return Set(shapes).count == 1
     }
 
     /// Whether the heads of `held` are one module object: every tensor any of them names, all of them name.
@@ -157,11 +191,26 @@ public enum BranchDiscovery {
             let prefix = best.branches[b].prefixes[0]
             return (found.dropFirst() + lone).first { modulePath($0.parent, isWithin: prefix) }.map { (b, $0) }
         }
-        if holders.count == 1, let (b, inner) = holders.first, inner.branches.count >= 2, inner.covered == best.reach[b],
-           best.branches.count + inner.branches.count <= BranchSet.capacity + 1,
-           case let held = BranchMap(graph: graph, branches: inner.branches),
-           !joinsInside(held, holder: best.branches[b].prefixes[0], graph), !oneObject(held, graph)
-        {
+        func opens(_ b: Int, _ inner: Level, size: Int, nearest: Bool = false) -> Bool {
+            guard inner.branches.count >= 2, inner.covered == best.reach[b], size + inner.branches.count <= BranchSet.capacity + 1 else { return false }
+            let held = BranchMap(graph: graph, branches: inner.branches)
+            return !joinsInside(held, holder: best.branches[b].prefixes[0], graph, nearest: nearest) && !oneObject(held, graph)
+        }
+        // Several such holders are opened each when it only holds heads of different kinds: nothing inside it feeds
+        // them all, they are no copies of one head, nor stages of one (a hidden layer and an output layer), (Mask
+        // R-CNN trained on its losses: `roi_heads` holds the box and mask heads beside the `rpn`, whose own head
+        // computes its two outputs from one conv and stays one).
+        var size = best.branches.count
+        let open = holders.count == 1
+            ? holders.filter { opens($0.0, $0.1, size: size) }
+            : holders.filter { b, inner in
+                guard inner.trunk.isEmpty, holdsOnly(inner, within: best.branches[b].prefixes[0], graph), !copies(inner, graph),
+                      !feedOneAnother(inner, graph, tree, exceptPeers: terminals.learns), opens(b, inner, size: size, nearest: true)
+                else { return false }
+                size += inner.branches.count - 1
+                return true
+            }
+        for (b, inner) in open.reversed() {
             best.replace(b, with: inner)
             opened += inner.branches.map { ($0.name, inner.parent) }
             found.removeAll { $0.parent == inner.parent }

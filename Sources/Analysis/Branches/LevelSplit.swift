@@ -45,9 +45,13 @@ extension BranchDiscovery {
         // ModuleList, their classifiers in another: `fcs[1](branches[1](t) + branches[0](t))` reaches result 2
         // through what branches[1] computed). Heads that each read the other's intermediate block only the
         // other's own ops, or neither would keep a result.
+        // So does a sibling reaching results of its own besides some this child reaches, and this child results it
+        // does not: two holders of heads with a leak from one's head into the other's (`seg.heads.cls` read by
+        // `text.heads.mask`).
+        func across(_ d: Int, _ c: Int) -> Bool { reach[d] & reach[c] != 0 && reach[d] & ~reach[c] != 0 && reach[c] & ~reach[d] != 0 }
         var own = reach
         for c in children.indices where !trunk[c] {
-            let fewer = children.indices.filter { mutual ? $0 != c : !trunk[$0] && strictlyFewer($0, than: c) }
+            let fewer = children.indices.filter { mutual ? $0 != c : !trunk[$0] && (strictlyFewer($0, than: c) || across($0, c)) }
             guard !fewer.isEmpty else { continue }
             var blocked = [Bool](repeating: false, count: graph.nodes.count)
             for d in fewer { for n in members[d] { blocked[n] = true } }

@@ -1928,3 +1928,44 @@ BUGS += [
          [["cls.predictions"], ["cls.seq_relationship"], ["answer_head"], ["obj_predict_head"]],
          expect_branches=["cls.predictions", "cls.seq_relationship", "answer_head"]),
 ]
+
+
+class TaskHolders(nn.Module):
+    """Two task modules, each a ModuleDict of heads on the shared features (detection: class and box; segmentation:
+    mask and edge), the segmentation mask head reading the class head's logits (`detach`: detached, no leak)."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.det = nn.ModuleDict({"cls": nn.Linear(16, 5), "box": nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))})
+        self.seg = nn.ModuleDict({"mask": nn.Linear(17, 3), "edge": nn.Linear(16, 2)})
+        self.detach = detach
+
+    def forward(self, x):
+        t = self.trunk(x)
+        logits = self.det["cls"](t)
+        seen = logits.detach() if self.detach else logits
+        return {"cls": logits, "box": self.det["box"](t), "mask": self.seg["mask"](torch.cat([t, seen.mean(1, keepdim=True)], 1)),
+                "edge": self.seg["edge"](t)}
+
+
+_TASK_HEADS = [["det.cls"], ["det.box"], ["seg.mask"], ["seg.edge"]]
+_MASK_RCNN_TRAIN_HEADS = [["rpn"], ["roi_heads.box_head", "roi_heads.box_predictor"], ["roi_heads.mask_head", "roi_heads.mask_predictor"]]
+
+BUGS += [
+    # Found by a generator of random models with heads in holders. Two holders each reach results of their own and
+    # one result of the other's: neither reached fewer, so the two were one head and the leak passed (exit 0).
+    Case("two task holders, a segmentation head reading the detection head's logits", "bug", _module(TaskHolders), _TASK_HEADS,
+         expect_branches=["det.cls", "det.box", "seg.mask", "seg.edge"]),
+    Case("two task holders, a segmentation head reading the detection head's logits detached", "bug", _module(TaskHolders, True),
+         _TASK_HEADS, expect_branches=["det.cls", "det.box", "seg.mask", "seg.edge"]),
+    # Trained on its losses, the model's heads were `rpn` and `roi_heads`, whose box and mask heads were never
+    # compared: the mask head reading the class scores passed (exit 0). A holder of heads only (no body of its own,
+    # no copies of one head) beside another holder is its heads.
+    Case("Mask R-CNN (train, losses): the mask head reads the class logits", "bug",
+         _hook_adds_the_mean_of("_two_stage", ("MaskRCNN", True), "roi_heads.box_predictor.cls_score", "roi_heads.mask_head"),
+         _MASK_RCNN_TRAIN_HEADS, expect_branches=["rpn", "roi_heads.box_head", "roi_heads.mask_head"]),
+    Case("Mask R-CNN (train, losses): the mask head reads the class logits detached", "bug",
+         _hook_adds_the_mean_of("_two_stage", ("MaskRCNN", True), "roi_heads.box_predictor.cls_score", "roi_heads.mask_head", detach=True),
+         _MASK_RCNN_TRAIN_HEADS, expect_branches=["rpn", "roi_heads.box_head", "roi_heads.mask_head"]),
+]

@@ -389,7 +389,10 @@ def _two_stage(kind, targets=False):
         images = [torch.rand(3, 64, 64)]
         if not targets:
             return model, (images,)
-        return model, (images, [{"boxes": torch.tensor([[4., 4., 30., 30.], [20., 10., 60., 50.]]), "labels": torch.tensor([1, 2])}])
+        target = {"boxes": torch.tensor([[4., 4., 30., 30.], [20., 10., 60., 50.]]), "labels": torch.tensor([1, 2])}
+        if kind == "MaskRCNN":
+            target["masks"] = (torch.rand(2, 64, 64) > 0.5).to(torch.uint8)
+        return model, (images, [target])
     return build
 
 
