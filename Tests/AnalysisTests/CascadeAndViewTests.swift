@@ -38,18 +38,29 @@ import TestSupport
         #expect(Set(report.findings.filter { $0.severity == .error }.map(\.rule)) == ["cross-branch-dependency", "gradient-leak"])
     }
 
+    /// head1's result and what head2 reads beside it (`features`, given the trunk's output): the cascade is a
+    /// leak between two heads whatever way head2 gets the features.
+    func cascade(_ features: (inout SmallGraph) -> String) throws -> Report {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.layer("o1", "head1", ["t"])
+        let f = features(&g)
+        g.op("s", "mean", in: "head2", ["o1"])
+        g.op("m", "add", in: "head2", [f, "s"])
+        g.layer("o2", "head2", ["m"])
+        g.outputs("o1", "o2")
+        return try Analyzer.analyze(g.graph)
+    }
+
     /// The trunk run again for the second head (`head2(trunk(x) + head1(trunk(x)))`) computes the features
     /// head1's result came from all the same: the cascade is still a leak between two heads, not one head.
     @Test(arguments: [true, false])
     func aCascadeOnTheTrunkRunAgainIsALeakBetweenTwoHeads(again: Bool) throws {
-        var g = SmallGraph(inputs: ["x"])
-        g.layer("t", "trunk", ["x"])
-        g.layer("o1", "head1", ["t"])
-        if again { g.layer("t2", "trunk", ["x"]) }
-        g.op("m", "add", in: "", [again ? "t2" : "t", "o1"])
-        g.layer("o2", "head2", ["m"])
-        g.outputs("o1", "o2")
-        let report = try Analyzer.analyze(g.graph)
+        let report = try cascade { g in
+            guard again else { return "t" }
+            g.layer("t2", "trunk", ["x"])
+            return "t2"
+        }
         #expect(report.branches == ["head1", "head2"])
         #expect(report.independent == false)
     }
@@ -58,15 +69,10 @@ import TestSupport
     /// result beside them still has a result of its own: the cascade is a leak between two heads.
     @Test(arguments: [true, false])
     func aCascadeBesideDetachedFeaturesIsALeakBetweenTwoHeads(detached: Bool) throws {
-        var g = SmallGraph(inputs: ["x"])
-        g.layer("t", "trunk", ["x"])
-        g.layer("o1", "head1", ["t"])
-        g.op("d", detached ? "detach" : "alias", in: "", ["t"])
-        g.op("s", "mean", in: "head2", ["o1"])
-        g.op("m", "add", in: "head2", ["d", "s"])
-        g.layer("o2", "head2", ["m"])
-        g.outputs("o1", "o2")
-        let report = try Analyzer.analyze(g.graph)
+        let report = try cascade { g in
+            g.op("d", detached ? "detach" : "alias", in: "", ["t"])
+            return "d"
+        }
         #expect(report.branches == ["head1", "head2"])
         #expect(report.independent == false)
     }

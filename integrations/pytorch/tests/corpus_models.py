@@ -331,32 +331,31 @@ def _yolos():
     return YolosForObjectDetection(config), (torch.randn(2, 3, 32, 32),)
 
 
-def _owlv2():
-    """OWLv2: OWL-ViT's class and box heads and an objectness head, which reads the image features detached."""
-    from transformers import Owlv2Config, Owlv2ForObjectDetection
-    torch.manual_seed(0)
-    config = Owlv2Config(
-        text_config=dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
-                         max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2),
-        projection_dim=32)
-    return Owlv2ForObjectDetection(config), (torch.randint(0, 64, (2, 6)), torch.randn(1, 3, 32, 32), torch.ones(2, 6, dtype=torch.long))
-
-
 _TOWERS = [["text_model", "text_projection"], ["vision_model", "visual_projection"]]
 
-def _owlvit():
+
+def _owl(version=1):
     """Open-vocabulary detection: the class head scores each image patch against text queries the text tower
     encodes from the second input (a similarity inside the head, which learns nothing); the box head reads the
-    image alone."""
-    from transformers import OwlViTConfig, OwlViTForObjectDetection
+    image alone. OWLv2 (`version=2`) adds an objectness head, which reads the image features detached."""
+    import transformers
+    prefix = "Owlv2" if version == 2 else "OwlViT"
     torch.manual_seed(0)
-    config = OwlViTConfig(
+    config = getattr(transformers, prefix + "Config")(
         text_config=dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
                          max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
         vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2),
         projection_dim=32)
-    return OwlViTForObjectDetection(config), (torch.randint(0, 64, (2, 6)), torch.randn(1, 3, 32, 32), torch.ones(2, 6, dtype=torch.long))
+    model = getattr(transformers, prefix + "ForObjectDetection")(config)
+    return model, (torch.randint(0, 64, (2, 6)), torch.randn(1, 3, 32, 32), torch.ones(2, 6, dtype=torch.long))
+
+
+def _owlvit():
+    return _owl()
+
+
+def _owlv2():
+    return _owl(2)
 
 
 THIRD_PARTY += [
