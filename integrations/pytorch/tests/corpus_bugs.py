@@ -1969,3 +1969,30 @@ BUGS += [
          _hook_adds_the_mean_of("_two_stage", ("MaskRCNN", True), "roi_heads.box_predictor.cls_score", "roi_heads.mask_head", detach=True),
          _MASK_RCNN_TRAIN_HEADS, expect_branches=["rpn", "roi_heads.box_head", "roi_heads.mask_head"]),
 ]
+
+
+class TokenScaledInPlace(nn.Module):
+    """Heads on tokens of one sequence (a CLS token and the first two tokens pooled); the CLS head's pre-hook
+    scales its token in place (`in_place`; else a scaled copy, the fix), and the pooling head, run after it, reads
+    the scaled token."""
+
+    def __init__(self, in_place=True):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.cls_head = nn.Linear(16, 3)
+        self.pool_head = nn.Linear(16, 2)
+        self.cls_head.register_forward_pre_hook(lambda _m, a: (a[0].mul_(2) if in_place else a[0] * 2,))
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.cls_head(h[:, 0]), self.pool_head(h[:, 0:2].mean(1))
+
+
+BUGS += [
+    Case("a head scales its token in place, a head after it pools that token with the next", "bug",
+         _module(TokenScaledInPlace, inputs=(2, 4, 8)), [["cls_head"], ["pool_head"]],
+         twin=_module(TokenScaledInPlace, False, inputs=(2, 4, 8)), expect_branches=["cls_head", "pool_head"],
+         known_miss="a write through a view is not followed to later reads of the tensor (VOLO's head scaling `x[:, 0]` "
+                    "while the aux head reads `x[:, 1:]` is fine), and the trace has no byte ranges for computed "
+                    "values to tell an overlapping slice (`h[:, 0:2]`) from a disjoint one"),
+]
