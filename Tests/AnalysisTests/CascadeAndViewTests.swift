@@ -258,6 +258,27 @@ import TestSupport
         #expect(report.findings.map(\.rule).contains("inplace-hazard"))
     }
 
+    /// A head's pre-hook scales its token of the trunk's tensor in place (`h[:, 0] *= 2`), and a head after it
+    /// pools `h[:, 0:2]` of the tensor's new version: it sees the scaled token (an in-place hazard). Pooling
+    /// `h[:, 1:4]`, it reads only elements the write left alone: fine (VOLO's aux head on `x[:, 1:]`).
+    @Test(arguments: [(0, 2, true), (1, 4, false)])
+    func aLaterHeadReadingElementsAHeadWroteThroughAView(start: Int, end: Int, seen: Bool) throws {
+        var g = SmallGraph(inputs: ["x"], shapes: ["x": [2, 4, 8]])
+        g.op("h", "linear", in: "trunk", ["x"], weights: ["trunk.weight"], shape: [2, 4, 8])
+        g.op("t", "select", in: "", ["h"], attributes: [("dim", .int(1)), ("index", .int(0))], shape: [2, 8])
+        g.op("t2", "mul", in: "head1", ["t"], inplace: true, shape: [2, 8])
+        g.op("h2", "mul", in: "head1", ["h", "t2"], inplace: true, attributes: [("through_view", .string("t2"))], shape: [2, 4, 8])
+        g.op("o1", "linear", in: "head1", ["t2"], weights: ["head1.weight"])
+        g.op("s", "slice", in: "", ["h2"], attributes: [("dim", .int(1)), ("start", .int(start)), ("end", .int(end))], shape: [2, end - start, 8])
+        g.op("m", "mean", in: "", ["s"], shape: [2, 8])
+        g.op("o2", "linear", in: "head2", ["m"], weights: ["head2.weight"])
+        g.outputs("o1", "o2")
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == ["head1", "head2"])
+        #expect(report.independent == !seen)
+        #expect(report.findings.contains { $0.rule == "inplace-hazard" } == seen)
+    }
+
     /// YOLOS's box head scaling its slice of the last hidden state in place (`x[:, -n:]`, a forward pre-hook's
     /// `mul_`) after the class head read it: nothing reads the new values, but the model returns the hidden
     /// state, so the caller gets what the head did to it. Not returned, the write touches nobody.

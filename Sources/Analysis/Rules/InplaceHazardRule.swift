@@ -90,6 +90,13 @@ public struct InplaceHazardRule: Rule {
                     if other != region && other.branch != nil && !computed || outside { readers.append(use.node) }
                 }
             }
+            // A head's own write through a view (its hook scaling `h[:, 0]`, a token of the trunk's tensor): the ops
+            // outside it that read the written elements afterwards, through `select` / `slice` of the tensor's new
+            // version, see what it did (another head pooling `h[:, 0:2]`); those reading other elements (VOLO's
+            // aux head on `x[:, 1:]`) do not.
+            if node.throughView, let b = map.branch(of: node.module) ?? node.argumentOf.flatMap(map.branch(of:)) {
+                readers += Self.laterReadersOfWrittenElements(index, branch: b, graph, map).filter { !readers.contains($0) }
+            }
             // An op after the write whose result reaches none of the model's outputs sees nothing that matters:
             // autograd remaking a view of the written tensor that the model already holds (DeiT's `x[:, 1]` taken
             // before its head scaled `x[:, 0]` in place) reads the new version, but only the earlier view is read on.
@@ -126,6 +133,44 @@ public struct InplaceHazardRule: Rule {
         let versions = [written] + graph.nodes[index].outputs.prefix(1)
         guard graph.outputs.contains(where: versions.contains) else { return nil }
         return map.branch(of: graph[producer].module) == b ? nil : producer
+    }
+
+    /// For the new version of a tensor a write through one of its views made (`index`, by branch `b`): the ops
+    /// outside `b` that read, through `select` and `slice` of it, elements the write changed. Empty when the view
+    /// written or a read is reached through any other op: the elements are then not known.
+    static func laterReadersOfWrittenElements(_ index: Int, branch b: Int, _ graph: Graph, _ map: BranchMap) -> [NodeID] {
+        let node = graph.nodes[index]
+        guard case .string(let id)? = node.attributes.first(where: { $0.name == "through_view" })?.value,
+              let written = graph.values.firstIndex(where: { $0.id == id }).map(ValueID.init),
+              let writer = graph[written].producer, let view = graph[writer].firstValueInput,
+              let base = node.firstValueInput, let result = node.outputs.first,
+              var writtenBox = ViewRegion(shape: graph[base].shape), let whole = ViewRegion(shape: graph[result].shape)
+        else { return [] }
+        // Into a tensor the head made itself (Grounding DINO's proposal class head filling its scores into a `full`
+        // of -inf): what others read of it is the head's result, a dependency the other rules judge.
+        if let made = maker(of: base, graph), map.branch(of: graph[made].module) == b { return [] }
+        var chain: [Node] = []
+        var v = view
+        while v != base {
+            guard let p = graph[v].producer, ViewRegion.follows(graph[p]), let input = graph[p].firstValueInput else { return [] }
+            chain.append(graph[p])
+            v = input
+        }
+        for op in chain.reversed() { guard writtenBox.apply(op) else { return [] } }
+        var readers: [NodeID] = []
+        var pending = [(value: result, box: whole)]
+        while let (v, box) = pending.popLast() {
+            for use in graph[v].uses where use.node.index > index {
+                let op = graph[use.node]
+                if ViewRegion.follows(op) {
+                    var next = box
+                    if use.index == 0, next.apply(op), let out = op.outputs.first { pending.append((out, next)) }
+                } else if !op.properties.contains(.relaysOut), box.overlaps(writtenBox), map.branch(of: op.module) != b {
+                    readers.append(use.node)
+                }
+            }
+        }
+        return readers
     }
 
     /// The op that computed `value` before any in-place op changed it.
