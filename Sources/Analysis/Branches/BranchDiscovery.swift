@@ -196,10 +196,10 @@ public enum BranchDiscovery {
             let held = BranchMap(graph: graph, branches: inner.branches)
             return !joinsInside(held, holder: best.branches[b].prefixes[0], graph, nearest: nearest) && !oneObject(held, graph)
         }
-        // Several such holders are opened each when it only holds heads of different kinds: nothing inside it feeds
-        // them all, they are no copies of one head, nor stages of one (a hidden layer and an output layer), (Mask
-        // R-CNN trained on its losses: `roi_heads` holds the box and mask heads beside the `rpn`, whose own head
-        // computes its two outputs from one conv and stays one).
+        // Of several such holders, each is opened when it only holds heads of different kinds: nothing inside it
+        // feeds them all, and they are neither copies of one head nor stages of one (a hidden and an output layer).
+        // Mask R-CNN trained on its losses: `roi_heads` holds the box and mask heads beside the `rpn`, whose own
+        // head computes its two outputs from one conv and stays one.
         var size = best.branches.count
         let open = holders.count == 1
             ? holders.filter { opens($0.0, $0.1, size: size) }

@@ -38,6 +38,7 @@ public struct InplaceHazardRule: Rule {
         var findings: [Finding] = []
         let backward = graph.recordsSavedTensors ? context.backward : nil
         lazy var feedsOutputs = Self.feedsOutputs(graph)
+        lazy var valueByID = Dictionary(graph.values.enumerated().map { ($0.element.id, ValueID($0.offset)) }) { a, _ in a }
         for index in graph.nodes.indices where graph.nodes[index].inplace {
             let node = graph.nodes[index]
             guard let target = node.firstValueInput else { continue }
@@ -95,7 +96,7 @@ public struct InplaceHazardRule: Rule {
             // version, see what it did (another head pooling `h[:, 0:2]`); those reading other elements (VOLO's
             // aux head on `x[:, 1:]`) do not.
             if node.throughView, let b = map.branch(of: node.module) ?? node.argumentOf.flatMap(map.branch(of:)) {
-                readers += Self.laterReadersOfWrittenElements(index, branch: b, graph, map).filter { !readers.contains($0) }
+                readers += Self.laterReadersOfWrittenElements(index, branch: b, graph, map, valueByID).filter { !readers.contains($0) }
             }
             // An op after the write whose result reaches none of the model's outputs sees nothing that matters:
             // autograd remaking a view of the written tensor that the model already holds (DeiT's `x[:, 1]` taken
@@ -138,10 +139,12 @@ public struct InplaceHazardRule: Rule {
     /// For the new version of a tensor a write through one of its views made (`index`, by branch `b`): the ops
     /// outside `b` that read, through `select` and `slice` of it, elements the write changed. Empty when the view
     /// written or a read is reached through any other op: the elements are then not known.
-    static func laterReadersOfWrittenElements(_ index: Int, branch b: Int, _ graph: Graph, _ map: BranchMap) -> [NodeID] {
+    /// `valueByID`: the graph's values by id, as the write names the view it went through.
+    static func laterReadersOfWrittenElements(
+        _ index: Int, branch b: Int, _ graph: Graph, _ map: BranchMap, _ valueByID: [String: ValueID]
+    ) -> [NodeID] {
         let node = graph.nodes[index]
-        guard case .string(let id)? = node.attributes.first(where: { $0.name == "through_view" })?.value,
-              let written = graph.values.firstIndex(where: { $0.id == id }).map(ValueID.init),
+        guard case .string(let id)? = node.attributes.first(where: { $0.name == "through_view" })?.value, let written = valueByID[id],
               let writer = graph[written].producer, let view = graph[writer].firstValueInput,
               let base = node.firstValueInput, let result = node.outputs.first,
               var writtenBox = ViewRegion(shape: graph[base].shape), let whole = ViewRegion(shape: graph[result].shape)
