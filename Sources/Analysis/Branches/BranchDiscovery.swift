@@ -200,16 +200,17 @@ public enum BranchDiscovery {
         // feeds them all, and they are neither copies of one head nor stages of one (a hidden and an output layer).
         // Mask R-CNN trained on its losses: `roi_heads` holds the box and mask heads beside the `rpn`, whose own
         // head computes its two outputs from one conv and stays one.
+        var open: [(Int, Level)] = []
         var size = best.branches.count
-        let open = holders.count == 1
-            ? holders.filter { opens($0.0, $0.1, size: size) }
-            : holders.filter { b, inner in
-                guard inner.trunk.isEmpty, holdsOnly(inner, within: best.branches[b].prefixes[0], graph), !copies(inner, graph),
-                      !feedOneAnother(inner, graph, tree, exceptPeers: terminals.learns), opens(b, inner, size: size, nearest: true)
-                else { return false }
-                size += inner.branches.count - 1
-                return true
-            }
+        for (b, inner) in holders {
+            let takes = holders.count == 1
+                ? opens(b, inner, size: size)
+                : inner.trunk.isEmpty && holdsOnly(inner, within: best.branches[b].prefixes[0], graph) && !copies(inner, graph)
+                    && !feedOneAnother(inner, graph, tree, exceptPeers: terminals.learns) && opens(b, inner, size: size, nearest: true)
+            guard takes else { continue }
+            open.append((b, inner))
+            size += inner.branches.count - 1
+        }
         for (b, inner) in open.reversed() {
             best.replace(b, with: inner)
             opened += inner.branches.map { ($0.name, inner.parent) }

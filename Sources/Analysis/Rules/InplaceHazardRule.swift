@@ -78,8 +78,8 @@ public struct InplaceHazardRule: Rule {
                 // then ties to this head) compute from what the head did. Not a write through a view into a larger
                 // tensor, whose other elements the trunk may read untouched (VOLO's head scaling `x[:, 0]`, then
                 // the aux head reading `x[:, 1:]`).
-                let own = !node.throughView
-                    && (map.branch(of: node.module) == b || node.argumentOf.flatMap(map.branch(of:)) == b)
+                let written = map.branch(of: node.module) == b || node.argumentOf.flatMap(map.branch(of:)) == b
+                let own = !node.throughView && written
                 let given = own && (graph[target].producer.map { map.region[$0.index] == .trunk } ?? true)
                 // A head changing a tensor it computed itself (MobileBERT's MLM head adding its bias in place into
                 // its logits) hands another head that reads the result afterwards that head's result, as any op
@@ -90,13 +90,14 @@ public struct InplaceHazardRule: Rule {
                     let outside = given && map.branch(of: graph[use.node].module) != b
                     if other != region && other.branch != nil && !computed || outside { readers.append(use.node) }
                 }
-            }
-            // A head's own write through a view (its hook scaling `h[:, 0]`, a token of the trunk's tensor): the ops
-            // outside it that read the written elements afterwards, through `select` / `slice` of the tensor's new
-            // version, see what it did (another head pooling `h[:, 0:2]`); those reading other elements (VOLO's
-            // aux head on `x[:, 1:]`) do not.
-            if node.throughView, let b = map.branch(of: node.module) ?? node.argumentOf.flatMap(map.branch(of:)) {
-                readers += Self.laterReadersOfWrittenElements(index, branch: b, graph, map, valueByID).filter { !readers.contains($0) }
+                // A head's own write through a view (its hook scaling `h[:, 0]`, a token of the trunk's tensor): the
+                // ops outside it that read the written elements afterwards, through `select` / `slice` of the tensor's
+                // new version, see what it did (another head pooling `h[:, 0:2]`); those reading other elements
+                // (VOLO's aux head on `x[:, 1:]`) do not. Into a tensor it computed itself (Grounding DINO's proposal
+                // class head filling its scores into a `full` of -inf), as above, it overwrites nothing.
+                if node.throughView && written && !computed {
+                    readers += Self.laterReadersOfWrittenElements(index, branch: b, graph, map, valueByID).filter { !readers.contains($0) }
+                }
             }
             // An op after the write whose result reaches none of the model's outputs sees nothing that matters:
             // autograd remaking a view of the written tensor that the model already holds (DeiT's `x[:, 1]` taken
@@ -149,9 +150,6 @@ public struct InplaceHazardRule: Rule {
               let base = node.firstValueInput, let result = node.outputs.first,
               var writtenBox = ViewRegion(shape: graph[base].shape), let whole = ViewRegion(shape: graph[result].shape)
         else { return [] }
-        // Into a tensor the head made itself (Grounding DINO's proposal class head filling its scores into a `full`
-        // of -inf): what others read of it is the head's result, a dependency the other rules judge.
-        if let made = maker(of: base, graph), map.branch(of: graph[made].module) == b { return [] }
         var chain: [Node] = []
         var v = view
         while v != base {
