@@ -152,3 +152,64 @@ extension TowerDiscoveryTests {
         #expect(BranchDiscovery.discover(stackedStreams(readWhole: false, oneEncoder: true)).branches.isEmpty)
     }
 }
+
+extension TowerDiscoveryTests {
+    /// Towers `text` (encoder, head) and `item` (encoder, then `item_head`), both heads' outputs returned;
+    /// `readsResult`: item_head computes with item_encoder's features and text_head's returned result (its mean).
+    /// `itemReturns`: item_encoder's features are returned too (a late fusion of what each tower returns).
+    func towersWithHeads(readsResult: Bool, itemReturns: Bool = false, third: Bool = false) -> Graph {
+        var g = SmallGraph(inputs: third ? ["a", "b", "c"] : ["a", "b"])
+        g.layer("t", "text_encoder", ["a"])
+        g.layer("to", "text_head", ["t"])
+        g.layer("i", "item_encoder", ["b"])
+        var fused = "i"
+        if readsResult {
+            g.op("m", "mean", in: "", ["to"])
+            g.op("f", "add", in: "", ["i", "m"])
+            fused = "f"
+        }
+        g.layer("io", "item_head", [fused])
+        var outputs = ["to", "io"] + (itemReturns ? ["i"] : [])
+        if third {
+            g.layer("d", "doc_encoder", ["c"])
+            g.layer("do", "doc_head", ["d"])
+            outputs.append("do")
+        }
+        g.outputs(outputs)
+        return g.graph
+    }
+
+    /// A tower's returned result read where the towers meet, beside a tower returning nothing of its own: the item
+    /// tower's head reading the text tower's result (the leak), or a fusion meant to read it. No verdict, and the
+    /// `--branch` that checks each tower with its own head.
+    @Test func aTowersReturnedResultReadWhereTheyMeetIsUndecided() throws {
+        let report = try Analyzer.analyze(towersWithHeads(readsResult: true))
+        #expect(report.branches == ["text_encoder", "item_encoder"])
+        #expect(report.independent == nil && report.undecidedReason == .towerResultRead)
+        let read = try #require(report.discovery?.towerResultRead)
+        #expect(read.returned == ["text_encoder", "text_head"] && read.without == ["item_encoder"] && read.reader == "item_head")
+        #expect(read.suggested == [["text_encoder", "text_head"], ["item_encoder", "item_head"]])
+        #expect(TextReporter.verdict(report).hasSuffix("--branch text_encoder,text_head --branch item_encoder,item_head"))
+        // So given, the leak is found.
+        let given = try Analyzer.analyze(towersWithHeads(readsResult: true), branches: ["text_encoder,text_head", "item_encoder,item_head"])
+        #expect(given.independent == false && given.findings.map(\.rule).contains("gradient-leak"))
+    }
+
+    /// The same with a third tower whose own head gives the model a second result: heads are found from the results,
+    /// and the text tower, its result taken for an intermediate, joins the item head's branch; said, not passed.
+    @Test func aTowerJoiningAnotherTowersHeadThroughItsReturnedResultIsUndecided() throws {
+        let report = try Analyzer.analyze(towersWithHeads(readsResult: true, third: true))
+        #expect(report.independent == nil && report.undecidedReason == .towerResultRead)
+        #expect(report.discovery?.towerResultRead?.suggested
+            == [["text_encoder", "text_head"], ["item_encoder", "item_head"], ["doc_encoder", "doc_head"]])
+    }
+
+    /// Negative: each tower returns its own result and the fusion reads them (late fusion), or the towers meet
+    /// without reading a returned result: towers, and a verdict.
+    @Test func lateFusionOfEveryTowersResultKeepsItsVerdict() throws {
+        let late = try Analyzer.analyze(towersWithHeads(readsResult: true, itemReturns: true))
+        #expect(late.discovery?.towerResultRead == nil && late.independent == true)
+        let apart = try Analyzer.analyze(towersWithHeads(readsResult: false, third: true))
+        #expect(apart.discovery?.towerResultRead == nil && apart.independent == true)
+    }
+}

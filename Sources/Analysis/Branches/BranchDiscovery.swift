@@ -287,7 +287,25 @@ public enum BranchDiscovery {
             let within = inner.filter { modulePath($0.parent, isWithin: t) }
             return within.isEmpty ? [t] : within.flatMap(\.trunk)
         }
+        result.towerResultRead = towerResultReadInside(result.branches, graph, terminals)
         return result
+    }
+
+    /// Towers (`Towers`) beside the heads, one of which returns a result that a head holding another tower
+    /// reads: that result was taken for an intermediate of the head, and the tower for its stage, as OWL-ViT's
+    /// text tower is its class head's (whose token ids are no tower's input). Returned and read by a head that
+    /// also reads a tower of another input, it is that tower's leak or the fusion's input (`TowerResultRead`).
+    /// With the merged branch split in the suggestion: the tower read, and the rest.
+    static func towerResultReadInside(_ branches: [Branch], _ graph: Graph, _ terminals: Terminals) -> TowerResultRead? {
+        guard let towers = Towers.find(graph, learns: terminals.learns), let read = towers.resultRead, let reader = read.reader else { return nil }
+        let returned = towers.branches[read.returned].prefixes
+        func holds(_ branch: Branch, _ module: String) -> Bool { branch.prefixes.contains { modulePath(module, isWithin: $0) || modulePath($0, isWithin: module) } }
+        guard let merged = branches.firstIndex(where: { b in holds(b, reader) && returned.allSatisfy { holds(b, $0) } }) else { return nil }
+        let rest = branches[merged].prefixes.filter { p in !returned.contains { modulePath(p, isWithin: $0) } }
+        guard !rest.isEmpty else { return nil }
+        var named = read.named(towers.branches)
+        named.suggested = branches.indices.flatMap { $0 == merged ? [returned, rest] : [branches[$0].prefixes] }
+        return named
     }
 
     /// No heads: the towers one input each feeds, when the model has them.
@@ -297,6 +315,7 @@ public enum BranchDiscovery {
         result.parent = towers.parent
         result.branches = towers.branches
         result.towerInputs = towers.inputs
+        result.towerResultRead = towers.resultRead?.named(towers.branches)
         return result
     }
 

@@ -42,6 +42,9 @@ public struct Discovery: Sendable {
     /// Set when the model's results gave no heads and the branches are towers (`Towers`): per branch, the
     /// position of the model input it computes from (the same for towers fed parts of one input).
     public var towerInputs: [Int] = []
+    /// Set when the branches are towers and one's returned result is read where they meet, beside a tower
+    /// that returns nothing of its own: no verdict (see `TowerResultRead`).
+    public var towerResultRead: TowerResultRead?
     /// Set when the model's results gave no heads and the branches are slots of one container of which only
     /// some ran (`self.heads[task](t)`: the forward calls one per input), taken because a slot that did not
     /// run shares storage with one that did: that much is a fact of the model whichever slot runs.
@@ -53,4 +56,21 @@ public struct Discovery: Sendable {
 
     /// The level a branch was found at when it is not `parent`'s.
     public func otherLevel(of branch: String) -> String? { elsewhere.first { $0.branch == branch }?.parent }
+}
+
+/// A tower's returned result read where the towers meet, beside a tower that returns nothing of its own:
+/// `item_head(item_encoder(b) + text_head(text_encoder(a)).mean())` returning both heads' outputs. Either
+/// `item_head` is the item tower's head and reads the text tower's result (the leak), or it is a fusion
+/// meant to read it (a late fusion; OWL-ViT's class head reading the text tower's returned embeddings):
+/// the graph does not say which.
+public struct TowerResultRead: Sendable {
+    /// The modules of the tower whose returned result is read.
+    public var returned: [String]
+    /// The towers none of whose values the model returns alone, each by its largest module.
+    public var without: [String]
+    /// The module whose learned op first computes with what the towers met in (nil: the parent's own op).
+    public var reader: String?
+    /// The branches that check each tower with a head of its own, as `--branch` takes them (empty when which
+    /// tower the reader would end is not clear).
+    public var suggested: [[String]]
 }

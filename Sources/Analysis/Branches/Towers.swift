@@ -14,7 +14,7 @@ import OrderedCollections
 enum Towers {
     /// The towers, when two or more inputs (or parts of one) each have theirs: branches in the order their
     /// first op runs, with the input (its position among the model's inputs) each computes from.
-    static func find(_ graph: Graph, learns: [Bool]) -> (parent: String, branches: [Branch], inputs: [Int])? {
+    static func find(_ graph: Graph, learns: [Bool]) -> (parent: String, branches: [Branch], inputs: [Int], resultRead: ResultRead?)? {
         let sources = sources(graph)
         guard sources.count >= 2, sources.count <= 64 else { return nil }
         var seed = [UInt64](repeating: 0, count: graph.values.count)  // each source's own bit
@@ -33,10 +33,7 @@ enum Towers {
             for v in node.valueInputs { read |= from[v.index] }
             for v in node.outputs { from[v.index] = seed[v.index] != 0 ? seed[v.index] : read }
             guard node.module != parent, modulePath(node.module, isWithin: parent) else { continue }
-            var child = ModulePath.child(of: parent, containing: node.module)
-            if ["ModuleList", "ModuleDict"].contains(types[child]), node.module != child {
-                child = ModulePath.child(of: child, containing: node.module)
-            }
+            let child = child(of: parent, containing: node.module, types)
             let learned = learns[index] || node.readsStorage
             children[child, default: (0, 0, index, false)].ops += 1
             if learned { children[child]!.inputs |= read }
@@ -51,13 +48,28 @@ enum Towers {
         guard byInput.count >= 2 else { return nil }
         var towerOfChild = [Int](repeating: -1, count: children.count)
         for (t, members) in byInput.values.enumerated() { for m in members { towerOfChild[children.index(forKey: m)!] = t } }
-        guard meetOnce(graph, tower: childOf.map { $0 < 0 ? -1 : towerOfChild[$0] }) else { return nil }
-        let towers = byInput.map { mask, members in
-            (first: members.map { children[$0]!.first }.min()!,
-             branch: Branch(name: members.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: members),
-             input: sources[mask.trailingZeroBitCount].input)
+        let towerOfOp = childOf.map { $0 < 0 ? -1 : towerOfChild[$0] }
+        guard let meeting = meeting(graph, tower: towerOfOp) else { return nil }
+        let towers = byInput.elements.enumerated().map { t, entry in
+            (tower: t, first: entry.value.map { children[$0]!.first }.min()!,
+             branch: Branch(name: entry.value.max { (children[$0]!.ops, $1) < (children[$1]!.ops, $0) }!, prefixes: entry.value),
+             input: sources[entry.key.trailingZeroBitCount].input)
         }.sorted { $0.first < $1.first }
-        return (parent, towers.map(\.branch), towers.map(\.input))
+        let order = towers.map(\.tower)  // tower number -> its place among the branches
+        let read = resultRead(graph, meeting, towers: towers.count, learns: learns, reader: { module in
+            module != parent && modulePath(module, isWithin: parent) ? child(of: parent, containing: module, types) : nil
+        }).map { read in
+            ResultRead(returned: order.firstIndex(of: read.returned)!, without: read.without.map { order.firstIndex(of: $0)! }.sorted(),
+                       reader: read.reader)
+        }
+        return (parent, towers.map(\.branch), towers.map(\.input), read)
+    }
+
+    /// The child of `parent` an op of `module` counts under: a container's entry (`streams.0`), not the container.
+    static func child(of parent: String, containing module: String, _ types: [String: String]) -> String {
+        let child = ModulePath.child(of: parent, containing: module)
+        guard ["ModuleList", "ModuleDict"].contains(types[child]), module != child else { return child }
+        return ModulePath.child(of: child, containing: module)
     }
 
     /// What towers are fed: the inputs that carry data per sample (floating point, with features beside the
@@ -81,15 +93,15 @@ enum Towers {
     /// Ops that take a part of a tensor (besides those that split it into parts).
     static let selecting: Set<String> = ["select", "slice", "narrow"]
 
-    /// Whether what the towers compute meets once, in one op (the concatenation a fusion head reads),
-    /// and only mixed values go on from there. Streams that meet again and again are one network fed two
-    /// inputs, not towers: a lateral connection from one pathway into the other before the end
-    /// (SlowFast), a decoder whose every layer reads the encoder's output (a sequence-to-sequence model
-    /// with a projection per input), a gate that weighs one tower's output by the fused features.
-    /// `tower`: per op, the tower it lies in (-1: none).
-    static func meetOnce(_ graph: Graph, tower: [Int]) -> Bool {
+    /// Where what the towers compute meets, when it meets once, in one op (the concatenation a fusion head
+    /// reads), and only mixed values go on from there: that op, and per value the towers it is made from.
+    /// Streams that meet again and again are one network fed two inputs, not towers: a lateral connection
+    /// from one pathway into the other before the end (SlowFast), a decoder whose every layer reads the
+    /// encoder's output (a sequence-to-sequence model with a projection per input), a gate that weighs one
+    /// tower's output by the fused features. `tower`: per op, the tower it lies in (-1: none).
+    static func meeting(_ graph: Graph, tower: [Int]) -> Meeting? {
         var from = [UInt64](repeating: 0, count: graph.values.count)  // which towers a value is made from
-        var meetings = 0
+        var meetings = 0, op = -1
         for (index, node) in graph.nodes.enumerated() {
             var union: UInt64 = 0, first: UInt64 = 0, distinct = false, pure = false
             for v in node.valueInputs where from[v.index] != 0 {
@@ -102,9 +114,76 @@ enum Towers {
                 for v in node.outputs { from[v.index] = 1 << UInt64(tower[index]) }
                 continue
             }
-            if distinct && pure && union.nonzeroBitCount >= 2 { meetings += 1 }
+            if distinct && pure && union.nonzeroBitCount >= 2 { meetings += 1; op = index }
             for v in node.outputs { from[v.index] = union }
         }
-        return meetings == 1
+        return meetings == 1 ? Meeting(op: op, from: from) : nil
+    }
+
+    struct Meeting {
+        /// The op the towers meet in.
+        var op: Int
+        /// Per value, the towers it is made from (a bit per tower, in the order the towers were grouped).
+        var from: [UInt64]
+    }
+
+    /// `TowerResultRead` by tower: the tower whose result is read, those returning none (indices into the
+    /// towers), the reader.
+    struct ResultRead {
+        var returned: Int
+        var without: [Int]
+        var reader: String?
+
+        /// By name, the reader added to the tower it would end when that is one.
+        func named(_ towers: [Branch]) -> TowerResultRead {
+            let suggested = towers.indices.map { t in towers[t].prefixes + (reader != nil && without == [t] ? [reader!] : []) }
+            return TowerResultRead(
+                returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader,
+                suggested: reader != nil && without.count == 1 ? suggested : [])
+        }
+    }
+
+    /// Whether the op the towers meet in reads a result one tower returns (the model returns it, or a value
+    /// made from it by ops that learn nothing), through ops that learn nothing, while another tower returns
+    /// none: late fusion of results every tower returns, and towers fused into one result (a two-stream
+    /// network), are what they look like.
+    /// `reader`: the child of the towers' parent an op of a module counts under (nil: the parent's own op).
+    static func resultRead(_ graph: Graph, _ meeting: Meeting, towers count: Int, learns: [Bool], reader child: (String) -> String?) -> ResultRead? {
+        let from = meeting.from
+        func alone(_ v: ValueID) -> Bool { from[v.index].nonzeroBitCount == 1 }
+        func learned(_ n: Int) -> Bool { learns[n] || graph.nodes[n].readsStorage }
+        // A value is returned when the model returns it, or what ops that learn nothing make of it, one tower's alone.
+        var returned = [Bool](repeating: false, count: graph.values.count)
+        var towersReturning: UInt64 = 0
+        for v in graph.outputs where alone(v) {
+            returned[v.index] = true
+            towersReturning |= from[v.index]
+        }
+        let all: UInt64 = (1 << UInt64(count)) - 1
+        guard towersReturning != 0, towersReturning != all else { return nil }
+        for n in graph.nodes.indices.reversed() where !learned(n) && graph.nodes[n].outputs.contains(where: { returned[$0.index] }) {
+            for v in graph.nodes[n].valueInputs where alone(v) { returned[v.index] = true }
+        }
+        var pending = graph.nodes[meeting.op].valueInputs.filter(alone)
+        var seen = Set<Int>()
+        var read: UInt64?
+        while let v = pending.popLast(), read == nil {
+            guard seen.insert(v.index).inserted else { continue }
+            if returned[v.index] { read = from[v.index]; break }
+            if let p = graph[v].producer, !learned(p.index) { pending += graph.nodes[p.index].valueInputs.filter(alone) }
+        }
+        guard let read else { return nil }
+        // The first learned op computing with what the towers met in.
+        var mixed = Set(graph.nodes[meeting.op].outputs)
+        var reader: String?
+        for n in (meeting.op + 1)..<graph.nodes.count where graph.nodes[n].valueInputs.contains(where: mixed.contains) {
+            if learned(n) {
+                reader = child(graph.nodes[n].module)
+                break
+            }
+            mixed.formUnion(graph.nodes[n].outputs)
+        }
+        let without = (0..<count).filter { towersReturning & (1 << UInt64($0)) == 0 }
+        return ResultRead(returned: read.trailingZeroBitCount, without: without, reader: reader)
     }
 }

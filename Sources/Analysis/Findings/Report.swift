@@ -18,6 +18,10 @@ public enum UndecidedReason: String, Sendable {
     /// The model has more separate results than discovery tells apart: the heads from the 64th result on are
     /// one branch, and whether they read or train one another is not checked.
     case tooManyResults = "too-many-results"
+    /// The branches are towers (one input each), and where they meet one tower's returned result is read beside
+    /// a tower that returns nothing of its own: that tower's head reading another's result (a leak), or a fusion
+    /// meant to read it (`Discovery.towerResultRead`).
+    case towerResultRead = "tower-result-read"
 }
 
 /// The analyzer's answer for one graph.
@@ -72,6 +76,7 @@ public struct Report: Sendable {
         if !branchesNotRun.isEmpty { return .branchNotRun }
         if findings.contains(where: { $0.severity == .warning && $0.sharedStorage?.within != nil }) { return .partsShareStorage }
         if !lumped.isEmpty { return .tooManyResults }
+        if discovery?.towerResultRead != nil { return .towerResultRead }
         if findings.contains(where: \.undecidable) { return .inputCannotTell }
         if !basis.recordsStorage { return .storageNotRecorded }
         return nil

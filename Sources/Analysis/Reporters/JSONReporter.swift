@@ -46,6 +46,11 @@ public enum JSONReporter {
             + (d.stages.isEmpty ? "" : ", \"stages\": \(JSONWriter.stringArray(d.stages))")
             + (d.lumped.isEmpty ? "" : ", \"lumped\": \(JSONWriter.stringArray(d.lumpedNames))")
             + (d.towerInputs.isEmpty ? "" : ", \"inputs\": [\(d.towerInputs.map(String.init).joined(separator: ", "))]")
+            + (d.towerResultRead.map { read in
+                ", \"tower_result_read\": {\"returned\": \(JSONWriter.stringArray(read.returned)), "
+                    + "\"without\": \(JSONWriter.stringArray(read.without)), \"reader\": \(read.reader.map(JSONWriter.quoted) ?? "null"), "
+                    + "\"suggested\": [\(read.suggested.map(JSONWriter.stringArray).joined(separator: ", "))]}"
+            } ?? "")
             + (d.routed ? ", \"routed\": true" : "") + "}"
     }
 

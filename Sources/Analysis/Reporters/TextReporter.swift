@@ -113,11 +113,28 @@ public enum TextReporter {
                 return "\(model): \(count) branches\(names) \(source) — cannot decide: the model has more separate results than "
                     + "\(BranchSet.capacity), so \(list(report.lumped)) \(report.lumped.count == 1 ? "stands" : "stand") for several heads "
                     + "whose ties to one another are not checked (their storage is): check them with --branch PREFIX, at most \(BranchSet.capacity)"
+            case .towerResultRead:
+                return "\(model): \(count) branches\(names) \(source) — cannot decide: " + towerResultRead(report)
             case .noBranches, nil:
                 return "\(model): \(count == 0 ? "no branches found" : "only one branch\(names)") — cannot decide: nothing to compare "
                     + "(give branches with --branch PREFIX)" + notRun(report) + unreached(report) + evalOnly(report)
             }
         }
+    }
+
+    /// Why towers with a result read where they meet give no verdict, and the `--branch` that checks them as
+    /// towers each ending in its own head.
+    static func towerResultRead(_ report: Report) -> String {
+        guard let read = report.discovery?.towerResultRead else { return "" }
+        let reader = read.reader ?? "the op they meet in"
+        let without = list(read.without), one = read.without.count == 1
+        var line = "\(reader) computes with the returned result of \(list(read.returned)) and with \(without), which \(one ? "returns" : "return") "
+            + "nothing of \(one ? "its" : "their") own: \(reader) may be \(one ? without + "'s" : "their") head reading another tower's result (a leak) "
+            + "or a fusion meant to read it"
+        if !read.suggested.isEmpty {
+            line += "; to check the towers each with its own head: " + read.suggested.map { "--branch \($0.joined(separator: ","))" }.joined(separator: " ")
+        }
+        return line
     }
 
     /// Files written in eval mode hold no head that runs only in training (GoogLeNet's `aux1`, `aux2`):

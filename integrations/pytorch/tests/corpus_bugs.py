@@ -1084,6 +1084,44 @@ BUGS += [
 ]
 
 
+class QueryDocTowers(nn.Module):
+    """Towers on inputs of their own, each an encoder and a head, every head's output returned: a query and a
+    document tower (and `third`: an image tower). `leak`: the document head reads the query head's output beside
+    its own encoder's features (`doc_head(doc_encoder(d) + query_head(q).mean(-1, keepdim=True))`): the query
+    tower's result leaks into the document tower's head — or that head is a fusion meant to read it, which the
+    graph alone does not say."""
+
+    def __init__(self, leak=False, third=False):
+        super().__init__()
+        block = lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.query_encoder, self.doc_encoder = block(), block()
+        self.query_head, self.doc_head = nn.Linear(16, 4), nn.Linear(16, 4)
+        self.image_encoder, self.image_head = (block(), nn.Linear(16, 4)) if third else (None, None)
+        self.leak = leak
+
+    def forward(self, query, doc, image=None):
+        q = self.query_head(self.query_encoder(query))
+        f = self.doc_encoder(doc)
+        d = self.doc_head(f + q.mean(-1, keepdim=True) if self.leak else f)
+        return (q, d) if image is None else (q, d, self.image_head(self.image_encoder(image)))
+
+
+def _towers(leak, third=False):
+    def build():
+        torch.manual_seed(0)
+        return QueryDocTowers(leak, third), tuple(torch.randn(2, 8) for _ in range(3 if third else 2))
+    return build
+
+
+TOWERS = [["query_encoder", "query_head"], ["doc_encoder", "doc_head"]]
+BUGS += [
+    Case("query and document towers, each with its own head", "bug", _towers(False), TOWERS, expect_branches=["query_encoder", "doc_encoder"]),
+    Case("the document head reads the query tower's returned result", "bug", _towers(True), TOWERS, undecided="tower-result-read"),
+    Case("the document head reads the query tower's returned result, an image tower beside", "bug", _towers(True, True),
+         TOWERS + [["image_encoder", "image_head"]], undecided="tower-result-read"),
+]
+
+
 class NestedHeads(nn.Module):
     """Heads at two levels of a ModuleDict: head a, and head b with a stem of its own feeding two outputs
     (b1, b2), which are heads beside a (b's stem their trunk). `reused`: b's second output layer is a's last

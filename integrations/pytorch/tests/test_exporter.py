@@ -186,6 +186,20 @@ def test_assert_independent_says_which_branches_would_decide(graphcheck_binary):
     assert_independent(MaskedMixture(one_expert=False), torch.randn(4, 8))
 
 
+def test_assert_independent_says_which_towers_to_check(graphcheck_binary):
+    """A tower's returned result read by another tower's head (or a fusion): no verdict, and the branches that
+    check each tower with its own head, which then find the leak."""
+    from corpus_bugs import QueryDocTowers
+
+    inputs = (torch.randn(2, 8), torch.randn(2, 8))
+    message = _failure(QueryDocTowers(leak=True), inputs)
+    assert "cannot decide: doc_head computes with the returned result of query_encoder, query_head" in message
+    towers = ["query_encoder,query_head", "doc_encoder,doc_head"]
+    assert f"pass branches={towers!r}" in message
+    assert "NOT independent" in _failure(QueryDocTowers(leak=True), inputs, branches=towers)
+    assert_independent(QueryDocTowers(leak=False), inputs)
+
+
 def test_assert_independent_fails_slots_that_are_the_head_that_ran(graphcheck_binary):
     """`forward(x, task)` over `ModuleList([head] * 3)`: one head ran, and the slots that did not are the same
     object, so they share every weight whichever runs: the slots are the branches, NOT independent."""

@@ -80,21 +80,27 @@ def test_every_rules_example_report_validates(graphcheck_binary, tmp_path):
         assert found, f"{rule}'s example did not trigger it: {[f['rule'] for f in report['findings']]}"
 
 
-@pytest.mark.parametrize("name", ["MoCoQueue", "OtherHalfWritten", "EightyHeads"])
+@pytest.mark.parametrize("name", ["MoCoQueue", "OtherHalfWritten", "EightyHeads", "QueryDocTowers"])
 def test_reports_of_saved_tensors_overwritten_and_of_too_many_results_validate(graphcheck_binary, tmp_path, name):
-    """The evidence a trace with saved storages and `overwrites_saved` gives (`tensor`, `elsewhere`), and a
-    discovery with lumped branches (`too-many-results`), as the schema says."""
+    """The evidence a trace with saved storages and `overwrites_saved` gives (`tensor`, `elsewhere`), a
+    discovery with lumped branches (`too-many-results`), and one with a tower's result read (`tower-result-read`),
+    as the schema says."""
     import torch
     import corpus_bugs
     from graphcheck_torch import export
 
     torch.manual_seed(0)
     path = tmp_path / "trace.json"
-    export(getattr(corpus_bugs, name)(), (torch.randn(4, 8),), str(path))
+    towers = name == "QueryDocTowers"
+    model = corpus_bugs.QueryDocTowers(leak=True) if towers else getattr(corpus_bugs, name)()
+    export(model, tuple(torch.randn(4, 8) for _ in range(2 if towers else 1)), str(path))
     report = report_of(graphcheck_binary, path)
     check(report)
     hazards = [f["evidence"] for f in report["findings"] if f["rule"] == "inplace-hazard"]
-    if name == "EightyHeads":
+    if towers:
+        assert report["undecided_reason"] == "tower-result-read"
+        assert report["discovery"]["tower_result_read"]["suggested"] == [["query_encoder", "query_head"], ["doc_encoder", "doc_head"]]
+    elif name == "EightyHeads":
         assert report["undecided_reason"] == "too-many-results" and report["discovery"]["lumped"] == ["heads.63"]
     else:
         assert [(e["tensor"], e["elsewhere"]) for e in hazards] == ([("queue", False)] if name == "MoCoQueue" else [(None, True)])
