@@ -553,6 +553,17 @@ def trace(model, example_inputs, train=True, tensors="auto"):
         raise ValueError(
             f"{type(model).__name__} has parameters not made yet ({', '.join(lazy[:3])}{', …' if len(lazy) > 3 else ''}): lazy "
             "modules make them on their first forward pass; run the model once on an example batch, then export it")
+    scripted = _scripted_with_modules_inside(model)
+    if scripted == ["the model"]:
+        raise ValueError(
+            f"{type(model).__name__}: the model is TorchScript (torch.jit.script or torch.jit.trace): its modules run in TorchScript's "
+            "interpreter, where no module call can be seen, so no op could be placed in a head; export the Python module it was made "
+            "from, before torch.jit.script / torch.jit.trace")
+    if scripted:
+        warnings.warn(
+            f"graphcheck_torch: {', '.join(scripted)} {'is' if len(scripted) == 1 else 'are'} TorchScript: the modules inside run where no "
+            "call can be seen, so their ops are placed in the scripted module as one; heads inside it are not told apart (export the "
+            "Python module to check them)", stacklevel=caller_stacklevel())
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
     if isinstance(example_inputs, dict):
@@ -659,6 +670,19 @@ def _trace(model, args, kwargs, train, fake):
             if not is_storage:
                 outputs.append(ref)
     return recorder.finish(inputs, outputs, type(model).__name__, "train" if train else "eval")
+
+
+def _scripted_with_modules_inside(model):
+    """The outermost TorchScript modules holding modules with parameters or buffers (the model itself: "the
+    model"): the forward hooks that place each op in its module are not called inside TorchScript, so their ops
+    are placed in the scripted module. A scripted module without such children is one module anyway."""
+    found = []
+    for name, module in model.named_modules(remove_duplicate=False):
+        if not isinstance(module, torch.jit.ScriptModule) or any(name.startswith(f + ".") or f == "" for f in found):
+            continue
+        if any(any(True for _ in child.parameters()) or any(True for _ in child.buffers()) for child in module.children()):
+            found.append(name)
+    return [name or "the model" for name in found]
 
 
 def _uncompiled(model):

@@ -17,6 +17,11 @@ class ModuleCalls:
 
     def enter(self, module, args=()):
         self.called.add(id(module))
+        if isinstance(module, torch.jit.ScriptModule):
+            # Its modules run inside TorchScript, where no call is seen: called all the same, so an op reading
+            # their parameters stays in this module rather than being given to the first that holds them (`_holders`):
+            # one layer called from two of its heads would otherwise be all in the first.
+            self.called.update(id(m) for m in module.modules())
         path = self._path(module)
         self._mark_argument(path, args)
         self.stack.append((path, module, {}))

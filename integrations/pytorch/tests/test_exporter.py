@@ -559,6 +559,35 @@ def test_a_lazy_model_is_refused_with_what_to_do_and_left_as_it_was():
     model(torch.randn(2, 3))
     assert len(trace(model, torch.randn(2, 3))["nodes"]) >= 3
 
+def test_torchscript_model_is_refused_a_scripted_part_is_one_module():
+    """Inside TorchScript no module call can be seen. A scripted model is refused (no op could be placed in a
+    head); the ops of a scripted part holding modules stay in it, with a warning, rather than going to the first
+    module holding the parameters they read: two heads inside it sharing a layer would otherwise both be placed
+    in the first and pass. A scripted module holding no modules is one module anyway."""
+    head = lambda: torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"the model is TorchScript .*export the Python module it was made from"):
+        trace(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 4), head())), torch.randn(2, 3))
+    heads = HeadsBlock(shared=True)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.jit.script(heads))
+    with pytest.warns(UserWarning, match=r"1 is TorchScript: .*placed in the scripted module"):
+        recorded = trace(model, torch.randn(2, 3))
+    assert {n["module"] for n in recorded["nodes"]} == {"0", "1"}
+    leaf = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.jit.script(torch.nn.Linear(4, 2)))
+    assert [n["module"] for n in trace(leaf, torch.randn(2, 3))["nodes"] if n["op"] in ("linear", "addmm")] == ["0", "1"]
+
+
+class HeadsBlock(torch.nn.Module):
+    """Two heads in one module; `shared`: their first layer is one object."""
+
+    def __init__(self, shared=False):
+        super().__init__()
+        self.head1 = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+        self.head2 = torch.nn.Sequential(self.head1[0] if shared else torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+
+    def forward(self, t):
+        return self.head1(t), self.head2(t)
+
+
 def test_a_model_that_reads_values_is_traced_on_real_tensors_with_a_warning():
     model, x = _ValueDependent(), torch.randn(3, 4)
     with pytest.raises(Exception, match="DataDependent|data-dependent|_local_scalar_dense"):
