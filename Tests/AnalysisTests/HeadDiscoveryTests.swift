@@ -982,6 +982,40 @@ extension HeadDiscoveryTests {
         #expect(try Analyzer.analyze(graph).independent == false)
     }
 
+    /// A detector's heads applied at every level of a feature pyramid (one `cls_head` and one `box_head` object for
+    /// all levels, a lateral conv `fpn.i` per level): the box head at level 1 also reads the class head's level-0
+    /// result (`leak`). The heads then read one another's results, but as peers do, each reading what the other
+    /// reads too: a leak between heads, not a pipeline's stages, so the lateral convs (which reach the results level
+    /// by level and feed no other) do not take their place.
+    func pyramidHeads(leak: Bool) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("f0", "stages.0", ["x"])
+        g.layer("f1", "stages.1", ["f0"])
+        g.layer("p0", "fpn.0", ["f0"])
+        g.layer("p1", "fpn.1", ["f1"])
+        var outputs: [String] = []
+        for level in 0..<2 {
+            g.layer("c\(level)", "cls_head", ["p\(level)"])
+            if leak && level == 1 {
+                g.op("m", "mean", in: "", ["c0"])
+                g.op("q", "add", in: "", ["p1", "m"])
+            }
+            g.layer("b\(level)", "box_head", [leak && level == 1 ? "q" : "p\(level)"])
+            outputs += ["c\(level)", "b\(level)"]
+        }
+        g.outputs(outputs)
+        return g.graph
+    }
+
+    @Test func headsPerLevelReadingOneAnotherAcrossLevelsAreNoStages() throws {
+        let found = BranchDiscovery.discover(pyramidHeads(leak: true))
+        #expect(found.names == ["cls_head", "box_head"] && found.stages.isEmpty)
+        let report = try Analyzer.analyze(pyramidHeads(leak: true))
+        #expect(report.independent == false && report.findings.map(\.rule).contains("gradient-leak"))
+        #expect(try Analyzer.analyze(pyramidHeads(leak: false)).independent == true)
+        #expect(BranchDiscovery.discover(pyramidHeads(leak: false)).names == ["cls_head", "box_head"])
+    }
+
     @Test func levelsSplittingTheResultsAlikeArePairedIntoOneHeadEach() throws {
         let found = BranchDiscovery.discover(SmallGraph.multiGate())
         #expect(found.branches.map(\.prefixes) == [["gates.0", "towers.0"], ["gates.1", "towers.1"]], "the gate is larger here")

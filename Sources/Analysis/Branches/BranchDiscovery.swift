@@ -218,8 +218,10 @@ public enum BranchDiscovery {
             found[0] = best
         }
         // Heads that feed one another are a pipeline's stages when another level splits the same results
-        // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds).
-        if feedOneAnother(best, graph, tree),
+        // into heads that do not (a U-Net's decoder stages beside the 1x1 head each stage's output feeds) — not
+        // when they read one another as peers, each reading what the other reads: heads applied at every level of a
+        // feature pyramid, one reading the other's result at the level before (a leak), stay the heads.
+        if feedOneAnother(best, graph, tree, exceptPeers: terminals.learns),
            let clean = found.dropFirst().first(where: { level in
                level.branches.count >= best.branches.count && level.covered & best.covered == best.covered
                    && !feedOneAnother(level, graph, tree)
