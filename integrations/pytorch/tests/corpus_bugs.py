@@ -1122,6 +1122,50 @@ BUGS += [
 ]
 
 
+class PyramidHeads(nn.Module):
+    """A RetinaNet-style detector: a class head and a box head, one object each for every level of a feature
+    pyramid (lateral 1x1 convs and a top-down sum). `leak`: at each level after the first, the box head reads the
+    class head's result at the level before (`box_head(p + upsample(cls[i - 1].mean(1)))`) — once taken for a
+    pipeline's stages, the lateral convs standing in for the heads and the leak passing."""
+
+    def __init__(self, leak=False):
+        super().__init__()
+        self.stages = nn.ModuleList([nn.Sequential(nn.Conv2d(3 if i == 0 else 8, 8, 3, stride=2, padding=1), nn.ReLU()) for i in range(3)])
+        self.fpn = nn.ModuleList([nn.Conv2d(8, 8, 1) for _ in range(3)])
+        self.cls_head = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
+        self.box_head = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1))
+        self.leak = leak
+
+    def forward(self, x):
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        levels = [conv(f) for conv, f in zip(self.fpn, feats)]
+        for i in range(len(levels) - 2, -1, -1):
+            levels[i] = levels[i] + F.interpolate(levels[i + 1], size=levels[i].shape[-2:])
+        cls, box = [], []
+        for i, p in enumerate(levels):
+            cls.append(self.cls_head(p))
+            read = p + F.interpolate(cls[i - 1].mean(1, keepdim=True), size=p.shape[-2:]) if self.leak and i > 0 else p
+            box.append(self.box_head(read))
+        return {"cls": cls, "box": box}
+
+
+def _pyramid(leak):
+    def build():
+        torch.manual_seed(0)
+        return PyramidHeads(leak), (torch.randn(2, 3, 32, 32),)
+    return build
+
+
+BUGS += [
+    Case("heads per pyramid level, the box head reads the class head's previous level", "bug", _pyramid(True), [["cls_head"], ["box_head"]],
+         expect_branches=["cls_head", "box_head"]),
+    Case("heads per pyramid level, each on its level", "bug", _pyramid(False), [["cls_head"], ["box_head"]], expect_branches=["cls_head", "box_head"]),
+]
+
+
 class NestedHeads(nn.Module):
     """Heads at two levels of a ModuleDict: head a, and head b with a stem of its own feeding two outputs
     (b1, b2), which are heads beside a (b's stem their trunk). `reused`: b's second output layer is a's last
