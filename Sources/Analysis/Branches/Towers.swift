@@ -136,10 +136,11 @@ enum Towers {
 
         /// By name, the reader added to the tower it would end when that is one.
         func named(_ towers: [Branch]) -> TowerResultRead {
-            let suggested = towers.indices.map { t in towers[t].prefixes + (reader != nil && without == [t] ? [reader!] : []) }
-            return TowerResultRead(
-                returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader,
-                suggested: reader != nil && without.count == 1 ? suggested : [])
+            var suggested: [[String]] = []
+            if let reader, without.count == 1 {
+                suggested = towers.indices.map { towers[$0].prefixes + (without == [$0] ? [reader] : []) }
+            }
+            return TowerResultRead(returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader, suggested: suggested)
         }
     }
 
@@ -159,7 +160,7 @@ enum Towers {
             returned[v.index] = true
             towersReturning |= from[v.index]
         }
-        let all: UInt64 = (1 << UInt64(count)) - 1
+        let all: UInt64 = count >= 64 ? ~0 : (1 << UInt64(count)) - 1
         guard towersReturning != 0, towersReturning != all else { return nil }
         for n in graph.nodes.indices.reversed() where !learned(n) && graph.nodes[n].outputs.contains(where: { returned[$0.index] }) {
             for v in graph.nodes[n].valueInputs where alone(v) { returned[v.index] = true }
@@ -167,7 +168,7 @@ enum Towers {
         var pending = graph.nodes[meeting.op].valueInputs.filter(alone)
         var seen = Set<Int>()
         var read: UInt64?
-        while let v = pending.popLast(), read == nil {
+        while let v = pending.popLast() {
             guard seen.insert(v.index).inserted else { continue }
             if returned[v.index] { read = from[v.index]; break }
             if let p = graph[v].producer, !learned(p.index) { pending += graph.nodes[p.index].valueInputs.filter(alone) }
