@@ -204,6 +204,42 @@ extension TowerDiscoveryTests {
             == [["text_encoder", "text_head"], ["item_encoder", "item_head"], ["doc_encoder", "doc_head"]])
     }
 
+    /// Encoders and heads in two ModuleLists (`encoders.i`, `heads.i`), `heads.1` reading tower 0's returned result:
+    /// a slot beside `heads.0`, in the one slot tower 1 lacks, it is tower 1's head, not a fusion — a verdict, the leak.
+    @Test func aReaderInTheSlotATowerLacksIsThatTowersHead() throws {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.layer("t", "encoders.0", ["a"])
+        g.layer("to", "heads.0", ["t"])
+        g.layer("i", "encoders.1", ["b"])
+        g.op("m", "mean", in: "", ["to"])
+        g.op("f", "add", in: "", ["i", "m"])
+        g.layer("io", "heads.1", ["f"])
+        g.outputs("to", "io")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "encoders", type: "ModuleList"), ModuleInfo(path: "heads", type: "ModuleList")]
+        let report = try Analyzer.analyze(graph)
+        #expect(report.discovery?.branches.map(\.prefixes) == [["encoders.0", "heads.0"], ["encoders.1", "heads.1"]])
+        #expect(report.independent == false && report.findings.map(\.rule).contains("gradient-leak"))
+        #expect(TextReporter.discovery(report)?.contains("heads.1 taken for encoders.1's head, a slot beside heads.0 in one container") == true)
+    }
+
+    /// Negative: the reader in one container with a module of every tower (`layers = [enc_a, enc_b, fusion]`) is no
+    /// head of one of them: no verdict.
+    @Test func aReaderInAContainerOfStagesStaysUndecided() throws {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.layer("t", "layers.0", ["a"])
+        g.layer("to", "proj", ["t"])
+        g.layer("i", "layers.1", ["b"])
+        g.op("m", "mean", in: "", ["to"])
+        g.op("f", "add", in: "", ["i", "m"])
+        g.layer("io", "layers.2", ["f"])
+        g.outputs("to", "io")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "layers", type: "ModuleList")]
+        let report = try Analyzer.analyze(graph)
+        #expect(report.undecidedReason == .towerResultRead && report.discovery?.towerResultRead?.bySlot == false)
+    }
+
     /// Negative: each tower returns its own result and the fusion reads them (late fusion), or the towers meet
     /// without reading a returned result: towers, and a verdict.
     @Test func lateFusionOfEveryTowersResultKeepsItsVerdict() throws {

@@ -289,8 +289,16 @@ public enum BranchDiscovery {
             let within = inner.filter { modulePath($0.parent, isWithin: t) }
             return within.isEmpty ? [t] : within.flatMap(\.trunk)
         }
-        result.towerResultRead = towerResultReadInside(result.branches, graph, terminals)
+        if let read = towerResultReadInside(result.branches, graph, terminals) {
+            result.towerResultRead = read
+            if read.bySlot { result.branches = branches(read.suggested, named: result.branches) }
+        }
         return result
+    }
+
+    /// `suggested` as branches, each named after the branch of `named` whose name it holds, or its first module.
+    static func branches(_ suggested: [[String]], named: [Branch]) -> [Branch] {
+        suggested.map { prefixes in Branch(name: named.first { prefixes.contains($0.name) }?.name ?? prefixes[0], prefixes: prefixes) }
     }
 
     /// Towers (`Towers`) beside the heads, one of which returns a result that a head holding another tower
@@ -318,6 +326,7 @@ public enum BranchDiscovery {
         result.branches = towers.branches
         result.towerInputs = towers.inputs
         result.towerResultRead = towers.resultRead?.named(towers.branches)
+        if let read = result.towerResultRead, read.bySlot { result.branches = branches(read.suggested, named: towers.branches) }
         return result
     }
 

@@ -73,4 +73,8 @@ public struct TowerResultRead: Sendable {
     /// The branches that check each tower with a head of its own, as `--branch` takes them (empty when which
     /// tower the reader would end is not clear).
     public var suggested: [[String]]
+    /// The reader is a slot of the container that holds a module of the tower whose result it reads (`heads.1`
+    /// beside `heads.0`): a peer of that tower's head, so the other tower's head, not a fusion. The branches are
+    /// then `suggested`, and the leak is reported between them.
+    public var bySlot = false
 }

@@ -59,10 +59,20 @@ enum Towers {
         let read = resultRead(graph, meeting, towers: towers.count, learns: learns, reader: { module in
             module != parent && modulePath(module, isWithin: parent) ? child(of: parent, containing: module, types) : nil
         }).map { read in
-            ResultRead(returned: order.firstIndex(of: read.returned)!, without: read.without.map { order.firstIndex(of: $0)! }.sorted(),
-                       reader: read.reader)
+            let returned = order.firstIndex(of: read.returned)!
+            return ResultRead(returned: returned, without: read.without.map { order.firstIndex(of: $0)! }.sorted(), reader: read.reader,
+                              bySlot: read.reader.map { slotOfTheirHeads($0, towers.map(\.branch.prefixes), returned: returned, types) } ?? false)
         }
         return (parent, towers.map(\.branch), towers.map(\.input), read)
+    }
+
+    /// Whether `module` is a slot of a container (ModuleList, ModuleDict) holding one module of each tower but one —
+    /// among them the tower `returned` — and `module` is the slot of the tower that has none there: a container of
+    /// the towers' heads (`heads.0` ending tower 0, `heads.1` read after tower 1's encoder), not of stages.
+    static func slotOfTheirHeads(_ module: String, _ towers: [[String]], returned: Int, _ types: [String: String]) -> Bool {
+        guard let container = ModulePath.parent(of: module), ["ModuleList", "ModuleDict"].contains(types[String(container)]) else { return false }
+        let slots = towers.map { $0.filter { ModulePath.parent(of: $0) == container }.count }
+        return slots[returned] == 1 && slots.allSatisfy { $0 <= 1 } && slots.filter { $0 == 0 }.count == 1
     }
 
     /// The child of `parent` an op of `module` counts under: a container's entry (`streams.0`), not the container.
@@ -133,6 +143,7 @@ enum Towers {
         var returned: Int
         var without: [Int]
         var reader: String?
+        var bySlot = false
 
         /// By name, the reader added to the tower it would end when that is one.
         func named(_ towers: [Branch]) -> TowerResultRead {
@@ -140,7 +151,9 @@ enum Towers {
             if let reader, without.count == 1 {
                 suggested = towers.indices.map { towers[$0].prefixes + (without == [$0] ? [reader] : []) }
             }
-            return TowerResultRead(returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader, suggested: suggested)
+            return TowerResultRead(
+                returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader, suggested: suggested,
+                bySlot: bySlot && !suggested.isEmpty)
         }
     }
 

@@ -76,7 +76,7 @@ public struct Report: Sendable {
         if !branchesNotRun.isEmpty { return .branchNotRun }
         if findings.contains(where: { $0.severity == .warning && $0.sharedStorage?.within != nil }) { return .partsShareStorage }
         if !lumped.isEmpty { return .tooManyResults }
-        if discovery?.towerResultRead != nil { return .towerResultRead }
+        if let read = discovery?.towerResultRead, !read.bySlot { return .towerResultRead }
         if findings.contains(where: \.undecidable) { return .inputCannotTell }
         if !basis.recordsStorage { return .storageNotRecorded }
         return nil

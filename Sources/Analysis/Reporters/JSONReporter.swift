@@ -49,7 +49,8 @@ public enum JSONReporter {
             + (d.towerResultRead.map { read in
                 ", \"tower_result_read\": {\"returned\": \(JSONWriter.stringArray(read.returned)), "
                     + "\"without\": \(JSONWriter.stringArray(read.without)), \"reader\": \(read.reader.map(JSONWriter.quoted) ?? "null"), "
-                    + "\"suggested\": [\(read.suggested.map(JSONWriter.stringArray).joined(separator: ", "))]}"
+                    + "\"suggested\": [\(read.suggested.map(JSONWriter.stringArray).joined(separator: ", "))]"
+                    + (read.bySlot ? ", \"by_slot\": true" : "") + "}"
             } ?? "")
             + (d.routed ? ", \"routed\": true" : "") + "}"
     }

@@ -39,7 +39,7 @@ public enum TextReporter {
         var line = found.towerInputs.isEmpty
             ? "branches: children of \(named) whose ops reach separate results (\(found.terminals) in all)"
             : "branches: children of \(named) that each compute from an input of their own ("
-                + towerSources(found.towerInputs) + "), fused further on"
+                + towerSources(found.towerInputs) + ")" + (found.towerResultRead?.bySlot == true ? "" : ", fused further on")
         let noted = found.branches.filter { $0.prefixes.count > 1 || found.otherLevel(of: $0.name) != nil }
         if !noted.isEmpty {
             line += "; " + noted.map { branch in
@@ -47,6 +47,11 @@ public enum TextReporter {
                 let from = found.otherLevel(of: branch.name).map { " (a child of \($0.isEmpty ? "the model" : $0))" } ?? ""
                 return branch.name + with + from
             }.joined(separator: ", ")
+        }
+        if let read = found.towerResultRead, read.bySlot, let reader = read.reader {
+            let beside = read.returned.filter { ModulePath.parent(of: $0) == ModulePath.parent(of: reader) }
+            line += "; \(reader) taken for \(list(read.without))'s head, a slot beside \(list(beside)) in one container, "
+                + "though it reads the returned result of \(list(read.returned))"
         }
         if !found.trunk.isEmpty { line += "; trunk: \(list(found.trunk))" }
         if !found.stages.isEmpty { line += "; not \(list(found.stages)), which feed one another" }

@@ -1113,12 +1113,40 @@ def _towers(leak, third=False):
     return build
 
 
+class ListTowers(nn.Module):
+    """Towers with their encoders and heads in two ModuleLists (`encoders[i]`, `heads[i]` for input i), every head's
+    output returned. `leak`: `heads[1]` reads `heads[0]`'s output beside `encoders[1]`'s features. A slot beside
+    `heads[0]`, in the one slot tower 1 lacks, `heads[1]` is tower 1's head (not a fusion): the leak is reported."""
+
+    def __init__(self, leak=False):
+        super().__init__()
+        self.encoders = nn.ModuleList([nn.Sequential(nn.Linear(8, 16), nn.ReLU()) for _ in range(2)])
+        self.heads = nn.ModuleList([nn.Linear(16, 4) for _ in range(2)])
+        self.leak = leak
+
+    def forward(self, a, b):
+        first = self.heads[0](self.encoders[0](a))
+        f = self.encoders[1](b)
+        return first, self.heads[1](f + first.mean(-1, keepdim=True) if self.leak else f)
+
+
+def _list_towers(leak):
+    def build():
+        torch.manual_seed(0)
+        return ListTowers(leak), (torch.randn(2, 8), torch.randn(2, 8))
+    return build
+
+
 TOWERS = [["query_encoder", "query_head"], ["doc_encoder", "doc_head"]]
+LIST_TOWERS = [["encoders.0", "heads.0"], ["encoders.1", "heads.1"]]
 BUGS += [
     Case("query and document towers, each with its own head", "bug", _towers(False), TOWERS, expect_branches=["query_encoder", "doc_encoder"]),
     Case("the document head reads the query tower's returned result", "bug", _towers(True), TOWERS, undecided="tower-result-read"),
     Case("the document head reads the query tower's returned result, an image tower beside", "bug", _towers(True, True),
          TOWERS + [["image_encoder", "image_head"]], undecided="tower-result-read"),
+    Case("towers in two ModuleLists, heads[1] reads heads[0]'s result", "bug", _list_towers(True), LIST_TOWERS,
+         expect_branches=["encoders.0", "encoders.1"]),
+    Case("towers in two ModuleLists, each head on its encoder", "bug", _list_towers(False), LIST_TOWERS, expect_branches=["encoders.0", "encoders.1"]),
 ]
 
 
