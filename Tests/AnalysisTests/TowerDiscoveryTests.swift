@@ -223,6 +223,22 @@ extension TowerDiscoveryTests {
         #expect(TextReporter.discovery(report)?.contains("heads.1 taken for encoders.1's head, a slot beside heads.0 in one container") == true)
     }
 
+    /// Towers in two ModuleLists, tower 1's head reading tower 0's encoder output (not its result) beside its own
+    /// encoder's: tower 0 makes a result no other branch reads, so it is no input stage of tower 1 (OWL-ViT's text
+    /// tower hands its only result, the queries, to the class head) but a head of its own, and the read a leak.
+    @Test(arguments: [2, 3]) func aTowerWhoseResultNoOneReadsIsNoInputStage(towers: Int) throws {
+        var g = SmallGraph(inputs: (0..<towers).map { "x\($0)" })
+        for t in 0..<towers { g.layer("e\(t)", "encs.\(t)", ["x\(t)"]) }
+        g.op("f", "add", in: "", ["e1", "e0"])
+        for t in 0..<towers { g.layer("o\(t)", "heads.\(t)", [t == 1 ? "f" : "e\(t)"]) }
+        g.outputs((0..<towers).map { "o\($0)" })
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "encs", type: "ModuleList"), ModuleInfo(path: "heads", type: "ModuleList")]
+        let report = try Analyzer.analyze(graph)
+        #expect(report.discovery?.branches.map(\.prefixes) == (0..<towers).map { ["encs.\($0)", "heads.\($0)"] })
+        #expect(report.independent == false && report.findings.map(\.rule).contains("gradient-leak"))
+    }
+
     /// Negative: the reader in one container with a module of every tower (`layers = [enc_a, enc_b, fusion]`) is no
     /// head of one of them: no verdict.
     @Test func aReaderInAContainerOfStagesStaysUndecided() throws {

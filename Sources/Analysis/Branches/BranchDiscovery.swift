@@ -275,7 +275,7 @@ public enum BranchDiscovery {
             covered |= level.reach[0]
         }
         // An encoder of an input only a head reads (OWL-ViT's text tower) is that head's input stage.
-        for b in InputStages.find(result.branches, graph).reversed() {
+        for b in InputStages.find(result.branches, graph, terminals).reversed() {
             let stage = result.branches.remove(at: b)
             result.elsewhere.removeAll { $0.branch == stage.name }
             result.lumped = result.lumped.filter { $0 != b }.map { $0 > b ? $0 - 1 : $0 }

@@ -7,10 +7,12 @@ import GraphIR
 /// inputs. It is that head's input stage, as a trunk is, not a head the other one leaks into.
 ///
 /// A head fed another head's result (`head2(t + head1(t))`, the leak) reads the trunk both heads read, so
-/// it stays a head; towers of separate inputs that meet only in the parent's forward (CLIP) feed no branch.
+/// it stays a head; towers of separate inputs that meet only in the parent's forward (CLIP) feed no branch. Nor
+/// is a branch a stage when a result of its own goes into no other: a tower whose encoder's output another
+/// tower's head also reads (`heads[1](encs[1](b) + encs[0](a))`) ends in a head of its own, and the read is a leak.
 enum InputStages {
     /// Indices into `branches` of the input stages.
-    static func find(_ branches: [Branch], _ graph: Graph) -> [Int] {
+    static func find(_ branches: [Branch], _ graph: Graph, _ terminals: Terminals) -> [Int] {
         let count = branches.count
         guard graph.inputs.count >= 2, graph.inputs.count <= 64, count >= 2, count <= BranchSet.capacity else { return [] }
         let prefixes = branches.map(\.prefixes)
@@ -46,11 +48,33 @@ enum InputStages {
         // Its inputs reach the other branches only through it, and what it feeds computes from something else
         // as well (the trunk's output): a Faster R-CNN's RPN reads the images the RoI heads read through the
         // backbone, so it is no stage of theirs.
-        return (0..<count).filter { b in
+        let stages = (0..<count).filter { b in
             let bit = UInt64(1) << UInt64(b)
             let fed = (0..<count).filter { fedBy[$0] & bit != 0 }
             guard reads[b] != 0, fedBy[b] == 0, !fed.isEmpty else { return false }
             return fed.allSatisfy { direct[$0] != 0 } && (0..<count).allSatisfy { e in e == b || direct[e] & reads[b] == 0 }
         }
+        return stages.filter { b in handsOnEveryResult(b, owner, graph, terminals) }
+    }
+
+    /// Whether an op of another branch reads every result branch `b` makes (through ops of no branch): a stage hands
+    /// its results on (OWL-ViT's queries, which the class head scores the image against).
+    static func handsOnEveryResult(_ b: Int, _ owner: [Int], _ graph: Graph, _ terminals: Terminals) -> Bool {
+        var made: UInt64 = 0, read: UInt64 = 0
+        var carries = [UInt64](repeating: 0, count: graph.values.count)  // per value, the results of `b` it carries
+        for (n, node) in graph.nodes.enumerated() {
+            var mask: UInt64 = 0
+            for v in node.valueInputs { mask |= carries[v.index] }
+            if owner[n] >= 0 && owner[n] != b {
+                read |= mask
+                continue
+            }
+            if owner[n] == b {
+                made |= terminals.own[n]
+                mask |= terminals.own[n]
+            }
+            for v in node.outputs { carries[v.index] |= mask }
+        }
+        return made & ~read == 0
     }
 }

@@ -1115,19 +1115,23 @@ def _towers(leak, third=False):
 
 class ListTowers(nn.Module):
     """Towers with their encoders and heads in two ModuleLists (`encoders[i]`, `heads[i]` for input i), every head's
-    output returned. `leak`: `heads[1]` reads `heads[0]`'s output beside `encoders[1]`'s features. A slot beside
-    `heads[0]`, in the one slot tower 1 lacks, `heads[1]` is tower 1's head (not a fusion): the leak is reported."""
+    output returned. `leak="result"`: `heads[1]` reads `heads[0]`'s output beside `encoders[1]`'s features. A slot
+    beside `heads[0]`, in the one slot tower 1 lacks, `heads[1]` is tower 1's head (not a fusion): the leak is
+    reported. `leak="features"`: it reads `encoders[0]`'s output instead; tower 0, whose result no other branch reads,
+    was once taken for tower 1's input stage and its head lost."""
 
-    def __init__(self, leak=False):
+    def __init__(self, leak=None):
         super().__init__()
         self.encoders = nn.ModuleList([nn.Sequential(nn.Linear(8, 16), nn.ReLU()) for _ in range(2)])
         self.heads = nn.ModuleList([nn.Linear(16, 4) for _ in range(2)])
         self.leak = leak
 
     def forward(self, a, b):
-        first = self.heads[0](self.encoders[0](a))
+        e = self.encoders[0](a)
+        first = self.heads[0](e)
         f = self.encoders[1](b)
-        return first, self.heads[1](f + first.mean(-1, keepdim=True) if self.leak else f)
+        read = {"result": first.mean(-1, keepdim=True), "features": e}.get(self.leak)
+        return first, self.heads[1](f if read is None else f + read)
 
 
 def _list_towers(leak):
@@ -1144,9 +1148,11 @@ BUGS += [
     Case("the document head reads the query tower's returned result", "bug", _towers(True), TOWERS, undecided="tower-result-read"),
     Case("the document head reads the query tower's returned result, an image tower beside", "bug", _towers(True, True),
          TOWERS + [["image_encoder", "image_head"]], undecided="tower-result-read"),
-    Case("towers in two ModuleLists, heads[1] reads heads[0]'s result", "bug", _list_towers(True), LIST_TOWERS,
+    Case("towers in two ModuleLists, heads[1] reads heads[0]'s result", "bug", _list_towers("result"), LIST_TOWERS,
          expect_branches=["encoders.0", "encoders.1"]),
-    Case("towers in two ModuleLists, each head on its encoder", "bug", _list_towers(False), LIST_TOWERS, expect_branches=["encoders.0", "encoders.1"]),
+    Case("towers in two ModuleLists, heads[1] reads encoders[0]'s features", "bug", _list_towers("features"), LIST_TOWERS,
+         expect_branches=["encoders.0", "encoders.1"]),
+    Case("towers in two ModuleLists, each head on its encoder", "bug", _list_towers(None), LIST_TOWERS, expect_branches=["encoders.0", "encoders.1"]),
 ]
 
 
