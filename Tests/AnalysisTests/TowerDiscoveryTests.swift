@@ -239,6 +239,28 @@ extension TowerDiscoveryTests {
         #expect(report.independent == false && report.findings.map(\.rule).contains("gradient-leak"))
     }
 
+    /// An image tower with a head of its own (`img_enc`, `img_head`) and a question encoder whose head reads the image
+    /// encoder's features beside its own (`ans_head(q_enc(q) + img_enc(x))`): the image encoder a trunk of both heads
+    /// (a fusion meant to read it), or the question tower's head reading the image tower (a leak). No verdict; read
+    /// detached, both readings agree: independent.
+    @Test(arguments: [false, true]) func aTowersFeaturesReadBesideATowerReturningNothingIsUndecided(detached: Bool) throws {
+        var g = SmallGraph(inputs: ["x", "q"])
+        g.layer("e", "img_enc", ["x"])
+        g.layer("a", "img_head", ["e"])
+        g.layer("f", "q_enc", ["q"])
+        if detached { g.op("ed", "detach", in: "", ["e"]) }
+        g.op("s", "add", in: "", ["f", detached ? "ed" : "e"])
+        g.layer("b", "ans_head", ["s"])
+        g.outputs("a", "b")
+        let report = try Analyzer.analyze(g.graph)
+        if detached {
+            #expect(report.independent == true && report.discovery?.towerResultRead == nil)
+        } else {
+            #expect(report.undecidedReason == .towerResultRead && report.discovery?.towerResultRead?.result == false)
+            #expect(report.discovery?.towerResultRead?.suggested == [["img_enc", "img_head"], ["q_enc", "ans_head"]])
+        }
+    }
+
     /// Negative: the reader in one container with a module of every tower (`layers = [enc_a, enc_b, fusion]`) is no
     /// head of one of them: no verdict.
     @Test func aReaderInAContainerOfStagesStaysUndecided() throws {

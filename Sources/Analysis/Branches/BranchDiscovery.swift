@@ -289,7 +289,7 @@ public enum BranchDiscovery {
             let within = inner.filter { modulePath($0.parent, isWithin: t) }
             return within.isEmpty ? [t] : within.flatMap(\.trunk)
         }
-        if let read = towerResultReadInside(result.branches, graph, terminals) {
+        if let read = towerResultReadInside(result, graph, terminals) {
             result.towerResultRead = read
             if read.bySlot { result.branches = branches(read.suggested, named: result.branches) }
         }
@@ -301,21 +301,18 @@ public enum BranchDiscovery {
         suggested.map { prefixes in Branch(name: named.first { prefixes.contains($0.name) }?.name ?? prefixes[0], prefixes: prefixes) }
     }
 
-    /// Towers (`Towers`) beside the heads, one of which returns a result that a head holding another tower
-    /// reads: that result was taken for an intermediate of the head, and the tower for its stage, as OWL-ViT's
-    /// text tower is its class head's (whose token ids are no tower's input). Returned and read by a head that
-    /// also reads a tower of another input, it is that tower's leak or the fusion's input (`TowerResultRead`).
-    /// With the merged branch split in the suggestion: the tower read, and the rest.
-    static func towerResultReadInside(_ branches: [Branch], _ graph: Graph, _ terminals: Terminals) -> TowerResultRead? {
+    /// Towers (`Towers`) beside the heads, where a head holding one tower reads another tower that returns a result
+    /// of its own — its result, taken for an intermediate of the head (the tower for its stage, as OWL-ViT's text
+    /// tower is its class head's, whose token ids are no tower's input), or its encoder's features, taken for a trunk
+    /// — while that head's tower returns none: the read tower's modules lie in the reader's branch or the trunk. The
+    /// tower's head reading another tower (a leak) or a fusion meant to read it (`TowerResultRead`).
+    static func towerResultReadInside(_ found: Discovery, _ graph: Graph, _ terminals: Terminals) -> TowerResultRead? {
         guard let towers = Towers.find(graph, learns: terminals.learns), let read = towers.resultRead, let reader = read.reader else { return nil }
+        func holds(_ prefixes: [String], _ module: String) -> Bool { prefixes.contains { modulePath(module, isWithin: $0) || modulePath($0, isWithin: module) } }
+        guard let readers = found.branches.first(where: { holds($0.prefixes, reader) }) else { return nil }
         let returned = towers.branches[read.returned].prefixes
-        func holds(_ branch: Branch, _ module: String) -> Bool { branch.prefixes.contains { modulePath(module, isWithin: $0) || modulePath($0, isWithin: module) } }
-        guard let merged = branches.firstIndex(where: { b in holds(b, reader) && returned.allSatisfy { holds(b, $0) } }) else { return nil }
-        let rest = branches[merged].prefixes.filter { p in !returned.contains { modulePath(p, isWithin: $0) } }
-        guard !rest.isEmpty else { return nil }
-        var named = read.named(towers.branches)
-        named.suggested = branches.indices.flatMap { $0 == merged ? [returned, rest] : [branches[$0].prefixes] }
-        return named
+        guard returned.contains(where: { holds(readers.prefixes, $0) || holds(found.trunk, $0) }) else { return nil }
+        return read.named(towers.branches)
     }
 
     /// No heads: the towers one input each feeds, when the model has them.

@@ -64,7 +64,7 @@ public struct Discovery: Sendable {
 /// meant to read it (a late fusion; OWL-ViT's class head reading the text tower's returned embeddings):
 /// the graph does not say which.
 public struct TowerResultRead: Sendable {
-    /// The modules of the tower whose returned result is read.
+    /// The modules of the tower whose returned result (or, with `result` false, what else it computes) is read.
     public var returned: [String]
     /// The towers none of whose values the model returns alone, each by its largest module.
     public var without: [String]
@@ -73,6 +73,9 @@ public struct TowerResultRead: Sendable {
     /// The branches that check each tower with a head of its own, as `--branch` takes them (empty when which
     /// tower the reader would end is not clear).
     public var suggested: [[String]]
+    /// Whether what is read is the tower's returned result; false: other values of a tower that returns a result
+    /// (its encoder's features), read beside a tower returning none.
+    public var result = true
     /// The reader is a slot of the container that holds a module of the tower whose result it reads (`heads.1`
     /// beside `heads.0`): a peer of that tower's head, so the other tower's head, not a fusion. The branches are
     /// then `suggested`, and the leak is reported between them.

@@ -61,6 +61,7 @@ enum Towers {
         }).map { read in
             let returned = order.firstIndex(of: read.returned)!
             return ResultRead(returned: returned, without: read.without.map { order.firstIndex(of: $0)! }.sorted(), reader: read.reader,
+                              result: read.result,
                               bySlot: read.reader.map { slotOfTheirHeads($0, towers.map(\.branch.prefixes), returned: returned, types) } ?? false)
         }
         return (parent, towers.map(\.branch), towers.map(\.input), read)
@@ -143,6 +144,7 @@ enum Towers {
         var returned: Int
         var without: [Int]
         var reader: String?
+        var result = true
         var bySlot = false
 
         /// By name, the reader added to the tower it would end when that is one.
@@ -153,14 +155,14 @@ enum Towers {
             }
             return TowerResultRead(
                 returned: towers[returned].prefixes, without: without.map { towers[$0].name }, reader: reader, suggested: suggested,
-                bySlot: bySlot && !suggested.isEmpty)
+                result: result, bySlot: bySlot && !suggested.isEmpty)
         }
     }
 
     /// Whether the op the towers meet in reads a result one tower returns (the model returns it, or a value
-    /// made from it by ops that learn nothing), through ops that learn nothing, while another tower returns
-    /// none: late fusion of results every tower returns, and towers fused into one result (a two-stream
-    /// network), are what they look like.
+    /// made from it by ops that learn nothing), through ops that learn nothing — or, else, any value of a tower that
+    /// returns a result — while another tower returns none: late fusion of results every tower returns, and towers
+    /// fused into one result (a two-stream network), are what they look like.
     /// `reader`: the child of the towers' parent an op of a module counts under (nil: the parent's own op).
     static func resultRead(_ graph: Graph, _ meeting: Meeting, towers count: Int, learns: [Bool], reader child: (String) -> String?) -> ResultRead? {
         let from = meeting.from
@@ -186,7 +188,10 @@ enum Towers {
             if returned[v.index] { read = from[v.index]; break }
             if let p = graph[v].producer, !learned(p.index) { pending += graph.nodes[p.index].valueInputs.filter(alone) }
         }
-        guard let read else { return nil }
+        // Else what a tower that returns a result computes, read beside a tower that returns none (its encoder's
+        // features: the other tower's head reading them, or the encoder a trunk of its head and of the fusion).
+        let features = read == nil ? graph.nodes[meeting.op].valueInputs.lazy.filter(alone).map { from[$0.index] & towersReturning }.first { $0 != 0 } : nil
+        guard let read = read ?? features else { return nil }
         // The first learned op computing with what the towers met in.
         var mixed = Set(graph.nodes[meeting.op].outputs)
         var reader: String?
@@ -198,6 +203,6 @@ enum Towers {
             mixed.formUnion(graph.nodes[n].outputs)
         }
         let without = (0..<count).filter { towersReturning & (1 << UInt64($0)) == 0 }
-        return ResultRead(returned: read.trailingZeroBitCount, without: without, reader: reader)
+        return ResultRead(returned: read.trailingZeroBitCount, without: without, reader: reader, result: features == nil)
     }
 }

@@ -50,7 +50,7 @@ public enum JSONReporter {
                 ", \"tower_result_read\": {\"returned\": \(JSONWriter.stringArray(read.returned)), "
                     + "\"without\": \(JSONWriter.stringArray(read.without)), \"reader\": \(read.reader.map(JSONWriter.quoted) ?? "null"), "
                     + "\"suggested\": [\(read.suggested.map(JSONWriter.stringArray).joined(separator: ", "))]"
-                    + (read.bySlot ? ", \"by_slot\": true" : "") + "}"
+                    + (read.result ? "" : ", \"result\": false") + (read.bySlot ? ", \"by_slot\": true" : "") + "}"
             } ?? "")
             + (d.routed ? ", \"routed\": true" : "") + "}"
     }

@@ -51,7 +51,7 @@ public enum TextReporter {
         if let read = found.towerResultRead, read.bySlot, let reader = read.reader {
             let beside = read.returned.filter { ModulePath.parent(of: $0) == ModulePath.parent(of: reader) }
             line += "; \(reader) taken for \(list(read.without))'s head, a slot beside \(list(beside)) in one container, "
-                + "though it reads the returned result of \(list(read.returned))"
+                + "though it reads \(read.result ? "the returned result of" : "what is computed by") \(list(read.returned))"
         }
         if !found.trunk.isEmpty { line += "; trunk: \(list(found.trunk))" }
         if !found.stages.isEmpty { line += "; not \(list(found.stages)), which feed one another" }
@@ -133,8 +133,9 @@ public enum TextReporter {
         guard let read = report.discovery?.towerResultRead else { return "" }
         let reader = read.reader ?? "the op they meet in"
         let without = list(read.without), one = read.without.count == 1
-        var line = "\(reader) computes with the returned result of \(list(read.returned)) and with \(without), which \(one ? "returns" : "return") "
-            + "nothing of \(one ? "its" : "their") own: \(reader) may be \(one ? without + "'s" : "their") head reading another tower's result (a leak) "
+        let what = read.result ? "the returned result of \(list(read.returned))" : "what \(list(read.returned)) compute (a tower with a result of its own)"
+        var line = "\(reader) computes with \(what) and with \(without), which \(one ? "returns" : "return") "
+            + "nothing of \(one ? "its" : "their") own: \(reader) may be \(one ? without + "'s" : "their") head reading another tower (a leak) "
             + "or a fusion meant to read it"
         if !read.suggested.isEmpty {
             line += "; to check the towers each with its own head: " + read.suggested.map { "--branch \($0.joined(separator: ","))" }.joined(separator: " ")

@@ -121,9 +121,10 @@ def assert_independent(model, example_inputs, branches=None, allow_shared=(), tr
         elif reason == "tower-result-read":
             read = report["discovery"]["tower_result_read"]
             one = len(read["without"]) == 1
-            message = (f"{report['model']}: graphcheck cannot decide: {read['reader'] or 'the fusion'} computes with the returned result of "
-                       f"{', '.join(read['returned'])} and with {', '.join(read['without'])}, which {'returns' if one else 'return'} nothing "
-                       f"of {'its' if one else 'their'} own: a head reading another tower's result (a leak), or a fusion meant to read it? "
+            what = ("the returned result of " if read.get("result", True) else "what is computed by ") + ", ".join(read["returned"])
+            message = (f"{report['model']}: graphcheck cannot decide: {read['reader'] or 'the fusion'} computes with {what} "
+                       f"and with {', '.join(read['without'])}, which {'returns' if one else 'return'} nothing "
+                       f"of {'its' if one else 'their'} own: a head reading another tower (a leak), or a fusion meant to read it? "
                        + (f"to check each tower with its own head, pass branches={[','.join(b) for b in read['suggested']]!r}"
                           if read["suggested"] else "pass branches=[...]"))
         else:

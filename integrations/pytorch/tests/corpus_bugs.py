@@ -1141,6 +1141,33 @@ def _list_towers(leak):
     return build
 
 
+class ImageQuestionHeads(nn.Module):
+    """An image encoder with a head of its own, and an answer head over a question encoder's features plus the image
+    encoder's (`answer_head(question_encoder(q) + image_encoder(x))`): the image encoder a trunk shared by both heads
+    (a fusion meant to read it), or the question tower's head reading the image tower (a leak) — the graph does not
+    say which. `detached`: the image features read detached, independent either way."""
+
+    def __init__(self, detached=False):
+        super().__init__()
+        self.image_encoder = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.image_head = nn.Linear(16, 4)
+        self.question_encoder = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.answer_head = nn.Linear(16, 6)
+        self.detached = detached
+
+    def forward(self, image, question):
+        e = self.image_encoder(image)
+        q = self.question_encoder(question)
+        return self.image_head(e), self.answer_head(q + (e.detach() if self.detached else e))
+
+
+def _image_question(detached):
+    def build():
+        torch.manual_seed(0)
+        return ImageQuestionHeads(detached), (torch.randn(2, 8), torch.randn(2, 8))
+    return build
+
+
 TOWERS = [["query_encoder", "query_head"], ["doc_encoder", "doc_head"]]
 LIST_TOWERS = [["encoders.0", "heads.0"], ["encoders.1", "heads.1"]]
 BUGS += [
@@ -1153,6 +1180,10 @@ BUGS += [
     Case("towers in two ModuleLists, heads[1] reads encoders[0]'s features", "bug", _list_towers("features"), LIST_TOWERS,
          expect_branches=["encoders.0", "encoders.1"]),
     Case("towers in two ModuleLists, each head on its encoder", "bug", _list_towers(None), LIST_TOWERS, expect_branches=["encoders.0", "encoders.1"]),
+    Case("an answer head reads the image encoder's features beside the question encoder's", "bug", _image_question(False),
+         [["image_encoder", "image_head"], ["question_encoder", "answer_head"]], undecided="tower-result-read"),
+    Case("an answer head reads the image encoder's features detached", "bug", _image_question(True),
+         [["image_encoder", "image_head"], ["question_encoder", "answer_head"]], expect_branches=["image_encoder", "question_encoder"]),
 ]
 
 
