@@ -157,14 +157,15 @@ extension TowerDiscoveryTests {
     /// Towers `text` (encoder, head) and `item` (encoder, then `item_head`), both heads' outputs returned;
     /// `readsResult`: item_head computes with item_encoder's features and text_head's returned result (its mean).
     /// `itemReturns`: item_encoder's features are returned too (a late fusion of what each tower returns).
-    func towersWithHeads(readsResult: Bool, itemReturns: Bool = false, third: Bool = false) -> Graph {
+    func towersWithHeads(readsResult: Bool, itemReturns: Bool = false, third: Bool = false, detached: Bool = false) -> Graph {
         var g = SmallGraph(inputs: third ? ["a", "b", "c"] : ["a", "b"])
         g.layer("t", "text_encoder", ["a"])
         g.layer("to", "text_head", ["t"])
         g.layer("i", "item_encoder", ["b"])
         var fused = "i"
         if readsResult {
-            g.op("m", "mean", in: "", ["to"])
+            if detached { g.op("td", "detach", in: "", ["to"]) }
+            g.op("m", "mean", in: "", [detached ? "td" : "to"])
             g.op("f", "add", in: "", ["i", "m"])
             fused = "f"
         }
@@ -285,5 +286,8 @@ extension TowerDiscoveryTests {
         #expect(late.discovery?.towerResultRead == nil && late.independent == true)
         let apart = try Analyzer.analyze(towersWithHeads(readsResult: false, third: true))
         #expect(apart.discovery?.towerResultRead == nil && apart.independent == true)
+        // Read detached, the result carries no gradient into the other tower's head: independent on either reading.
+        let detached = try Analyzer.analyze(towersWithHeads(readsResult: true, detached: true))
+        #expect(detached.discovery?.towerResultRead == nil && detached.independent == true)
     }
 }

@@ -180,17 +180,24 @@ enum Towers {
         for n in graph.nodes.indices.reversed() where !learned(n) && graph.nodes[n].outputs.contains(where: { returned[$0.index] }) {
             for v in graph.nodes[n].valueInputs where alone(v) { returned[v.index] = true }
         }
-        var pending = graph.nodes[meeting.op].valueInputs.filter(alone)
+        // Only what carries a gradient to the meeting: a tower's values read detached are independent either way.
+        var pending = graph.gradientValueInputs(of: meeting.op).filter(alone)
         var seen = Set<Int>()
         var read: UInt64?
+        // Else what a tower that returns a result computes (a learned op of it), read beside a tower that returns none
+        // (its encoder's features: the other tower's head reading them, or the encoder a trunk of its head and of the fusion).
+        var features: UInt64?
         while let v = pending.popLast() {
             guard seen.insert(v.index).inserted else { continue }
             if returned[v.index] { read = from[v.index]; break }
-            if let p = graph[v].producer, !learned(p.index) { pending += graph.nodes[p.index].valueInputs.filter(alone) }
+            guard let p = graph[v].producer else { continue }
+            if !learned(p.index) {
+                pending += graph.gradientValueInputs(of: p.index).filter(alone)
+            } else if features == nil, from[v.index] & towersReturning != 0 {
+                features = from[v.index]
+            }
         }
-        // Else what a tower that returns a result computes, read beside a tower that returns none (its encoder's
-        // features: the other tower's head reading them, or the encoder a trunk of its head and of the fusion).
-        let features = read == nil ? graph.nodes[meeting.op].valueInputs.lazy.filter(alone).map { from[$0.index] & towersReturning }.first { $0 != 0 } : nil
+        if read != nil { features = nil }
         guard let read = read ?? features else { return nil }
         // The first learned op computing with what the towers met in.
         var mixed = Set(graph.nodes[meeting.op].outputs)

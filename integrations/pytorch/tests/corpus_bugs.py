@@ -1089,11 +1089,12 @@ class QueryDocTowers(nn.Module):
     document tower (and `third`: an image tower). `leak`: the document head reads the query head's output beside
     its own encoder's features (`doc_head(doc_encoder(d) + query_head(q).mean(-1, keepdim=True))`): the query
     tower's result leaks into the document tower's head — or that head is a fusion meant to read it, which the
-    graph alone does not say."""
+    graph alone does not say. `detached`: read detached, independent either way."""
 
-    def __init__(self, leak=False, third=False):
+    def __init__(self, leak=False, third=False, detached=False):
         super().__init__()
         block = lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.detached = detached
         self.query_encoder, self.doc_encoder = block(), block()
         self.query_head, self.doc_head = nn.Linear(16, 4), nn.Linear(16, 4)
         self.image_encoder, self.image_head = (block(), nn.Linear(16, 4)) if third else (None, None)
@@ -1102,14 +1103,15 @@ class QueryDocTowers(nn.Module):
     def forward(self, query, doc, image=None):
         q = self.query_head(self.query_encoder(query))
         f = self.doc_encoder(doc)
-        d = self.doc_head(f + q.mean(-1, keepdim=True) if self.leak else f)
+        read = q.detach() if self.detached else q
+        d = self.doc_head(f + read.mean(-1, keepdim=True) if self.leak else f)
         return (q, d) if image is None else (q, d, self.image_head(self.image_encoder(image)))
 
 
-def _towers(leak, third=False):
+def _towers(leak, third=False, detached=False):
     def build():
         torch.manual_seed(0)
-        return QueryDocTowers(leak, third), tuple(torch.randn(2, 8) for _ in range(3 if third else 2))
+        return QueryDocTowers(leak, third, detached), tuple(torch.randn(2, 8) for _ in range(3 if third else 2))
     return build
 
 
@@ -1173,6 +1175,8 @@ LIST_TOWERS = [["encoders.0", "heads.0"], ["encoders.1", "heads.1"]]
 BUGS += [
     Case("query and document towers, each with its own head", "bug", _towers(False), TOWERS, expect_branches=["query_encoder", "doc_encoder"]),
     Case("the document head reads the query tower's returned result", "bug", _towers(True), TOWERS, undecided="tower-result-read"),
+    Case("the document head reads the query tower's returned result detached", "bug", _towers(True, detached=True), TOWERS,
+         expect_branches=["query_encoder", "doc_encoder"]),
     Case("the document head reads the query tower's returned result, an image tower beside", "bug", _towers(True, True),
          TOWERS + [["image_encoder", "image_head"]], undecided="tower-result-read"),
     Case("towers in two ModuleLists, heads[1] reads heads[0]'s result", "bug", _list_towers("result"), LIST_TOWERS,
