@@ -205,19 +205,26 @@ extension TowerDiscoveryTests {
             == [["text_encoder", "text_head"], ["item_encoder", "item_head"], ["doc_encoder", "doc_head"]])
     }
 
+    /// Tower 0 (an encoder and a head, `towers[0]`) and tower 1's encoder (`towers[1]`), with `reader` computing with
+    /// tower 1's features plus the mean of tower 0's returned result; `lists`: the paths that are ModuleLists.
+    func resultRead(by reader: String, towers: [[String]], lists: [String]) -> Graph {
+        var g = SmallGraph(inputs: ["a", "b"])
+        g.layer("t", towers[0][0], ["a"])
+        g.layer("to", towers[0][1], ["t"])
+        g.layer("i", towers[1][0], ["b"])
+        g.op("m", "mean", in: "", ["to"])
+        g.op("f", "add", in: "", ["i", "m"])
+        g.layer("io", reader, ["f"])
+        g.outputs("to", "io")
+        var graph = g.graph
+        graph.modules = lists.map { ModuleInfo(path: $0, type: "ModuleList") }
+        return graph
+    }
+
     /// Encoders and heads in two ModuleLists (`encoders.i`, `heads.i`), `heads.1` reading tower 0's returned result:
     /// a slot beside `heads.0`, in the one slot tower 1 lacks, it is tower 1's head, not a fusion — a verdict, the leak.
     @Test func aReaderInTheSlotATowerLacksIsThatTowersHead() throws {
-        var g = SmallGraph(inputs: ["a", "b"])
-        g.layer("t", "encoders.0", ["a"])
-        g.layer("to", "heads.0", ["t"])
-        g.layer("i", "encoders.1", ["b"])
-        g.op("m", "mean", in: "", ["to"])
-        g.op("f", "add", in: "", ["i", "m"])
-        g.layer("io", "heads.1", ["f"])
-        g.outputs("to", "io")
-        var graph = g.graph
-        graph.modules = [ModuleInfo(path: "encoders", type: "ModuleList"), ModuleInfo(path: "heads", type: "ModuleList")]
+        let graph = resultRead(by: "heads.1", towers: [["encoders.0", "heads.0"], ["encoders.1"]], lists: ["encoders", "heads"])
         let report = try Analyzer.analyze(graph)
         #expect(report.discovery?.branches.map(\.prefixes) == [["encoders.0", "heads.0"], ["encoders.1", "heads.1"]])
         #expect(report.independent == false && report.findings.map(\.rule).contains("gradient-leak"))
@@ -265,17 +272,7 @@ extension TowerDiscoveryTests {
     /// Negative: the reader in one container with a module of every tower (`layers = [enc_a, enc_b, fusion]`) is no
     /// head of one of them: no verdict.
     @Test func aReaderInAContainerOfStagesStaysUndecided() throws {
-        var g = SmallGraph(inputs: ["a", "b"])
-        g.layer("t", "layers.0", ["a"])
-        g.layer("to", "proj", ["t"])
-        g.layer("i", "layers.1", ["b"])
-        g.op("m", "mean", in: "", ["to"])
-        g.op("f", "add", in: "", ["i", "m"])
-        g.layer("io", "layers.2", ["f"])
-        g.outputs("to", "io")
-        var graph = g.graph
-        graph.modules = [ModuleInfo(path: "layers", type: "ModuleList")]
-        let report = try Analyzer.analyze(graph)
+        let report = try Analyzer.analyze(resultRead(by: "layers.2", towers: [["layers.0", "proj"], ["layers.1"]], lists: ["layers"]))
         #expect(report.undecidedReason == .towerResultRead && report.discovery?.towerResultRead?.bySlot == false)
     }
 
