@@ -62,7 +62,9 @@ public struct Discovery: Sendable {
 /// `item_head(item_encoder(b) + text_head(text_encoder(a)).mean())` returning both heads' outputs. Either
 /// `item_head` is the item tower's head and reads the text tower's result (the leak), or it is a fusion
 /// meant to read it (a late fusion; OWL-ViT's class head reading the text tower's returned embeddings):
-/// the graph does not say which.
+/// the graph does not say which. So for the features of a tower with a result of its own (`result` false):
+/// `answer_head(question_encoder(q) + image_encoder(x))` beside `image_head`, the image encoder a trunk of both
+/// heads or the image tower's, read by the question tower's head.
 public struct TowerResultRead: Sendable {
     /// The modules of the tower whose returned result (or, with `result` false, what else it computes) is read.
     public var returned: [String]

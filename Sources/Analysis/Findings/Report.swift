@@ -18,9 +18,9 @@ public enum UndecidedReason: String, Sendable {
     /// The model has more separate results than discovery tells apart: the heads from the 64th result on are
     /// one branch, and whether they read or train one another is not checked.
     case tooManyResults = "too-many-results"
-    /// The branches are towers (one input each), and where they meet one tower's returned result is read beside
-    /// a tower that returns nothing of its own: that tower's head reading another's result (a leak), or a fusion
-    /// meant to read it (`Discovery.towerResultRead`).
+    /// The branches are towers (one input each), and where they meet one tower's returned result (or the features
+    /// of a tower with a result of its own) is read beside a tower that returns nothing of its own: that tower's head
+    /// reading another tower (a leak), or a fusion meant to read it (`Discovery.towerResultRead`).
     case towerResultRead = "tower-result-read"
 }
 
