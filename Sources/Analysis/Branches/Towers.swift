@@ -22,6 +22,8 @@ enum Towers {
         var from = seed  // which sources a value is made from
         let parent = ModulePath.common(graph.nodes.lazy.map(\.module))
         let types = graph.moduleTypes()
+        // An op learns when it computes with a parameter or buffer, read directly or not (`Terminals.learnedOps`).
+        let learned = graph.nodes.indices.map { learns[$0] || graph.nodes[$0].readsStorage }
         // Per child of the forward (or of a container it holds the towers in): the sources its learned ops
         // compute from, its op count, its first op, and whether it has parameters (a tower learns: a
         // child applying only buffers to an input, Llama's rotary tables to the positions, encodes it).
@@ -34,9 +36,8 @@ enum Towers {
             for v in node.outputs { from[v.index] = seed[v.index] != 0 ? seed[v.index] : read }
             guard node.module != parent, modulePath(node.module, isWithin: parent) else { continue }
             let child = child(of: parent, containing: node.module, types)
-            let learned = learns[index] || node.readsStorage
             children[child, default: (0, 0, index, false)].ops += 1
-            if learned { children[child]!.inputs |= read }
+            if learned[index] { children[child]!.inputs |= read }
             if node.storageInputs.contains(where: { graph[$0].kind == .parameter }) { children[child]!.learns = true }
             childOf[index] = children.index(forKey: child)!
         }
@@ -56,7 +57,7 @@ enum Towers {
              input: sources[entry.key.trailingZeroBitCount].input)
         }.sorted { $0.first < $1.first }
         let order = towers.map(\.tower)  // tower number -> its place among the branches
-        let read = resultRead(graph, meeting, towers: towers.count, learns: learns, reader: { module in
+        let read = resultRead(graph, meeting, towers: towers.count, learned: learned, reader: { module in
             module != parent && modulePath(module, isWithin: parent) ? child(of: parent, containing: module, types) : nil
         }).map { read in
             let returned = order.firstIndex(of: read.returned)!
@@ -163,11 +164,11 @@ enum Towers {
     /// made from it by ops that learn nothing), through ops that learn nothing — or, else, any value of a tower that
     /// returns a result — while another tower returns none: late fusion of results every tower returns, and towers
     /// fused into one result (a two-stream network), are what they look like.
-    /// `reader`: the child of the towers' parent an op of a module counts under (nil: the parent's own op).
-    static func resultRead(_ graph: Graph, _ meeting: Meeting, towers count: Int, learns: [Bool], reader child: (String) -> String?) -> ResultRead? {
+    /// `learned`: per op, whether it learns. `reader`: the child of the towers' parent an op of a module counts under
+    /// (nil: the parent's own op).
+    static func resultRead(_ graph: Graph, _ meeting: Meeting, towers count: Int, learned: [Bool], reader child: (String) -> String?) -> ResultRead? {
         let from = meeting.from
         func alone(_ v: ValueID) -> Bool { from[v.index].nonzeroBitCount == 1 }
-        func learned(_ n: Int) -> Bool { learns[n] || graph.nodes[n].readsStorage }
         // A value is returned when the model returns it, or what ops that learn nothing make of it, one tower's alone.
         var returned = [Bool](repeating: false, count: graph.values.count)
         var towersReturning: UInt64 = 0
@@ -177,7 +178,7 @@ enum Towers {
         }
         let all: UInt64 = count >= 64 ? ~0 : (1 << UInt64(count)) - 1
         guard towersReturning != 0, towersReturning != all else { return nil }
-        for n in graph.nodes.indices.reversed() where !learned(n) && graph.nodes[n].outputs.contains(where: { returned[$0.index] }) {
+        for n in graph.nodes.indices.reversed() where !learned[n] && graph.nodes[n].outputs.contains(where: { returned[$0.index] }) {
             for v in graph.nodes[n].valueInputs where alone(v) { returned[v.index] = true }
         }
         // Only what carries a gradient to the meeting: a tower's values read detached are independent either way.
@@ -191,7 +192,7 @@ enum Towers {
             guard seen.insert(v.index).inserted else { continue }
             if returned[v.index] { read = from[v.index]; break }
             guard let p = graph[v].producer else { continue }
-            if !learned(p.index) {
+            if !learned[p.index] {
                 pending += graph.gradientValueInputs(of: p.index).filter(alone)
             } else if features == nil, from[v.index] & towersReturning != 0 {
                 features = from[v.index]
@@ -203,7 +204,7 @@ enum Towers {
         var mixed = Set(graph.nodes[meeting.op].outputs)
         var reader: String?
         for n in (meeting.op + 1)..<graph.nodes.count where graph.nodes[n].valueInputs.contains(where: mixed.contains) {
-            if learned(n) {
+            if learned[n] {
                 reader = child(graph.nodes[n].module)
                 break
             }
