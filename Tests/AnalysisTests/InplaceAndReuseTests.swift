@@ -18,6 +18,56 @@ import TestSupport
         #expect(fixed.findings.isEmpty)
     }
 
+    /// A write in the parent's forward between the heads' reads (`o0 = head0(mem)`, then `m = mem.mul_(0.5)` meant
+    /// for head1, then `head2(mem)`): head2 reads what was written for head1, or both read what head0 never saw;
+    /// autograd cannot tell (head0 saved nothing). With one head after it (`twoAfter: false`) the write is the one
+    /// head's; before every read, or read on by the trunk into two heads (an aux head tapping the features the trunk
+    /// then changes), it is the trunk's. A reader in the parent's forward (`head1(m * 1)`) counts for its one head.
+    @Test(arguments: [
+        (twoAfter: true, position: "between", viaParent: false, hazard: true),
+        (twoAfter: true, position: "between", viaParent: true, hazard: true),
+        (twoAfter: false, position: "between", viaParent: false, hazard: false),
+        (twoAfter: true, position: "first", viaParent: false, hazard: false),
+        (twoAfter: true, position: "trunkGoesOn", viaParent: false, hazard: false),
+    ])
+    func aTrunkWriteBetweenTheHeadsReads(twoAfter: Bool, position: String, viaParent: Bool, hazard: Bool) throws {
+        var g = SmallGraph(inputs: ["x"], recordsSavedTensors: true)
+        g.layer("t", "trunk", ["x"])
+        var read = "t"
+        if position == "first" {
+            g.op("w", "mul", in: "", ["t"], inplace: true)
+            read = "w"
+        }
+        g.op("c0", "clone", in: "head0", [read])
+        g.layer("o0", "head0.fc", ["c0"])
+        if position != "first" {
+            g.op("w", "mul", in: "", ["t"], inplace: true)
+            read = "w"
+        }
+        if position == "trunkGoesOn" {
+            g.layer("u", "trunk2", ["w"])
+            read = "u"
+        }
+        if viaParent { g.op("r", "mul", in: "", [read]) }
+        g.layer("o1", "head1.fc", [viaParent ? "r" : read])
+        var outputs = ["o0", "o1"]
+        if twoAfter {
+            g.layer("o2", "head2.fc", [read])
+            outputs.append("o2")
+        }
+        g.outputs(outputs)
+        let report = try Analyzer.analyze(g.graph)
+        #expect(report.branches == (twoAfter ? ["head0", "head1", "head2"] : ["head0", "head1"]))
+        let hazards = report.findings.compactMap(\.inplaceHazard)
+        #expect(hazards.map(\.timing) == (hazard ? [.between] : []))
+        if hazard {
+            #expect(hazards[0].earlier.map(\.module) == ["head0"])
+            #expect(hazards[0].readerModules == (viaParent ? ["", "head2.fc"] : ["head1.fc", "head2.fc"]))
+            #expect(hazards[0].wording.message.contains("after head0 read it"))
+        }
+        #expect(report.independent == !hazard)
+    }
+
     /// The in-place ReLUs and `out += identity` inside ResNet and DenseNet blocks read tensors nothing else reads.
     @Test(arguments: ["resnet18", "resnet50", "densenet121"])
     func blocksInPlaceOpsAreFine(type: String) throws {

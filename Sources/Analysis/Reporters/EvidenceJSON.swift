@@ -64,7 +64,7 @@ struct EvidenceJSON {
             return object([
                 ("node", op(e.node)), ("timing", quoted(e.timing.rawValue)), ("readers", ops(e.readers)),
                 ("branches", strings(e.branches)), ("tensor", e.tensor.map(quoted) ?? "null"), ("elsewhere", "\(e.elsewhere)"),
-                ("unwatched", "\(e.unwatched)"),
+                ("unwatched", "\(e.unwatched)"), ("earlier", ops(e.earlier)),
             ])
         case .moduleReuse(let e):
             return object([

@@ -12,7 +12,10 @@ public struct InplaceHazardRule: Rule {
         rationale: """
             `F.relu_(t)`, `t += x` or `nn.ReLU(inplace=True)` change the tensor itself. When that tensor is the \
             trunk's output and other heads read it too, they read whatever the first head did to it — the \
-            heads are no longer computed from the same features. When an op that ran earlier saved the tensor \
+            heads are no longer computed from the same features. So too for a write in the model's forward that runs \
+            after one head read the tensor and before two others read it (`out0 = head0(mem)`, then \
+            `m = mem.mul_(0.5)` for head1, then `head2(mem)`): one of them reads what was written for the other, \
+            or both read what the first never saw. When an op that ran earlier saved the tensor \
             for its backward pass (a Linear or a convolution keeps its input, a sigmoid or tanh its result), \
             the overwrite makes `backward()` raise "modified by an inplace operation" — even when the in-place \
             head runs last, and with no heads at all when the tensor is a buffer the forward writes after using \
@@ -72,6 +75,13 @@ public struct InplaceHazardRule: Rule {
                     if other.branch != nil && other != region { readers.append(use.node) }
                 }
             }
+            var earlier: [NodeID] = []
+            // (Where an earlier head saved the tensor, backward raising is what the report says.)
+            if region.branch == nil, readers.allSatisfy({ $0.index > index && !feedsOutputs[$0.index] }), let result = node.outputs.first,
+               let between = Self.betweenBranches(index, target: target, result: result, graph, map, feedsOutputs) {
+                earlier = between.earlier
+                readers += between.later.filter { !readers.contains($0) }
+            }
             if let b = region.branch, let result = node.outputs.first {
                 // A head writing into the tensor it was given (its hook or first layer scaling the trunk's features
                 // in place): the ops outside it that go on from the write (the trunk's next stage, which the data
@@ -119,13 +129,60 @@ public struct InplaceHazardRule: Rule {
             if node.unwatched && elsewhere && savedOnly { continue }
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
-                timing: savedOnly ? .savedForBackward : .readAfter,
+                timing: savedOnly ? .savedForBackward : earlier.isEmpty ? .readAfter : .between,
                 branches: involved(readers + [NodeID(index)], map),
+                earlier: savedOnly ? [] : earlier.map { NodeRef($0, in: graph) },
                 elsewhere: elsewhere && savedOnly, unwatched: node.unwatched && savedOnly)
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
         }
         if let backward { findings += overwrittenStorages(graph, map, backward) }
         return findings
+    }
+
+    /// A write in the trunk that runs between the heads' reads of the tensor (`out0 = head0(mem)`, then
+    /// `m = mem.mul_(0.5)` for head1, then `head2(mem)`): the branches that read it before the write and those
+    /// that read what it wrote. Nil unless a branch read it before and two other branches read it after: one
+    /// head reading after sees the write it was given wherever the write sits, but of two, at least one reads
+    /// values written for the other, or both read values the first head never saw — the heads no longer
+    /// compute from the same features either way. Autograd cannot say: the early head saved nothing.
+    /// A reader in the trunk counts for the one branch its result goes on into (`head1(seq * 1)` in the parent's
+    /// forward). The new version of a tensor written through a view counts only where read whole (not through a
+    /// slice, which may hold untouched elements).
+    static func betweenBranches(
+        _ index: Int, target: ValueID, result: ValueID, _ graph: Graph, _ map: BranchMap, _ feedsOutputs: [Bool]
+    ) -> (earlier: [NodeID], later: [NodeID])? {
+        let node = graph.nodes[index]
+        guard node.argumentOf == nil else { return nil }
+        let earlier = graph[target].uses.map(\.node).filter { $0.index < index && feedsOutputs[$0.index] && map.region[$0.index].branch != nil }
+        guard !earlier.isEmpty else { return nil }
+        var before = BranchSet()
+        for op in earlier { before.insert(map.region[op.index].branch!) }
+        var later: [NodeID] = [], after = BranchSet()
+        for op in graph[result].uses.map(\.node) + graph[target].uses.map(\.node) where op.index > index && feedsOutputs[op.index] {
+            guard !node.throughView || !ViewRegion.follows(graph[op]),
+                  let b = map.region[op.index].branch ?? onlyBranchFed(by: op, graph, map), !before.contains(b) else { continue }
+            later.append(op)
+            after.insert(b)
+        }
+        return after.count >= 2 ? (earlier.sorted(), later.sorted()) : nil
+    }
+
+    /// The one branch the results of the trunk op `op` go on into, through other trunk ops; nil when they reach
+    /// none or several (or more ops than a parent's forward between its heads runs).
+    private static func onlyBranchFed(by op: NodeID, _ graph: Graph, _ map: BranchMap) -> Int? {
+        guard map.region[op.index] == .trunk else { return nil }
+        var reached = BranchSet(), seen: Set<NodeID> = [op], pending = [op]
+        while let next = pending.popLast() {
+            for value in graph[next].outputs {
+                for use in graph[value].uses where seen.insert(use.node).inserted {
+                    guard seen.count <= 256 else { return nil }
+                    let region = map.region[use.node.index]
+                    if let b = region.branch { reached.insert(b) } else if region == .trunk { pending.append(use.node) } else { return nil }
+                    if reached.count > 1 { return nil }
+                }
+            }
+        }
+        return reached.only
     }
 
     /// The op that made `written`, when the in-place op at `index` is a head's, `written` is not that head's own
@@ -240,12 +297,16 @@ extension Evidence {
             /// The model returns the tensor written (its one reader, the op that made it): the caller gets the
             /// values after the overwrite.
             case returned
+            /// The op runs between the branches' reads: `earlier` read the values before it, the readers those after.
+            case between
         }
 
         public var node: NodeRef
         public var readers: [NodeRef]
         public var timing: Timing
         public var branches: [String]
+        /// For `between`: the ops of other branches that read the tensor before the write.
+        public var earlier: [NodeRef] = []
         /// The parameter or buffer overwritten, when it is one (nil: a tensor the forward computed).
         public var tensor: String? = nil
         /// The op writes other elements of the memory the saved tensor lies in (`h[:, 8:] = …` after a Linear
@@ -256,9 +317,10 @@ extension Evidence {
         public var unwatched = false
 
         /// The reading modules, each once, in reader order.
-        public var readerModules: [String] {
+        public var readerModules: [String] { Self.modules(of: readers) }
+        static func modules(of ops: [NodeRef]) -> [String] {
             var seen: [String] = []
-            for r in readers where !seen.contains(r.module) { seen.append(r.module) }
+            for r in ops where !seen.contains(r.module) { seen.append(r.module) }
             return seen
         }
         public var modules: [String] { [node.module] + readerModules }
@@ -288,16 +350,28 @@ extension Evidence {
                 let maker = readers[0].module.isEmpty ? "the model's forward" : readers[0].module
                 message = "\(node.op)_ \(node.located) overwrites a tensor that \(maker) computed and the model returns: "
                     + "the caller gets the values after the in-place \(node.op), not what \(maker) computed"
+            case .between:
+                let first = list(Self.modules(of: earlier).map { $0.isEmpty ? "the model's forward" : $0 })
+                message = "\(node.op)_ \(node.located) overwrites a tensor after \(first) read it, before \(who) read it: "
+                    + "\(modules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op), \(first) those before: "
+                    + "the heads no longer compute from the same features"
             case .readAfter:
                 message = "\(node.op)_ \(node.located) overwrites a tensor that \(who) also read\(modules.count == 1 ? "s" : ""): "
                     + "\(modules.count == 1 ? "it sees" : "they see") the values after the in-place \(node.op)"
             }
             return Wording(
-                message: message, details: readers.map { "\($0.op) \($0.located)" },
+                message: message, details: earlier.map { "\($0.op) \($0.located), before the write" } + readers.map { "\($0.op) \($0.located)" },
                 help: tensor.map { "read a copy where it is saved (`\($0).clone()`), or change `\($0)` after backward, in the training step rather than the forward" }
                     ?? (elsewhere || Self.assignments.contains(node.op)
                         ? "build the result out of place (`torch.cat`, `torch.stack`, `torch.where`) instead of assigning into slices of a tensor other ops read, or `.clone()` it first"
-                        : "use the out-of-place form (`F.\(node.op)(t)`, `t = t + x`) or `.clone()` the tensor before changing it"))
+                        : "use the out-of-place form (\(outOfPlace)) or `.clone()` the tensor before changing it"))
+        }
+
+        /// How the op is written out of place: arithmetic has no `F.` form.
+        private var outOfPlace: String {
+            let operators = ["add": "+", "sub": "-", "mul": "*", "div": "/"]
+            if let symbol = operators[node.op] { return "`t = t \(symbol) x`, not `t \(symbol)= x` or `t.\(node.op)_(x)`" }
+            return "`F.\(node.op)(t)`, `t = t + x`"
         }
     }
 }

@@ -1191,6 +1191,57 @@ BUGS += [
 ]
 
 
+class MemoryDecoders(nn.Module):
+    """Decoders on one encoder's memory, each cross-attending to it from learned queries, called in a loop. The
+    second decoder is given a scaled memory; `inplace`: scaled in place (`m = mem.mul_(0.5)`), so every decoder after
+    it reads the scaled memory too, while the first read it before — nothing the first decoder saved for backward
+    notices. With two decoders the one after the write is the one it was meant for."""
+
+    def __init__(self, inplace=True, decoders=3):
+        super().__init__()
+        self.inplace = inplace
+        self.encoder = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16))
+        self.decoders = nn.ModuleList([_QueryDecoder() for _ in range(decoders)])
+
+    def forward(self, x):
+        mem = self.encoder(x)
+        outs = []
+        for k, decoder in enumerate(self.decoders):
+            m = mem
+            if k == 1:
+                m = mem.mul_(0.5) if self.inplace else mem * 0.5
+            outs.append(decoder(m))
+        return tuple(outs)
+
+
+class _QueryDecoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(3, 16) * 0.1)
+        self.cross = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, mem):
+        q = self.queries.unsqueeze(0).expand(mem.shape[0], -1, -1)
+        return self.out(q + self.cross(q, mem, mem, need_weights=False)[0])
+
+
+def _memory_decoders(inplace, decoders):
+    def build():
+        torch.manual_seed(0)
+        return MemoryDecoders(inplace, decoders), (torch.randn(2, 5, 8),)
+    return build
+
+
+BUGS += [
+    Case("three decoders on one memory, the second's scaling written into it in place (m = mem.mul_(0.5))", "bug",
+         _memory_decoders(True, 3), [[f"decoders.{k}"] for k in range(3)], twin=_memory_decoders(False, 3),
+         expect_branches=[f"decoders.{k}" for k in range(3)]),
+    Case("two decoders on one memory, the second's scaling written into it in place", "bug", _memory_decoders(True, 2),
+         [[f"decoders.{k}"] for k in range(2)], twin=_memory_decoders(False, 2), expect_branches=["decoders.0", "decoders.1"]),
+]
+
+
 class PyramidHeads(nn.Module):
     """A RetinaNet-style detector: a class head and a box head, one object each for every level of a feature
     pyramid (lateral 1x1 convs and a top-down sum). `leak`: at each level after the first, the box head reads the
