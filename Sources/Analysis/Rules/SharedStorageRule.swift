@@ -209,7 +209,9 @@ extension Evidence {
             if frozen {
                 notes.append(
                     "every shared parameter is frozen (requires_grad False): freezing one of these branches "
-                        + "(`for p in teacher.parameters(): p.requires_grad_(False)`) froze the others, which share the tensors")
+                        + "(`for p in teacher.parameters(): p.requires_grad_(False)`) froze the others, which share the tensors; "
+                        + "if they are meant to be one frozen base that each branch adapts with weights of its own (LoRA adapters), "
+                        + "declare it: `\(allowing)`")
             }
             notes.append(
                 "shared storage makes these branches one set of weights forever: every optimizer step moves them together and they "
@@ -219,6 +221,12 @@ extension Evidence {
             return Wording(
                 message: message, details: details, notes: notes,
                 help: "to check them as heads of their own: `\(check)` (\(help)); if the sharing is intended: `--allow-shared '\(within).*'`")
+        }
+
+        /// The `--allow-shared` options that declare this sharing: one module path per group (or tensor name).
+        private var allowing: String {
+            let paths = groups.isEmpty ? storages.compactMap(\.names.first) : groups.compactMap(\.paths.first)
+            return paths.map { "--allow-shared '\($0)'" }.joined(separator: " ")
         }
 
         /// `a.py:24`, `a.py:25`, `b.py:3` → `a.py:24, 25, b.py:3`: the file named once for its lines in a row.
