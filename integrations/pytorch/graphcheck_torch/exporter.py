@@ -195,16 +195,46 @@ class _Trace(ModuleCalls):
         Function ran the ops that made it (a custom `autograd.Function`, reentrant checkpointing, a C++ op with
         its own backward such as torchvision's `roi_align`), with gradients off inside. Gradient flows back
         through those ops after all: their `no_grad_inputs` are taken back, up to the values made with gradients
-        on. (A leaf the user made require grad, `x.requires_grad_()`, has no such node.)"""
-        pending = [index]
+        on. (A leaf the user made require grad, `x.requires_grad_()`, has no such node.) Not into the inputs the
+        Function's backward gives no gradient (`return None`: a stop-gradient, as a detach), asked of autograd."""
+        output = index
+        region, pending = [], [index]
         while pending:
             index = pending.pop()
             node = self.made_by.get(index)
             if node is None or index not in self.gradoff:
                 continue
             self.gradoff.discard(index)
-            self.nodes[node].get("attrs", {}).pop("no_grad_inputs", None)
+            region.append(node)
             pending.extend(int(i[1:]) for i in self.nodes[node]["inputs"] if i.startswith("v"))
+        cut = self._inputs_without_gradient(output, region)
+        for node in region:
+            attrs = self.nodes[node].get("attrs", {})
+            attrs.pop("no_grad_inputs", None)
+            positions = [k for k, ref in enumerate(self.nodes[node]["inputs"]) if ref in cut]
+            if positions:
+                attrs["no_grad_inputs"] = positions
+
+    def _inputs_without_gradient(self, output, region):
+        """The values, made with gradients on, that the ops of `region` (an autograd Function's forward) read and
+        that backward from the Function's result `output` sends no gradient into: all those it reads when the
+        Function's backward returns None for them. Empty when the ops read a parameter (a gradient it gives only
+        the weights is not told apart here), or when autograd cannot say."""
+        if any(not ref.startswith("v") for node in region for ref in self.nodes[node]["inputs"]):
+            return set()
+        made_here = {out for node in region for out in self.nodes[node]["outputs"]}
+        refs = sorted({ref for node in region for ref in self.nodes[node]["inputs"] if ref not in made_here})
+        reads = [(ref, self.alive[int(ref[1:])]) for ref in refs]
+        reads = [(ref, t) for ref, t in reads if t.requires_grad]
+        result = self.alive[output]
+        if not reads or not result.requires_grad or result.grad_fn is None:
+            return set()
+        try:
+            grads = torch.autograd.grad(result, [t for _, t in reads], grad_outputs=torch.ones_like(result),
+                                        retain_graph=True, allow_unused=True)
+        except Exception:  # noqa: BLE001 — a backward that cannot run here: take the gradient as flowing, as before
+            return set()
+        return {ref for (ref, _), g in zip(reads, grads) if g is None}
 
     def _reopen_differentiable_graph(self, index):
         """A value made without gradient now requires grad: an autograd node outside the ops made it (a

@@ -1242,6 +1242,59 @@ BUGS += [
 ]
 
 
+class _Reverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -0.5 * grad
+
+
+class _Stop(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+class DomainAdversarial(nn.Module):
+    """Domain-adversarial training (DANN): a label head, and a domain head on the features through a gradient
+    reversal layer, a custom autograd Function. `condition`: the domain head also reads the label head's
+    probabilities (CDAN) — through the reversal, which sends its gradient into the label head, or through a
+    stop-gradient Function whose backward returns None, which does not."""
+
+    def __init__(self, condition=None):
+        super().__init__()
+        self.condition = condition
+        self.features = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.label_head = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.domain_head = nn.Sequential(nn.Linear(19 if condition else 16, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        f = self.features(x)
+        y = self.label_head(f)
+        r = _Reverse.apply(f)
+        if self.condition:
+            r = torch.cat([r, (_Reverse if self.condition == "reversed" else _Stop).apply(y.softmax(-1))], 1)
+        return y, self.domain_head(r)
+
+
+DOMAIN = [["label_head"], ["domain_head"]]
+BUGS += [
+    Case("a domain head through a gradient reversal Function (DANN)", "bug", _module(DomainAdversarial), DOMAIN,
+         expect_branches=["label_head", "domain_head"]),
+    Case("a domain head reading the label head's probabilities through the reversal (CDAN)", "bug", _module(DomainAdversarial, "reversed"),
+         DOMAIN, expect_branches=["label_head", "domain_head"]),
+    Case("a domain head reading the label head's probabilities through a stop-gradient Function", "bug", _module(DomainAdversarial, "stopped"),
+         DOMAIN, expect_branches=["label_head", "domain_head"]),
+]
+
+
 class PyramidHeads(nn.Module):
     """A RetinaNet-style detector: a class head and a box head, one object each for every level of a feature
     pyramid (lateral 1x1 convs and a top-down sum). `leak`: at each level after the first, the box head reads the
