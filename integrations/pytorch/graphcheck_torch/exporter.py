@@ -88,6 +88,9 @@ class _Trace(ModuleCalls):
         self.unsettled = []     # (node, alias, version before): writes through a view, checked once autograd has counted them
         self.stack = []         # (call-site path, module, calls of each child so far)
         self.transient = set()  # id(module) of modules called that the model does not hold (`self.net[:-1]`, a new Sequential)
+        self.transient_source = {}  # id(transient) -> the path of the model's container it was cut from, when known
+        self.transients = []  # kept alive, so their ids are not reused by other objects
+        self.containers = None  # (path, module) of every module of the model that has children, made when first needed
         self.holders = {}       # id(module) -> [(module holding it as a direct child, its name there)]
         for holder in {id(m): m for m in by_path.values()}.values():
             for name, child in holder._modules.items():

@@ -60,7 +60,15 @@ class ModuleCalls:
             parent_path, parent, calls = self.stack[-1]
             if id(parent) in self.transient and id(module) in self.first_name:
                 # A child of a container made on the fly around the model's own layers (`self.net[:-1](x)` slices
-                # `net` into a new Sequential): the layer is the model's, and keeps its name (`net.0`).
+                # `net` into a new Sequential): the layer is the model's, and keeps its name in the container it
+                # was cut from (`net.0`) — not the first name of a layer one object with another's (`head[:2]`
+                # whose first Linear is also `answer_head.0`).
+                source = self.transient_source.get(id(parent))
+                if source is not None:
+                    source_path, container = source
+                    key = next((k for k, child in container._modules.items() if child is module), None)
+                    if key is not None:
+                        return f"{source_path}.{key}" if source_path else key
                 return self.first_name[id(module)]
             names = self._held_by_caller(module, parent) or self.names_under(parent).get(id(module))
             if not names and any(child is module for child in parent._modules.values()):
@@ -73,6 +81,8 @@ class ModuleCalls:
                 if path is None:
                     path = type(module).__name__
                     self.transient.add(id(module))
+                    self.transients.append(module)
+                    self.transient_source[id(module)] = self._cut_from(module)
             else:
                 # One object held under several names of the caller (`self.a = self.b = m`, or one head in
                 # every slot of a ModuleList): the n-th call takes the n-th name, as a loop over them would.
@@ -81,6 +91,22 @@ class ModuleCalls:
                 name = names[n % len(names)]
                 path = f"{parent_path}.{name}" if parent_path else name
         return path
+
+    def _cut_from(self, transient):
+        """The model's container (path, module) holding every child of `transient`, a container made on the fly
+        (`self.head[:2]`): by the children's keys as well where several hold them all (a slice keeps its keys).
+        None when no container or none alone fits."""
+        children = list(transient._modules.items())
+        if not children:
+            return None
+        if self.containers is None:
+            self.containers = [(path, m) for path, m in self.model.named_modules(remove_duplicate=False) if m._modules]
+        holders = [(path, m) for path, m in self.containers
+                   if all(any(child is held for held in m._modules.values()) for _, child in children)]
+        if len(holders) > 1:
+            holders = [(path, m) for path, m in holders if all(m._modules.get(k) is child for k, child in children)]
+        objects = {id(m) for _, m in holders}
+        return holders[0] if len(objects) == 1 else None
 
     def _held_by_caller(self, module, parent):
         """`module`'s name below `parent` through the module whose method calls it, when that is a descendant of

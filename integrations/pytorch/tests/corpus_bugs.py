@@ -1295,6 +1295,34 @@ BUGS += [
 ]
 
 
+class SlicedHeadsSharingALayer(nn.Module):
+    """An image head run in two parts (`self.image_head[:2](t)` for its hidden layer, then its last layer), whose
+    first Linear is the answer head's (`image_head[0] = answer_head[0]`): the layer called through the slice is the
+    image head's (`image_head.0`), not the answer head's, whose name it has first — the sharing was once missed.
+    `alias=False`: a Linear each."""
+
+    def __init__(self, alias):
+        super().__init__()
+        self.trunk = nn.Linear(8, 16)
+        self.answer_head = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 5))
+        self.image_head = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+        if alias:
+            self.image_head[0] = self.answer_head[0]
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        hidden = self.image_head[:2](t)
+        return self.image_head[2](hidden), self.answer_head(t)
+
+
+BUGS += [
+    Case("an image head run through its slice image_head[:2], its first Linear the answer head's", "bug", _module(SlicedHeadsSharingALayer, True),
+         [["image_head"], ["answer_head"]], expect_branches=["image_head", "answer_head"]),
+    Case("an image head run through its slice image_head[:2], a Linear of its own", "bug", _module(SlicedHeadsSharingALayer, False),
+         [["image_head"], ["answer_head"]], expect_branches=["image_head", "answer_head"]),
+]
+
+
 class PyramidHeads(nn.Module):
     """A RetinaNet-style detector: a class head and a box head, one object each for every level of a feature
     pyramid (lateral 1x1 convs and a top-down sum). `leak`: at each level after the first, the box head reads the

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from corpus_bugs import DetachedInPlace, NoGradContext, OtherHalfWritten, OtherRowWritten
+from corpus_bugs import DetachedInPlace, NoGradContext, OtherHalfWritten, OtherRowWritten, SlicedHeadsSharingALayer
 from densenet121_multihead import DenseNet121MultiHead
 from graphcheck_torch import assert_independent, export, graphcheck_report, trace
 from models import DictHeads, ListHeads
@@ -982,6 +982,15 @@ def test_layers_called_through_a_slice_made_in_the_forward_keep_their_names(grap
     assert [n["module"] for n in nodes if n["op"] in ("linear", "tanh")] == ["net.0", "net.1", "net.2.0", "net.3", "value"]
     report = graphcheck_report(_SlicedAtTheCall(), torch.randn(4, 8))
     assert sorted(report["branches"]) == ["net.3", "value"] and report["independent"] is True
+
+
+@pytest.mark.parametrize("alias", [True, False])
+def test_a_layer_called_through_a_slice_is_named_in_the_container_it_was_cut_from(alias, graphcheck_binary):
+    nodes = trace(SlicedHeadsSharingALayer(alias), torch.randn(4, 8))["nodes"]
+    assert [n["module"] for n in nodes if n["op"] == "linear"] == ["trunk", "image_head.0", "image_head.2", "answer_head.0", "answer_head.2"]
+    report = graphcheck_report(SlicedHeadsSharingALayer(alias), torch.randn(4, 8))
+    assert sorted(report["branches"]) == ["answer_head", "image_head"] and report["independent"] is (not alias), report["findings"]
+    assert ("shared-storage" in [f["rule"] for f in report["findings"]]) == alias
 
 
 class _Classifier(torch.nn.Module):
