@@ -62,6 +62,7 @@ import TestSupport
         #expect(hazards.map(\.timing) == (hazard ? [.between] : []))
         if hazard {
             #expect(hazards[0].earlier.map(\.module) == ["head0"])
+            #expect(hazards[0].branches == ["head0", "head1", "head2"])
             #expect(hazards[0].readerModules == (viaParent ? ["", "head2.fc"] : ["head1.fc", "head2.fc"]))
             #expect(hazards[0].wording.message.contains("after head0 read it"))
         }

@@ -75,11 +75,11 @@ public struct InplaceHazardRule: Rule {
                     if other.branch != nil && other != region { readers.append(use.node) }
                 }
             }
-            var earlier: [NodeID] = []
+            var earlier: [NodeID] = [], around = BranchSet()
             // (Where an earlier head saved the tensor, backward raising is what the report says.)
             if region.branch == nil, readers.allSatisfy({ $0.index > index && !feedsOutputs[$0.index] }), let result = node.outputs.first,
                let between = Self.betweenBranches(index, target: target, result: result, graph, map, feedsOutputs) {
-                earlier = between.earlier
+                (earlier, around) = (between.earlier, between.branches)
                 readers += between.later.filter { !readers.contains($0) }
             }
             if let b = region.branch, let result = node.outputs.first {
@@ -130,7 +130,7 @@ public struct InplaceHazardRule: Rule {
             let evidence = Evidence.InplaceHazard(
                 node: NodeRef(NodeID(index), in: graph), readers: readers.map { NodeRef($0, in: graph) },
                 timing: savedOnly ? .savedForBackward : earlier.isEmpty ? .readAfter : .between,
-                branches: involved(readers + [NodeID(index)], map),
+                branches: savedOnly || earlier.isEmpty ? involved(readers + [NodeID(index)], map) : map.names(around),
                 earlier: savedOnly ? [] : earlier.map { NodeRef($0, in: graph) },
                 elsewhere: elsewhere && savedOnly, unwatched: node.unwatched && savedOnly)
             findings.append(Finding(severity: Self.description.severity, evidence: .inplaceHazard(evidence)))
@@ -140,8 +140,8 @@ public struct InplaceHazardRule: Rule {
     }
 
     /// A write in the trunk that runs between the heads' reads of the tensor (`out0 = head0(mem)`, then
-    /// `m = mem.mul_(0.5)` for head1, then `head2(mem)`): the branches that read it before the write and those
-    /// that read what it wrote. Nil unless a branch read it before and two other branches read it after: one
+    /// `m = mem.mul_(0.5)` for head1, then `head2(mem)`): the ops of branches that read it before the write, those
+    /// of other branches that read what it wrote, and all those branches. Nil unless a branch read it before and two other branches read it after: one
     /// head reading after sees the write it was given wherever the write sits, but of two, at least one reads
     /// values written for the other, or both read values the first head never saw — the heads no longer
     /// compute from the same features either way. Autograd cannot say: the early head saved nothing.
@@ -150,7 +150,7 @@ public struct InplaceHazardRule: Rule {
     /// slice, which may hold untouched elements).
     static func betweenBranches(
         _ index: Int, target: ValueID, result: ValueID, _ graph: Graph, _ map: BranchMap, _ feedsOutputs: [Bool]
-    ) -> (earlier: [NodeID], later: [NodeID])? {
+    ) -> (earlier: [NodeID], later: [NodeID], branches: BranchSet)? {
         let node = graph.nodes[index]
         guard node.argumentOf == nil else { return nil }
         let earlier = graph[target].uses.map(\.node).filter { $0.index < index && feedsOutputs[$0.index] && map.region[$0.index].branch != nil }
@@ -164,7 +164,7 @@ public struct InplaceHazardRule: Rule {
             later.append(op)
             after.insert(b)
         }
-        return after.count >= 2 ? (earlier.sorted(), later.sorted()) : nil
+        return after.count >= 2 ? (earlier.sorted(), later.sorted(), before.union(after)) : nil
     }
 
     /// The one branch the results of the trunk op `op` go on into, through other trunk ops; nil when they reach
