@@ -47,7 +47,7 @@ test: setup
 	$(MAKE) browser-test
 
 pytest:
-	@venv=$$(./scripts/python-venv.sh) && GRAPHCHECK=$(CURDIR)/.build/debug/graphcheck "$$venv/bin/python" -m pytest -q integrations/pytorch/tests
+	@venv=$$(./scripts/python-venv.sh) && GRAPHCHECK=$(CURDIR)/.build/debug/graphcheck "$$venv/bin/python" -m pytest -q -n 2 integrations/pytorch/tests
 
 browser-test:
 	@./scripts/setup.sh browser

