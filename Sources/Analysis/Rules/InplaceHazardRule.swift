@@ -141,10 +141,11 @@ public struct InplaceHazardRule: Rule {
 
     /// A write in the trunk that runs between the heads' reads of the tensor (`out0 = head0(mem)`, then
     /// `m = mem.mul_(0.5)` for head1, then `head2(mem)`): the ops of branches that read it before the write, those
-    /// of other branches that read what it wrote, and all those branches. Nil unless a branch read it before and two other branches read it after: one
-    /// head reading after sees the write it was given wherever the write sits, but of two, at least one reads
-    /// values written for the other, or both read values the first head never saw — the heads no longer
-    /// compute from the same features either way. Autograd cannot say: the early head saved nothing.
+    /// of other branches that read what it wrote, and all those branches. Nil unless a branch read it before and
+    /// two other branches read it after: one head reading after sees the write it was given wherever the write
+    /// sits, but of two, at least one reads values written for the other, or both read values the first head
+    /// never saw — the heads no longer compute from the same features either way. Autograd cannot say: the early
+    /// head saved nothing.
     /// A reader in the trunk counts for the one branch its result goes on into (`head1(seq * 1)` in the parent's
     /// forward). The new version of a tensor written through a view counts only where read whole (not through a
     /// slice, which may hold untouched elements).
