@@ -416,6 +416,40 @@ import TestSupport
         #expect(report.independent == false && report.findings.contains { $0.rule == "gradient-leak" })
     }
 
+    /// Cascade stages of one class, each with a body `fc` and `cls` / `reg` layers, the last stage's class and box
+    /// outputs returned apart, the earlier stage's class output alone (its boxes feed the next stage detached), and
+    /// the stages' bodies one object (`stages[1].fc = stages[0].fc`). The last stage is a stage, not a holder of two
+    /// heads over a trunk `fc`: opening it made the shared body trunk and the model passed. A holder of another
+    /// class than the head beside it is still opened (`aLeakBetweenHeadsHeldBesideAHeadIsFound`).
+    func cascade(lastType: String) -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "backbone", ["x"])
+        g.share(["stages.0.fc.weight", "stages.1.fc.weight"], shape: [4, 4])
+        g.op("h0", "linear", in: "stages.0.fc", ["t"], weights: ["stages.0.fc.weight"])
+        g.layer("c0", "stages.0.cls", ["h0"])
+        g.layer("r0", "stages.0.reg", ["h0"])
+        g.op("b0", "detach", in: "", ["r0"])
+        g.op("m", "add", in: "", ["t", "b0"])
+        g.op("h1", "linear", in: "stages.1.fc", ["m"], weights: ["stages.0.fc.weight"])
+        g.layer("c1", "stages.1.cls", ["h1"])
+        g.layer("r1", "stages.1.reg", ["h1"])
+        g.outputs("c0", "c1", "r1")
+        var graph = g.graph
+        graph.modules = [ModuleInfo(path: "", type: "Cascade"), ModuleInfo(path: "stages.0", type: "Stage"), ModuleInfo(path: "stages.1", type: lastType)]
+        return graph
+    }
+
+    @Test func aStageReturningMoreThanTheStagesOfItsClassIsNotOpened() throws {
+        let graph = cascade(lastType: "Stage")
+        #expect(BranchDiscovery.discover(graph).names == ["stages.0", "stages.1"])
+        let report = try Analyzer.analyze(graph)
+        #expect(report.independent == false && report.findings.contains { $0.rule == "shared-storage" })
+    }
+
+    @Test func aHolderOfAnotherClassThanTheHeadBesideItIsOpened() {
+        #expect(BranchDiscovery.discover(cascade(lastType: "BoxHeads")).names == ["stages.0", "stages.1.cls", "stages.1.reg"])
+    }
+
     /// Two tasks, each a main and an auxiliary output (`tasks.seg.out`, `tasks.seg.aux`, the same for `depth`): both
     /// hold heads, so they are peers at their level and stay the heads (taking one apart gave lopsided heads).
     @Test func branchesThatAllHoldHeadsStayTheHeads() throws {

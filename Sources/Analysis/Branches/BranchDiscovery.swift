@@ -106,6 +106,17 @@ public enum BranchDiscovery {
         return Set(shapes).count == 1
     }
 
+    /// Whether branch `b` is a module of the same class as another branch of `level` (both known by one prefix
+    /// and a recorded type). torch's containers are of one class whatever they hold, so they say nothing.
+    static func sameClassAsAnother(_ b: Int, in level: Level, _ types: [String: String]) -> Bool {
+        guard level.branches[b].prefixes.count == 1, let type = types[level.branches[b].prefixes[0]], !type.isEmpty,
+              !["Sequential", "ModuleList", "ModuleDict"].contains(type)
+        else { return false }
+        return level.branches.indices.contains { o in
+            o != b && level.branches[o].prefixes.count == 1 && types[level.branches[o].prefixes[0]] == type
+        }
+    }
+
     /// Whether the heads of `held` are one module object: every tensor any of them names, all of them name.
     static func oneObject(_ held: BranchMap, _ graph: Graph) -> Bool {
         let named = graph.storageIDs.filter { !held.namedIn[$0.index].isEmpty }
@@ -200,11 +211,14 @@ public enum BranchDiscovery {
         // feeds them all, and they are neither copies of one head nor stages of one (a hidden and an output layer).
         // Mask R-CNN trained on its losses: `roi_heads` holds the box and mask heads beside the `rpn`, whose own
         // head computes its two outputs from one conv and stays one.
+        // The one holder is not opened when it is of the same class as another branch (a cascade's last stage
+        // returning its class and box outputs apart, the stages before it only their classes): its outputs are what
+        // the forward chose to return, and opening it would make its body, which an alias may share, trunk.
         var open: [(Int, Level)] = []
         var size = best.branches.count
         for (b, inner) in holders {
             let takes = holders.count == 1
-                ? opens(b, inner, size: size)
+                ? !sameClassAsAnother(b, in: best, graph.moduleTypes()) && opens(b, inner, size: size)
                 : inner.trunk.isEmpty && holdsOnly(inner, within: best.branches[b].prefixes[0], graph) && !copies(inner, graph)
                     && !feedOneAnother(inner, graph, tree, exceptPeers: terminals.learns) && opens(b, inner, size: size, nearest: true)
             guard takes else { continue }
