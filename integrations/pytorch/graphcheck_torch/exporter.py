@@ -586,6 +586,14 @@ def trace(model, example_inputs, train=True, tensors="auto"):
         raise ValueError(
             f"{type(model).__name__} has parameters not made yet ({', '.join(lazy[:3])}{', …' if len(lazy) > 3 else ''}): lazy "
             "modules make them on their first forward pass; run the model once on an example batch, then export it")
+    inference = [name for named in (model.named_parameters, model.named_buffers) for name, t in named(remove_duplicate=False) if t.is_inference()]
+    if inference:
+        # Tensors made under `torch.inference_mode()` can never be recorded by autograd, which is what tells a
+        # leak between heads from a detached read.
+        raise ValueError(
+            f"{type(model).__name__} has tensors made under torch.inference_mode() ({', '.join(inference[:3])}{', …' if len(inference) > 3 else ''}): "
+            "autograd cannot record what is computed from them; build or load the model outside inference mode "
+            "(torch.no_grad() is fine), then export it")
     scripted = _scripted_with_modules_inside(model)
     if scripted == ["the model"]:
         raise ValueError(
@@ -648,6 +656,13 @@ def _trace(model, args, kwargs, train, fake):
     # Every tensor the forward is given is an input, also inside lists, tuples and dicts (a detection model's
     # list of images, its targets): what the model computes from them is what its heads compute.
     flat, spec = tree_flatten((args, kwargs))
+    if any(isinstance(v, torch.Tensor) and v.is_inference() for v in flat):
+        # Made under `torch.inference_mode()`: autograd may not save such a tensor, so the forward runs on a normal
+        # copy of it (the user's tensor is not written either).
+        with torch.inference_mode(False):
+            copies = {id(v): v.clone() for v in flat if isinstance(v, torch.Tensor) and v.is_inference()}
+        flat = [copies.get(id(v), v) if isinstance(v, torch.Tensor) else v for v in flat]
+        args, kwargs = tree_unflatten(flat, spec)
     given = list({id(v): v for v in flat if isinstance(v, torch.Tensor)}.values())
     recorder.protect([t for _, _, t in _named_tensors(model, recorder.memory.unregistered, recorder.memory.loose)] + given)
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else None
@@ -671,7 +686,9 @@ def _trace(model, args, kwargs, train, fake):
         # differentiable graph: its ops see detached copies of their inputs while the gradient flows around
         # them, so they would record `detach` where autograd does not stop (a leak through a scripted head,
         # missed). Unoptimized, the interpreter runs each op on the tensors autograd sees.
-        with torch.enable_grad(), torch.jit.optimized_execution(False), \
+        # Under the caller's `torch.inference_mode()` autograd records nothing (a leak between heads would pass):
+        # it is turned off as `no_grad()` is.
+        with torch.inference_mode(False), torch.enable_grad(), torch.jit.optimized_execution(False), \
                 torch.autograd.graph.saved_tensors_hooks(*_saving_hooks(recorder)):
             if fake_mode is not None:
                 with fake_mode, _Recorder(recorder, fake=True):

@@ -1108,6 +1108,35 @@ def test_a_head_reading_a_no_grad_copy_of_another_is_independent(graphcheck_bina
     assert report["branches"] == ["head1", "head2"] and report["independent"] is True, report["findings"]
 
 
+class _ReadsTheOtherHead(NoGradContext):
+    """head2 reads head1's output itself: a leak."""
+
+    def forward(self, x):
+        t = torch.relu(self.trunk(x))
+        a = self.head1(t)
+        return a, self.head2(t + a)
+
+
+@pytest.mark.parametrize("model, independent", [(_ReadsTheOtherHead, False), (NoGradContext, True)], ids=["leak", "no_grad copy"])
+def test_an_export_under_inference_mode_records_autograd_as_any_other(graphcheck_binary, model, independent):
+    """Under the caller's `torch.inference_mode()` autograd records nothing, and a leak between heads passed (exit 0):
+    the exporter turns inference mode off as it does `no_grad()`. An input made in inference mode, which autograd
+    may not save, is copied, and left as it was."""
+    made = model()
+    with torch.inference_mode():
+        x = torch.randn(4, 8)
+        report = graphcheck_report(made, x)
+    assert x.is_inference()
+    assert report["branches"] == ["head1", "head2"] and report["independent"] is independent, report["findings"]
+
+
+def test_a_model_made_in_inference_mode_is_refused_with_what_to_do():
+    with torch.inference_mode():
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"made under torch.inference_mode\(\) \(0.weight, 0.bias, 2.weight, …\).*outside inference mode"):
+        trace(model, torch.randn(2, 3))
+
+
 class _CheckpointedHeads(torch.nn.Module):
     """Heads run through reentrant checkpointing (`use_reentrant=True`, the old default): a custom autograd
     Function whose forward runs the head with gradients off and whose backward runs it again. `leak`: head2
