@@ -12,11 +12,14 @@ def unregistered_members(model):
     _ in range(3)]`, `self.w = [nn.Parameter(torch.randn(16, 2)) for _ in range(3)]`), or as a class attribute
     (`proj = nn.Linear(16, 16)` in the class body: one object for every instance). Their parameters are not the
     model's (`parameters()`, `state_dict()` and `.to()` miss them), yet the forward uses them. One object in
-    several slots (`[head] * 3`, a class attribute of two heads) is listed under each."""
-    registered = {id(m) for m in model.modules()}
+    several slots (`[head] * 3`, a class attribute of two heads) is listed under each. A parameter the model
+    registers is not: a list of the model's own parameters (`self.keep = list(self.parameters())`, what
+    DistributedDataParallel holds as `_module_parameters`) is a reference to them, not a name, and naming every
+    parameter outside the heads too made each one the trunk's, so a leak between the heads passed."""
+    registered = {id(m) for m in model.modules()} | {id(p) for p in model.parameters()}
 
     def taken(value):
-        return isinstance(value, torch.nn.Parameter) or isinstance(value, torch.nn.Module) and id(value) not in registered
+        return isinstance(value, (torch.nn.Parameter, torch.nn.Module)) and id(value) not in registered
 
     found = []
     in_class_body = {}  # class -> its (and its bases') attributes that are modules or tensors or hold some

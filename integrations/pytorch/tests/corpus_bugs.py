@@ -2345,3 +2345,29 @@ BUGS += [
     Case("cascade stages, the second stage's body a deep copy of the first's", "bug", _cascade("copy"), [["stages.0"], ["stages.1"]],
          expect_branches=["stages.0", "stages.1"]),
 ]
+
+
+class KeepsItsParameters(TwoLinearHeads):
+    """A model holding a plain list of its own parameters (for an optimizer or an EMA of its own, as
+    DistributedDataParallel holds `_module_parameters`); head2 reads head1's output (`detach`: detached)."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.head1 = nn.Linear(16, 16)
+        self.keep = list(self.parameters())
+        self.detach = detach
+
+    def forward(self, x):
+        t = F.relu(self.trunk(x))
+        a = self.head1(t)
+        return a, self.head2(t + (a.detach() if self.detach else a))
+
+
+BUGS += [
+    # Found by exporting under DistributedDataParallel: each parameter was also named in the list, outside the
+    # heads, so every one was the trunk's and the leak passed (exit 0).
+    Case("a model keeping a list of its own parameters, head2 reading head1's output", "bug", _module(KeepsItsParameters), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("a model keeping a list of its own parameters, head2 reading head1's output detached", "bug", _module(KeepsItsParameters, True),
+         TWO, expect_branches=["head1", "head2"]),
+]

@@ -1130,6 +1130,34 @@ def test_an_export_under_inference_mode_records_autograd_as_any_other(graphcheck
     assert report["branches"] == ["head1", "head2"] and report["independent"] is independent, report["findings"]
 
 
+class _KeepsItsParameters(_ReadsTheOtherHead):
+    """The leak, in a model that also holds a plain list of its own parameters (for an optimizer or an EMA of its
+    own), as DistributedDataParallel holds `_module_parameters`."""
+
+    def __init__(self):
+        super().__init__()
+        self.keep = list(self.parameters())
+
+
+def test_a_list_of_the_models_own_parameters_names_none_of_them(graphcheck_binary):
+    """Every parameter named in the list too was named outside the heads, so each was the trunk's and the leak
+    passed (exit 0). A parameter the model registers is named by its registered names only."""
+    recorded = trace(_KeepsItsParameters(), torch.randn(4, 8))
+    assert not [n for s in recorded["storages"] for n in s["names"] if n.startswith("keep.")]
+    report = graphcheck_report(_KeepsItsParameters(), torch.randn(4, 8))
+    assert report["independent"] is False and "gradient-leak" in [f["rule"] for f in report["findings"]]
+
+
+def test_a_leak_in_a_distributed_data_parallel_model_is_found(graphcheck_binary, tmp_path):
+    import torch.distributed as dist
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path}/rendezvous", rank=0, world_size=1)
+    try:
+        report = graphcheck_report(torch.nn.parallel.DistributedDataParallel(_ReadsTheOtherHead()), torch.randn(4, 8))
+    finally:
+        dist.destroy_process_group()
+    assert report["branches"] == ["module.head1", "module.head2"] and report["independent"] is False
+
+
 def test_a_model_made_in_inference_mode_is_refused_with_what_to_do():
     with torch.inference_mode():
         model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
