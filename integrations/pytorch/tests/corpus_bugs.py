@@ -2371,3 +2371,48 @@ BUGS += [
     Case("a model keeping a list of its own parameters, head2 reading head1's output detached", "bug", _module(KeepsItsParameters, True),
          TWO, expect_branches=["head1", "head2"]),
 ]
+
+
+class TaskWithAux(nn.Module):
+    """A task head: a body, a main layer and, with `aux`, an auxiliary layer whose output is returned apart."""
+
+    def __init__(self, out, aux=False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
+        self.main = nn.Linear(16, out)
+        self.aux = nn.Linear(16, 2) if aux else None
+
+    def forward(self, t):
+        h = self.body(t)
+        return (self.main(h), self.aux(h)) if self.aux is not None else self.main(h)
+
+
+class TasksOneWithAux(nn.Module):
+    """Three task heads of one class in a ModuleDict, segmentation also returning an auxiliary output; `share`: the
+    depth task's body is segmentation's ("alias") or a deep copy of it ("copy")."""
+
+    def __init__(self, share=None):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.tasks = nn.ModuleDict({"seg": TaskWithAux(3, aux=True), "depth": TaskWithAux(4), "normal": TaskWithAux(5)})
+        if share == "alias":
+            self.tasks["depth"].body = self.tasks["seg"].body
+        elif share == "copy":
+            self.tasks["depth"].body = copy.deepcopy(self.tasks["seg"].body)
+
+    def forward(self, x):
+        t = self.trunk(x)
+        seg, seg_aux = self.tasks["seg"](t)
+        return {"seg": seg, "seg_aux": seg_aux, "depth": self.tasks["depth"](t), "normal": self.tasks["normal"](t)}
+
+
+_TASKS = [["tasks.seg"], ["tasks.depth"], ["tasks.normal"]]
+
+BUGS += [
+    # The same miss as the cascade's (a generator of task heads with auxiliary outputs): the one task returning two
+    # outputs was opened into two heads over its body, which the alias shares with the depth task: exit 0.
+    Case("task heads of one class, one also returning an auxiliary output, the depth task's body the segmentation task's",
+         "bug", _module(TasksOneWithAux, "alias"), _TASKS, expect_branches=["tasks.seg", "tasks.depth", "tasks.normal"]),
+    Case("task heads of one class, one also returning an auxiliary output, the depth task's body a deep copy",
+         "bug", _module(TasksOneWithAux, "copy"), _TASKS, expect_branches=["tasks.seg", "tasks.depth", "tasks.normal"]),
+]
