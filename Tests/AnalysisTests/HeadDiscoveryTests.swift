@@ -450,6 +450,32 @@ import TestSupport
         #expect(BranchDiscovery.discover(cascade(lastType: "BoxHeads")).names == ["stages.0", "stages.1.cls", "stages.1.reg"])
     }
 
+    /// A LoRA layer at the end of one head (`head1.2`: its frozen `base` plus `A`, `B`, added in its own forward), the
+    /// other head plain, their first layers one object. What LoRA adds are two results, as heads averaged at the end
+    /// are, so head1 looked like a holder of two heads beside head0; opened, its first layer became trunk and the
+    /// model passed. The sum in `head1.2` — inside the holder and none of its heads — makes them parts of one result.
+    func loraAtOneHeadsEnd() -> Graph {
+        var g = SmallGraph(inputs: ["x"])
+        g.layer("t", "trunk", ["x"])
+        g.share(["head0.0.weight", "head1.0.weight"])
+        g.op("a0", "linear", in: "head0.0", ["t"], weights: ["head0.0.weight"])
+        g.layer("o0", "head0.2", ["a0"])
+        g.op("a1", "linear", in: "head1.0", ["t"], weights: ["head0.0.weight"])
+        g.layer("b", "head1.2.base", ["a1"])
+        g.layer("l", "head1.2.A", ["a1"])
+        g.layer("r", "head1.2.B", ["l"])
+        g.op("s", "mul", in: "head1.2", ["r"])
+        g.op("o1", "add", in: "head1.2", ["b", "s"])
+        g.outputs("o0", "o1")
+        return g.graph
+    }
+
+    @Test func aLoRALayerAtOneHeadsEndKeepsThatHeadWhole() throws {
+        let graph = loraAtOneHeadsEnd()
+        #expect(BranchDiscovery.discover(graph).names == ["head0", "head1"])
+        #expect(try Analyzer.analyze(graph).independent == false)
+    }
+
     /// Two tasks, each a main and an auxiliary output (`tasks.seg.out`, `tasks.seg.aux`, the same for `depth`): both
     /// hold heads, so they are peers at their level and stay the heads (taking one apart gave lopsided heads).
     @Test func branchesThatAllHoldHeadsStayTheHeads() throws {

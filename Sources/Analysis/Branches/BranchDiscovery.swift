@@ -64,15 +64,17 @@ public enum BranchDiscovery {
         return union
     }
 
-    /// Whether the holder's own forward computes with the results of two of the heads it holds: then they are
-    /// parts of its one result (OWL-ViT's class head scores its projection against the queries and scales the
-    /// scores by a learned scale: two learned parts, one result), not heads of their own.
+    /// Whether the holder's own forward, or a module inside it that is none of the heads, computes with the results
+    /// of two of the heads it holds: then they are parts of its one result (OWL-ViT's class head scores its
+    /// projection against the queries and scales the scores by a learned scale: two learned parts, one result; a
+    /// LoRA layer at a head's end adds its low-rank path to its frozen base), not heads of their own.
     /// `held`: the map of the heads the holder holds. `nearest`: the results an op computes with are those of the
     /// nearest heads' ops upstream of it, so a head that read another's result (a leak, which the rules report)
     /// still hands the holder one result (Mask R-CNN's `roi_heads` scoring the mask logits into their loss); else
     /// every head upstream counts (a decoder holding its heads computes with them all through its layers).
     static func joinsInside(_ held: BranchMap, holder: String, _ graph: Graph, nearest byNearest: Bool = false) -> Bool {
-        guard byNearest else { return graph.nodes.indices.contains { graph.nodes[$0].module == holder && held.ancestry[$0].count >= 2 } }
+        func inside(_ module: String) -> Bool { modulePath(module, isWithin: holder) && held.branch(of: module) == nil }
+        guard byNearest else { return graph.nodes.indices.contains { inside(graph.nodes[$0].module) && held.ancestry[$0].count >= 2 } }
         var nearest = [BranchSet](repeating: BranchSet(), count: graph.nodes.count)
         for n in graph.nodes.indices {
             if let b = held.branch(of: graph.nodes[n].module) {
@@ -82,7 +84,7 @@ public enum BranchDiscovery {
             graph.forEachGradientValue(of: n) { v in
                 if let p = graph[v].producer { nearest[n].formUnion(nearest[p.index]) }
             }
-            if graph.nodes[n].module == holder && nearest[n].count >= 2 { return true }
+            if inside(graph.nodes[n].module) && nearest[n].count >= 2 { return true }
         }
         return false
     }
