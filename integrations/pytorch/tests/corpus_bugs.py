@@ -2416,3 +2416,45 @@ BUGS += [
     Case("task heads of one class, one also returning an auxiliary output, the depth task's body a deep copy",
          "bug", _module(TasksOneWithAux, "copy"), _TASKS, expect_branches=["tasks.seg", "tasks.depth", "tasks.normal"]),
 ]
+
+
+class LoRALinear(nn.Module):
+    """A hand-written LoRA adapter: the frozen layer it wraps plus a trainable low-rank path, added."""
+
+    def __init__(self, base, rank=2):
+        super().__init__()
+        self.base = base
+        self.A = nn.Linear(base.in_features, rank, bias=False)
+        self.B = nn.Linear(rank, base.out_features, bias=False)
+        base.requires_grad_(False)
+
+    def forward(self, x):
+        return self.base(x) + self.B(self.A(x)) * 0.5
+
+
+class LoRAOnOneHead(nn.Module):
+    """Two heads, the second's last layer adapted with LoRA (the user fine-tunes that head only); `share`: the heads'
+    first Linear one object."""
+
+    def __init__(self, share=False):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head1 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.head2 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+        if share:
+            self.head2[0] = self.head1[0]
+        self.head2[2] = LoRALinear(self.head2[2])
+
+    def forward(self, x):
+        t = self.trunk(x)
+        return self.head1(t), self.head2(t)
+
+
+BUGS += [
+    # Found by adapting one head with peft's LoRA: the two paths the adapter adds were taken for two heads held by
+    # head2, which was opened, its first layer — one object with head1's — became trunk and the model passed (exit 0).
+    Case("LoRA on one head's last layer, the heads' first Linear one object", "bug", _module(LoRAOnOneHead, True), TWO,
+         expect_branches=["head1", "head2"]),
+    Case("LoRA on one head's last layer, the heads' own first layers", "bug", _module(LoRAOnOneHead), TWO,
+         expect_branches=["head1", "head2"]),
+]
