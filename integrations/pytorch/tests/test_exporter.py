@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from corpus_bugs import DetachedInPlace, DomainAdversarial, NoGradContext, OtherHalfWritten, OtherRowWritten, SlicedHeadsSharingALayer
+from corpus_bugs import DetachedInPlace, DomainAdversarial, KeepsItsParameters, NoGradContext, OtherHalfWritten, OtherRowWritten, SlicedHeadsSharingALayer
 from densenet121_multihead import DenseNet121MultiHead
 from graphcheck_torch import assert_independent, export, graphcheck_report, trace
 from models import DictHeads, ListHeads
@@ -1130,21 +1130,12 @@ def test_an_export_under_inference_mode_records_autograd_as_any_other(graphcheck
     assert report["branches"] == ["head1", "head2"] and report["independent"] is independent, report["findings"]
 
 
-class _KeepsItsParameters(_ReadsTheOtherHead):
-    """The leak, in a model that also holds a plain list of its own parameters (for an optimizer or an EMA of its
-    own), as DistributedDataParallel holds `_module_parameters`."""
-
-    def __init__(self):
-        super().__init__()
-        self.keep = list(self.parameters())
-
-
 def test_a_list_of_the_models_own_parameters_names_none_of_them(graphcheck_binary):
     """Every parameter named in the list too was named outside the heads, so each was the trunk's and the leak
     passed (exit 0). A parameter the model registers is named by its registered names only."""
-    recorded = trace(_KeepsItsParameters(), torch.randn(4, 8))
+    recorded = trace(KeepsItsParameters(), torch.randn(4, 8))
     assert not [n for s in recorded["storages"] for n in s["names"] if n.startswith("keep.")]
-    report = graphcheck_report(_KeepsItsParameters(), torch.randn(4, 8))
+    report = graphcheck_report(KeepsItsParameters(), torch.randn(4, 8))
     assert report["independent"] is False and "gradient-leak" in [f["rule"] for f in report["findings"]]
 
 
